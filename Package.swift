@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Proffer",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ProfferWire", targets: ["ProfferWire"]),
+        .executable(name: "proffer", targets: ["proffer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(name: "ProfferWire"),
+        .executableTarget(
+            name: "proffer",
+            dependencies: [
+                "ProfferWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ProfferWireTests",
+            dependencies: [
+                "ProfferWire",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "ProfferCLITests",
+            dependencies: ["proffer"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,45 @@
+/// What a message says, named by its first token (`#buy`, `#offer`, …).
+public enum MessageKind: String, CaseIterable, Hashable, Sendable {
+    case buy, rent, hire, fix, offer, counter, accept, decline, confirm, withdraw, forget
+
+    /// Whether this kind announces an intent: it takes a category and attributes.
+    public var isIntent: Bool {
+        switch self {
+        case .buy, .rent, .hire, .fix: true
+        default: false
+        }
+    }
+
+    /// The fields this kind may carry.
+    var allowedFields: FieldSet {
+        switch self {
+        case .buy, .rent, .hire, .fix: [.id, .min, .max, .qty, .in, .by, .exp, .terms, .note]
+        case .offer: [.id, .re, .price, .item, .sku, .qty, .eta, .exp, .terms, .needs, .note]
+        case .counter: [.id, .re, .price, .qty, .eta, .note]
+        case .accept: [.id, .re, .give, .terms, .note]
+        case .decline, .withdraw, .forget: [.re, .id, .why]
+        case .confirm: [.id, .re, .eta, .note]
+        }
+    }
+
+    /// The fields this kind must carry, in the order missing ones are reported.
+    var requiredFields: [FieldKey] {
+        switch self {
+        case .buy, .rent, .hire, .fix: []
+        case .offer: [.id, .re, .price]
+        case .counter, .accept, .confirm: [.id, .re]
+        case .decline, .withdraw, .forget: [.re]
+        }
+    }
+
+    /// Matches the letters after `#`, in either case.
+    static func lookup(_ bytes: Bytes, _ range: Range<Int>) -> MessageKind? {
+        guard (3...8).contains(range.count) else { return nil }
+        var packed: UInt64 = 0
+        for index in range { packed = packed << 8 | UInt64(ASCII.lowercased(bytes[index])) }
+        return packedKinds[packed]
+    }
+
+    private static let packedKinds: [UInt64: MessageKind] = Dictionary(
+        uniqueKeysWithValues: allCases.map { kind in (kind.rawValue.utf8.reduce(0) { $0 << 8 | UInt64($1) }, kind) })
+}

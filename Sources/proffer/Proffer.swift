@@ -1,0 +1,20 @@
+import ArgumentParser
+
+@main
+struct Proffer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proffer",
+        abstract: "Announce what you want to buy, on your own terms, and disclose only what you choose.",
+        discussion: """
+            Proffer keeps your preferences, buying intents and vendor relationships in an encrypted vault that you own,
+            and speaks the Proffer short-message protocol with vendors on your behalf.
+
+            A message fits in a social post and reads like one:
+              #buy camera.mirrorless max:1200EUR in:DE by:2026-12-24 terms:sd-base
+
+            Exit status: 0 success, 1 failure, 64 usage error, 65 invalid data (a message, a file).
+            """,
+        version: "0.1.0",
+        subcommands: [Msg.self]
+    )
+}
