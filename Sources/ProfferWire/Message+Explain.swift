@@ -37,7 +37,11 @@ extension Message {
             if let eta { parts.append("ready in \(Explain.span(eta))") }
         case .accept:
             parts.append("Accepts offer" + (re.map { " \($0)" } ?? ""))
-            if let give { parts.append("shares " + Explain.categories(give)) } else { parts.append("shares no personal data") }
+            if let give {
+                parts.append("shares " + Explain.categories(give))
+            } else {
+                parts.append("shares no personal data")
+            }
         case .decline:
             parts.append("Declines" + (re.map { " \($0)" } ?? ""))
         case .confirm:
@@ -48,7 +52,9 @@ extension Message {
         case .forget:
             parts.append("Asks to forget what was disclosed under" + (re.map { " \($0)" } ?? " this deal"))
         }
-        if let exp { parts.append(kind.isIntent ? "request expires \(Explain.expiry(exp))" : "valid \(Explain.expiry(exp))") }
+        if let exp {
+            parts.append((kind.isIntent ? "request open " : "valid ") + Explain.expiry(exp))
+        }
         if let terms {
             let agreed = kind.isIntent ? "under terms" : kind == .offer ? "agrees to terms" : "under terms"
             parts.append(agreed + " " + terms.map(Explain.terms).joined(separator: " and "))
@@ -111,7 +117,9 @@ enum Explain {
     }
 
     static func terms(_ id: TermsID) -> String {
-        guard let definition = id.definition else { return "\(id.description.uppercased()) (not a registered agreement)" }
+        guard let definition = id.definition else {
+            return "\(id.description.uppercased()) (not a registered agreement)"
+        }
         return "\(id.description.uppercased()) (\(definition.meaning))"
     }
 

@@ -74,7 +74,8 @@ enum FieldValue {
             }
         case .text(let text):
             let utf8 = text.utf8
-            let canBeBare = !utf8.isEmpty && !utf8.contains { $0 == ASCII.space || $0 == ASCII.quote || $0 == ASCII.backslash }
+            let canBeBare =
+                !utf8.isEmpty && !utf8.contains { $0 == ASCII.space || $0 == ASCII.quote || $0 == ASCII.backslash }
             if canBeBare {
                 output.append(contentsOf: utf8)
                 return
@@ -116,7 +117,7 @@ extension Money {
     }
 }
 
-extension Array<UInt8> {
+extension [UInt8] {
     /// Appends a non-negative integer's decimal digits.
     mutating func appendDecimal(_ value: Int) {
         var divisor = 1

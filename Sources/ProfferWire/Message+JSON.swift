@@ -91,7 +91,7 @@ extension FieldValue {
     }
 }
 
-extension Array<UInt8> {
+extension [UInt8] {
     /// Appends `bytes` (valid UTF-8) as a JSON string literal, escaping only what JSON requires.
     mutating func appendJSONString(_ bytes: some Sequence<UInt8>) {
         append(ASCII.quote)

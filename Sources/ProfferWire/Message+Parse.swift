@@ -360,7 +360,8 @@ struct MessageParser {
                 case .success(let regions): message.regions = regions
                 case .failure(let listFault):
                     fault = listFault.describe(
-                        .badRegion, "write ISO 3166-1 country codes like DE or subdivisions like US-CA, comma-separated")
+                        .badRegion, "write ISO 3166-1 country codes like DE or subdivisions like US-CA, comma-separated"
+                    )
                     break read
                 }
             case .by, .exp:

@@ -14,7 +14,8 @@ enum MessageErrors {
     static func tooLong(scalars: Int) -> MessageError {
         MessageError(
             .tooLong, column: 1,
-            message: "the message has \(scalars) characters; at most \(Message.maximumScalars) fit — shorten notes or drop optional fields"
+            message:
+                "the message has \(scalars) characters; at most \(Message.maximumScalars) fit — shorten notes or drop optional fields"
         )
     }
 
@@ -43,7 +44,9 @@ enum MessageErrors {
     static func badToken(_ bytes: Bytes, _ range: Range<Int>, column: Int) -> MessageError {
         MessageError(
             .badToken, column: column,
-            message: "\(quoted(bytes, range)) has a stray quote — quotes enclose a whole text value, like note:\"two words\"")
+            message:
+                "\(quoted(bytes, range)) has a stray quote — quotes enclose a whole text value, like note:\"two words\""
+        )
     }
 
     static func missingKind(_ bytes: Bytes, _ range: Range<Int>, column: Int) -> MessageError {
@@ -71,19 +74,24 @@ enum MessageErrors {
             kind.isIntent
             ? "the category comes right after #\(kind.rawValue); everything else is key:value"
             : "#\(kind.rawValue) takes only key:value fields"
-        return MessageError(.unexpectedWord, column: column, message: "unexpected word \(quoted(bytes, range)) — \(hint)")
+        return MessageError(
+            .unexpectedWord, column: column, message: "unexpected word \(quoted(bytes, range)) — \(hint)")
     }
 
     static func badCategory(_ bytes: Bytes, _ range: Range<Int>, column: Int) -> MessageError {
         MessageError(
             .badCategory, column: column,
-            message: "bad category \(quoted(bytes, range)) — write 1 to 6 dot-separated parts of a-z, 0-9 and -, like camera.mirrorless")
+            message:
+                "bad category \(quoted(bytes, range)) — write 1 to 6 dot-separated parts of a-z, 0-9 and -, like camera.mirrorless"
+        )
     }
 
     static func badKey(_ bytes: Bytes, _ range: Range<Int>, column: Int) -> MessageError {
         MessageError(
             .badKey, column: column,
-            message: "bad key in \(quoted(bytes, range)) — a key is a letter then up to 15 letters, digits or -, like size:42")
+            message:
+                "bad key in \(quoted(bytes, range)) — a key is a letter then up to 15 letters, digits or -, like size:42"
+        )
     }
 
     static func emptyValue(_ bytes: Bytes, _ keyRange: Range<Int>, column: Int) -> MessageError {
@@ -136,7 +144,8 @@ enum MessageErrors {
     static func missingCategory(_ kind: MessageKind) -> MessageError {
         MessageError(
             .missingCategory, column: 1,
-            message: "#\(kind.rawValue) needs a category right after the kind, like #\(kind.rawValue) camera.mirrorless")
+            message: "#\(kind.rawValue) needs a category right after the kind, like #\(kind.rawValue) camera.mirrorless"
+        )
     }
 
     static func missingField(_ key: FieldKey, kind: MessageKind) -> MessageError {

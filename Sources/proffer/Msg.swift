@@ -28,14 +28,19 @@ struct MessageSource: ParsableArguments {
     /// Calls `body` with each message's parse result, in order, in constant memory.
     func forEachResult(_ body: (Result<Message, MessageError>) -> Void) throws {
         if messages.isEmpty {
-            if StandardInput.isTerminal { printError("reading messages from standard input, one per line; end with Ctrl-D") }
+            if StandardInput.isTerminal {
+                printError("reading messages from standard input, one per line; end with Ctrl-D")
+            }
             var reader = MessageLineReader()
             try StandardInput.forEachChunk { reader.consume($0, body) }
             reader.finish(body)
             return
         }
         for raw in RawArguments.bytes(of: messages) {
-            body(raw.withUnsafeBufferPointer { bytes in Result { () throws(MessageError) in try Message.parse(utf8: bytes) } })
+            body(
+                raw.withUnsafeBufferPointer { bytes in
+                    Result { () throws(MessageError) in try Message.parse(utf8: bytes) }
+                })
         }
     }
 }
@@ -95,7 +100,10 @@ extension Msg {
             try source.forEachResult { result in
                 switch result {
                 case .success(let message):
-                    output.write { message.writeCanonicalForm(into: &$0); $0.append(0x0A) }
+                    output.write {
+                        message.writeCanonicalForm(into: &$0)
+                        $0.append(0x0A)
+                    }
                 case .failure(let error):
                     output.flush()
                     printError("error: \(error)")
@@ -134,7 +142,9 @@ extension Msg {
                     }
                     for (attribute, field) in message.likelyMisspelledAttributes {
                         output.write(
-                            line: "    warning: \"\(attribute)\" is read as an attribute of what you want — did you mean \"\(field)\"?")
+                            line:
+                                "    warning: \"\(attribute)\" is read as an attribute of what you want — did you mean \"\(field)\"?"
+                        )
                     }
                 case .failure(let error):
                     failures += 1
@@ -223,7 +233,9 @@ enum RawArguments {
     static func bytes(of arguments: [String]) -> [[UInt8]] {
         var raw: [[UInt8]] = (1..<Int(CommandLine.argc)).map { index in
             let pointer = CommandLine.unsafeArgv[index]!
-            return Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer)))
+            return Array(
+                UnsafeBufferPointer(
+                    start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer)))
         }
         return arguments.map { argument in
             guard let index = raw.firstIndex(where: { String(decoding: $0, as: UTF8.self) == argument }) else {

@@ -24,7 +24,9 @@ enum ConformanceVectors {
         var bytes: [UInt8] {
             if let input { return Array(input.utf8) }
             let hex = Array(inputHex!.utf8)
-            return stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+            return stride(from: 0, to: hex.count, by: 2).map {
+                UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)!
+            }
         }
     }
 
@@ -51,12 +53,19 @@ indirect enum JSONValue: Decodable, Equatable, Sendable {
 
     init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
     }
 
     static func parse(_ text: String) throws -> JSONValue {
@@ -109,7 +118,8 @@ struct ConformanceVectorTests {
 
     @Test("the line reader gives the same result as parsing each line whole, even when lines are streamed")
     func lineReaderAgreesWithParse() {
-        let inputs = ConformanceVectors.invalid.map(\.bytes).filter { !$0.contains(0x0A) && !$0.contains(0x0D) }
+        let inputs =
+            ConformanceVectors.invalid.map(\.bytes).filter { !$0.contains(0x0A) && !$0.contains(0x0D) }
             + ConformanceVectors.valid.map { Array($0.input.utf8) }
         var stream: [UInt8] = []
         for input in inputs { stream += input + [0x0A] }

@@ -33,9 +33,13 @@ struct MessageGenerator {
     mutating func text(maximum: Int) -> String { word(1...min(maximum, 14), from: Self.textScalars) }
 
     mutating func money(currency: CurrencyCode? = nil) -> Money {
-        let thousandths = chance(20) ? Int64.random(in: 0...Money.maximumThousandths, using: &rng)
+        let thousandths =
+            chance(20)
+            ? Int64.random(in: 0...Money.maximumThousandths, using: &rng)
             : Int64.random(in: 0...2_000_000, using: &rng) / 10 * 10
-        return Money(thousandths: thousandths, currency: currency ?? pick(["EUR", "USD", "GBP", "XBT"].map { CurrencyCode($0)! }))!
+        return Money(
+            thousandths: thousandths,
+            currency: currency ?? pick(["EUR", "USD", "GBP", "XBT"].map { CurrencyCode($0)! }))!
     }
 
     mutating func span() -> TimeSpan { TimeSpan(Int.random(in: 1...9999, using: &rng), pick(TimeSpan.Unit.allCases))! }
@@ -44,7 +48,10 @@ struct MessageGenerator {
         if chance(50) { return .after(span()) }
         let year = Int.random(in: 2000...2999, using: &rng)
         let month = Int.random(in: 1...12, using: &rng)
-        return .date(CalendarDate(year: year, month: month, day: Int.random(in: 1...CalendarDate.daysIn(month: month, year: year), using: &rng))!)
+        return .date(
+            CalendarDate(
+                year: year, month: month,
+                day: Int.random(in: 1...CalendarDate.daysIn(month: month, year: year), using: &rng))!)
     }
 
     mutating func distinct<T: Equatable>(_ count: ClosedRange<Int>, _ make: (inout MessageGenerator) -> T) -> [T] {
@@ -77,19 +84,31 @@ struct MessageGenerator {
         if wants(.qty, &self) { message.qty = Quantity(Int.random(in: Quantity.range, using: &rng)) }
         if wants(.item, &self) { message.item = text(maximum: 120) }
         if wants(.sku, &self) { message.sku = SKU(word(1...12, from: Array("AZaz09._/-"))) }
-        if wants(.in, &self) { message.regions = distinct(1...3) { $0.pick(["DE", "FR", "GB-LND", "US-CA", "JP", "BR-SP"]) }.map { Region($0)! } }
+        if wants(.in, &self) {
+            message.regions = distinct(1...3) { $0.pick(["DE", "FR", "GB-LND", "US-CA", "JP", "BR-SP"]) }.map {
+                Region($0)!
+            }
+        }
         if wants(.by, &self) { message.by = when() }
         if wants(.eta, &self) { message.eta = span() }
         if wants(.exp, &self) { message.exp = when() }
-        if wants(.terms, &self) { message.terms = distinct(1...2) { $0.pick(["sd-base", "pdc-intent", "sd-base-dp", "x.y"]) }.map { TermsID($0)! } }
+        if wants(.terms, &self) {
+            message.terms = distinct(1...2) { $0.pick(["sd-base", "pdc-intent", "sd-base-dp", "x.y"]) }.map {
+                TermsID($0)!
+            }
+        }
         if wants(.needs, &self) { message.needs = distinct(1...3) { $0.pick(DataCategory.allCases) } }
         if wants(.give, &self) { message.give = distinct(1...3) { $0.pick(DataCategory.allCases) } }
         if wants(.why, &self) { message.why = text(maximum: 120) }
         if wants(.note, &self) { message.note = text(maximum: 120) }
         if kind == .counter && message.price == nil && message.qty == nil && message.eta == nil { message.eta = span() }
         if kind.isIntent {
-            let keys = distinct(0...3) { generator in "x" + generator.word(1...6) }.filter { !Self.registered.contains($0) }
-            message.attributes = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { Attribute(key: $0, value: text(maximum: 64)) }
+            let keys = distinct(0...3) { generator in "x" + generator.word(1...6) }.filter {
+                !Self.registered.contains($0)
+            }
+            message.attributes = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map {
+                Attribute(key: $0, value: text(maximum: 64))
+            }
         }
         return message
     }
@@ -102,7 +121,9 @@ struct MessageGenerator {
             let written = key == .sku ? message.sku!.description : messy(value)
             tokens.append(randomCase(key.description) + ":" + written)
         }
-        for attribute in message.attributes { tokens.append(randomCase(attribute.key) + ":" + messy(.text(attribute.value))) }
+        for attribute in message.attributes {
+            tokens.append(randomCase(attribute.key) + ":" + messy(.text(attribute.value)))
+        }
         tokens.shuffle(using: &rng)
         if let category = message.category { tokens.insert(randomCase(category.description), at: 0) }
         tokens.insert("#" + randomCase(message.kind.rawValue), at: 0)
@@ -126,18 +147,25 @@ struct MessageGenerator {
         case .money(let money):
             var amount = money.amount
             let integerDigits = amount.split(separator: ".")[0].count
-            if integerDigits < 9 && chance(30) { amount = String(repeating: "0", count: Int.random(in: 1...(9 - integerDigits), using: &rng)) + amount }
+            if integerDigits < 9 && chance(30) {
+                amount = String(repeating: "0", count: Int.random(in: 1...(9 - integerDigits), using: &rng)) + amount
+            }
             if chance(30) {
-                if !amount.contains(".") { amount += "." + String(repeating: "0", count: Int.random(in: 1...3, using: &rng)) }
-                else if amount.split(separator: ".")[1].count < 3 { amount += "0" }
+                if !amount.contains(".") {
+                    amount += "." + String(repeating: "0", count: Int.random(in: 1...3, using: &rng))
+                } else if amount.split(separator: ".")[1].count < 3 {
+                    amount += "0"
+                }
             }
             return amount + randomCase(money.currency.description.lowercased())
         case .quantity(let quantity):
             let digits = String(quantity.value)
-            return String(repeating: "0", count: chance(30) ? Int.random(in: 0...(7 - digits.count), using: &rng) : 0) + digits
+            return String(repeating: "0", count: chance(30) ? Int.random(in: 0...(7 - digits.count), using: &rng) : 0)
+                + digits
         case .text(let plain):
             guard !text.hasPrefix("\""), chance(40) else { return text }
-            return "\"" + plain.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            return "\""
+                + plain.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .plain, .list, .id:
             return randomCase(text)
         }

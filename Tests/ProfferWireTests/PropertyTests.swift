@@ -40,7 +40,8 @@ struct PropertyTests {
 
     @Test("the parser never traps on arbitrary bytes, and every column lies inside the input")
     func arbitraryBytesNeverTrap() async {
-        let grammarBytes = Array("#buy :\"\\ ,.-0123456789abcxyzEUR".utf8) + [0x0A, 0x09, 0xC3, 0xA9, 0xE2, 0x80, 0xAE, 0xFF]
+        let grammarBytes =
+            Array("#buy :\"\\ ,.-0123456789abcxyzEUR".utf8) + [0x0A, 0x09, 0xC3, 0xA9, 0xE2, 0x80, 0xAE, 0xFF]
         let byte = Gen.frequency((1, Gen.uint8(in: 0...255)), (3, Gen.element(of: grammarBytes).compactMap { $0 }))
         await propertyCheck(count: 5000, input: byte.array(of: 0...300)) { bytes in
             do throws(MessageError) {

@@ -29,8 +29,10 @@ struct RegistryTests {
 
     @Test("the registry holds exactly the terms PROTOCOL.md §2.1 names")
     func termsMatchTheSpec() {
-        let named = ["sd-base", "sd-base-dp", "sd-base-a", "sd-base-at", "sd-base-atp", "sd-base-s3p", "pdc-intent",
-            "pdc-ai", "pdc-good", "tpr"]
+        let named = [
+            "sd-base", "sd-base-dp", "sd-base-a", "sd-base-at", "sd-base-atp", "sd-base-s3p", "pdc-intent",
+            "pdc-ai", "pdc-good", "tpr",
+        ]
         #expect(Set(TermsDefinition.registry.map(\.id.description)) == Set(named))
         #expect(TermsID("SD-BASE")?.definition?.iri == "https://w3id.org/dpv/standards/ieee/7012#SD-BASE")
         #expect(TermsID("sd-base-x")?.definition == nil)
@@ -52,17 +54,20 @@ struct RegistryTests {
     func countriesAgreeWithISOCodes() throws {
         struct ISOFile: Decodable {
             struct Entry: Decodable {
-                let alpha_2: String
+                let alpha2: String
                 let name: String
-                let common_name: String?
+                let commonName: String?
+                enum CodingKeys: String, CodingKey {
+                    case alpha2 = "alpha_2", name, commonName = "common_name"
+                }
             }
             let entries: [Entry]
             enum CodingKeys: String, CodingKey { case entries = "3166-1" }
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: "/usr/share/iso-codes/json/iso_3166-1.json"))
-        let entries = try JSONDecoder().decode(ISOFile.self, from: data).entries.sorted { $0.alpha_2 < $1.alpha_2 }
-        #expect(entries.map(\.alpha_2) == Country.assignedCodes.map(\.code))
-        #expect(entries.map { $0.common_name ?? $0.name } == Country.assignedCodes.map(\.name))
+        let entries = try JSONDecoder().decode(ISOFile.self, from: data).entries.sorted { $0.alpha2 < $1.alpha2 }
+        #expect(entries.map(\.alpha2) == Country.assignedCodes.map(\.code))
+        #expect(entries.map { $0.commonName ?? $0.name } == Country.assignedCodes.map(\.name))
     }
 
     @Test("every assigned code, and nothing else, is a region", arguments: ["DE", "de", "GB", "US", "FR", "JP"])

@@ -1,0 +1,64 @@
+# Proffer: `make demo` runs the main job, `make test` runs every test. Both install what is missing first.
+SWIFT ?= swift
+SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Fuzz
+SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config
+PROFFER := .build/release/proffer
+
+.PHONY: setup build release test lint format demo bench corpus fuzz registry clean
+
+## setup: install the C libraries Proffer builds against (Debian/Ubuntu), if any is missing.
+setup:
+	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "Proffer needs:$$missing. Install them with:" >&2; \
+	  echo "  sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+	  exit 1; \
+	fi; \
+	echo "installing$$missing" >&2; \
+	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release --product proffer
+
+## test: build everything (tests included) then run the whole suite.
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## lint: fail on any formatting difference (CI runs this).
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(wildcard $(SWIFT_SOURCES))
+
+format:
+	$(SWIFT) format --in-place --recursive --parallel $(wildcard $(SWIFT_SOURCES))
+
+## demo: parse and explain the example messages.
+demo: release
+	@./examples/demo.sh $(PROFFER)
+
+## corpus: the reproducible 10,000-message benchmark corpus (examples/corpus/messages.txt).
+corpus:
+	cd Benchmarks && $(SWIFT) run -c release generate-corpus ../examples/corpus/messages.txt 10000
+
+## bench: in-process benchmarks (package-benchmark), then the CLI's throughput and peak memory.
+bench: setup release corpus
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
+	./Benchmarks/cli-throughput.sh $(PROFFER) examples/corpus/messages.txt 1000000
+
+## fuzz: libFuzzer over the message parser (FUZZ_SECONDS, default 600). Not part of CI.
+FUZZ_SECONDS ?= 600
+fuzz:
+	./Fuzz/run.sh $(FUZZ_SECONDS)
+
+## registry: regenerate the ISO 3166-1 country table from Debian's iso-codes.
+registry:
+	python3 scripts/generate-countries.py
+
+clean:
+	rm -rf .build .build-fuzz Benchmarks/.build
