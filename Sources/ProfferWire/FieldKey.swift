@@ -30,11 +30,28 @@ public enum FieldKey: UInt8, CaseIterable, Hashable, Sendable, CustomStringConve
         guard (2...5).contains(range.count) else { return nil }
         var packed: UInt64 = 0
         for index in range { packed = packed << 8 | UInt64(ASCII.lowercased(bytes[index])) }
-        return packedKeys[packed]
+        // A switch on the packed bytes compiles to a few comparisons; no hashing on the hot path.
+        switch packed {
+        case 0x6964: return .id
+        case 0x7265: return .re
+        case 0x70_7269_6365: return .price
+        case 0x6D_696E: return .min
+        case 0x6D_6178: return .max
+        case 0x71_7479: return .qty
+        case 0x6974_656D: return .item
+        case 0x73_6B75: return .sku
+        case 0x696E: return .in
+        case 0x6279: return .by
+        case 0x65_7461: return .eta
+        case 0x65_7870: return .exp
+        case 0x74_6572_6D73: return .terms
+        case 0x6E_6565_6473: return .needs
+        case 0x6769_7665: return .give
+        case 0x77_6879: return .why
+        case 0x6E6F_7465: return .note
+        default: return nil
+        }
     }
-
-    private static let packedKeys: [UInt64: FieldKey] = Dictionary(
-        uniqueKeysWithValues: allCases.map { key in (key.description.utf8.reduce(0) { $0 << 8 | UInt64($1) }, key) })
 }
 
 /// A set of field keys as a bitmask, so checking "allowed" and "seen" costs one instruction.
@@ -43,12 +60,11 @@ struct FieldSet: OptionSet, Sendable {
 
     init(rawValue: UInt32) { self.rawValue = rawValue }
     init(_ key: FieldKey) { rawValue = 1 << key.rawValue }
+    /// A set of several keys; only for static masks, since the variadic array allocates.
+    init(all keys: FieldKey...) { rawValue = keys.reduce(0) { $0 | 1 << $1.rawValue } }
 
-    static let id = FieldSet(.id), re = FieldSet(.re), price = FieldSet(.price), min = FieldSet(.min)
-    static let max = FieldSet(.max), qty = FieldSet(.qty), item = FieldSet(.item), sku = FieldSet(.sku)
-    static let `in` = FieldSet(.in), by = FieldSet(.by), eta = FieldSet(.eta), exp = FieldSet(.exp)
-    static let terms = FieldSet(.terms), needs = FieldSet(.needs), give = FieldSet(.give), why = FieldSet(.why)
-    static let note = FieldSet(.note)
+    /// A counter must carry at least one of these.
+    static let counterTerms = FieldSet(all: .price, .qty, .eta)
 
     func contains(_ key: FieldKey) -> Bool { rawValue & (1 << key.rawValue) != 0 }
 

@@ -19,8 +19,7 @@ extension Message {
 
     /// Parses one message from raw bytes, which need not be valid UTF-8 (that is `bad-encoding`).
     public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) throws(MessageError) -> Message {
-        var parser = MessageParser(bytes: bytes, columnOffset: 0)
-        return try parser.parse()
+        try MessageParser(bytes: bytes, columnOffset: 0).parse()
     }
 
     /// Parses one message from raw bytes, which need not be valid UTF-8 (that is `bad-encoding`).
@@ -36,8 +35,7 @@ extension Message {
     package static func parse(trimmed bytes: UnsafeBufferPointer<UInt8>, leadingSpaces: Int) throws(MessageError)
         -> Message
     {
-        var parser = MessageParser(bytes: bytes, columnOffset: leadingSpaces)
-        return try parser.parse()
+        try MessageParser(bytes: bytes, columnOffset: leadingSpaces).parse()
     }
 }
 
@@ -47,15 +45,21 @@ struct MessageParser {
     /// Scalars that stood before `bytes` in the input the user sees, added to every positional column.
     let columnOffset: Int
     private var message = Message(kind: .buy)
+    /// The fields the message's kind allows, looked up once when the kind is read.
+    private var allowed = FieldSet()
     private var seen = FieldSet()
     private var fieldCount = 0
+    /// Set when a bare text value holds a backslash: its canonical form quotes and escapes it, so the message grows
+    /// and must be measured again once complete.
+    private var canonicalFormMayGrow = false
 
     init(bytes: Bytes, columnOffset: Int) {
         self.bytes = bytes
         self.columnOffset = columnOffset
     }
 
-    mutating func parse() throws(MessageError) -> Message {
+    /// Consuming, so the finished message moves out instead of being copied.
+    consuming func parse() throws(MessageError) -> Message {
         let (start, end) = try checkText()
         try readTokens(from: start, to: end)
         try checkCompleteness()
@@ -73,7 +77,21 @@ struct MessageParser {
         var index = 0
         var scalars = 0
         var firstForbidden = -1
+        let base = UnsafeRawPointer(bytes.baseAddress)
         while index < count {
+            // Eight plain ASCII bytes at a time: no high bit, nothing below SP, no DEL.
+            if index + 8 <= count, let base {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let highBits: UInt64 = 0x8080_8080_8080_8080
+                let belowSpace = (word &- ones &* 0x20) & ~word & highBits
+                let delete = ((word ^ (ones &* 0x7F)) &- ones) & ~(word ^ (ones &* 0x7F)) & highBits
+                if (word | belowSpace | delete) & highBits == 0 {
+                    index += 8
+                    scalars += 8
+                    continue
+                }
+            }
             let byte = bytes[index]
             if byte < 0x80 {
                 if (byte < 0x20 || byte == 0x7F) && firstForbidden < 0 { firstForbidden = index }
@@ -241,6 +259,7 @@ struct MessageParser {
             throw MessageErrors.unknownKind(bytes, token.start..<token.end, column: column(at: token.start))
         }
         message.kind = kind
+        allowed = kind.allowedFields
     }
 
     private mutating func readWord(_ token: Token, isCategory: Bool) throws(MessageError) {
@@ -264,14 +283,14 @@ struct MessageParser {
             throw MessageErrors.emptyValue(bytes, keyRange, column: column(at: token.start))
         }
         if let key = FieldKey.lookup(bytes, keyRange) {
-            guard message.kind.allowedFields.contains(key) else {
+            guard allowed.contains(key) else {
                 throw MessageErrors.fieldNotAllowed(key, kind: message.kind, column: column(at: token.start))
             }
             guard !seen.contains(key) else {
                 throw MessageErrors.duplicateField(key.description, column: column(at: token.start))
             }
             try readValue(of: key, token)
-            seen.insert(FieldSet(key))
+            seen.formUnion(FieldSet(key))
         } else if message.kind.isIntent {
             let key = bytes.lowercasedString(keyRange)
             guard !message.attributes.contains(where: { $0.key == key }) else {
@@ -314,95 +333,58 @@ struct MessageParser {
 
     private mutating func readValue(of key: FieldKey, _ token: Token) throws(MessageError) {
         let range = token.valueRange
-        let fault: (MessageError.Code, String)
-        read: do {
+        switch key {
+        case .id, .re:
+            guard !token.isQuoted, let id = MessageID.parse(bytes, range) else { throw valueError(.badID, token) }
+            if key == .id { message.id = id } else { message.re = id }
+        case .price, .min, .max:
+            guard !token.isQuoted, let money = Money.parse(bytes, range) else { throw valueError(.badMoney, token) }
             switch key {
-            case .id, .re:
-                guard !token.isQuoted, let id = MessageID.parse(bytes, range) else {
-                    fault = (.badID, "write ids as 8 characters of 0-9 and a-z without i, l, o, u, like k7f3q2ab")
-                    break read
-                }
-                if key == .id { message.id = id } else { message.re = id }
-            case .price, .min, .max:
-                guard !token.isQuoted, let money = Money.parse(bytes, range) else {
-                    fault = (.badMoney, "write amounts like 1200EUR or 12.50USD")
-                    break read
-                }
-                switch key {
-                case .price: message.price = money
-                case .min: message.min = money
-                default: message.max = money
-                }
-            case .qty:
-                guard !token.isQuoted, let quantity = Quantity.parse(bytes, range) else {
-                    fault = (.badQuantity, "write a whole number from 1 to 1000000")
-                    break read
-                }
-                message.qty = quantity
-            case .item, .why, .note:
-                guard let text = readText(token, maximumScalars: Message.maximumTextScalars) else {
-                    fault = (.badText, "text is 1 to \(Message.maximumTextScalars) characters")
-                    break read
-                }
-                switch key {
-                case .item: message.item = text
-                case .why: message.why = text
-                default: message.note = text
-                }
-            case .sku:
-                guard !token.isQuoted, let sku = SKU.parse(bytes, range) else {
-                    fault = (.badToken, "an sku is 1 to 64 of A-Z, a-z, 0-9 and . _ / -")
-                    break read
-                }
-                message.sku = sku
-            case .in:
-                switch readList(token, parseItem: Region.parse) {
-                case .success(let regions): message.regions = regions
-                case .failure(let listFault):
-                    fault = listFault.describe(
-                        .badRegion, "write ISO 3166-1 country codes like DE or subdivisions like US-CA, comma-separated"
-                    )
-                    break read
-                }
-            case .by, .exp:
-                guard let when = readWhen(token) else {
-                    // A quoted value is judged by its content, so max:"2026-02-30" reads as a bad date.
-                    fault =
-                        CalendarDate.looksLikeDate(bytes, range)
-                        ? (.badDate, "write a real date from 2000-01-01 to 2999-12-31, like 2026-12-24")
-                        : (.badDuration, "write a date like 2026-12-24 or a time like 30m, 48h, 3d or 2w")
-                    break read
-                }
-                if key == .by { message.by = when } else { message.exp = when }
-            case .eta:
-                guard !token.isQuoted, let span = TimeSpan.parse(bytes, range) else {
-                    fault = (.badDuration, "write a time like 30m, 48h, 3d or 2w (1 to 9999)")
-                    break read
-                }
-                message.eta = span
-            case .terms:
-                switch readList(token, parseItem: TermsID.parse) {
-                case .success(let terms): message.terms = terms
-                case .failure(let listFault):
-                    fault = listFault.describe(.badTerms, "write terms ids like sd-base, comma-separated")
-                    break read
-                }
-            case .needs, .give:
-                switch readList(token, parseItem: parseDataCategory) {
-                case .success(let categories):
-                    if key == .needs { message.needs = categories } else { message.give = categories }
-                case .failure(let listFault):
-                    fault = listFault.describe(
-                        .unknownCategory,
-                        "data categories are " + DataCategory.allCases.map(\.rawValue).joined(separator: ", "))
-                    break read
-                }
+            case .price: message.price = money
+            case .min: message.min = money
+            default: message.max = money
             }
-            return
+        case .qty:
+            guard !token.isQuoted, let quantity = Quantity.parse(bytes, range) else {
+                throw valueError(.badQuantity, token)
+            }
+            message.qty = quantity
+        case .item, .why, .note:
+            guard let text = readText(token, maximumScalars: Message.maximumTextScalars) else {
+                throw valueError(.badText, token)
+            }
+            switch key {
+            case .item: message.item = text
+            case .why: message.why = text
+            default: message.note = text
+            }
+        case .sku:
+            guard !token.isQuoted, let sku = SKU.parse(bytes, range) else { throw valueError(.badToken, token) }
+            message.sku = sku
+        case .in:
+            message.regions = try readList(token, itemError: .badRegion, parseItem: Region.parse)
+        case .by, .exp:
+            guard let when = readWhen(token) else {
+                // A quoted value is judged by its content, so by:"2026-02-30" reads as a bad date.
+                throw valueError(CalendarDate.looksLikeDate(bytes, range) ? .badDate : .badDuration, token)
+            }
+            if key == .by { message.by = when } else { message.exp = when }
+        case .eta:
+            guard !token.isQuoted, let span = TimeSpan.parse(bytes, range) else {
+                throw valueError(.badDuration, token)
+            }
+            message.eta = span
+        case .terms:
+            message.terms = try readList(token, itemError: .badTerms, parseItem: TermsID.parse)
+        case .needs, .give:
+            let categories = try readList(token, itemError: .unknownCategory, parseItem: DataCategory.parse)
+            if key == .needs { message.needs = categories } else { message.give = categories }
         }
-        // Quote the value as written, quotes included, so the user sees exactly what was refused.
-        let written = (token.colon! + 1)..<token.end
-        throw MessageErrors.badValue(fault.0, bytes, written, hint: fault.1, column: column(at: token.start))
+    }
+
+    /// The error for a value of the wrong form, quoting the value as written (quotes included).
+    private func valueError(_ code: MessageError.Code, _ token: Token) -> MessageError {
+        MessageErrors.badValue(code, bytes, (token.colon! + 1)..<token.end, column: column(at: token.start))
     }
 
     private func readWhen(_ token: Token) -> When? {
@@ -413,16 +395,14 @@ struct MessageParser {
         return TimeSpan.parse(bytes, token.valueRange).map(When.after)
     }
 
-    private func parseDataCategory(_ bytes: Bytes, _ range: Range<Int>) -> DataCategory? {
-        guard range.count <= 9 else { return nil }
-        return DataCategory(rawValue: bytes.lowercasedString(range))
-    }
-
     /// A text value, unescaped, or `nil` when it has more than `maximumScalars` scalars.
-    private func readText(_ token: Token, maximumScalars: Int) -> String? {
+    private mutating func readText(_ token: Token, maximumScalars: Int) -> String? {
         let range = token.valueRange
         guard token.hasEscapes else {
             guard bytes.scalarCount(range) <= maximumScalars else { return nil }
+            if !token.isQuoted && !canonicalFormMayGrow {
+                canonicalFormMayGrow = range.contains { bytes[$0] == ASCII.backslash }
+            }
             return bytes.string(range)
         }
         var unescaped = [UInt8]()
@@ -437,42 +417,41 @@ struct MessageParser {
         return text.unicodeScalars.count <= maximumScalars ? text : nil
     }
 
-    private enum ListFault: Error {
-        case badItem, badList
-
-        func describe(_ itemCode: MessageError.Code, _ itemHint: String) -> (MessageError.Code, String) {
-            switch self {
-            case .badItem: (itemCode, itemHint)
-            case .badList: (.badList, "a list has no empty and no repeated items, like in:DE,FR")
-            }
-        }
-    }
-
-    /// A comma-separated list: empty items are `bad-list`, then each item must parse, then no item may repeat.
-    private func readList<Item: Equatable>(_ token: Token, parseItem: (Bytes, Range<Int>) -> Item?) -> Result<
-        [Item], ListFault
-    > {
-        guard !token.isQuoted else { return .failure(.badItem) }
+    /// A comma-separated list: empty items are `bad-list`, then each item must parse (else `itemError`), then no
+    /// item may repeat (`bad-list`).
+    private func readList<Item: Equatable>(
+        _ token: Token, itemError: MessageError.Code, parseItem: (Bytes, Range<Int>) -> Item?
+    ) throws(MessageError) -> [Item] {
+        guard !token.isQuoted else { throw valueError(itemError, token) }
         let range = token.valueRange
-        var itemRanges: [Range<Int>] = []
+        var itemCount = 1
         var itemStart = range.lowerBound
-        for index in range where bytes[index] == ASCII.comma {
-            guard index > itemStart else { return .failure(.badList) }
-            itemRanges.append(itemStart..<index)
-            itemStart = index + 1
+        var index = range.lowerBound
+        while index < range.upperBound {
+            if bytes[index] == ASCII.comma {
+                guard index > itemStart else { throw valueError(.badList, token) }
+                itemCount += 1
+                itemStart = index + 1
+            }
+            index += 1
         }
-        guard itemStart < range.upperBound else { return .failure(.badList) }
-        itemRanges.append(itemStart..<range.upperBound)
+        guard itemStart < range.upperBound else { throw valueError(.badList, token) }
         var items: [Item] = []
-        items.reserveCapacity(itemRanges.count)
-        for itemRange in itemRanges {
-            guard let item = parseItem(bytes, itemRange) else { return .failure(.badItem) }
-            items.append(item)
+        items.reserveCapacity(itemCount)
+        itemStart = range.lowerBound
+        index = range.lowerBound
+        while index <= range.upperBound {
+            if index == range.upperBound || bytes[index] == ASCII.comma {
+                guard let item = parseItem(bytes, itemStart..<index) else { throw valueError(itemError, token) }
+                items.append(item)
+                itemStart = index + 1
+            }
+            index += 1
         }
-        for index in items.indices.dropFirst() where items[..<index].contains(items[index]) {
-            return .failure(.badList)
+        for later in items.indices.dropFirst() where items[..<later].contains(items[later]) {
+            throw valueError(.badList, token)
         }
-        return .success(items)
+        return items
     }
 
     // MARK: - After the last token
@@ -482,12 +461,19 @@ struct MessageParser {
         for key in message.kind.requiredFields where !seen.contains(key) {
             throw MessageErrors.missingField(key, kind: message.kind)
         }
-        if message.kind == .counter && seen.isDisjoint(with: [.price, .qty, .eta]) {
+        if message.kind == .counter && seen.isDisjoint(with: FieldSet.counterTerms) {
             throw MessageErrors.missingCounterTerms()
         }
         if let min = message.min, let max = message.max {
             if min.currency != max.currency { throw MessageErrors.currencyConflict(min: min, max: max) }
             if min.thousandths > max.thousandths { throw MessageErrors.rangeConflict(min: min, max: max) }
+        }
+        // A valid message's canonical form must itself be valid, so it too must fit.
+        if canonicalFormMayGrow {
+            let canonicalScalars = message.canonicalForm.unicodeScalars.count
+            if canonicalScalars > Message.maximumScalars {
+                throw MessageErrors.canonicalFormTooLong(scalars: canonicalScalars)
+            }
         }
     }
 }

@@ -19,6 +19,14 @@ enum MessageErrors {
         )
     }
 
+    static func canonicalFormTooLong(scalars: Int) -> MessageError {
+        MessageError(
+            .tooLong, column: 1,
+            message:
+                "written canonically (a backslash in text is quoted and escaped) the message has \(scalars) characters; at most \(Message.maximumScalars) fit — shorten a text value"
+        )
+    }
+
     static func controlCharacter(_ bytes: Bytes, at index: Int, column: Int) -> MessageError {
         let scalar = Unicode.UTF8.decode(bytes, at: index)
         let hex = String(scalar, radix: 16, uppercase: true)
@@ -129,10 +137,26 @@ enum MessageErrors {
             message: "\(quoted(bytes, range)) is too long — an attribute value has at most \(limit) characters")
     }
 
-    static func badValue(_ code: MessageError.Code, _ bytes: Bytes, _ range: Range<Int>, hint: String, column: Int)
-        -> MessageError
-    {
-        MessageError(code, column: column, message: "\(quoted(bytes, range)) — \(hint)")
+    static func badValue(_ code: MessageError.Code, _ bytes: Bytes, _ range: Range<Int>, column: Int) -> MessageError {
+        MessageError(code, column: column, message: "\(quoted(bytes, range)) — \(valueHint(code))")
+    }
+
+    /// How a value of each type is written.
+    private static func valueHint(_ code: MessageError.Code) -> String {
+        switch code {
+        case .badID: "write ids as 8 characters of 0-9 and a-z without i, l, o, u, like k7f3q2ab"
+        case .badMoney: "write amounts like 1200EUR or 12.50USD"
+        case .badQuantity: "write a whole number from 1 to 1000000"
+        case .badText: "text is 1 to \(Message.maximumTextScalars) characters"
+        case .badToken: "an sku is 1 to 64 of A-Z, a-z, 0-9 and . _ / -"
+        case .badRegion: "write ISO 3166-1 country codes like DE or subdivisions like US-CA, comma-separated"
+        case .badDate: "write a real date from 2000-01-01 to 2999-12-31, like 2026-12-24"
+        case .badDuration: "write a time like 30m, 48h, 3d or 2w (1 to 9999), or for by and exp a date like 2026-12-24"
+        case .badTerms: "write terms ids like sd-base, comma-separated"
+        case .unknownCategory: "data categories are " + DataCategory.allCases.map(\.rawValue).joined(separator: ", ")
+        case .badList: "a list has no empty and no repeated items, like in:DE,FR"
+        default: "see schema/message.abnf"
+        }
     }
 
     static func tooManyFields(column: Int) -> MessageError {

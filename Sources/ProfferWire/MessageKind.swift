@@ -10,17 +10,26 @@ public enum MessageKind: String, CaseIterable, Hashable, Sendable {
         }
     }
 
-    /// The fields this kind may carry.
+    /// The fields this kind may carry (PROTOCOL.md §1.4).
     var allowedFields: FieldSet {
+        // Precomputed masks: building the set from a literal on every message costs more than the whole parse.
         switch self {
-        case .buy, .rent, .hire, .fix: [.id, .min, .max, .qty, .in, .by, .exp, .terms, .note]
-        case .offer: [.id, .re, .price, .item, .sku, .qty, .eta, .exp, .terms, .needs, .note]
-        case .counter: [.id, .re, .price, .qty, .eta, .note]
-        case .accept: [.id, .re, .give, .terms, .note]
-        case .decline, .withdraw, .forget: [.re, .id, .why]
-        case .confirm: [.id, .re, .eta, .note]
+        case .buy, .rent, .hire, .fix: Self.intentFields
+        case .offer: Self.offerFields
+        case .counter: Self.counterFields
+        case .accept: Self.acceptFields
+        case .decline, .withdraw, .forget: Self.referenceFields
+        case .confirm: Self.confirmFields
         }
     }
+
+    private static let intentFields = FieldSet(all: .id, .min, .max, .qty, .in, .by, .exp, .terms, .note)
+    private static let offerFields = FieldSet(
+        all: .id, .re, .price, .item, .sku, .qty, .eta, .exp, .terms, .needs, .note)
+    private static let counterFields = FieldSet(all: .id, .re, .price, .qty, .eta, .note)
+    private static let acceptFields = FieldSet(all: .id, .re, .give, .terms, .note)
+    private static let referenceFields = FieldSet(all: .re, .id, .why)
+    private static let confirmFields = FieldSet(all: .id, .re, .eta, .note)
 
     /// The fields this kind must carry, in the order missing ones are reported.
     var requiredFields: [FieldKey] {

@@ -55,18 +55,39 @@ public struct MessageID: Hashable, Comparable, Sendable, CustomStringConvertible
 
 /// A three-letter currency code, canonical uppercase. Not checked against ISO 4217, so a new currency needs no new parser.
 public struct CurrencyCode: Hashable, Sendable, CustomStringConvertible, LosslessStringConvertible {
-    public let description: String
+    /// The three uppercase ASCII letters, first letter in the highest byte: cheap to copy, compare and hash.
+    private let packed: UInt32
 
     public init?(_ description: String) {
         guard let code = description.withBytes({ CurrencyCode.parse($0, 0..<$0.count) }) else { return nil }
         self = code
     }
 
-    private init(canonical: String) { description = canonical }
+    private init(packed: UInt32) { self.packed = packed }
+
+    public var description: String {
+        String(unsafeUninitializedCapacity: 3) { output in
+            output[0] = UInt8(truncatingIfNeeded: packed >> 16)
+            output[1] = UInt8(truncatingIfNeeded: packed >> 8)
+            output[2] = UInt8(truncatingIfNeeded: packed)
+            return 3
+        }
+    }
+
+    func write(into output: inout [UInt8]) {
+        output.append(UInt8(truncatingIfNeeded: packed >> 16))
+        output.append(UInt8(truncatingIfNeeded: packed >> 8))
+        output.append(UInt8(truncatingIfNeeded: packed))
+    }
 
     static func parse(_ bytes: Bytes, _ range: Range<Int>) -> CurrencyCode? {
-        guard range.count == 3, range.allSatisfy({ ASCII.isLetter(bytes[$0]) }) else { return nil }
-        return CurrencyCode(canonical: bytes.uppercasedString(range))
+        guard range.count == 3 else { return nil }
+        var packed: UInt32 = 0
+        for index in range {
+            guard ASCII.isLetter(bytes[index]) else { return nil }
+            packed = packed << 8 | UInt32(ASCII.uppercased(bytes[index]))
+        }
+        return CurrencyCode(packed: packed)
     }
 }
 
@@ -170,12 +191,15 @@ public struct TimeSpan: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public let count: Int
+    private let storedCount: UInt16
     public let unit: Unit
+
+    /// How many units: 1 to 9999.
+    public var count: Int { Int(storedCount) }
 
     public init?(_ count: Int, _ unit: Unit) {
         guard (1...9999).contains(count) else { return nil }
-        self.count = count
+        self.storedCount = UInt16(count)
         self.unit = unit
     }
 
@@ -198,15 +222,20 @@ public struct TimeSpan: Hashable, Sendable, CustomStringConvertible {
 
 /// A calendar date from 2000-01-01 to 2999-12-31.
 public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let year: Int
-    public let month: Int
-    public let day: Int
+    // Small storage keeps a message compact, so it is cheap to create and copy.
+    private let storedYear: UInt16
+    private let storedMonth: UInt8
+    private let storedDay: UInt8
+
+    public var year: Int { Int(storedYear) }
+    public var month: Int { Int(storedMonth) }
+    public var day: Int { Int(storedDay) }
 
     public init?(year: Int, month: Int, day: Int) {
         guard (2000...2999).contains(year), (1...12).contains(month),
             (1...CalendarDate.daysIn(month: month, year: year)).contains(day)
         else { return nil }
-        (self.year, self.month, self.day) = (year, month, day)
+        (storedYear, storedMonth, storedDay) = (UInt16(year), UInt8(month), UInt8(day))
     }
 
     public init?(_ description: String) {
@@ -264,17 +293,34 @@ public enum When: Hashable, Sendable, CustomStringConvertible {
 
 /// A region: an assigned ISO 3166-1 alpha-2 country (`DE`) or a subdivision of one (`US-CA`), canonical uppercase.
 public struct Region: Hashable, Sendable, CustomStringConvertible, LosslessStringConvertible {
-    public let description: String
+    /// The 2 to 6 uppercase ASCII bytes of the code, first byte lowest, zero-padded: no allocation, one comparison.
+    private let packed: UInt64
 
     public init?(_ description: String) {
         guard let region = description.withBytes({ Region.parse($0, 0..<$0.count) }) else { return nil }
         self = region
     }
 
-    private init(canonical: String) { description = canonical }
+    private init(packed: UInt64) { self.packed = packed }
+
+    private var length: Int { (64 - packed.leadingZeroBitCount + 7) / 8 }
+
+    public var description: String {
+        String(unsafeUninitializedCapacity: length) { output in
+            for index in 0..<length { output[index] = UInt8(truncatingIfNeeded: packed >> (8 * UInt64(index))) }
+            return length
+        }
+    }
 
     /// The alpha-2 country code, such as `US` for `US-CA`.
-    public var countryCode: String { String(description.utf8.prefix(2))! }
+    public var countryCode: String { String(description.prefix(2)) }
+
+    /// Whether this is a whole country rather than a subdivision.
+    public var isCountry: Bool { length == 2 }
+
+    func write(into output: inout [UInt8]) {
+        for index in 0..<length { output.append(UInt8(truncatingIfNeeded: packed >> (8 * UInt64(index)))) }
+    }
 
     static func parse(_ bytes: Bytes, _ range: Range<Int>) -> Region? {
         let start = range.lowerBound
@@ -282,11 +328,14 @@ public struct Region: Hashable, Sendable, CustomStringConvertible, LosslessStrin
             Country.isAssigned(bytes[start], bytes[start + 1])
         else { return nil }
         if range.count > 2 {
-            guard bytes[start + 2] == ASCII.hyphen,
-                (start + 3..<range.upperBound).allSatisfy({ ASCII.isLetter(bytes[$0]) || ASCII.isDigit(bytes[$0]) })
-            else { return nil }
+            guard bytes[start + 2] == ASCII.hyphen else { return nil }
+            for index in start + 3..<range.upperBound {
+                guard ASCII.isLetter(bytes[index]) || ASCII.isDigit(bytes[index]) else { return nil }
+            }
         }
-        return Region(canonical: bytes.uppercasedString(range))
+        var packed: UInt64 = 0
+        for index in range { packed |= UInt64(ASCII.uppercased(bytes[index])) << (8 * UInt64(index - start)) }
+        return Region(packed: packed)
     }
 }
 

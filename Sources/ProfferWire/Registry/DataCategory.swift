@@ -4,6 +4,12 @@
 public enum DataCategory: String, CaseIterable, Hashable, Sendable, Codable {
     case name, email, phone, postal, age, birthdate, gender, location, size, language
 
+    /// Matches a category name in any case.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> DataCategory? {
+        guard (3...9).contains(range.count) else { return nil }
+        return DataCategory(rawValue: bytes.lowercasedString(range))
+    }
+
     /// The DPV term, in its compact `pd:` form.
     public var dpvTerm: String {
         switch self {

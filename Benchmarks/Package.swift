@@ -1,0 +1,27 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmarks live in their own package so the main build never compiles package-benchmark.
+let package = Package(
+    name: "ProfferBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "Proffer", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .target(name: "Corpus", dependencies: [.product(name: "ProfferWire", package: "Proffer")]),
+        .executableTarget(name: "generate-corpus", dependencies: ["Corpus"]),
+        .executableTarget(
+            name: "WireBenchmarks",
+            dependencies: [
+                "Corpus",
+                .product(name: "ProfferWire", package: "Proffer"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/WireBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
