@@ -1,6 +1,6 @@
 # Proffer: `make demo` runs the main job, `make test` runs every test. Both install what is missing first.
 SWIFT ?= swift
-SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Fuzz
+SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks Fuzz
 SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config
 PROFFER := .build/release/proffer
 

@@ -13,6 +13,10 @@ let package = Package(
         .target(name: "Corpus", dependencies: [.product(name: "ProfferWire", package: "Proffer")]),
         .executableTarget(name: "generate-corpus", dependencies: ["Corpus"]),
         .executableTarget(
+            name: "instruction-counts",
+            dependencies: ["Corpus", .product(name: "ProfferWire", package: "Proffer")]
+        ),
+        .executableTarget(
             name: "WireBenchmarks",
             dependencies: [
                 "Corpus",

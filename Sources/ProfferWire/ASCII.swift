@@ -16,6 +16,13 @@ enum ASCII {
     @inline(__always) static func isLowerAlphanumeric(_ byte: UInt8) -> Bool { byte &- 0x61 < 26 || isDigit(byte) }
     @inline(__always) static func lowercased(_ byte: UInt8) -> UInt8 { isUppercase(byte) ? byte | 0x20 : byte }
     @inline(__always) static func uppercased(_ byte: UInt8) -> UInt8 { byte &- 0x61 < 26 ? byte & ~0x20 : byte }
+    /// The high bit of each byte of `word` that equals `byte`, with no false positives.
+    @inline(__always) static func bytesEqual(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+        let x = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
+        let low7 = 0x7F7F_7F7F_7F7F_7F7F as UInt64
+        return ~(((x & low7) &+ low7) | x | low7)
+    }
+
     /// UTF-8 continuation bytes do not start a scalar, so counting the others counts scalars.
     @inline(__always) static func startsScalar(_ byte: UInt8) -> Bool { byte & 0xC0 != 0x80 }
 }

@@ -25,11 +25,29 @@ public enum FieldKey: UInt8, CaseIterable, Hashable, Sendable, CustomStringConve
         }
     }
 
-    /// Matches a key of any case; `nil` for an unregistered key (an attribute in an intent).
-    static func lookup(_ bytes: Bytes, _ range: Range<Int>) -> FieldKey? {
-        guard (2...5).contains(range.count) else { return nil }
+    /// Reads a key in one pass: `.invalid` when it breaks `ALPHA *15( ALPHA / DIGIT / "-" )`, else the registered
+    /// key it names in any case, or `.attribute` for an unregistered one.
+    static func read(_ bytes: Bytes, _ range: Range<Int>) -> KeyReading {
+        guard (1...16).contains(range.count), ASCII.isLetter(bytes[range.lowerBound]) else { return .invalid }
         var packed: UInt64 = 0
-        for index in range { packed = packed << 8 | UInt64(ASCII.lowercased(bytes[index])) }
+        var index = range.lowerBound
+        while index < range.upperBound {
+            let byte = bytes[index]
+            guard ASCII.isLetter(byte) || ASCII.isDigit(byte) || byte == ASCII.hyphen else { return .invalid }
+            packed = packed << 8 | UInt64(ASCII.lowercased(byte))
+            index += 1
+        }
+        guard range.count <= 5, let key = registered(packed: packed) else { return .attribute }
+        return .registered(key)
+    }
+
+    enum KeyReading {
+        case invalid, attribute
+        case registered(FieldKey)
+    }
+
+    /// The registered key whose lowercase bytes, packed big-endian, are `packed`.
+    private static func registered(packed: UInt64) -> FieldKey? {
         // A switch on the packed bytes compiles to a few comparisons; no hashing on the hot path.
         switch packed {
         case 0x6964: return .id

@@ -108,7 +108,7 @@ enum Explain {
         }
     }
 
-    static func regions(_ regions: [Region]) -> String {
+    static func regions(_ regions: FieldList<Region>) -> String {
         let names = regions.map { region in
             let country = Country.name(ofCode: region.countryCode) ?? region.countryCode
             return region.description.count == 2 ? country : "\(country) (\(region))"
@@ -123,7 +123,7 @@ enum Explain {
         return "\(id.description.uppercased()) (\(definition.meaning))"
     }
 
-    static func categories(_ categories: [DataCategory]) -> String {
+    static func categories(_ categories: FieldList<DataCategory>) -> String {
         let names = categories.map { $0 == .postal ? "postal address" : $0 == .phone ? "phone number" : $0.rawValue }
         return names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
     }

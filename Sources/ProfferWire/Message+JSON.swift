@@ -3,118 +3,106 @@ extension Message {
     ///
     /// `category` is present only for intents; `attributes` is always present (empty for other kinds).
     public var conformanceJSON: String {
-        var output = [UInt8]()
-        writeConformanceJSON(into: &output)
-        return String(decoding: output, as: UTF8.self)
+        var writer = ByteWriter(capacity: 512)
+        writeConformanceJSON(to: &writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    /// Appends the §5 JSON object (without a newline) to `output`.
-    public func writeConformanceJSON(into output: inout [UInt8]) {
-        output.append(contentsOf: #"{"ok":true,"canonical":"#.utf8)
-        var canonical = [UInt8]()
-        canonical.reserveCapacity(160)
-        writeCanonicalForm(into: &canonical)
-        output.appendJSONString(canonical)
-        output.append(contentsOf: #","kind":""#.utf8)
-        output.append(contentsOf: kind.rawValue.utf8)
-        output.append(ASCII.quote)
+    /// Appends the §5 JSON object (without a newline) to `writer`.
+    public func writeConformanceJSON(to writer: inout ByteWriter) {
+        writer.append(#"{"ok":true,"canonical":""#)
+        writeCanonicalForm(to: &writer, jsonEscaped: true)
+        writer.append(#"","kind":""#)
+        writer.append(utf8: kind.rawValue)
+        writer.append(ASCII.quote)
         if let category {
-            output.append(contentsOf: #","category":"#.utf8)
-            output.appendJSONString(category.description.utf8)
+            writer.append(#","category":""#)
+            writer.append(utf8: category.description)
+            writer.append(ASCII.quote)
         }
-        output.append(contentsOf: #","fields":{"#.utf8)
+        writer.append(#","fields":{"#)
         var first = true
-        visitFields { key, value in
-            if !first { output.append(ASCII.comma) }
+        visitFields(with: &writer) { key, value, writer in
+            if !first { writer.append(ASCII.comma) }
             first = false
-            output.append(ASCII.quote)
-            output.append(contentsOf: key.description.utf8)
-            output.append(contentsOf: #"":"#.utf8)
-            value.writeJSON(into: &output)
+            writer.append(ASCII.quote)
+            writer.append(key.name)
+            writer.append(#"":"#)
+            value.writeJSON(to: &writer)
         }
-        output.append(contentsOf: #"},"attributes":{"#.utf8)
+        writer.append(#"},"attributes":{"#)
         for (index, attribute) in attributes.enumerated() {
-            if index > 0 { output.append(ASCII.comma) }
-            output.appendJSONString(attribute.key.utf8)
-            output.append(ASCII.colon)
-            output.appendJSONString(attribute.value.utf8)
+            if index > 0 { writer.append(ASCII.comma) }
+            writer.appendJSONString(attribute.key)
+            writer.append(ASCII.colon)
+            writer.appendJSONString(attribute.value)
         }
-        output.append(contentsOf: "}}".utf8)
+        writer.append("}}")
     }
 }
 
 extension MessageError {
     /// The error as one line of PROTOCOL.md §5 JSON: `{"ok":false,"error":{"code":…,"column":…,"message":…}}`.
     public var conformanceJSON: String {
-        var output = [UInt8]()
-        writeConformanceJSON(into: &output)
-        return String(decoding: output, as: UTF8.self)
+        var writer = ByteWriter(capacity: 256)
+        writeConformanceJSON(to: &writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    /// Appends the §5 JSON object (without a newline) to `output`.
-    public func writeConformanceJSON(into output: inout [UInt8]) {
-        output.append(contentsOf: #"{"ok":false,"error":{"code":""#.utf8)
-        output.append(contentsOf: code.description.utf8)
-        output.append(contentsOf: #"","column":"#.utf8)
-        output.appendDecimal(column)
-        output.append(contentsOf: #","message":"#.utf8)
-        output.appendJSONString(message.utf8)
-        output.append(contentsOf: "}}".utf8)
+    /// Appends the §5 JSON object (without a newline) to `writer`.
+    public func writeConformanceJSON(to writer: inout ByteWriter) {
+        writer.append(#"{"ok":false,"error":{"code":""#)
+        writer.append(utf8: code.description)
+        writer.append(#"","column":"#)
+        writer.appendDecimal(column)
+        writer.append(#","message":"#)
+        writer.appendJSONString(message)
+        writer.append("}}")
     }
 }
 
 extension FieldValue {
-    func writeJSON(into output: inout [UInt8]) {
+    func writeJSON(to writer: inout ByteWriter) {
         switch self {
         case .money(let money):
-            output.append(contentsOf: #"{"amount":""#.utf8)
-            money.writeAmount(into: &output)
-            output.append(contentsOf: #"","currency":""#.utf8)
-            output.append(contentsOf: money.currency.description.utf8)
-            output.append(contentsOf: #""}"#.utf8)
+            writer.append(#"{"amount":""#)
+            money.writeAmount(to: &writer)
+            writer.append(#"","currency":""#)
+            money.currency.write(to: &writer)
+            writer.append(#""}"#)
         case .quantity(let quantity):
-            output.appendDecimal(quantity.value)
-        case .list(let items):
-            output.append(0x5B)
-            for (index, item) in items.enumerated() {
-                if index > 0 { output.append(ASCII.comma) }
-                output.appendJSONString(item.utf8)
+            writer.appendDecimal(quantity.value)
+        case .text(let text):
+            writer.appendJSONString(text)
+        case .regions(let regions):
+            writer.append("[")
+            for (index, region) in regions.enumerated() {
+                writer.append(index > 0 ? #",""# : #"""#)
+                region.write(to: &writer)
+                writer.append(ASCII.quote)
             }
-            output.append(0x5D)
-        case .text(let text), .plain(let text):
-            output.appendJSONString(text.utf8)
-        case .id(let id):
-            output.append(ASCII.quote)
-            id.write(into: &output)
-            output.append(ASCII.quote)
-        }
-    }
-}
-
-extension [UInt8] {
-    /// Appends `bytes` (valid UTF-8) as a JSON string literal, escaping only what JSON requires.
-    mutating func appendJSONString(_ bytes: some Sequence<UInt8>) {
-        append(ASCII.quote)
-        for byte in bytes {
-            switch byte {
-            case ASCII.quote, ASCII.backslash:
-                append(ASCII.backslash)
-                append(byte)
-            case 0x0A:
-                append(contentsOf: #"\n"#.utf8)
-            case 0x0D:
-                append(contentsOf: #"\r"#.utf8)
-            case 0x09:
-                append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                append(contentsOf: #"\u00"#.utf8)
-                append(hex[Int(byte >> 4)])
-                append(hex[Int(byte & 0xF)])
-            default:
-                append(byte)
+            writer.append("]")
+        case .terms(let terms):
+            writer.append("[")
+            for (index, id) in terms.enumerated() {
+                writer.append(index > 0 ? #",""# : #"""#)
+                writer.append(utf8: id.description)
+                writer.append(ASCII.quote)
             }
+            writer.append("]")
+        case .categories(let categories):
+            writer.append("[")
+            for (index, category) in categories.enumerated() {
+                writer.append(index > 0 ? #",""# : #"""#)
+                writer.append(category.name)
+                writer.append(ASCII.quote)
+            }
+            writer.append("]")
+        case .id, .sku, .when, .span:
+            // Their canonical text never needs escaping.
+            writer.append(ASCII.quote)
+            writeCanonical(to: &writer)
+            writer.append(ASCII.quote)
         }
-        append(ASCII.quote)
     }
 }

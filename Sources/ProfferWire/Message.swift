@@ -22,13 +22,13 @@ public struct Message: Hashable, Sendable {
     public var item: String?
     public var sku: SKU?
     /// The `in` field: where the person is, or wants delivery or service.
-    public var regions: [Region]?
+    public var regions: FieldList<Region>?
     public var by: When?
     public var eta: TimeSpan?
     public var exp: When?
-    public var terms: [TermsID]?
-    public var needs: [DataCategory]?
-    public var give: [DataCategory]?
+    public var terms: FieldList<TermsID>?
+    public var needs: FieldList<DataCategory>?
+    public var give: FieldList<DataCategory>?
     public var why: String?
     public var note: String?
     /// An intent's unregistered keys, describing what is wanted, sorted by key.

@@ -45,10 +45,25 @@ public enum MessageKind: String, CaseIterable, Hashable, Sendable {
     static func lookup(_ bytes: Bytes, _ range: Range<Int>) -> MessageKind? {
         guard (3...8).contains(range.count) else { return nil }
         var packed: UInt64 = 0
-        for index in range { packed = packed << 8 | UInt64(ASCII.lowercased(bytes[index])) }
-        return packedKinds[packed]
+        var index = range.lowerBound
+        while index < range.upperBound {
+            packed = packed << 8 | UInt64(ASCII.lowercased(bytes[index]))
+            index += 1
+        }
+        // The kind names' bytes, packed big-endian: a switch compiles to a few comparisons.
+        switch packed {
+        case 0x62_7579: return .buy
+        case 0x7265_6E74: return .rent
+        case 0x6869_7265: return .hire
+        case 0x66_6978: return .fix
+        case 0x6F_6666_6572: return .offer
+        case 0x63_6F75_6E74_6572: return .counter
+        case 0x61_6363_6570_74: return .accept
+        case 0x64_6563_6C69_6E65: return .decline
+        case 0x63_6F6E_6669_726D: return .confirm
+        case 0x7769_7468_6472_6177: return .withdraw
+        case 0x66_6F72_6765_74: return .forget
+        default: return nil
+        }
     }
-
-    private static let packedKinds: [UInt64: MessageKind] = Dictionary(
-        uniqueKeysWithValues: allCases.map { kind in (kind.rawValue.utf8.reduce(0) { $0 << 8 | UInt64($1) }, kind) })
 }

@@ -74,10 +74,10 @@ public struct CurrencyCode: Hashable, Sendable, CustomStringConvertible, Lossles
         }
     }
 
-    func write(into output: inout [UInt8]) {
-        output.append(UInt8(truncatingIfNeeded: packed >> 16))
-        output.append(UInt8(truncatingIfNeeded: packed >> 8))
-        output.append(UInt8(truncatingIfNeeded: packed))
+    func write(to writer: inout ByteWriter) {
+        writer.append(UInt8(truncatingIfNeeded: packed >> 16))
+        writer.append(UInt8(truncatingIfNeeded: packed >> 8))
+        writer.append(UInt8(truncatingIfNeeded: packed))
     }
 
     static func parse(_ bytes: Bytes, _ range: Range<Int>) -> CurrencyCode? {
@@ -318,8 +318,8 @@ public struct Region: Hashable, Sendable, CustomStringConvertible, LosslessStrin
     /// Whether this is a whole country rather than a subdivision.
     public var isCountry: Bool { length == 2 }
 
-    func write(into output: inout [UInt8]) {
-        for index in 0..<length { output.append(UInt8(truncatingIfNeeded: packed >> (8 * UInt64(index)))) }
+    func write(to writer: inout ByteWriter) {
+        for index in 0..<length { writer.append(UInt8(truncatingIfNeeded: packed >> (8 * UInt64(index)))) }
     }
 
     static func parse(_ bytes: Bytes, _ range: Range<Int>) -> Region? {

@@ -67,14 +67,14 @@ extension Msg {
             let output = StandardOutput()
             var failures = 0
             try source.forEachResult { result in
-                output.write { bytes in
+                output.write { writer in
                     switch (result, json) {
-                    case (.success(let message), true): message.writeConformanceJSON(into: &bytes)
-                    case (.success(let message), false): message.writeCanonicalForm(into: &bytes)
-                    case (.failure(let error), true): error.writeConformanceJSON(into: &bytes)
-                    case (.failure(let error), false): bytes.append(contentsOf: "error: \(error)".utf8)
+                    case (.success(let message), true): message.writeConformanceJSON(to: &writer)
+                    case (.success(let message), false): message.writeCanonicalForm(to: &writer)
+                    case (.failure(let error), true): error.writeConformanceJSON(to: &writer)
+                    case (.failure(let error), false): writer.append(utf8: "error: \(error)")
                     }
-                    bytes.append(0x0A)
+                    writer.append(0x0A)
                 }
                 if case .failure = result { failures += 1 }
             }
@@ -100,9 +100,9 @@ extension Msg {
             try source.forEachResult { result in
                 switch result {
                 case .success(let message):
-                    output.write {
-                        message.writeCanonicalForm(into: &$0)
-                        $0.append(0x0A)
+                    output.write { writer in
+                        message.writeCanonicalForm(to: &writer)
+                        writer.append(0x0A)
                     }
                 case .failure(let error):
                     output.flush()

@@ -1,3 +1,5 @@
+import ProfferWire
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -6,34 +8,32 @@
 
 /// Buffered, byte-oriented standard output: one `write(2)` per 64 KiB instead of one per line.
 final class StandardOutput {
-    private var buffer: [UInt8] = []
+    private var writer = ByteWriter(capacity: 80 * 1024)
     private let descriptor: Int32
     private let flushThreshold = 64 * 1024
 
     init(descriptor: Int32 = STDOUT_FILENO) {
         self.descriptor = descriptor
-        buffer.reserveCapacity(flushThreshold + 4096)
     }
 
-    /// Appends bytes with `body`; writes out once enough have gathered.
-    func write(_ body: (inout [UInt8]) -> Void) {
-        body(&buffer)
-        if buffer.count >= flushThreshold { flush() }
+    /// Appends bytes with `body`; writes them out once enough have gathered.
+    func write(_ body: (inout ByteWriter) -> Void) {
+        body(&writer)
+        if writer.count >= flushThreshold { flush() }
     }
 
     func write(line: String) {
-        write { output in
-            output.append(contentsOf: line.utf8)
-            output.append(0x0A)
+        write { writer in
+            writer.append(utf8: line)
+            writer.append(0x0A)
         }
     }
 
     func flush() {
+        let bytes = writer.bytes
         var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { raw in
-                Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-            }
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 // A closed pipe (`proffer msg parse | head`) is the reader's choice, not our failure.
@@ -41,7 +41,7 @@ final class StandardOutput {
             }
             offset += written
         }
-        buffer.removeAll(keepingCapacity: true)
+        writer.removeAll()
     }
 
     deinit { flush() }

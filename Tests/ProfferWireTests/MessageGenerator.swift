@@ -85,20 +85,18 @@ struct MessageGenerator {
         if wants(.item, &self) { message.item = text(maximum: 120) }
         if wants(.sku, &self) { message.sku = SKU(word(1...12, from: Array("AZaz09._/-"))) }
         if wants(.in, &self) {
-            message.regions = distinct(1...3) { $0.pick(["DE", "FR", "GB-LND", "US-CA", "JP", "BR-SP"]) }.map {
-                Region($0)!
-            }
+            let codes = distinct(1...3) { $0.pick(["DE", "FR", "GB-LND", "US-CA", "JP", "BR-SP"]) }
+            message.regions = FieldList(codes.map { Region($0)! })
         }
         if wants(.by, &self) { message.by = when() }
         if wants(.eta, &self) { message.eta = span() }
         if wants(.exp, &self) { message.exp = when() }
         if wants(.terms, &self) {
-            message.terms = distinct(1...2) { $0.pick(["sd-base", "pdc-intent", "sd-base-dp", "x.y"]) }.map {
-                TermsID($0)!
-            }
+            let ids = distinct(1...2) { $0.pick(["sd-base", "pdc-intent", "sd-base-dp", "x.y"]) }
+            message.terms = FieldList(ids.map { TermsID($0)! })
         }
-        if wants(.needs, &self) { message.needs = distinct(1...3) { $0.pick(DataCategory.allCases) } }
-        if wants(.give, &self) { message.give = distinct(1...3) { $0.pick(DataCategory.allCases) } }
+        if wants(.needs, &self) { message.needs = FieldList(distinct(1...3) { $0.pick(DataCategory.allCases) }) }
+        if wants(.give, &self) { message.give = FieldList(distinct(1...3) { $0.pick(DataCategory.allCases) }) }
         if wants(.why, &self) { message.why = text(maximum: 120) }
         if wants(.note, &self) { message.note = text(maximum: 120) }
         if kind == .counter && message.price == nil && message.qty == nil && message.eta == nil { message.eta = span() }
@@ -116,7 +114,8 @@ struct MessageGenerator {
     /// The message written as a person might: any case, any order, extra spaces, leading zeros, needless quotes.
     mutating func messyRendering(of message: Message) -> String {
         var tokens: [String] = []
-        message.visitFields { key, value in
+        var scratch = ByteWriter(capacity: 64)
+        message.visitFields(with: &scratch) { key, value, _ in
             // An sku is kept as written, so only its key may change case.
             let written = key == .sku ? message.sku!.description : messy(value)
             tokens.append(randomCase(key.description) + ":" + written)
@@ -140,9 +139,9 @@ struct MessageGenerator {
     }
 
     private mutating func messy(_ value: FieldValue) -> String {
-        var canonical = [UInt8]()
-        value.writeCanonical(into: &canonical)
-        let text = String(decoding: canonical, as: UTF8.self)
+        var canonical = ByteWriter(capacity: 256)
+        value.writeCanonical(to: &canonical)
+        let text = String(decoding: canonical.bytes, as: UTF8.self)
         switch value {
         case .money(let money):
             var amount = money.amount
@@ -166,7 +165,7 @@ struct MessageGenerator {
             guard !text.hasPrefix("\""), chance(40) else { return text }
             return "\""
                 + plain.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        case .plain, .list, .id:
+        case .id, .sku, .regions, .when, .span, .terms, .categories:
             return randomCase(text)
         }
     }
