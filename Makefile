@@ -46,9 +46,12 @@ demo: release
 corpus:
 	cd Benchmarks && $(SWIFT) run -c release generate-corpus ../examples/corpus/messages.txt 10000
 
-## bench: in-process benchmarks (package-benchmark), then the CLI's throughput and peak memory.
+## bench: in-process benchmarks (package-benchmark), instruction counts (valgrind), the CLI's throughput and memory.
 bench: setup release corpus
+	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory setup SYSTEM_PACKAGES=valgrind
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
+	cd Benchmarks && $(SWIFT) build -c release --product instruction-counts
+	./Benchmarks/instruction-counts.sh 5
 	./Benchmarks/cli-throughput.sh $(PROFFER) examples/corpus/messages.txt 1000000
 
 ## fuzz: libFuzzer over the message parser (FUZZ_SECONDS, default 600). Not part of CI.
