@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "ProfferWire", targets: ["ProfferWire"]),
+        .library(name: "ProfferCrypto", targets: ["ProfferCrypto"]),
         .executable(name: "proffer", targets: ["proffer"]),
     ],
     dependencies: [
@@ -19,6 +20,7 @@ let package = Package(
             providers: [.apt(["libsodium-dev"])]
         ),
         .target(name: "ProfferWire"),
+        .target(name: "ProfferCrypto", dependencies: ["CSodium"]),
         .executableTarget(
             name: "proffer",
             dependencies: [
@@ -33,6 +35,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "ProfferCryptoTests", dependencies: ["ProfferCrypto"]),
         .testTarget(
             name: "ProfferCLITests",
             dependencies: ["proffer"]

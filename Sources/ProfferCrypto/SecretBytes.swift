@@ -1,0 +1,95 @@
+import CSodium
+import Synchronization
+
+/// Secret bytes (keys, seeds, passphrases) in memory from `sodium_malloc`: guarded pages, excluded from core dumps,
+/// inaccessible (`PROT_NONE`) except inside ``withUnsafeBytes(_:)``, and wiped when released.
+///
+/// Deliberately not `Codable`, not `Equatable` and not printable: its `description` never shows the bytes.
+public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    // @unchecked Sendable: the memory is only reached through `withUnsafeBytes`, which holds `access` while the
+    // pages are readable, so concurrent readers never see them flip back to PROT_NONE mid-read.
+    private let pointer: UnsafeMutableRawPointer
+    public let count: Int
+    private let access = Mutex<Int>(0)
+
+    /// `count` zeroed bytes, to be filled with ``withUnsafeMutableBytes(_:)``.
+    public init(zeroedCount count: Int) throws(CryptoError) {
+        Sodium.ensureInitialized()
+        guard let pointer = sodium_malloc(max(count, 1)) else { throw .outOfMemory }
+        sodium_memzero(pointer, max(count, 1))
+        self.pointer = pointer
+        self.count = count
+        sodium_mprotect_noaccess(pointer)
+    }
+
+    /// `count` random bytes, such as a fresh key.
+    public static func random(count: Int) throws(CryptoError) -> SecretBytes {
+        let secret = try SecretBytes(zeroedCount: count)
+        secret.withUnsafeMutableBytes { randombytes_buf($0.baseAddress!, $0.count) }
+        return secret
+    }
+
+    /// Moves `bytes` into secure memory and wipes the source array.
+    public convenience init(wiping bytes: inout [UInt8]) throws(CryptoError) {
+        try self.init(zeroedCount: bytes.count)
+        withUnsafeMutableBytes { destination in
+            bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
+        }
+        wipe(&bytes)
+    }
+
+    deinit {
+        sodium_mprotect_readwrite(pointer)
+        sodium_free(pointer)  // wipes before freeing
+    }
+
+    /// Reads the secret; the pages are readable only for the duration of `body`.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        access.withLock { readers in
+            if readers == 0 { sodium_mprotect_readonly(pointer) }
+            readers += 1
+        }
+        defer {
+            access.withLock { readers in
+                readers -= 1
+                if readers == 0 { sodium_mprotect_noaccess(pointer) }
+            }
+        }
+        return try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Writes the secret; the pages are writable only for the duration of `body`.
+    public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)
+        -> R
+    {
+        access.withLock { _ in sodium_mprotect_readwrite(pointer) }
+        defer { access.withLock { readers in if readers == 0 { sodium_mprotect_noaccess(pointer) } } }
+        return try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
+    }
+
+    public var description: String { "SecretBytes(\(count) bytes, redacted)" }
+    public var debugDescription: String { description }
+}
+
+/// A 32-byte symmetric key: for XChaCha20-Poly1305, subkey derivation and keyed hashing.
+public struct SymmetricKey: Sendable, CustomStringConvertible {
+    public static let byteCount = 32
+    public let secret: SecretBytes
+
+    /// A fresh random key.
+    public static func random() throws(CryptoError) -> SymmetricKey {
+        SymmetricKey(unchecked: try SecretBytes.random(count: byteCount))
+    }
+
+    /// Wraps secret bytes that must be exactly 32 long.
+    public init(_ secret: SecretBytes) throws(CryptoError) {
+        guard secret.count == Self.byteCount else {
+            throw .invalidLength("a key", expected: Self.byteCount, actual: secret.count)
+        }
+        self.secret = secret
+    }
+
+    init(unchecked secret: SecretBytes) { self.secret = secret }
+
+    public var description: String { "SymmetricKey(redacted)" }
+}
