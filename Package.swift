@@ -7,11 +7,13 @@ let package = Package(
     products: [
         .library(name: "ProfferWire", targets: ["ProfferWire"]),
         .library(name: "ProfferCrypto", targets: ["ProfferCrypto"]),
+        .library(name: "ProfferVault", targets: ["ProfferVault"]),
         .executable(name: "proffer", targets: ["proffer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -21,10 +23,14 @@ let package = Package(
         ),
         .target(name: "ProfferWire"),
         .target(name: "ProfferCrypto", dependencies: ["CSodium"]),
+        .target(
+            name: "ProfferVault",
+            dependencies: ["ProfferWire", "ProfferCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "proffer",
             dependencies: [
-                "ProfferWire",
+                "ProfferWire", "ProfferCrypto", "ProfferVault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,55 @@
+import GRDB
+
+/// The vault's tables. `schema/vault.sql` states the same schema, and a test keeps the two equal.
+///
+/// Only opaque ids, blind-index tokens, sequence numbers and ciphertext are stored in the clear.
+enum VaultSchema {
+    static let formatVersion = 1
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE vault (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        format_version INTEGER NOT NULL,
+                        vault_id BLOB NOT NULL,
+                        kdf_salt BLOB NOT NULL,
+                        kdf_operations INTEGER NOT NULL,
+                        kdf_memory INTEGER NOT NULL,
+                        wrapped_master_key BLOB NOT NULL,
+                        audit_head BLOB
+                    );
+                    CREATE TABLE personas (
+                        id BLOB PRIMARY KEY NOT NULL,
+                        name_index BLOB NOT NULL UNIQUE,
+                        sealed BLOB NOT NULL
+                    );
+                    CREATE TABLE preferences (
+                        id BLOB PRIMARY KEY NOT NULL,
+                        key_index BLOB NOT NULL UNIQUE,
+                        persona_id BLOB NOT NULL REFERENCES personas(id) ON DELETE CASCADE,
+                        sealed BLOB NOT NULL
+                    );
+                    CREATE TABLE vendors (
+                        id BLOB PRIMARY KEY NOT NULL,
+                        name_index BLOB NOT NULL UNIQUE,
+                        sealed BLOB NOT NULL
+                    );
+                    CREATE TABLE intents (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id BLOB NOT NULL UNIQUE,
+                        message_index BLOB NOT NULL UNIQUE,
+                        sealed BLOB NOT NULL
+                    );
+                    CREATE TABLE audit (
+                        seq INTEGER PRIMARY KEY,
+                        sealed BLOB NOT NULL,
+                        mac BLOB NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import ProfferCrypto
+import ProfferVault
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where the vault is and how to unlock it: shared by every command that opens the vault.
+struct VaultOptions: ParsableArguments {
+    @Option(
+        name: .customLong("vault"),
+        help: ArgumentHelp(
+            "The vault file. Default: $PROFFER_VAULT, else $XDG_DATA_HOME/proffer/vault.db (~/.local/share/proffer/vault.db).",
+            valueName: "path"))
+    var vaultPath: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Read the passphrase from this file (one trailing newline is ignored). Default: $PROFFER_PASSPHRASE_FILE, else a prompt.",
+            valueName: "file"))
+    var passphraseFile: String?
+
+    /// The vault path: --vault, then PROFFER_VAULT, then the XDG default.
+    var resolvedPath: String {
+        if let vaultPath { return vaultPath }
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["PROFFER_VAULT"], !path.isEmpty { return path }
+        let dataHome =
+            environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (FileManager.default.homeDirectoryForCurrentUser.path + "/.local/share")
+        return dataHome + "/proffer/vault.db"
+    }
+
+    /// How long to wait for another proffer process holding the vault (PROFFER_BUSY_TIMEOUT, default 5 s).
+    var busyTimeout: Double {
+        ProcessInfo.processInfo.environment["PROFFER_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
+    }
+
+    func passphrase(prompt: String = "Vault passphrase: ") throws -> SecretBytes {
+        let file = passphraseFile ?? ProcessInfo.processInfo.environment["PROFFER_PASSPHRASE_FILE"]
+        if let file { return try Passphrase.read(fromFile: file) }
+        return try Passphrase.prompt(prompt)
+    }
+
+    /// Opens and unlocks the vault, with core dumps off for the rest of the process.
+    func openVault() throws -> Vault {
+        disableCoreDumps()
+        let passphrase = try passphrase()
+        let vault = try Vault.open(at: resolvedPath, passphrase: passphrase, busyTimeout: busyTimeout)
+        if vault.usesWeakKDF { warnWeakKDF() }
+        return vault
+    }
+}
+
+func warnWeakKDF() {
+    printError(
+        "warning: this vault uses weak-for-tests key derivation: its passphrase is cheap to guess. Use it only for tests."
+    )
+}
+
+/// Reads passphrases without ever taking them from the command line.
+enum Passphrase {
+    static func read(fromFile path: String) throws -> SecretBytes {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("cannot read the passphrase file \(path): check the path and its permissions")
+        }
+        var bytes = [UInt8](data)
+        if bytes.last == 0x0A { bytes.removeLast() }
+        if bytes.last == 0x0D { bytes.removeLast() }
+        guard !bytes.isEmpty else { throw CLIError("the passphrase file \(path) is empty") }
+        return try SecretBytes(wiping: &bytes)
+    }
+
+    /// Asks on the terminal with echo off.
+    static func prompt(_ prompt: String) throws -> SecretBytes {
+        let terminal = open("/dev/tty", O_RDWR)
+        guard terminal >= 0 else {
+            throw CLIError(
+                "no passphrase: give --passphrase-file FILE or set PROFFER_PASSPHRASE_FILE (there is no terminal to ask on)"
+            )
+        }
+        defer { close(terminal) }
+        _ = prompt.withCString { write(terminal, $0, strlen($0)) }
+        var original = termios()
+        tcgetattr(terminal, &original)
+        var silent = original
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(terminal, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(terminal, TCSAFLUSH, &original)
+            _ = write(terminal, "\n", 1)
+        }
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while Glibc.read(terminal, &byte, 1) == 1, byte != 0x0A { bytes.append(byte) }
+        byte = 0
+        guard !bytes.isEmpty else { throw CLIError("no passphrase was entered") }
+        return try SecretBytes(wiping: &bytes)
+    }
+
+    /// A new passphrase: from the file if given, else asked twice on the terminal.
+    static func new(fromFile file: String?, minimumLength: Int = 8) throws -> SecretBytes {
+        let passphrase: SecretBytes
+        if let file {
+            passphrase = try read(fromFile: file)
+        } else {
+            passphrase = try prompt("New passphrase: ")
+            let again = try prompt("Repeat it: ")
+            let same = passphrase.withUnsafeBytes { first in
+                again.withUnsafeBytes { second in Array(first) == Array(second) }
+            }
+            guard same else { throw CLIError("the two passphrases differ; nothing was changed") }
+        }
+        guard passphrase.count >= minimumLength else {
+            throw CLIError("a passphrase has at least \(minimumLength) characters; a few words are easiest to remember")
+        }
+        return passphrase
+    }
+}
+
+/// Runs a command body, turning every error into a message on standard error and the documented exit status.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as VaultError {
+        printError("error: \(error)")
+        if error.isWrongPassphrase { throw ExitCode(77) }
+        if error.isBusy { throw ExitCode(75) }
+        if error.isInvalidInput { throw ExitCode(65) }
+        throw ExitCode(1)
+    } catch let error as CLIError {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    } catch let error as CryptoError {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Writes rows as aligned columns under a header.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let output = StandardOutput()
+    guard !rows.isEmpty else { return }
+    var widths = header.map(\.count)
+    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in
+            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    output.write(line: line(header))
+    for row in rows { output.write(line: line(row)) }
+}
+
+/// Writes a value as pretty, stable JSON.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    StandardOutput().write(line: String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+extension Date {
+    var shortText: String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: self)
+    }
+}
