@@ -34,6 +34,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "vault-test-writer",
+            dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire"],
+            path: "Sources/vault-test-writer"
+        ),
+        .testTarget(name: "ProfferVaultTests", dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire"]),
         .testTarget(
             name: "ProfferWireTests",
             dependencies: [
@@ -44,7 +50,7 @@ let package = Package(
         .testTarget(name: "ProfferCryptoTests", dependencies: ["ProfferCrypto"]),
         .testTarget(
             name: "ProfferCLITests",
-            dependencies: ["proffer"]
+            dependencies: ["proffer", "vault-test-writer", "ProfferVault", "ProfferCrypto"]
         ),
     ],
     swiftLanguageModes: [.v6]

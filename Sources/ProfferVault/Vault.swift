@@ -98,10 +98,13 @@ public final class Vault: Sendable {
     public static func open(at path: String, passphrase: SecretBytes, busyTimeout: Double = 5) throws -> Vault {
         guard FileManager.default.fileExists(atPath: path) else { throw VaultError(.notFound(path: path)) }
         try checkPermissions(path)
-        let database = try openDatabase(path: path, busyTimeout: busyTimeout)
+        // Read-only until the passphrase is proven: closing a read-write connection would checkpoint the WAL into
+        // the file, and a process with the wrong passphrase must not change a single byte.
+        let probe = try openDatabase(path: path, busyTimeout: busyTimeout, readOnly: true)
         let header = try mapStorageErrors(path: path) {
-            try database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM vault WHERE id = 1") }
+            try probe.read { db in try Row.fetchOne(db, sql: "SELECT * FROM vault WHERE id = 1") }
         }
+        try mapStorageErrors(path: path) { try probe.close() }
         guard let header else { throw VaultError(.invalidInput("\(path) is not a proffer vault")) }
         let version: Int = header["format_version"]
         guard version == VaultSchema.formatVersion else { throw VaultError(.unsupportedFormat(version: version)) }
@@ -118,6 +121,7 @@ public final class Vault: Sendable {
         } catch {
             throw VaultError(.wrongPassphrase)
         }
+        let database = try openDatabase(path: path, busyTimeout: busyTimeout)
         return Vault(
             path: path, kdf: kdf, database: database, keys: VaultKeys(master: try SymmetricKey(master)),
             vaultID: vaultID)
@@ -170,11 +174,37 @@ public final class Vault: Sendable {
         return binding
     }
 
+    /// Rewrites the file without free pages, so nothing of deleted records stays on disk.
+    public func vacuum() throws {
+        try Vault.mapStorageErrors(path: path) {
+            try database.writeWithoutTransaction { db in
+                try db.execute(sql: "VACUUM")
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+    }
+
+    /// Holds the write lock for `seconds`, calling `started` once it is held: lets tests show how a second process
+    /// waits and then gives up.
+    package func holdWriteLock(seconds: Double, started: () -> Void) throws {
+        try write { _ in
+            started()
+            Thread.sleep(forTimeInterval: seconds)
+        }
+    }
+
+    /// SQLite's own consistency check: `["ok"]` for a sound file.
+    public func integrityCheck() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
     // MARK: - Storage
 
-    private static func openDatabase(path: String, busyTimeout: Double) throws -> DatabaseQueue {
+    private static func openDatabase(path: String, busyTimeout: Double, readOnly: Bool = false) throws -> DatabaseQueue
+    {
         var configuration = Configuration()
-        configuration.journalMode = .wal
+        configuration.readonly = readOnly
+        configuration.journalMode = readOnly ? .default : .wal
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             // Every acknowledged write survives a crash or power cut; deleted data is overwritten, not left behind.

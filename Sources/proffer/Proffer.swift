@@ -6,6 +6,21 @@ import ArgumentParser
 
 @main
 struct Proffer: AsyncParsableCommand {
+    static func main() async {
+        // Past a file-size limit, let writes fail with EFBIG (reported, vault unchanged) instead of killing us.
+        signal(SIGXFSZ, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "proffer",
         abstract: "Announce what you want to buy, on your own terms, and disclose only what you choose.",

@@ -13,19 +13,23 @@ struct ProfferProcess {
     }
 
     /// `proffer` sits beside the test bundle in the build folder, whichever folder that is.
-    static let executable: URL = {
+    static let executable = builtProduct("proffer")
+
+    static func builtProduct(_ name: String) -> URL {
         let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var folder = testBinary.deletingLastPathComponent()
         while folder.path != "/" {
-            let candidate = folder.appendingPathComponent("proffer")
+            let candidate = folder.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             folder = folder.deletingLastPathComponent()
         }
-        fatalError("proffer is not built beside \(testBinary.path); run `swift build` first")
-    }()
+        fatalError("\(name) is not built beside \(testBinary.path); run `swift build` first")
+    }
 
     /// Runs `proffer arguments…` with `input` on standard input; streams go through files so no pipe can fill up.
-    static func run(_ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:]) throws -> Outcome {
+    static func run(
+        _ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:], executable: URL = executable
+    ) throws -> Outcome {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

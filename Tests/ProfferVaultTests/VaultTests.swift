@@ -1,0 +1,267 @@
+import Foundation
+import GRDB
+import ProfferCrypto
+import ProfferWire
+import Testing
+
+@testable import ProfferVault
+
+@Suite("Vault")
+struct VaultTests {
+    @Test("schema/vault.sql states exactly the schema the migrations produce")
+    func schemaFileMatchesMigrations() throws {
+        let database = try DatabaseQueue()
+        try VaultSchema.migrator.migrate(database)
+        let migrated = try database.read { db in
+            try String.fetchAll(
+                db,
+                sql:
+                    "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        }
+        let file = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("schema/vault.sql"), encoding: .utf8)
+        let stated = file.split(separator: "\n").filter { !$0.hasPrefix("--") }.joined(separator: "\n")
+            .split(separator: ";").map(normalize).filter { !$0.isEmpty }
+        #expect(Set(stated) == Set(migrated.map(normalize)))
+    }
+
+    private func normalize(_ sql: some StringProtocol) -> String {
+        sql.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    @Test("a vault reopens with its passphrase and refuses any other")
+    func passphrase() throws {
+        let temporary = try TemporaryVault()
+        try temporary.vault.setPreference(key: "email", value: "ada@example.org", persona: "default", share: .ask)
+        let reopened = try Vault.open(at: temporary.path, passphrase: temporary.passphrase)
+        #expect(try reopened.preference(key: "email", persona: "default")?.value == "ada@example.org")
+        #expect(throws: VaultError.self) {
+            try Vault.open(at: temporary.path, passphrase: try secret("wrong horse battery"))
+        }
+    }
+
+    @Test("changing the passphrase re-wraps the key: the old one stops working, the data stays")
+    func changePassphrase() throws {
+        let temporary = try TemporaryVault()
+        try temporary.vault.setPreference(key: "name", value: "Ada", persona: "default", share: .always)
+        let new = try secret("new horse battery staple")
+        try temporary.vault.changePassphrase(current: temporary.passphrase, to: new)
+        #expect(throws: VaultError.self) { try Vault.open(at: temporary.path, passphrase: temporary.passphrase) }
+        #expect(
+            try Vault.open(at: temporary.path, passphrase: new).preference(key: "name", persona: "default")?.value
+                == "Ada")
+        #expect(throws: VaultError.self) {
+            try temporary.vault.changePassphrase(current: try secret("not it at all"), to: new)
+        }
+    }
+
+    @Test("sharing rules default to ask, and every change is audited")
+    func sharingRules() throws {
+        let vault = try TemporaryVault().vault
+        try vault.setPreference(key: "postal", value: "1 Main St", persona: "default", share: nil)
+        #expect(try vault.preference(key: "postal", persona: "default")?.share == .ask)
+        try vault.setPreference(key: "postal", value: "2 Main St", persona: "default", share: nil)
+        try vault.setPreference(key: "postal", value: "2 Main St", persona: "default", share: .never)
+        let entries = try vault.auditEntries()
+        #expect(entries.map(\.entry.rule) == [.ask, .never])
+        #expect(entries.last?.entry.previousRule == .ask)
+        #expect(try vault.verifyAuditChain() == .intact(entries: 2))
+    }
+
+    @Test("settings are checked and canonicalised; unknown keys are refused")
+    func settings() throws {
+        let vault = try TemporaryVault().vault
+        try vault.setPreference(key: "terms.default", value: "SD-BASE,pdc-intent", persona: "default", share: nil)
+        #expect(try vault.preference(key: "terms.default", persona: "default")?.value == "sd-base,pdc-intent")
+        #expect(throws: VaultError.self) {
+            try vault.setPreference(key: "region.default", value: "XX", persona: "default", share: nil)
+        }
+        #expect(throws: VaultError.self) {
+            try vault.setPreference(key: "terms.default", value: "sd-base", persona: "default", share: .always)
+        }
+        #expect(throws: VaultError.self) {
+            try vault.setPreference(key: "shoe", value: "42", persona: "default", share: nil)
+        }
+        #expect(throws: VaultError.self) {
+            try vault.setPreference(key: "name", value: "A", persona: "nobody", share: nil)
+        }
+    }
+
+    @Test("intents get an id, keep their canonical form and change state")
+    func intents() throws {
+        let vault = try TemporaryVault().vault
+        let stored = try vault.addIntent(try Message.parse("#BUY Camera max:100eur"), persona: "default")
+        #expect(stored.canonical == "#buy camera id:\(stored.id) max:100EUR")
+        #expect(try vault.intents(state: .draft).map(\.id) == [stored.id])
+        try vault.setIntentState(id: stored.id, to: .withdrawn)
+        #expect(try vault.intent(id: stored.id).state == .withdrawn)
+        #expect(try vault.intents(state: .draft).isEmpty)
+        #expect(throws: VaultError.self) {
+            try vault.addIntent(try Message.parse("#decline re:v9a1b2c3"), persona: "default")
+        }
+        #expect(throws: VaultError.self) { try vault.addIntent(stored.message, persona: "default") }
+    }
+
+    @Test("no plaintext reaches the disk: after writes, after deletes and after VACUUM")
+    func noPlaintextOnDisk() throws {
+        let temporary = try TemporaryVault()
+        let vault = temporary.vault
+        let canaries = ["CANARYpostal7731", "CANARYnote8842", "CANARYvendor9953", "CANARYpersona1164"]
+        try vault.addPersona(named: canaries[3])
+        try vault.setPreference(key: "postal", value: canaries[0], persona: canaries[3], share: .ask)
+        _ = try vault.addIntent(try Message.parse("#buy sofa note:\(canaries[1])"), persona: "default")
+        try vault.addVendor(Vendor(name: canaries[2], baseURL: "http://127.0.0.1:1"))
+        for canary in canaries { #expect(!temporary.bytesOnDisk().contains(canary), "\(canary) after writes") }
+        try vault.removePreference(key: "postal", persona: canaries[3])
+        try vault.removeVendor(named: canaries[2])
+        for canary in canaries { #expect(!temporary.bytesOnDisk().contains(canary), "\(canary) after deletes") }
+        try vault.vacuum()
+        for canary in canaries { #expect(!temporary.bytesOnDisk().contains(canary), "\(canary) after VACUUM") }
+        #expect(try vault.integrityCheck() == ["ok"])
+    }
+
+    @Test("a flipped bit makes that record fail, naming it, and every other record still opens")
+    func flippedBit() throws {
+        let temporary = try TemporaryVault()
+        let vault = temporary.vault
+        try vault.setPreference(key: "email", value: "ada@example.org", persona: "default", share: .ask)
+        try vault.setPreference(key: "phone", value: "+44 1", persona: "default", share: .ask)
+        let raw = try temporary.rawDatabase()
+        try raw.write { db in
+            let row = try Row.fetchOne(db, sql: "SELECT id, sealed FROM preferences LIMIT 1")!
+            var sealed = [UInt8](row["sealed"] as Data)
+            sealed[sealed.count / 2] ^= 0x04
+            try db.execute(
+                sql: "UPDATE preferences SET sealed = ? WHERE id = ?", arguments: [Data(sealed), row["id"] as Data])
+        }
+        #expect {
+            try vault.preferences()
+        } throws: { error in
+            (error as? VaultError)?.isTampering == true && "\(error)".contains("preference record")
+        }
+        let survivors = ["email", "phone"].compactMap { key -> Preference? in
+            try? vault.preference(key: key, persona: "default")
+        }
+        #expect(survivors.count == 1, "the untouched preference still opens")
+        #expect(try vault.personas().count == 1)
+    }
+
+    @Test("a payload moved to another row or another table fails to open")
+    func movedPayload() throws {
+        let temporary = try TemporaryVault()
+        let vault = temporary.vault
+        try vault.setPreference(key: "email", value: "ada@example.org", persona: "default", share: .ask)
+        try vault.setPreference(key: "phone", value: "+44 1", persona: "default", share: .ask)
+        try vault.addVendor(Vendor(name: "shop", baseURL: "http://127.0.0.1:1"))
+        let raw = try temporary.rawDatabase()
+        try raw.write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, sealed FROM preferences")
+            try db.execute(
+                sql: "UPDATE preferences SET sealed = ? WHERE id = ?",
+                arguments: [rows[0]["sealed"] as Data, rows[1]["id"] as Data])
+        }
+        #expect(throws: VaultError.self) { try vault.preferences() }
+        try raw.write { db in
+            let persona = try Data.fetchOne(db, sql: "SELECT sealed FROM personas")!
+            try db.execute(sql: "UPDATE vendors SET sealed = ?", arguments: [persona])
+        }
+        #expect(throws: VaultError.self) { try vault.vendors() }
+        #expect(try vault.personas().map(\.name) == ["default"])
+    }
+
+    @Test("an altered, a deleted and a cut-off audit entry are each caught and named")
+    func auditTampering() throws {
+        for attack in ["alter 2", "delete 2", "delete 3"] {
+            let temporary = try TemporaryVault()
+            for rule in [SharingRule.ask, .always, .never] {
+                try temporary.vault.setPreference(key: "email", value: "a@b.c", persona: "default", share: rule)
+            }
+            #expect(try temporary.vault.verifyAuditChain() == .intact(entries: 3))
+            try temporary.rawDatabase().write { db in
+                if attack == "alter 2" {
+                    var sealed = [UInt8](try Data.fetchOne(db, sql: "SELECT sealed FROM audit WHERE seq = 2")!)
+                    sealed[30] ^= 1
+                    try db.execute(sql: "UPDATE audit SET sealed = ? WHERE seq = 2", arguments: [Data(sealed)])
+                } else {
+                    try db.execute(sql: "DELETE FROM audit WHERE seq = ?", arguments: [attack == "delete 2" ? 2 : 3])
+                }
+            }
+            let result = try temporary.vault.verifyAuditChain()
+            let expectedEntry = attack == "delete 3" ? 3 : 2
+            guard case .broken(let entry, _) = result else {
+                Issue.record("\(attack) went unnoticed")
+                continue
+            }
+            #expect(entry == expectedEntry, "\(attack)")
+        }
+    }
+
+    @Test("export then import rebuilds the vault, audit chain included")
+    func exportImport() throws {
+        let temporary = try TemporaryVault()
+        let vault = temporary.vault
+        try vault.addPersona(named: "work")
+        try vault.setPreference(key: "email", value: "ada@work.example", persona: "work", share: .always)
+        try vault.addVendor(Vendor(name: "shop", baseURL: "http://127.0.0.1:1", terms: ["sd-base"]))
+        let intent = try vault.addIntent(try Message.parse("#fix sink note:\"drips at night\""), persona: "work")
+        let exportPath = temporary.folder.appendingPathComponent("vault.export").path
+        try vault.export(to: exportPath, passphrase: temporary.passphrase)
+        #expect(!([UInt8](FileManager.default.contents(atPath: exportPath)!)).contains("ada@work.example"))
+
+        let target = temporary.folder.appendingPathComponent("restored/vault.db").path
+        let restored = try Vault.importVault(from: exportPath, to: target, passphrase: temporary.passphrase)
+        #expect(try restored.preferences() == vault.preferences())
+        #expect(try restored.vendors() == vault.vendors())
+        #expect(try restored.intent(id: intent.id) == vault.intent(id: intent.id))
+        #expect(try restored.auditEntries().map(\.entry) == vault.auditEntries().map(\.entry))
+        #expect(try restored.verifyAuditChain() == .intact(entries: 1))
+    }
+
+    @Test(
+        "a truncated, reordered or altered export is refused and nothing is written",
+        arguments: ["truncate", "reorder", "alter", "passphrase"])
+    func badExports(_ damage: String) throws {
+        let temporary = try TemporaryVault()
+        for key in ["email", "phone", "postal"] {
+            try temporary.vault.setPreference(key: key, value: "value-\(key)", persona: "default", share: .ask)
+        }
+        let exportPath = temporary.folder.appendingPathComponent("vault.export").path
+        try temporary.vault.export(to: exportPath, passphrase: temporary.passphrase)
+        var bytes = [UInt8](FileManager.default.contents(atPath: exportPath)!)
+        let headerLength = 20 + 1 + 16 + 16 + 24
+        var passphrase = temporary.passphrase
+        switch damage {
+        case "truncate":
+            bytes.removeLast(30)
+        case "reorder":
+            // Swap the first two chunks (each is a 4-byte length and its bytes).
+            func chunk(at offset: Int) -> Range<Int> {
+                let length = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+                return offset..<offset + 4 + length
+            }
+            let first = chunk(at: headerLength)
+            let second = chunk(at: first.upperBound)
+            bytes =
+                Array(bytes[..<first.lowerBound]) + Array(bytes[second]) + Array(bytes[first])
+                + Array(bytes[second.upperBound...])
+        case "alter":
+            bytes[bytes.count - 10] ^= 0x20
+        default:
+            passphrase = try secret("some other passphrase")
+        }
+        _ = FileManager.default.createFile(atPath: exportPath, contents: Data(bytes))
+        let target = temporary.folder.appendingPathComponent("restored/vault.db").path
+        #expect(throws: VaultError.self) { try Vault.importVault(from: exportPath, to: target, passphrase: passphrase) }
+        #expect(!FileManager.default.fileExists(atPath: target))
+    }
+
+    @Test("core dumps are off once disabled")
+    func coreDumpsDisabled() {
+        disableCoreDumps()
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
+        #expect(limit.rlim_cur == 0)
+    }
+}
