@@ -46,10 +46,24 @@ public enum AEAD {
     public static func open(_ sealed: [UInt8], key: SymmetricKey, associatedData: [UInt8]) throws(CryptoError)
         -> [UInt8]
     {
-        guard sealed.count >= overhead else { throw .authenticationFailed }
+        let result = sealed.withUnsafeBytes { bytes in
+            Result { () throws(CryptoError) in try open(bytes, key: key, associatedData: associatedData) }
+        }
+        return try result.get()
+    }
+
+    /// Verifies and decrypts a sealed box read in place (say, from a database row), without copying it first.
+    public static func open(_ sealed: UnsafeRawBufferPointer, key: SymmetricKey, associatedData: [UInt8])
+        throws(CryptoError) -> [UInt8]
+    {
+        guard sealed.count >= overhead, let input = sealed.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            throw .authenticationFailed
+        }
         var plaintext = [UInt8](repeating: 0, count: sealed.count - overhead)
         let status = plaintext.withUnsafeMutableBufferPointer { output in
-            decrypt(sealed, key: key, associatedData: associatedData, into: output.baseAddress)
+            decrypt(
+                UnsafeBufferPointer(start: input, count: sealed.count), key: key, associatedData: associatedData,
+                into: output.baseAddress)
         }
         guard status == 0 else { throw .authenticationFailed }
         return plaintext
@@ -62,27 +76,28 @@ public enum AEAD {
         guard sealed.count >= overhead else { throw .authenticationFailed }
         let secret = try SecretBytes(zeroedCount: sealed.count - overhead)
         let status = secret.withUnsafeMutableBytes { output in
-            decrypt(
-                sealed, key: key, associatedData: associatedData,
-                into: output.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            sealed.withUnsafeBufferPointer { input in
+                decrypt(
+                    input, key: key, associatedData: associatedData,
+                    into: output.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            }
         }
         guard status == 0 else { throw .authenticationFailed }
         return secret
     }
 
     private static func decrypt(
-        _ sealed: [UInt8], key: SymmetricKey, associatedData: [UInt8], into output: UnsafeMutablePointer<UInt8>?
+        _ input: UnsafeBufferPointer<UInt8>, key: SymmetricKey, associatedData: [UInt8],
+        into output: UnsafeMutablePointer<UInt8>?
     ) -> Int32 {
         var scratch: UInt8 = 0
-        return sealed.withUnsafeBufferPointer { input in
-            key.secret.withUnsafeBytes { keyBytes in
-                associatedData.withNonNullPointer { ad, adCount in
-                    withUnsafeMutablePointer(to: &scratch) { placeholder in
-                        crypto_aead_xchacha20poly1305_ietf_decrypt(
-                            output ?? placeholder, nil, nil, input.baseAddress! + nonceByteCount,
-                            UInt64(input.count - nonceByteCount), ad, UInt64(adCount), input.baseAddress!,
-                            keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                    }
+        return key.secret.withUnsafeBytes { keyBytes in
+            associatedData.withNonNullPointer { ad, adCount in
+                withUnsafeMutablePointer(to: &scratch) { placeholder in
+                    crypto_aead_xchacha20poly1305_ietf_decrypt(
+                        output ?? placeholder, nil, nil, input.baseAddress! + nonceByteCount,
+                        UInt64(input.count - nonceByteCount), ad, UInt64(adCount), input.baseAddress!,
+                        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 }
             }
         }

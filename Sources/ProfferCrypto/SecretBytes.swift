@@ -1,6 +1,10 @@
 import CSodium
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Secret bytes (keys, seeds, passphrases) in memory from `sodium_malloc`: guarded pages, excluded from core dumps,
 /// inaccessible (`PROT_NONE`) except inside ``withUnsafeBytes(_:)``, and wiped when released.
 ///
@@ -65,6 +69,39 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
         access.withLock { _ in sodium_mprotect_readwrite(pointer) }
         defer { access.withLock { readers in if readers == 0 { sodium_mprotect_noaccess(pointer) } } }
         return try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Whether both hold the same bytes, compared in constant time without copying either out of secure memory.
+    public func hasSameBytes(as other: SecretBytes) -> Bool {
+        count == other.count
+            && withUnsafeBytes { mine in
+                other.withUnsafeBytes { theirs in sodium_memcmp(mine.baseAddress!, theirs.baseAddress!, count) == 0 }
+            }
+    }
+
+    /// Reads a file straight into secure memory, dropping one trailing newline; the read buffer is wiped.
+    public static func contentsOfFile(_ path: String) throws(CryptoError) -> SecretBytes? {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        defer { wipe(&buffer) }
+        var length = 0
+        while length < buffer.count {
+            let read = buffer.withUnsafeMutableBytes {
+                Glibc.read(descriptor, $0.baseAddress! + length, $0.count - length)
+            }
+            if read < 0 && errno == EINTR { continue }
+            guard read > 0 else { break }
+            length += read
+        }
+        if length > 0 && buffer[length - 1] == 0x0A { length -= 1 }
+        if length > 0 && buffer[length - 1] == 0x0D { length -= 1 }
+        let secret = try SecretBytes(zeroedCount: length)
+        secret.withUnsafeMutableBytes { destination in
+            buffer.withUnsafeBytes { destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+        }
+        return secret
     }
 
     public var description: String { "SecretBytes(\(count) bytes, redacted)" }

@@ -96,6 +96,17 @@ public enum Padding {
         return padded
     }
 
+    /// The unpadded length of `padded`, without copying it.
+    ///
+    /// - Throws: ``CryptoError`` when the padding is malformed.
+    public static func unpaddedLength(_ padded: UnsafeRawBufferPointer, blockSize: Int) throws(CryptoError) -> Int {
+        var length = 0
+        guard let base = padded.baseAddress, padded.count > 0,
+            sodium_unpad(&length, base.assumingMemoryBound(to: UInt8.self), padded.count, blockSize) == 0
+        else { throw .invalidInput("malformed padding") }
+        return length
+    }
+
     /// - Throws: ``CryptoError`` when the padding is malformed.
     public static func unpad(_ padded: [UInt8], blockSize: Int) throws(CryptoError) -> [UInt8] {
         var length = 0

@@ -9,34 +9,43 @@ extension Vault {
     /// - Returns: The stored intent, whose `canonical` form is what gets published.
     /// - Throws: ``VaultError`` when the message is not an intent, its id is taken, or the persona is unknown.
     public func addIntent(_ message: Message, persona: String) throws -> StoredIntent {
-        guard message.kind.isIntent else {
-            throw VaultError(
-                .invalidInput(
-                    "#\(message.kind.rawValue) is not an intent: an intent starts with #buy, #rent, #hire or #fix"))
-        }
-        var intent = message
-        if intent.id == nil { intent.id = MessageID.random() }
-        let canonical = intent.canonicalForm
-        guard (try? Message.parse(canonical)) != nil else {
-            throw VaultError(.invalidInput("with its new id the intent is longer than 280 characters: shorten it"))
-        }
+        try addIntents([message], persona: persona)[0]
+    }
+
+    /// Stores several intents as drafts in one transaction: all of them, or none.
+    public func addIntents(_ messages: [Message], persona: String) throws -> [StoredIntent] {
         let now = Date()
-        let stored = StoredIntent(
-            id: intent.id!.description, canonical: canonical, persona: persona, state: .draft, createdAt: now,
-            updatedAt: now)
+        let intents = try messages.map { message in
+            guard message.kind.isIntent else {
+                throw VaultError(
+                    .invalidInput(
+                        "#\(message.kind.rawValue) is not an intent: an intent starts with #buy, #rent, #hire or #fix"))
+            }
+            var intent = message
+            if intent.id == nil { intent.id = MessageID.random() }
+            let canonical = intent.canonicalForm
+            guard (try? Message.parse(canonical)) != nil else {
+                throw VaultError(.invalidInput("with its new id the intent is longer than 280 characters: shorten it"))
+            }
+            return StoredIntent(
+                id: intent.id!.description, canonical: canonical, persona: persona, state: .draft, createdAt: now,
+                updatedAt: now)
+        }
         try write { db in
             _ = try personaID(named: persona, in: db)
-            let index = keys.blindIndex(stored.id, in: "intent")
-            guard
-                try Row.fetchOne(db, sql: "SELECT 1 FROM intents WHERE message_index = ?", arguments: [Data(index)])
-                    == nil
-            else { throw VaultError(.duplicate(kind: "intent", name: stored.id)) }
-            let id = SecureRandom.bytes(16)
-            try db.execute(
-                sql: "INSERT INTO intents (id, message_index, sealed) VALUES (?, ?, ?)",
-                arguments: [Data(id), Data(index), try seal(stored, table: "intents", id: id)])
+            let insert = try db.makeStatement(sql: "INSERT INTO intents (id, message_index, sealed) VALUES (?, ?, ?)")
+            for stored in intents {
+                let index = keys.blindIndex(stored.id, in: "intent")
+                let id = SecureRandom.bytes(16)
+                do {
+                    try insert.execute(arguments: [Data(id), Data(index), try seal(stored, table: "intents", id: id)])
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                    // The UNIQUE index on message_index finds a taken id without a query per record.
+                    throw VaultError(.duplicate(kind: "intent", name: stored.id))
+                }
+            }
         }
-        return stored
+        return intents
     }
 
     /// Every intent, oldest first, or those in one state.

@@ -20,11 +20,15 @@ extension Vault {
     func open<T: Decodable>(_ type: T.Type, sealed: Data, table: String, id: [UInt8]) throws -> T {
         let binding = associatedData(table: table, recordID: id, formatVersion: VaultSchema.formatVersion)
         do {
-            var padded = try AEAD.open([UInt8](sealed), key: keys.records, associatedData: binding)
+            // Decrypted straight from the row's bytes and decoded from the unpadded prefix: one copy, then wiped.
+            var padded = try sealed.withUnsafeBytes { try AEAD.open($0, key: keys.records, associatedData: binding) }
             defer { wipe(&padded) }
-            var plain = try Padding.unpad(padded, blockSize: Vault.paddingBlockSize)
-            defer { wipe(&plain) }
-            return try Vault.decoder.decode(T.self, from: Data(plain))
+            return try padded.withUnsafeMutableBytes { bytes in
+                let length = try Padding.unpaddedLength(
+                    UnsafeRawBufferPointer(bytes), blockSize: Vault.paddingBlockSize)
+                let plain = Data(bytesNoCopy: bytes.baseAddress!, count: length, deallocator: .none)
+                return try Vault.decoder.decode(T.self, from: plain)
+            }
         } catch {
             throw VaultError(.tampered(record: Vault.describeRecord(table: table, id: id)))
         }

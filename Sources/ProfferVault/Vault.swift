@@ -216,6 +216,14 @@ public final class Vault: Sendable {
     /// Runs `body` in one IMMEDIATE transaction: all of it is written, or none.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         try Vault.mapStorageErrors(path: path) {
+            try keys.whileReadable {
+                try writeTransaction(body)
+            }
+        }
+    }
+
+    private func writeTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try Vault.mapStorageErrors(path: path) {
             try database.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
@@ -228,7 +236,7 @@ public final class Vault: Sendable {
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try Vault.mapStorageErrors(path: path) { try database.read(body) }
+        try Vault.mapStorageErrors(path: path) { try keys.whileReadable { try database.read(body) } }
     }
 
     /// Turns SQLite's errors into ones a person can act on.

@@ -63,14 +63,11 @@ func warnWeakKDF() {
 /// Reads passphrases without ever taking them from the command line.
 enum Passphrase {
     static func read(fromFile path: String) throws -> SecretBytes {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let passphrase = try SecretBytes.contentsOfFile(path) else {
             throw CLIError("cannot read the passphrase file \(path): check the path and its permissions")
         }
-        var bytes = [UInt8](data)
-        if bytes.last == 0x0A { bytes.removeLast() }
-        if bytes.last == 0x0D { bytes.removeLast() }
-        guard !bytes.isEmpty else { throw CLIError("the passphrase file \(path) is empty") }
-        return try SecretBytes(wiping: &bytes)
+        guard passphrase.count > 0 else { throw CLIError("the passphrase file \(path) is empty") }
+        return passphrase
     }
 
     /// Asks on the terminal with echo off.
@@ -154,20 +151,22 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     for row in rows { output.write(line: line(row)) }
 }
 
-/// Writes a value as pretty, stable JSON.
+/// Writes a value as compact JSON with sorted keys, on one line: stable for scripts, and fast for long listings.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     StandardOutput().write(line: String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
 extension Date {
+    /// `2026-11-23 09:30` in UTC. Built by hand: a DateFormatter per row made long listings slow.
     var shortText: String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: self)
+        var seconds = time_t(timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min))"
     }
 }

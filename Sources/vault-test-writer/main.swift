@@ -7,11 +7,12 @@ import ProfferWire
 // holds the vault's write lock.
 // Usage: vault-test-writer VAULT PASSPHRASE-FILE write PREFIX
 //        vault-test-writer VAULT PASSPHRASE-FILE hold SECONDS
+//        vault-test-writer VAULT PASSPHRASE-FILE fill COUNT     (COUNT intents in one transaction, for benchmarks)
 let arguments = CommandLine.arguments
 guard arguments.count == 5, var passphrase = FileManager.default.contents(atPath: arguments[2]).map({ [UInt8]($0) })
 else {
     FileHandle.standardError.write(
-        Data("usage: vault-test-writer VAULT PASSPHRASE-FILE write PREFIX | hold SECONDS\n".utf8))
+        Data("usage: vault-test-writer VAULT PASSPHRASE-FILE write PREFIX | hold SECONDS | fill COUNT\n".utf8))
     exit(64)
 }
 if passphrase.last == 0x0A { passphrase.removeLast() }
@@ -31,6 +32,12 @@ do {
                 key: "email", value: "\(note)@example.org", persona: "default", share: number % 2 == 0 ? .ask : .always)
             say("committed \(intent.id) \(note)")
         }
+    case "fill":
+        let messages = try (0..<(Int(arguments[4]) ?? 0)).map { number in
+            try Message.parse(
+                "#buy thing.number\(number % 50) max:\(10 + number % 900)EUR in:DE terms:sd-base note:item-\(number)")
+        }
+        say("stored \(try vault.addIntents(messages, persona: "default").count) intents")
     case "hold":
         try vault.holdWriteLock(seconds: Double(arguments[4]) ?? 5) { say("holding") }
     default:
