@@ -53,6 +53,8 @@ bench: setup release corpus
 	cd Benchmarks && $(SWIFT) build -c release --product instruction-counts
 	./Benchmarks/instruction-counts.sh 5
 	./Benchmarks/cli-throughput.sh $(PROFFER) examples/corpus/messages.txt 1000000
+	$(SWIFT) build -c release --product vault-test-writer
+	./Benchmarks/vault-listing.sh $(PROFFER) .build/release/vault-test-writer
 
 ## fuzz: libFuzzer over the message parser (FUZZ_SECONDS, default 600). Not part of CI.
 FUZZ_SECONDS ?= 600
