@@ -8,12 +8,19 @@ let package = Package(
         .library(name: "ProfferWire", targets: ["ProfferWire"]),
         .library(name: "ProfferCrypto", targets: ["ProfferCrypto"]),
         .library(name: "ProfferVault", targets: ["ProfferVault"]),
+        .library(name: "ProfferEnvelope", targets: ["ProfferEnvelope"]),
+        .library(name: "ProfferAgent", targets: ["ProfferAgent"]),
+        .library(name: "ProfferVendorKit", targets: ["ProfferVendorKit"]),
         .executable(name: "proffer", targets: ["proffer"]),
+        .executable(name: "proffer-vendor", targets: ["proffer-vendor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -27,10 +34,36 @@ let package = Package(
             name: "ProfferVault",
             dependencies: ["ProfferWire", "ProfferCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .target(name: "ProfferEnvelope", dependencies: ["ProfferWire", "ProfferCrypto"]),
+        .target(
+            name: "ProfferAgent",
+            dependencies: [
+                "ProfferWire", "ProfferCrypto", "ProfferEnvelope", "ProfferVault",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ProfferVendorKit",
+            dependencies: [
+                "ProfferWire", "ProfferCrypto", "ProfferEnvelope",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "proffer-vendor",
+            dependencies: [
+                "ProfferVendorKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "proffer",
             dependencies: [
-                "ProfferWire", "ProfferCrypto", "ProfferVault",
+                "ProfferWire", "ProfferCrypto", "ProfferVault", "ProfferEnvelope", "ProfferAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,9 +81,18 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ProfferCryptoTests", dependencies: ["ProfferCrypto"]),
+        .testTarget(name: "ProfferEnvelopeTests", dependencies: ["ProfferEnvelope", "ProfferWire", "ProfferCrypto"]),
+        .testTarget(
+            name: "ProfferNegotiationTests",
+            dependencies: [
+                "ProfferAgent", "ProfferVendorKit", "ProfferEnvelope", "ProfferVault", "ProfferWire", "ProfferCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "ProfferCLITests",
-            dependencies: ["proffer", "vault-test-writer", "ProfferVault", "ProfferCrypto"]
+            dependencies: ["proffer", "proffer-vendor", "vault-test-writer", "ProfferVault", "ProfferCrypto"]
         ),
     ],
     swiftLanguageModes: [.v6]

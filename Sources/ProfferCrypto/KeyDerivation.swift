@@ -40,4 +40,30 @@ public enum KeyedHash {
         }
         return output
     }
+
+    /// The unkeyed 32-byte BLAKE2b digest of `message`: a fingerprint of public data.
+    public static func digest(_ message: [UInt8]) -> [UInt8] {
+        Sodium.ensureInitialized()
+        var output = [UInt8](repeating: 0, count: 32)
+        message.withNonNullPointer { input, inputCount in
+            _ = crypto_generichash(&output, 32, input, UInt64(inputCount), nil, 0)
+        }
+        return output
+    }
+
+    /// A 32-byte keyed hash of `message`, written straight into secure memory: a seed derived from a secret key
+    /// and a public label, such as a pairwise signing identity.
+    public static func derivedSecret(_ message: [UInt8], key: SymmetricKey) -> SecretBytes {
+        let secret = try! SecretBytes(zeroedCount: 32)
+        secret.withUnsafeMutableBytes { out in
+            message.withNonNullPointer { input, inputCount in
+                key.secret.withUnsafeBytes { keyBytes in
+                    _ = crypto_generichash(
+                        out.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, input, UInt64(inputCount),
+                        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count)
+                }
+            }
+        }
+        return secret
+    }
 }

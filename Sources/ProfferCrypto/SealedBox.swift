@@ -3,6 +3,8 @@ import CSodium
 /// An X25519 public key for sealed boxes (32 bytes).
 public struct BoxPublicKey: Hashable, Sendable, Codable {
     public static let byteCount = Int(crypto_box_PUBLICKEYBYTES)
+    /// How many bytes sealing adds: an ephemeral public key and a MAC.
+    public static let sealOverhead = Int(crypto_box_sealbytes())
     public let bytes: [UInt8]
 
     public init(_ bytes: [UInt8]) throws(CryptoError) {

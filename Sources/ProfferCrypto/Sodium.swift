@@ -35,6 +35,8 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
 
     static func invalidInput(_ what: String) -> CryptoError { CryptoError(.invalidInput(what)) }
 
+    static func keyFile(_ what: String) -> CryptoError { CryptoError(.invalidInput(what)) }
+
     public var description: String {
         switch reason {
         case .authenticationFailed: "authentication failed: the data was altered, or the key or context is wrong"

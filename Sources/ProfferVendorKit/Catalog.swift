@@ -1,0 +1,186 @@
+import Foundation
+import ProfferWire
+
+/// What a vendor sells and on which terms: read from the JSON file given to `proffer-vendor serve --catalog`.
+///
+/// ```json
+/// {"name": "Lumen Cameras", "terms": ["sd-base", "pdc-intent"], "regions": ["DE", "AT"], "offerValidity": "2d",
+///  "items": [{"sku": "xt5-body", "title": "X-T5 body", "category": "camera.mirrorless", "price": "1149EUR",
+///             "floor": "1079EUR", "stock": 4, "eta": "3d", "needs": ["name", "postal"]}]}
+/// ```
+public struct Catalog: Sendable {
+    public struct Item: Sendable {
+        public let sku: SKU
+        public let title: String
+        public let category: IntentCategory
+        public let price: Money
+        /// The lowest price a counter can reach.
+        public let floor: Money
+        public let stock: Int
+        public let eta: TimeSpan
+        public let needs: [DataCategory]
+        /// Where this item is delivered or the service given; the catalog's regions when absent.
+        public let regions: [Region]
+    }
+
+    public let name: String
+    public let terms: [TermsID]
+    /// The category prefixes the profile announces.
+    public let categories: [IntentCategory]
+    public let regions: [Region]
+    /// How long an offer stands, counted from its envelope's `ts`.
+    public let offerValidity: TimeSpan
+    public let items: [Item]
+
+    /// Why a catalog file was refused, naming the item and field to fix.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private struct File: Decodable {
+        struct Item: Decodable {
+            var sku: String
+            var title: String
+            var category: String
+            var price: String
+            var floor: String?
+            var stock: Int?
+            var eta: String
+            var needs: [String]?
+            var regions: [String]?
+        }
+        var name: String
+        var terms: [String]
+        var categories: [String]?
+        var regions: [String]
+        var offerValidity: String?
+        var items: [Item]
+    }
+
+    /// Reads and checks a catalog file.
+    ///
+    /// - Throws: ``Invalid`` saying which field is wrong and how.
+    public init(contentsOf path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Invalid(description: "cannot read the catalog \(path)")
+        }
+        try self.init(json: data, source: path)
+    }
+
+    public init(json: Data, source: String = "the catalog") throws {
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: json)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw Invalid(description: "\(source): \(Catalog.path(context.codingPath + [key])) is missing")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw Invalid(description: "\(source): \(Catalog.path(context.codingPath)) has the wrong type")
+        } catch {
+            throw Invalid(description: "\(source) is not valid JSON: \(error.localizedDescription)")
+        }
+        func fail(_ what: String) -> Invalid { Invalid(description: "\(source): \(what)") }
+        guard !file.name.isEmpty, file.name.count <= 64, !file.name.contains("\n") else {
+            throw fail("name must be 1 to 64 characters on one line")
+        }
+        name = file.name
+        terms = try file.terms.map { raw in
+            guard let id = TermsID(raw), id.definition != nil else {
+                throw fail("\"\(raw)\" in terms is not a registered terms id (see `proffer msg terms`)")
+            }
+            return id
+        }
+        guard !terms.isEmpty else { throw fail("terms must list at least one terms id, such as sd-base") }
+        let catalogRegions = try file.regions.map { raw in
+            guard let region = Region(raw) else { throw fail("\"\(raw)\" in regions is not an ISO 3166 code") }
+            return region
+        }
+        regions = catalogRegions
+        let validity = file.offerValidity ?? "2d"
+        guard let span = TimeSpan(validity) else { throw fail("offerValidity \"\(validity)\" is not like 48h or 2d") }
+        offerValidity = span
+        var seen = Set<String>()
+        let parsedItems: [Item] = try file.items.enumerated().map { index, raw in
+            let label = "items[\(index)] (\(raw.sku))"
+            guard let sku = SKU(raw.sku), seen.insert(sku.description).inserted else {
+                throw fail("\(label): sku must be a unique token like xt5-body")
+            }
+            guard !raw.title.isEmpty, raw.title.unicodeScalars.count <= 64 else {
+                throw fail("\(label): title must be 1 to 64 characters")
+            }
+            guard let category = IntentCategory(raw.category) else {
+                throw fail("\(label): category \"\(raw.category)\" is not like camera.mirrorless")
+            }
+            guard let price = Money(raw.price) else {
+                throw fail("\(label): price \"\(raw.price)\" is not like 1149EUR")
+            }
+            let floor =
+                try raw.floor.map { text in
+                    guard let floor = Money(text) else { throw fail("\(label): floor \"\(text)\" is not like 1079EUR") }
+                    return floor
+                } ?? price
+            guard floor.currency == price.currency, floor.thousandths <= price.thousandths else {
+                throw fail("\(label): floor must be in the price's currency and not above it")
+            }
+            guard let eta = TimeSpan(raw.eta) else { throw fail("\(label): eta \"\(raw.eta)\" is not like 3d") }
+            let needs = try (raw.needs ?? []).map { name in
+                guard let category = DataCategory(rawValue: name) else {
+                    throw fail("\(label): \"\(name)\" in needs is not a data category (see `proffer msg categories`)")
+                }
+                return category
+            }
+            let itemRegions = try raw.regions.map { list in
+                try list.map { code in
+                    guard let region = Region(code) else { throw fail("\(label): region \"\(code)\" is not ISO 3166") }
+                    return region
+                }
+            }
+            return Item(
+                sku: sku, title: raw.title, category: category, price: price, floor: floor,
+                stock: raw.stock ?? 1_000_000, eta: eta, needs: needs, regions: itemRegions ?? catalogRegions)
+        }
+        guard !parsedItems.isEmpty else { throw fail("items must list at least one item") }
+        items = parsedItems
+        if let explicit = file.categories {
+            categories = try explicit.map { raw in
+                guard let category = IntentCategory(raw) else { throw fail("category \"\(raw)\" is malformed") }
+                return category
+            }
+        } else {
+            var prefixes: [IntentCategory] = []
+            for item in parsedItems {
+                let top = IntentCategory(String(item.category.segments[0]))!
+                if !prefixes.contains(top) { prefixes.append(top) }
+            }
+            categories = prefixes
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(
+            in: CharacterSet(charactersIn: "."))
+    }
+
+    /// The items that answer `intent`: category within the intent's, unit price within its range and currency,
+    /// delivered to one of its regions, enough in stock. Cheapest first.
+    public func matches(_ intent: Message) -> [Item] {
+        guard let category = intent.category else { return [] }
+        let quantity = intent.qty?.value ?? 1
+        return items.filter { item in
+            guard item.category.isWithin(category), item.stock >= quantity else { return false }
+            if let max = intent.max, max.currency != item.price.currency || item.price.thousandths > max.thousandths {
+                return false
+            }
+            if let min = intent.min, min.currency != item.price.currency || item.price.thousandths < min.thousandths {
+                return false
+            }
+            if let wanted = intent.regions {
+                return wanted.contains { region in
+                    item.regions.contains { $0 == region || (region.description.hasPrefix($0.description + "-")) }
+                }
+            }
+            return true
+        }.sorted { $0.price.thousandths < $1.price.thousandths }
+    }
+
+    public func item(sku: String) -> Item? { items.first { $0.sku.description == sku } }
+}

@@ -1,0 +1,296 @@
+import Foundation
+import ProfferCrypto
+import ProfferEnvelope
+import ProfferWire
+
+/// What the inbox answers: an HTTP status and a JSON body.
+public struct InboxAnswer: Sendable {
+    public let status: Int
+    public let body: [UInt8]
+
+    static func replies(_ envelopes: [String]) -> InboxAnswer {
+        InboxAnswer(status: 200, body: Array(("{\"replies\":[" + envelopes.joined(separator: ",") + "]}").utf8))
+    }
+
+    static func error(_ error: ProtocolError) -> InboxAnswer {
+        var writer = ByteWriter(capacity: 128)
+        writer.append(utf8: "{\"error\":{\"code\":\"" + error.code.description + "\",\"message\":")
+        writer.appendJSONString(error.message)
+        writer.append(utf8: "}}")
+        return InboxAnswer(status: error.httpStatus, body: Array(writer.bytes))
+    }
+}
+
+/// The vendor's side of PROTOCOL.md §4: verifies each envelope, then answers intents with offers from the catalog,
+/// counters down to an item's floor, accepts whose sealed data holds exactly what the offer needs, withdrawals and
+/// requests to forget.
+public final class VendorInbox: Sendable {
+    public let catalog: Catalog
+    public let keys: VendorKeys
+    public let store: VendorStore
+    public let profile: VendorProfile
+    let verifier: EnvelopeVerifier
+    /// Offers made per intent, at most.
+    static let maximumOffersPerIntent = 5
+
+    public init(catalog: Catalog, keys: VendorKeys, store: VendorStore, replayWindow: ReplayWindow = ReplayWindow()) {
+        self.catalog = catalog
+        self.keys = keys
+        self.store = store
+        self.verifier = EnvelopeVerifier(recipient: keys.signing.publicKey, replayWindow: replayWindow)
+        self.profile = VendorProfile.signed(
+            name: catalog.name, signer: keys.signing, boxKey: keys.box.publicKey, terms: catalog.terms,
+            categories: catalog.categories)
+    }
+
+    /// Answers one envelope. Never throws: every failure becomes the spec's status and code.
+    public func handle(body: [UInt8], now: Timestamp = .now) async -> InboxAnswer {
+        let verified: VerifiedEnvelope
+        do {
+            verified = try verifier.verify(json: body, now: now)
+        } catch {
+            return .error(error)
+        }
+        do {
+            return try await act(on: verified, now: now)
+        } catch let error as ProtocolError {
+            return .error(error)
+        } catch {
+            return InboxAnswer(
+                status: 500,
+                body: Array("{\"error\":{\"code\":\"internal\",\"message\":\"the vendor could not store this\"}}".utf8))
+        }
+    }
+
+    private func act(on envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
+        let message = envelope.message
+        let sender = Data(envelope.sender.bytes)
+        switch message.kind {
+        case .buy, .rent, .hire, .fix: return try await answerIntent(message, sender: envelope.sender, now: now)
+        case .counter: return try await answerCounter(message, sender: envelope.sender, now: now)
+        case .accept: return try await answerAccept(envelope, now: now)
+        case .decline:
+            let offer = try await requireOffer(message.re!, sender: sender)
+            try await store.setOfferState(id: offer.id, sender: sender, to: "declined")
+            return .replies([])
+        case .withdraw:
+            guard try await store.withdrawIntent(sender: sender, id: message.re!.description) else {
+                throw ProtocolError(.unknownRef, "no intent \(message.re!) was received from this key")
+            }
+            return .replies([])
+        case .forget: return try await answerForget(envelope, now: now)
+        case .offer, .confirm:
+            throw ProtocolError(
+                .badMessage, "a vendor's inbox takes what a person sends, not #\(message.kind.rawValue)")
+        }
+    }
+
+    // MARK: - Intents
+
+    private func answerIntent(_ intent: Message, sender: SigningPublicKey, now: Timestamp) async throws
+        -> InboxAnswer
+    {
+        guard let intentID = intent.id else {
+            throw ProtocolError(.badMessage, "an intent sent to a vendor needs an id:, so that offers can answer it")
+        }
+        let requested = intent.terms.map(Array.init) ?? []
+        let unsupported = requested.filter { !catalog.terms.contains($0) }
+        guard unsupported.isEmpty else {
+            throw ProtocolError(
+                .termsUnsupported,
+                "this vendor does not support \(unsupported.map(\.description).joined(separator: ", ")); it supports "
+                    + catalog.terms.map(\.description).joined(separator: ", "))
+        }
+        let senderData = Data(sender.bytes)
+        switch try await store.intentState(sender: senderData, id: intentID.description) {
+        case "withdrawn"?: return .replies([])
+        case .some:
+            return .replies(try await store.openOfferEnvelopes(sender: senderData, intentID: intentID.description))
+        case nil: break
+        }
+        let terms = requested.isEmpty ? [catalog.terms[0]] : requested
+        var offers: [VendorStore.StoredOffer] = []
+        for item in catalog.matches(intent).prefix(VendorInbox.maximumOffersPerIntent) {
+            offers.append(
+                makeOffer(
+                    item: item, price: item.price, qty: intent.qty?.value ?? 1, intentID: intentID, terms: terms,
+                    to: sender, now: now))
+        }
+        try await store.storeIntent(sender: senderData, message: intent, offers: offers, at: now.secondsSince1970)
+        return .replies(offers.map(\.envelope))
+    }
+
+    private func makeOffer(
+        item: Catalog.Item, price: Money, qty: Int, intentID: MessageID, terms: [TermsID],
+        to recipient: SigningPublicKey,
+        now: Timestamp
+    ) -> VendorStore.StoredOffer {
+        var offer = Message(kind: .offer)
+        offer.id = MessageID.random()
+        offer.re = intentID
+        offer.price = price
+        offer.item = item.title
+        offer.sku = item.sku
+        if qty != 1 { offer.qty = Quantity(qty) }
+        offer.eta = item.eta
+        offer.exp = .after(catalog.offerValidity)
+        offer.terms = FieldList(terms)
+        offer.needs = FieldList(item.needs)
+        let envelope = Envelope.signed(message: offer.canonicalForm, by: keys.signing, to: recipient, at: now)
+        return VendorStore.StoredOffer(
+            id: offer.id!.description, sender: Data(recipient.bytes), intentID: intentID.description,
+            sku: item.sku.description, price: price, qty: qty, needs: item.needs, terms: terms.map(\.description),
+            expiresAt: now.secondsSince1970 + Int64(catalog.offerValidity.seconds), state: "open",
+            envelope: envelope.json)
+    }
+
+    private func requireOffer(_ id: MessageID, sender: Data) async throws -> VendorStore.StoredOffer {
+        guard let offer = try await store.offer(id: id.description, sender: sender) else {
+            throw ProtocolError(.unknownRef, "no offer \(id) was made to this key")
+        }
+        return offer
+    }
+
+    private func requireOpenOffer(_ id: MessageID, sender: Data, now: Timestamp) async throws
+        -> VendorStore.StoredOffer
+    {
+        let offer = try await requireOffer(id, sender: sender)
+        guard offer.state == "open" else {
+            throw ProtocolError(.unknownRef, "offer \(id) is no longer open (it was \(offer.state))")
+        }
+        guard offer.expiresAt >= now.secondsSince1970 else {
+            throw ProtocolError(.expired, "offer \(id) expired at \(Timestamp(secondsSince1970: offer.expiresAt))")
+        }
+        return offer
+    }
+
+    // MARK: - Counters
+
+    private func answerCounter(_ counter: Message, sender: SigningPublicKey, now: Timestamp) async throws
+        -> InboxAnswer
+    {
+        let senderData = Data(sender.bytes)
+        let offer = try await requireOpenOffer(counter.re!, sender: senderData, now: now)
+        guard let item = catalog.item(sku: offer.sku) else {
+            return decline(counter, why: "this item is no longer sold", to: sender, now: now)
+        }
+        let qty = counter.qty?.value ?? offer.qty
+        let available = item.stock - (try await store.soldCount(sku: offer.sku))
+        guard qty <= available else {
+            return decline(counter, why: "only \(max(available, 0)) left", to: sender, now: now)
+        }
+        let asked = counter.price ?? offer.price
+        guard asked.currency == offer.price.currency else {
+            return decline(counter, why: "prices are in \(offer.price.currency)", to: sender, now: now)
+        }
+        let price = asked.thousandths >= item.floor.thousandths ? asked : item.floor
+        if price.thousandths >= offer.price.thousandths, asked.thousandths < offer.price.thousandths {
+            return decline(counter, why: "\(offer.price) is the lowest price", to: sender, now: now)
+        }
+        let terms = offer.terms.compactMap { TermsID($0) }
+        let newOffer = makeOffer(
+            item: item, price: price, qty: qty, intentID: MessageID(offer.intentID)!, terms: terms, to: sender,
+            now: now)
+        try await store.supersede(offerID: offer.id, with: newOffer)
+        return .replies([newOffer.envelope])
+    }
+
+    private func decline(_ message: Message, why: String, to recipient: SigningPublicKey, now: Timestamp)
+        -> InboxAnswer
+    {
+        var decline = Message(kind: .decline)
+        decline.id = MessageID.random()
+        decline.re = message.id
+        decline.why = why
+        return .replies([Envelope.signed(message: decline.canonicalForm, by: keys.signing, to: recipient, at: now).json]
+        )
+    }
+
+    // MARK: - Accepts
+
+    private func answerAccept(_ envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
+        let accept = envelope.message
+        let senderData = Data(envelope.sender.bytes)
+        let offer = try await requireOpenOffer(accept.re!, sender: senderData, now: now)
+        let agreed = accept.terms.map { $0.map(\.description) } ?? offer.terms
+        let unsupported = agreed.filter { term in !catalog.terms.contains { $0.description == term } }
+        guard unsupported.isEmpty else {
+            throw ProtocolError(
+                .termsUnsupported, "this vendor does not support \(unsupported.joined(separator: ", "))")
+        }
+        let disclosed = try openDisclosure(envelope, offer: offer)
+        guard let item = catalog.item(sku: offer.sku) else {
+            return decline(accept, why: "this item is no longer sold", to: envelope.sender, now: now)
+        }
+        guard offer.qty <= item.stock - (try await store.soldCount(sku: offer.sku)) else {
+            return decline(accept, why: "sold out", to: envelope.sender, now: now)
+        }
+        var confirm = Message(kind: .confirm)
+        confirm.id = MessageID.random()
+        confirm.re = accept.id
+        confirm.eta = item.eta
+        let reply = Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now)
+        try await store.storeDeal(
+            sender: senderData, acceptID: accept.id!.description, offer: offer, acceptEnvelope: envelope.envelope.json,
+            confirmEnvelope: reply.json, disclosed: disclosed)
+        return .replies([reply.json])
+    }
+
+    /// Opens the sealed data and checks that it holds exactly the categories the offer needs, each a string.
+    ///
+    /// - Returns: The disclosed JSON object, or `nil` when the offer needs nothing.
+    private func openDisclosure(_ envelope: VerifiedEnvelope, offer: VendorStore.StoredOffer) throws -> String? {
+        let needs = Set(offer.needs.map(\.rawValue))
+        let given = Set(envelope.message.give.map { $0.map(\.rawValue) } ?? [])
+        guard given == needs else {
+            throw ProtocolError(
+                .missingData,
+                "the offer needs \(Self.list(needs)); the accept gives \(Self.list(given))")
+        }
+        guard let sealed = envelope.sealedData else {
+            if needs.isEmpty { return nil }
+            throw ProtocolError(.missingData, "the accept carries no data; the offer needs \(Self.list(needs))")
+        }
+        var plain: [UInt8]
+        do {
+            plain = try keys.box.open(sealed)
+        } catch {
+            throw ProtocolError(.missingData, "the data is not sealed to this vendor's box key")
+        }
+        defer { wipe(&plain) }
+        guard case .object(let members)? = try? StrictJSON.parse(plain),
+            Set(members.map(\.0)) == needs, members.allSatisfy({ !($0.1.stringValue ?? "").isEmpty })
+        else {
+            throw ProtocolError(
+                .missingData, "the data must be a JSON object mapping exactly \(Self.list(needs)) to strings")
+        }
+        return String(decoding: plain, as: UTF8.self)
+    }
+
+    private static func list(_ names: Set<String>) -> String {
+        names.isEmpty ? "nothing" : names.sorted().joined(separator: ", ")
+    }
+
+    // MARK: - Forgetting
+
+    private func answerForget(_ envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
+        let forget = envelope.message
+        let senderData = Data(envelope.sender.bytes)
+        let acceptID = forget.re!.description
+        guard let stored = try await store.dealAcceptEnvelope(sender: senderData, acceptID: acceptID) else {
+            throw ProtocolError(.unknownRef, "no deal \(acceptID) was made with this key")
+        }
+        let original = try Envelope.decode(json: Array(stored.utf8)).envelope
+        let stripped = original.removingData()
+        let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
+        _ = try await store.forget(
+            sender: senderData, acceptID: acceptID, strippedAccept: stripped.json, digest: digest)
+        var confirm = Message(kind: .confirm)
+        confirm.id = MessageID.random()
+        // A forget without an id is confirmed against the deal's accept (schema/envelope.md).
+        confirm.re = forget.id ?? forget.re
+        return .replies([
+            Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now).json
+        ])
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import Logging
+import ProfferEnvelope
+
+/// The reference vendor server: `GET /profile` and `POST /inbox` over HTTP/1.1 (PROTOCOL.md §4), on Hummingbird.
+///
+/// Bodies over 64 KiB are refused from their `Content-Length` or as soon as more arrives, before they are read
+/// whole; a body must arrive within ``bodyTimeout`` and an idle connection is closed after 30 seconds.
+public struct VendorServer: Sendable {
+    public static let bodyTimeout: Duration = .seconds(10)
+
+    public let inbox: VendorInbox
+    public let host: String
+    public let port: Int
+
+    public init(inbox: VendorInbox, host: String, port: Int) {
+        self.inbox = inbox
+        self.host = host
+        self.port = port
+    }
+
+    /// Builds the application; `onRunning` receives the bound port (useful with port 0).
+    public func application(logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        let router = Router()
+        let inbox = self.inbox
+        let profileBody = ByteBuffer(bytes: inbox.profile.jsonBytes)
+        router.get("profile") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: profileBody))
+        }
+        router.post("inbox") { request, _ in
+            let answer = await VendorServer.receive(request, inbox: inbox)
+            return Response(
+                status: .init(code: answer.status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "proffer-vendor"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    static func receive(_ request: Request, inbox: VendorInbox) async -> InboxAnswer {
+        let limit = Envelope.maximumByteCount
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            return .error(ProtocolError(.tooLarge, "the body is \(declared) bytes; the limit is \(limit)"))
+        }
+        let collected: [UInt8]?
+        do {
+            collected = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+                group.addTask {
+                    var bytes: [UInt8] = []
+                    for try await buffer in request.body {
+                        guard bytes.count + buffer.readableBytes <= limit else { return nil }
+                        bytes.append(contentsOf: buffer.readableBytesView)
+                    }
+                    return bytes
+                }
+                group.addTask {
+                    try await Task.sleep(for: VendorServer.bodyTimeout)
+                    throw CancellationError()
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+        } catch {
+            return .error(ProtocolError(.badEnvelope, "the body did not arrive in time"))
+        }
+        guard let body = collected else {
+            return .error(ProtocolError(.tooLarge, "the body is larger than \(limit) bytes"))
+        }
+        return await inbox.handle(body: body)
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+import GRDB
+import ProfferWire
+
+/// The vendor's own records (`vendor.db` in its data folder): intents received, offers made, and deals with both
+/// signed envelopes, as IEEE 7012 asks each party to keep.
+///
+/// Disclosed data is deleted for real on `forget`: `secure_delete` zeroes the freed bytes and a WAL checkpoint
+/// removes the old page images, so the values are gone from every file in the folder.
+public final class VendorStore: Sendable {
+    let database: DatabaseQueue
+
+    struct StoredOffer {
+        var id: String
+        var sender: Data
+        var intentID: String
+        var sku: String
+        var price: Money
+        var qty: Int
+        var needs: [DataCategory]
+        var terms: [String]
+        var expiresAt: Int64
+        var state: String
+        var envelope: String
+    }
+
+    public init(folder: String) throws {
+        try VendorStore.makePrivateFolder(folder)
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON")
+        }
+        let path = (folder as NSString).appendingPathComponent("vendor.db")
+        let previousMask = umask(0o077)
+        defer { umask(previousMask) }
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE intents (
+                        sender BLOB NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, canonical TEXT NOT NULL,
+                        received_at INTEGER NOT NULL, PRIMARY KEY (sender, id));
+                    CREATE TABLE offers (
+                        id TEXT PRIMARY KEY NOT NULL, sender BLOB NOT NULL, intent_id TEXT NOT NULL, sku TEXT NOT NULL,
+                        price INTEGER NOT NULL, currency TEXT NOT NULL, qty INTEGER NOT NULL, needs TEXT NOT NULL,
+                        terms TEXT NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL, envelope TEXT NOT NULL);
+                    CREATE INDEX offers_by_intent ON offers (sender, intent_id);
+                    CREATE TABLE deals (
+                        sender BLOB NOT NULL, accept_id TEXT NOT NULL, offer_id TEXT NOT NULL, sku TEXT NOT NULL,
+                        qty INTEGER NOT NULL, state TEXT NOT NULL, accept_envelope TEXT NOT NULL,
+                        confirm_envelope TEXT NOT NULL, disclosed TEXT, disclosed_digest TEXT,
+                        PRIMARY KEY (sender, accept_id));
+                    """)
+        }
+        try migrator.migrate(database)
+    }
+
+    static func makePrivateFolder(_ folder: String) throws {
+        if !FileManager.default.fileExists(atPath: folder) {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        guard chmod(folder, 0o700) == 0 else { throw VendorStoreError("cannot make \(folder) private (chmod 700)") }
+    }
+
+    // MARK: - Intents and offers
+
+    /// Stores an intent and the offers made for it, in one transaction.
+    func storeIntent(sender: Data, message: Message, offers: [StoredOffer], at now: Int64) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql:
+                    "INSERT OR IGNORE INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
+                arguments: [sender, message.id!.description, message.canonicalForm, now])
+            try VendorStore.insert(offers, in: db)
+        }
+    }
+
+    /// The state of an intent already received from `sender`, or `nil`.
+    func intentState(sender: Data, id: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?", arguments: [sender, id])
+        }
+    }
+
+    /// The envelopes of the open offers already made for an intent, so a resent intent gets the same answer.
+    func openOfferEnvelopes(sender: Data, intentID: String) async throws -> [String] {
+        try await database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT envelope FROM offers WHERE sender = ? AND intent_id = ? AND state = 'open'",
+                arguments: [sender, intentID])
+        }
+    }
+
+    static func insert(_ offers: [StoredOffer], in db: Database) throws {
+        for offer in offers {
+            try db.execute(
+                sql: """
+                    INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    offer.id, offer.sender, offer.intentID, offer.sku, offer.price.thousandths,
+                    offer.price.currency.description, offer.qty, offer.needs.map(\.rawValue).joined(separator: ","),
+                    offer.terms.joined(separator: ","), offer.expiresAt, offer.state, offer.envelope,
+                ])
+        }
+    }
+
+    /// The offer `id` made to `sender`; another person's offer is not found.
+    func offer(id: String, sender: Data) async throws -> StoredOffer? {
+        try await database.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM offers WHERE id = ? AND sender = ?", arguments: [id, sender])
+            else { return nil }
+            return StoredOffer(
+                id: row["id"], sender: row["sender"], intentID: row["intent_id"], sku: row["sku"],
+                price: Money(thousandths: row["price"], currency: CurrencyCode(row["currency"] as String)!)!,
+                qty: row["qty"],
+                needs: (row["needs"] as String).split(separator: ",").compactMap { DataCategory(rawValue: String($0)) },
+                terms: (row["terms"] as String).split(separator: ",").map(String.init), expiresAt: row["expires_at"],
+                state: row["state"], envelope: row["envelope"])
+        }
+    }
+
+    /// Replaces a countered offer by the new one.
+    func supersede(offerID: String, with newOffer: StoredOffer) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE offers SET state = 'countered' WHERE id = ?", arguments: [offerID])
+            try VendorStore.insert([newOffer], in: db)
+        }
+    }
+
+    func setOfferState(id: String, sender: Data, to state: String) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE offers SET state = ? WHERE id = ? AND sender = ?", arguments: [state, id, sender])
+        }
+    }
+
+    /// Marks an intent withdrawn and its open offers with it.
+    func withdrawIntent(sender: Data, id: String) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE intents SET state = 'withdrawn' WHERE sender = ? AND id = ?", arguments: [sender, id])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(
+                sql: "UPDATE offers SET state = 'withdrawn' WHERE sender = ? AND intent_id = ? AND state = 'open'",
+                arguments: [sender, id])
+            return true
+        }
+    }
+
+    // MARK: - Deals
+
+    /// How many of `sku` are promised in deals.
+    func soldCount(sku: String) async throws -> Int {
+        try await database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(qty), 0) FROM deals WHERE sku = ?", arguments: [sku]) ?? 0
+        }
+    }
+
+    /// Records a deal: both signed envelopes and the disclosed data; the offer becomes `accepted`.
+    func storeDeal(
+        sender: Data, acceptID: String, offer: StoredOffer, acceptEnvelope: String, confirmEnvelope: String,
+        disclosed: String?
+    ) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed)
+                    VALUES (?, ?, ?, ?, ?, 'confirmed', ?, ?, ?)
+                    """,
+                arguments: [
+                    sender, acceptID, offer.id, offer.sku, offer.qty, acceptEnvelope, confirmEnvelope, disclosed,
+                ])
+            try db.execute(sql: "UPDATE offers SET state = 'accepted' WHERE id = ?", arguments: [offer.id])
+        }
+    }
+
+    /// Deletes what was disclosed under a deal and keeps the rest of the record, with the sealed data replaced by
+    /// its digest. Returns `false` when `sender` has no such deal.
+    func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {
+        let found = try await database.write { db -> Bool in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM deals WHERE sender = ? AND accept_id = ?", arguments: [sender, acceptID])
+            else { return false }
+            // Deleted and inserted again rather than updated, so secure_delete zeroes the whole old cell.
+            try db.execute(
+                sql: "DELETE FROM deals WHERE sender = ? AND accept_id = ?", arguments: [sender, acceptID])
+            try db.execute(
+                sql: """
+                    INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed, disclosed_digest)
+                    VALUES (?, ?, ?, ?, ?, 'forgotten', ?, ?, NULL, ?)
+                    """,
+                arguments: [
+                    sender, acceptID, row["offer_id"] as String, row["sku"] as String, row["qty"] as Int,
+                    strippedAccept, row["confirm_envelope"] as String, digest,
+                ])
+            return true
+        }
+        if found {
+            try await database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+        return found
+    }
+
+    /// The deals made, for the vendor's own review: accept id, state and sku.
+    public func deals() async throws -> [(acceptID: String, state: String, sku: String, disclosed: String?)] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT accept_id, state, sku, disclosed FROM deals ORDER BY rowid").map {
+                ($0["accept_id"], $0["state"], $0["sku"], $0["disclosed"])
+            }
+        }
+    }
+
+    /// The senders' keys the vendor has on record, for checking that they are pairwise.
+    public func knownSenders() async throws -> Set<Data> {
+        try await database.read { db in
+            Set(try Data.fetchAll(db, sql: "SELECT sender FROM intents UNION SELECT sender FROM offers"))
+        }
+    }
+}
+
+extension VendorStore {
+    /// The accept envelope stored for a deal, or `nil` when `sender` has no such deal.
+    func dealAcceptEnvelope(sender: Data, acceptID: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT accept_envelope FROM deals WHERE sender = ? AND accept_id = ?",
+                arguments: [sender, acceptID])
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ProfferVendorKit
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct ProfferVendor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proffer-vendor",
+        abstract: "The reference Proffer vendor: answers intents with signed offers from a catalog.",
+        subcommands: [Serve.self, Profile.self])
+}
+
+extension ProfferVendor {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve GET /profile and POST /inbox until SIGINT or SIGTERM.",
+            discussion: """
+                Keys (sign.key, box.key; 0600) and records (vendor.db) live in the --data folder, created on first \
+                run. Once listening, prints `listening on http://HOST:PORT` on standard output (with --listen \
+                127.0.0.1:0, the port the system chose). Logs go to standard error; LOG_LEVEL=debug shows each \
+                request.
+                """)
+
+        @Option(help: "The catalog JSON file: name, terms, regions and items (see examples/*.json).")
+        var catalog: String
+
+        @Option(help: "Where to listen, as HOST:PORT (port 0 picks a free one).")
+        var listen: String = "127.0.0.1:8700"
+
+        @Option(help: "The folder for the vendor's keys and records.")
+        var data: String
+
+        func validate() throws {
+            guard Self.address(listen) != nil else {
+                throw ValidationError("--listen \"\(listen)\" is not HOST:PORT, e.g. 127.0.0.1:8700")
+            }
+        }
+
+        static func address(_ text: String) -> (host: String, port: Int)? {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                (0...65535).contains(port), colon != text.startIndex
+            else { return nil }
+            return (String(text[..<colon]), port)
+        }
+
+        func run() async throws {
+            let loadedCatalog: Catalog
+            do {
+                loadedCatalog = try Catalog(contentsOf: catalog)
+            } catch {
+                FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
+                throw ExitCode(65)
+            }
+            let inbox = VendorInbox(
+                catalog: loadedCatalog, keys: try VendorKeys.loadOrCreate(in: data),
+                store: try VendorStore(folder: data))
+            var logger = Logger(label: "proffer-vendor")
+            logger.logLevel =
+                ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .notice
+            let (host, port) = Self.address(listen)!
+            let server = VendorServer(inbox: inbox, host: host, port: port)
+            let name = loadedCatalog.name
+            let app = server.application(logger: logger) { boundPort in
+                FileHandle.standardOutput.write(Data("listening on http://\(host):\(boundPort) as \"\(name)\"\n".utf8))
+            }
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        }
+    }
+
+    struct Profile: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the signed profile this vendor would serve, without serving.")
+
+        @Option(help: "The catalog JSON file.")
+        var catalog: String
+
+        @Option(help: "The folder for the vendor's keys and records.")
+        var data: String
+
+        func run() async throws {
+            let inbox = VendorInbox(
+                catalog: try Catalog(contentsOf: catalog), keys: try VendorKeys.loadOrCreate(in: data),
+                store: try VendorStore(folder: data))
+            print(String(decoding: inbox.profile.jsonBytes, as: UTF8.self))
+        }
+    }
+}
