@@ -4,7 +4,7 @@ SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks
 SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config
 PROFFER := .build/release/proffer
 
-.PHONY: setup build release test lint format demo bench corpus fuzz registry clean
+.PHONY: setup build release test lint format demo demo-messages bench corpus fuzz registry clean
 
 ## setup: install the C libraries Proffer builds against (Debian/Ubuntu), if any is missing.
 setup:
@@ -38,9 +38,15 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive --parallel $(wildcard $(SWIFT_SOURCES))
 
-## demo: parse and explain the example messages.
-demo: release
-	@./examples/demo.sh $(PROFFER)
+## demo: the whole story: three example vendors, a vault, an intent published, countered, accepted, audited, forgotten.
+demo: setup
+	$(SWIFT) build --product proffer
+	$(SWIFT) build --product proffer-vendor
+	@./examples/demo.sh .build/debug
+
+## demo-messages: parse and explain the example messages.
+demo-messages: release
+	@./examples/messages-demo.sh $(PROFFER)
 
 ## corpus: the reproducible 10,000-message benchmark corpus (examples/corpus/messages.txt).
 corpus:

@@ -1,28 +1,99 @@
 #!/usr/bin/env bash
-# The Proffer short-message protocol, shown on the example messages.
+# The whole Proffer story on one machine: three example vendors on 127.0.0.1, a fresh vault, an intent published,
+# offers compared, a counter, an accept that discloses only what the person allows, the deal, the audit, and forget.
 set -euo pipefail
-proffer="${1:-.build/release/proffer}"
+bin="${1:-.build/debug}"
+proffer="$bin/proffer"
+vendor_server="$bin/proffer-vendor"
 here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/proffer-demo.XXXXXX")"
 bold=""; plain=""
 if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true); fi
 
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
 say() { printf '\n%s== %s ==%s\n' "$bold" "$1" "$plain"; }
+run() { printf '%s$ proffer %s%s\n' "$bold" "$*" "$plain"; "$proffer" "$@"; }
 
-say "A buying intent is one short line, readable by people and machines alike"
-while IFS= read -r message; do
-  printf '  %s\n    → %s\n' "$message" "$("$proffer" msg explain "$message")"
-done < "$here/messages.txt"
+export PROFFER_VAULT="$work/vault/vault.db"
+export PROFFER_PASSPHRASE_FILE="$work/passphrase"
+export PROFFER_WEAK_KDF_ACKNOWLEDGED=1
+printf 'correct horse battery staple\n' > "$PROFFER_PASSPHRASE_FILE"
+chmod 600 "$PROFFER_PASSPHRASE_FILE"
 
-say "Every message has one canonical form: the text that signatures cover"
-printf '  typed:     %s\n' "#RENT Car.Van  min:040eur max:90.00EUR qty:2 in:fr exp:48H"
-printf '  canonical: %s\n' "$("$proffer" msg format "#RENT Car.Van  min:040eur max:90.00EUR qty:2 in:fr exp:48H")"
+say "Three vendors start, each with its own keys and records (proffer-vendor serve)"
+urls=()
+for shop in cameras bicycles plumbing; do
+  "$vendor_server" serve --catalog "$here/vendors/$shop.json" --listen 127.0.0.1:0 --data "$work/$shop" \
+    > "$work/$shop.log" 2>&1 &
+  pids+=($!)
+done
+for shop in cameras bicycles plumbing; do
+  for _ in $(seq 100); do grep -q '^listening on' "$work/$shop.log" 2>/dev/null && break; sleep 0.1; done
+  line=$(grep '^listening on' "$work/$shop.log") || { echo "the $shop vendor did not start:" >&2; cat "$work/$shop.log" >&2; exit 1; }
+  printf '  %s\n' "$line"
+  urls+=("$(printf '%s' "$line" | awk '{print $3}')")
+done
 
-say "Vendors and tools read the same messages as JSON (proffer msg parse --json)"
-head -n 3 "$here/messages.txt" | "$proffer" msg parse --json | sed 's/^/  /'
+say "A person makes a vault (weak key derivation, for the demo only) and keeps their data in it"
+run init --kdf weak-for-tests
+run pref set name "Ada Lovelace" --share ask
+run pref set postal "12 Example Street, 10115 Berlin, DE" --share always
+run pref set email "ada@example.org" --share never
+run pref set terms.default sd-base
+run pref list
 
-say "Mistakes are explained, with a caret and a suggestion (proffer msg lint)"
-status=0
-"$proffer" msg lint "#buy camera.mirrorless mxa:1200EUR" || true
-mapfile -t broken < "$here/broken-messages.txt"
-"$proffer" msg lint "${broken[@]}" || status=$?
-printf '\nproffer msg lint exited %s: 65 means "invalid data", as documented in proffer --help.\n' "$status"
+say "They add the vendors: each profile's self-signature is verified and its key pinned"
+run vendor add "${urls[0]}" --name cameras
+run vendor add "${urls[1]}" --name bicycles
+run vendor add "${urls[2]}" --name plumbing
+
+say "They write what they want as one short line, and publish it"
+intent=$("$proffer" intent new "#buy camera.mirrorless max:1300EUR in:DE by:2026-12-24 terms:sd-base")
+printf '  %s\n    → %s\n' "$intent" "$("$proffer" msg explain "$intent")"
+id=$(printf '%s' "$intent" | grep -o 'id:[a-z0-9]*' | cut -d: -f2)
+run intent publish "$id"
+
+say "Offers, best first; each shows its terms and the personal data it needs"
+run offer list "$id"
+best=$("$proffer" offer list "$id" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
+
+say "They counter the best offer; the vendor answers with a new signed offer, down to its floor"
+run offer counter "$best" --price 1050EUR
+run offer list "$id"
+newest=$("$proffer" offer list "$id" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
+
+say "Accepting shows exactly what goes where; the name (rule: ask) is consented to with --yes"
+run offer accept "$newest" --yes
+
+say "The deal keeps both signed envelopes: the person's accept and the vendor's confirm"
+deal=$("$proffer" deal list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+run deal list
+run deal show "$deal"
+
+say "The audit log shows what was shared, with whom, when, and under which terms"
+run audit list
+
+say "They ask the vendor to forget it; the vendor deletes the data and confirms"
+run deal forget "$deal"
+if grep -rqa "Ada Lovelace" "$work/cameras"; then
+  echo "  the vendor's files still hold the name!" >&2; exit 1
+else
+  echo "  (searched the vendor's data folder: the disclosed name is gone from every file)"
+fi
+
+say "The audit chain is intact: no entry was altered, reordered or removed"
+run audit list
+run audit verify
+
+say "The vendors stop gracefully (SIGTERM)"
+for pid in "${pids[@]}"; do kill -TERM "$pid"; done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+pids=()
+echo "  all ${#urls[@]} vendors stopped; the temporary vault and vendor folders are removed on exit"

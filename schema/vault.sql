@@ -50,3 +50,31 @@ CREATE TABLE audit (
     sealed BLOB NOT NULL,
     mac BLOB NOT NULL
 );
+
+-- Added by migration v2-negotiation. offer_index and intent_index are blind indexes of the offer's and its intent's
+-- message ids; the sealed payload holds the vendor's signed envelope and the offer's state.
+CREATE TABLE offers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id BLOB NOT NULL UNIQUE,
+    offer_index BLOB NOT NULL UNIQUE,
+    intent_index BLOB NOT NULL,
+    sealed BLOB NOT NULL
+);
+
+CREATE INDEX offers_by_intent ON offers (intent_index);
+
+-- A deal: deal_index is the blind index of the accept's id; the sealed payload holds both signed envelopes (the
+-- person's accept and the vendor's confirm), as IEEE 7012 asks both parties to keep.
+CREATE TABLE deals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id BLOB NOT NULL UNIQUE,
+    deal_index BLOB NOT NULL UNIQUE,
+    sealed BLOB NOT NULL
+);
+
+-- Replies already accepted: token = blind index of (sender key ‖ nonce); rows are dropped once a copy would be
+-- refused as stale anyway.
+CREATE TABLE seen_replies (
+    token BLOB PRIMARY KEY NOT NULL,
+    fresh_until INTEGER NOT NULL
+);

@@ -103,6 +103,11 @@ extension Envelope {
         } catch {
             throw ProtocolError(.badEnvelope, "the body is not valid JSON (\(error))")
         }
+        return try decode(value)
+    }
+
+    /// Reads an envelope's form from an already parsed JSON value, such as one element of a `replies` array.
+    public static func decode(_ value: JSONValue) throws(ProtocolError) -> DecodedEnvelope {
         guard case .object(let members) = value else {
             throw ProtocolError(.badEnvelope, "an envelope is a JSON object")
         }

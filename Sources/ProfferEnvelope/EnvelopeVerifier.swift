@@ -26,7 +26,11 @@ public struct EnvelopeVerifier: Sendable {
     public func verify(json bytes: UnsafeBufferPointer<UInt8>, now: Timestamp = .now) throws(ProtocolError)
         -> VerifiedEnvelope
     {
-        let decoded = try Envelope.decode(json: bytes)
+        try verify(try Envelope.decode(json: bytes), now: now)
+    }
+
+    /// Verifies an envelope whose form was already read: message, recipient, signature, freshness, then replay.
+    public func verify(_ decoded: DecodedEnvelope, now: Timestamp = .now) throws(ProtocolError) -> VerifiedEnvelope {
         let message = try EnvelopeVerifier.checkMessage(decoded)
         guard decoded.recipient == recipient else {
             throw ProtocolError(.notForMe, "the envelope is addressed to another key")

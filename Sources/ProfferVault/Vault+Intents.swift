@@ -70,9 +70,15 @@ extension Vault {
     /// Moves an intent to `state`.
     @discardableResult
     public func setIntentState(id: String, to state: IntentState) throws -> StoredIntent {
+        try updateIntent(id: id) { $0.state = state }
+    }
+
+    /// Changes a stored intent in one transaction.
+    @discardableResult
+    public func updateIntent(id: String, _ change: (inout StoredIntent) -> Void) throws -> StoredIntent {
         try write { db in
             var (recordID, intent) = try fetchIntent(id: id, in: db)
-            intent.state = state
+            change(&intent)
             intent.updatedAt = Date()
             try db.execute(
                 sql: "UPDATE intents SET sealed = ? WHERE id = ?",

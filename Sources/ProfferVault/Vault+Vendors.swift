@@ -6,7 +6,11 @@ extension Vault {
     /// Adds a vendor the person deals with.
     ///
     /// - Throws: ``VaultError`` when the name is taken or the URL is not an http(s) URL.
-    public func addVendor(_ vendor: Vendor) throws {
+    public func addVendor(_ newVendor: Vendor) throws {
+        var vendor = newVendor
+        if vendor.identityLabel == nil {
+            vendor.identityLabel = SecureRandom.bytes(16).map { String(format: "%02x", $0) }.joined()
+        }
         try Vault.checkName(vendor.name, of: "vendor")
         guard let url = URL(string: vendor.baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil
         else {

@@ -50,6 +50,29 @@ enum VaultSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v2-negotiation") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE offers (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id BLOB NOT NULL UNIQUE,
+                        offer_index BLOB NOT NULL UNIQUE,
+                        intent_index BLOB NOT NULL,
+                        sealed BLOB NOT NULL
+                    );
+                    CREATE INDEX offers_by_intent ON offers (intent_index);
+                    CREATE TABLE deals (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id BLOB NOT NULL UNIQUE,
+                        deal_index BLOB NOT NULL UNIQUE,
+                        sealed BLOB NOT NULL
+                    );
+                    CREATE TABLE seen_replies (
+                        token BLOB PRIMARY KEY NOT NULL,
+                        fresh_until INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

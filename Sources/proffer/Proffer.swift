@@ -31,13 +31,13 @@ struct Proffer: AsyncParsableCommand {
             A message fits in a social post and reads like one:
               #buy camera.mirrorless max:1200EUR in:DE by:2026-12-24 terms:sd-base
 
-            Exit status: 0 success, 1 failure, 64 usage error, 65 invalid data (a message, a file), 75 vault busy,
-            77 wrong passphrase.
+            Exit status: 0 success, 1 failure, 64 usage error, 65 invalid data (a message, a file), 69 no vendor
+            could be reached, 75 vault busy, 77 wrong passphrase.
             """,
         version: "0.1.0",
         subcommands: [
             Init.self, PassphraseCommand.self, PersonaCommand.self, Pref.self, VendorCommand.self, IntentCommand.self,
-            Audit.self, Export.self, Import.self, Msg.self,
+            OfferCommand.self, DealCommand.self, Audit.self, Export.self, Import.self, Msg.self,
         ]
     )
 }

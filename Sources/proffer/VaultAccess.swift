@@ -55,6 +55,8 @@ struct VaultOptions: ParsableArguments {
 }
 
 func warnWeakKDF() {
+    // Scripts and demos that made such a vault on purpose may say so once, instead of reading this on every command.
+    guard ProcessInfo.processInfo.environment["PROFFER_WEAK_KDF_ACKNOWLEDGED"] != "1" else { return }
     printError(
         "warning: this vault uses weak-for-tests key derivation: its passphrase is cheap to guess. Use it only for tests."
     )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProfferCrypto
+import ProfferEnvelope
 import ProfferVault
 import ProfferWire
 
@@ -184,24 +185,13 @@ extension SharingRule: ExpressibleByArgument {}
 extension IntentState: ExpressibleByArgument {}
 
 struct VendorCommand: ParsableCommand {
+    static func fingerprintText(_ key: String) -> String? {
+        Base64URL.decode(key).flatMap { try? SigningPublicKey($0) }.map(fingerprint(of:))
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "vendor", abstract: "Manage the vendors you deal with.",
-        subcommands: [Add.self, List.self, Show.self, Remove.self])
-
-    struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a vendor by name and base URL.")
-        @OptionGroup var vault: VaultOptions
-        @Argument(help: "Its name: 1 to 64 letters, digits, -, _ or .") var name: String
-        @Option(help: "Its Proffer endpoint, such as https://shop.example/proffer.") var url: String
-
-        func run() throws {
-            try runReportingErrors {
-                try vault.openVault().addVendor(
-                    Vendor(name: name, baseURL: url, terms: [], categories: [], addedAt: Date()))
-                StandardOutput().write(line: "added vendor \(name) at \(url)")
-            }
-        }
-    }
+        subcommands: [Add.self, Repin.self, List.self, Show.self, Remove.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List vendors.")
@@ -233,7 +223,7 @@ struct VendorCommand: ParsableCommand {
                     ["FIELD", "VALUE"],
                     [
                         ["name", vendor.name], ["url", vendor.baseURL],
-                        ["signing key", vendor.signingKey ?? "not pinned"],
+                        ["pinned key", vendor.signingKey.flatMap(VendorCommand.fingerprintText) ?? "not pinned"],
                         ["terms", vendor.terms.joined(separator: ",")],
                         ["categories", vendor.categories.joined(separator: ",")], ["added", vendor.addedAt.shortText],
                     ])
@@ -258,7 +248,7 @@ struct VendorCommand: ParsableCommand {
 struct IntentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intent", abstract: "Keep buying intents: what you want, on your terms.",
-        subcommands: [New.self, List.self, Show.self, Withdraw.self])
+        subcommands: [New.self, List.self, Show.self, Publish.self, Withdraw.self])
 
     struct New: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -322,19 +312,6 @@ struct IntentCommand: ParsableCommand {
             }
         }
     }
-
-    struct Withdraw: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Withdraw an intent.")
-        @OptionGroup var vault: VaultOptions
-        @Argument(help: "The intent's id.") var id: String
-
-        func run() throws {
-            try runReportingErrors {
-                try vault.openVault().setIntentState(id: id, to: .withdrawn)
-                StandardOutput().write(line: "withdrew intent \(id)")
-            }
-        }
-    }
 }
 
 struct Audit: ParsableCommand {
@@ -361,8 +338,10 @@ struct Audit: ParsableCommand {
                             switch entry.kind {
                             case .sharingRule:
                                 "\(entry.previousRule?.rawValue ?? "none") → \(entry.rule?.rawValue ?? "none")"
-                            case .disclosure, .forgetRequest:
+                            case .disclosure:
                                 "to \(entry.vendor ?? "?") under \((entry.terms ?? []).joined(separator: ",")), deal \(entry.deal ?? "?")"
+                            case .forgetRequest:
+                                "asked \(entry.vendor ?? "?") to delete it, deal \(entry.deal ?? "?")"
                             }
                         return [
                             String(numbered.number), entry.at.shortText, entry.kind.rawValue, entry.persona,

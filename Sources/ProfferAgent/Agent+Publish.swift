@@ -1,0 +1,137 @@
+import Foundation
+import ProfferEnvelope
+import ProfferVault
+import ProfferWire
+
+/// What happened with one vendor when an intent was published.
+public struct PublishOutcome: Sendable {
+    public enum Result: Sendable {
+        /// The vendor answered; this many offers were verified and stored.
+        case answered(offers: Int)
+        /// Not sent: the vendor's profile lacks the intent's terms or category.
+        case skipped(reason: String)
+        /// Sent, but the vendor was unavailable or its answer was refused; nothing from it was stored.
+        case failed(AgentError)
+    }
+
+    public let vendor: String
+    public let result: Result
+}
+
+extension Agent {
+    /// Sends an intent to every matching vendor at once, verifies their replies and stores every verified offer.
+    ///
+    /// Vendors whose pinned profile lacks the intent's terms or category are skipped, each with its reason.
+    ///
+    /// - Parameters:
+    ///   - vendorNames: The vendors to consider; all when empty.
+    ///   - progress: Called as each vendor's outcome is known.
+    /// - Returns: One outcome per vendor, in name order.
+    public func publish(
+        intentID: String, vendorNames: [String] = [], timeout: Duration,
+        progress: @escaping @Sendable (PublishOutcome) -> Void = { _ in }
+    ) async throws -> [PublishOutcome] {
+        let intent = try vault.intent(id: intentID)
+        guard intent.state == .draft || intent.state == .published else {
+            throw AgentError.refused(
+                "intent \(intent.id) is \(intent.state.rawValue); only a draft or published intent can be sent")
+        }
+        let message = intent.message
+        let vendors = try vendorNames.isEmpty ? vault.vendors() : vendorNames.map { try vault.vendor(named: $0) }
+        guard !vendors.isEmpty else {
+            throw AgentError.refused("no vendors yet: add one with `proffer vendor add URL`")
+        }
+        var outcomes: [PublishOutcome] = []
+        var targets: [Vendor] = []
+        for vendor in vendors {
+            if let reason = Agent.reasonToSkip(vendor, for: message) {
+                let outcome = PublishOutcome(vendor: vendor.name, result: .skipped(reason: reason))
+                progress(outcome)
+                outcomes.append(outcome)
+            } else {
+                targets.append(vendor)
+            }
+        }
+        let received = await withTaskGroup(of: (String, Result<[StoredOffer], AgentError>).self) { group in
+            for vendor in targets {
+                group.addTask {
+                    do throws(AgentError) {
+                        return (
+                            vendor.name, .success(try await self.requestOffers(message, from: vendor, timeout: timeout))
+                        )
+                    } catch {
+                        return (vendor.name, .failure(error))
+                    }
+                }
+            }
+            var received: [(String, Result<[StoredOffer], AgentError>)] = []
+            for await answer in group {
+                received.append(answer)
+                switch answer.1 {
+                case .success(let offers):
+                    progress(PublishOutcome(vendor: answer.0, result: .answered(offers: offers.count)))
+                case .failure(let error): progress(PublishOutcome(vendor: answer.0, result: .failed(error)))
+                }
+            }
+            return received
+        }
+        // One transaction for every vendor's offers: publishing widely costs one commit, not one per vendor.
+        try vault.addOffers(received.flatMap { (try? $0.1.get()) ?? [] })
+        for (name, result) in received {
+            switch result {
+            case .success(let offers):
+                outcomes.append(PublishOutcome(vendor: name, result: .answered(offers: offers.count)))
+            case .failure(let error): outcomes.append(PublishOutcome(vendor: name, result: .failed(error)))
+            }
+        }
+        let reached = received.filter { (try? $0.1.get()) != nil }.map(\.0)
+        try vault.updateIntent(id: intent.id) { stored in
+            if !reached.isEmpty { stored.state = .published }
+            stored.sentTo = Array(Set((stored.sentTo ?? []) + reached)).sorted()
+        }
+        return outcomes.sorted { $0.vendor < $1.vendor }
+    }
+
+    /// Why an intent is not sent to `vendor`, or `nil` when it is.
+    static func reasonToSkip(_ vendor: Vendor, for intent: Message) -> String? {
+        let missingTerms = (intent.terms.map(Array.init) ?? []).filter { !vendor.terms.contains($0.description) }
+        if !missingTerms.isEmpty {
+            return "does not support the terms \(missingTerms.map(\.description).joined(separator: ", ")) "
+                + "(it supports \(vendor.terms.joined(separator: ", ")))"
+        }
+        if let category = intent.category {
+            let serves = vendor.categories.contains { prefix in
+                guard let served = IntentCategory(prefix) else { return false }
+                return category.isWithin(served) || served.isWithin(category)
+            }
+            if !serves {
+                return "does not serve \(category) (it serves \(vendor.categories.joined(separator: ", ")))"
+            }
+        }
+        return nil
+    }
+
+    /// Sends the intent to one vendor and returns its verified offers, ready to store.
+    func requestOffers(_ intent: Message, from vendor: Vendor, timeout: Duration) async throws(AgentError)
+        -> [StoredOffer]
+    {
+        _ = try await currentProfile(of: vendor, timeout: timeout)
+        let (_, replies) = try await exchange(intent, with: vendor, timeout: timeout)
+        let now = Date()
+        var offers: [StoredOffer] = []
+        for (index, reply) in replies.enumerated() {
+            let message = reply.message
+            guard message.kind == .offer, message.re == intent.id else {
+                throw .vendorFailed(
+                    "reply \(index + 1) was refused: it is #\(message.kind.rawValue) re:\(message.re?.description ?? "-"), "
+                        + "not an offer answering \(intent.id!)")
+            }
+            offers.append(
+                StoredOffer(
+                    id: message.id!.description, vendor: vendor.name, intentID: intent.id!.description,
+                    envelope: reply.envelope.json, canonical: reply.envelope.msg, receivedAt: now,
+                    expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp)))
+        }
+        return offers
+    }
+}
