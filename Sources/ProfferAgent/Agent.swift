@@ -18,7 +18,7 @@ public final class Agent: Sendable {
     /// Replies seen by this process; the vault also remembers them across runs.
     let replies = ReplayWindow(capacity: 100_000)
 
-    public init(vault: Vault, persona: String = Persona.defaultName, client: VendorClient = VendorClient()) {
+    public init(vault: Vault, persona: String = Persona.defaultName, client: VendorClient = .shared) {
         self.vault = vault
         self.persona = persona
         self.client = client

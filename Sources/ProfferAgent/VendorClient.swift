@@ -10,6 +10,9 @@ public final class VendorClient: Sendable {
 
     let http: HTTPClient
 
+    /// One client for the whole process: its connection pool lives as long as the process, like `HTTPClient.shared`.
+    public static let shared = VendorClient()
+
     public init() {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
@@ -18,7 +21,7 @@ public final class VendorClient: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Closes the connection pool; call once when done.
+    /// Closes the connection pool; call once when done with a client made by ``init()`` (not ``shared``).
     public func shutdown() async {
         try? await http.shutdown()
     }
@@ -76,7 +79,9 @@ public final class VendorClient: Sendable {
                     return (Int(response.status.code), Array(buffer.readableBytesView))
                 }
                 group.addTask {
-                    try await Task.sleep(for: timeout)
+                    // A little after the client's own deadline, which reports the cause (such as a refused
+                    // connection) better than this backstop can.
+                    try await Task.sleep(for: timeout + .milliseconds(500))
                     return nil
                 }
                 let first = try await group.next()!
@@ -91,7 +96,7 @@ public final class VendorClient: Sendable {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw .timedOut(timeout)
         } catch {
-            throw .unreachable("\(error)")
+            throw .unreachable(String(describing: error))
         }
     }
 

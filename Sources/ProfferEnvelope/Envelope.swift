@@ -6,7 +6,7 @@ import ProfferWire
 /// Members are kept exactly as they stand in the JSON, because the signature covers that text.
 ///
 /// ```swift
-/// let envelope = Envelope.signed(message: "#buy camera max:1200EUR id:k7f3q2ab", by: identity, to: vendorKey)
+/// let envelope = Envelope.signed(message: "#buy camera id:k7f3q2ab max:1200EUR", by: identity, to: vendorKey)
 /// let body = envelope.jsonBytes
 /// ```
 public struct Envelope: Hashable, Sendable {

@@ -105,7 +105,10 @@ public final class VendorInbox: Sendable {
         switch try await store.intentState(sender: senderData, id: intentID.description) {
         case "withdrawn"?: return .replies([])
         case .some:
-            return .replies(try await store.openOfferEnvelopes(sender: senderData, intentID: intentID.description))
+            // The same offers again, in fresh envelopes: a copy of the old ones would rightly be refused as a replay.
+            let messages = try await store.openOfferMessages(sender: senderData, intentID: intentID.description)
+            return .replies(
+                messages.map { Envelope.signed(message: $0, by: keys.signing, to: sender, at: now).json })
         case nil: break
         }
         let terms = requested.isEmpty ? [catalog.terms[0]] : requested

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ProfferEnvelope
 import ProfferWire
 
 /// The vendor's own records (`vendor.db` in its data folder): intents received, offers made, and deals with both
@@ -87,13 +88,14 @@ public final class VendorStore: Sendable {
         }
     }
 
-    /// The envelopes of the open offers already made for an intent, so a resent intent gets the same answer.
-    func openOfferEnvelopes(sender: Data, intentID: String) async throws -> [String] {
+    /// The messages of the open offers already made for an intent, so a resent intent gets the same answer.
+    func openOfferMessages(sender: Data, intentID: String) async throws -> [String] {
         try await database.read { db in
             try String.fetchAll(
-                db, sql: "SELECT envelope FROM offers WHERE sender = ? AND intent_id = ? AND state = 'open'",
+                db,
+                sql: "SELECT envelope FROM offers WHERE sender = ? AND intent_id = ? AND state = 'open' ORDER BY rowid",
                 arguments: [sender, intentID])
-        }
+        }.compactMap { try? Envelope.decode(json: Array($0.utf8)).envelope.msg }
     }
 
     static func insert(_ offers: [StoredOffer], in db: Database) throws {

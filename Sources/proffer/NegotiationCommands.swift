@@ -28,19 +28,12 @@ struct NetworkOptions: ParsableArguments {
     }
 }
 
-/// Runs `body` with an agent over the unlocked vault, then closes its connections.
+/// Runs `body` with an agent over the unlocked vault.
 func withAgent(
     _ options: VaultOptions, persona: String = Persona.defaultName, _ body: (Agent) async throws -> Void
 ) async throws {
     try await runReportingErrorsAsync {
-        let agent = Agent(vault: try options.openVault(), persona: persona)
-        do {
-            try await body(agent)
-        } catch {
-            await agent.client.shutdown()
-            throw error
-        }
-        await agent.client.shutdown()
+        try await body(Agent(vault: try options.openVault(), persona: persona))
     }
 }
 
