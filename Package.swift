@@ -94,7 +94,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ProfferCLITests",
-            dependencies: ["proffer", "proffer-vendor", "vault-test-writer", "ProfferVault", "ProfferCrypto"]
+            dependencies: [
+                "proffer", "proffer-vendor", "vault-test-writer", "ProfferVault", "ProfferCrypto", "ProfferEnvelope",
+                "ProfferWire", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,224 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import ProfferCrypto
+import ProfferEnvelope
+import ProfferWire
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A `proffer-vendor serve` process on 127.0.0.1, with its own data folder.
+final class RunningVendor {
+    let process = Process()
+    let folder: URL
+    let baseURL: String
+    let profile: VendorProfile
+
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/vendors")
+
+    init(catalog: String = "cameras.json") async throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-vendor-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let output = folder.appendingPathComponent("stdout")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.executableURL = ProfferProcess.builtProduct("proffer-vendor")
+        process.arguments = [
+            "serve", "--catalog", RunningVendor.examples.appendingPathComponent(catalog).path, "--listen",
+            "127.0.0.1:0", "--data", folder.appendingPathComponent("data").path,
+        ]
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line: String?
+        for _ in 0..<300 where line == nil {
+            let text = String(decoding: (try? Data(contentsOf: output)) ?? Data(), as: UTF8.self)
+            line = text.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map(String.init)
+            if line == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard let line else { throw CLIFailure("proffer-vendor did not start") }
+        baseURL = String(line.split(separator: " ")[2])
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: baseURL + "/profile"), timeout: .seconds(10))
+        profile = try VendorProfile.verified(
+            json: Array(try await response.body.collect(upTo: 1 << 16).readableBytesView))
+    }
+
+    /// The resident memory of the server process, in bytes.
+    var residentBytes: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+
+    /// Stops the server with SIGTERM and returns its exit status.
+    func stop() -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        _ = stop()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Posts `body` to the vendor's inbox and returns the status and the error code, if any.
+func post(_ body: [UInt8], to vendor: RunningVendor) async throws -> (Int, String?) {
+    try await post(body, to: vendor.baseURL)
+}
+
+func post(_ body: [UInt8], to baseURL: String) async throws -> (Int, String?) {
+    var request = HTTPClientRequest(url: baseURL + "/inbox")
+    request.method = .POST
+    request.body = .bytes(ByteBuffer(bytes: body))
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+    let answer = try await response.body.collect(upTo: 1 << 20)
+    var code: String?
+    if case .object(let members)? = try? StrictJSON.parse(Array(answer.readableBytesView)),
+        case .object(let error)? = members.first(where: { $0.0 == "error" })?.1
+    {
+        code = error.first { $0.0 == "code" }?.1.stringValue
+    }
+    return (Int(response.status.code), code)
+}
+
+@Suite("proffer-vendor", .serialized)
+struct VendorServerTests {
+    let person = try! SigningKeyPair.generate()
+
+    func intent(to vendor: RunningVendor, at time: Timestamp = .now, signer: SigningKeyPair? = nil) -> Envelope {
+        Envelope.signed(
+            message: "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR in:DE terms:sd-base",
+            by: signer ?? person, to: vendor.profile.signingKey, at: time)
+    }
+
+    /// One request of each kind of bad input, with the status and code the spec gives it.
+    func badInputs(for vendor: RunningVendor, replayed: Envelope) -> [(
+        name: String, body: [UInt8], status: Int, code: String
+    )] {
+        var forged = Array(intent(to: vendor).json.utf8)
+        forged[forged.count - 5] = forged[forged.count - 5] == 0x41 ? 0x42 : 0x41
+        return [
+            ("malformed", Array("{\"proffer\":1,\"msg\":".utf8), 400, "bad-envelope"),
+            (
+                "extra member", Array(intent(to: vendor).json.dropLast().appending(",\"x\":1}").utf8), 400,
+                "bad-envelope"
+            ),
+            (
+                "version 2",
+                Array(intent(to: vendor).json.replacingOccurrences(of: "\"proffer\":1", with: "\"proffer\":2").utf8),
+                400, "bad-version"
+            ),
+            ("oversized", [UInt8](repeating: 0x20, count: 64 * 1024 + 1), 413, "too-large"),
+            ("replayed", replayed.jsonBytes, 409, "replay"),
+            ("stale", intent(to: vendor, at: .now.adding(seconds: -600)).jsonBytes, 400, "stale"),
+            (
+                "wrongly addressed",
+                Envelope.signed(
+                    message: "#withdraw re:k7f3q2ab", by: person, to: try! SigningKeyPair.generate().publicKey
+                )
+                .jsonBytes, 400, "not-for-me"
+            ),
+            ("badly signed", forged, 401, "bad-signature"),
+            (
+                "accept of an unknown offer",
+                Envelope.signed(message: "#accept id:a1b2c3d4 re:zzzzzzzz", by: person, to: vendor.profile.signingKey)
+                    .jsonBytes, 422, "unknown-ref"
+            ),
+        ]
+    }
+
+    @Test("bad envelopes get the spec's statuses and codes, and SIGTERM stops the server cleanly")
+    func statusesAndCodes() async throws {
+        let vendor = try await RunningVendor()
+        let first = intent(to: vendor)
+        #expect(try await post(first.jsonBytes, to: vendor).0 == 200)
+        for input in badInputs(for: vendor, replayed: first) {
+            let (status, code) = try await post(input.body, to: vendor)
+            #expect(status == input.status, "\(input.name)")
+            #expect(code == input.code, "\(input.name)")
+        }
+        #expect(vendor.stop() == 0)
+    }
+
+    @Test("the server's memory stays flat under 100,000 bad requests, and it keeps answering good ones")
+    func memoryUnderBadInput() async throws {
+        let vendor = try await RunningVendor()
+        let first = intent(to: vendor)
+        _ = try await post(first.jsonBytes, to: vendor)
+        // Envelopes that verify would each (rightly) take a place in the replay window: only bad ones here.
+        let inputs = badInputs(for: vendor, replayed: first).filter { $0.status != 422 }
+        let baseURL = vendor.baseURL
+        func storm(_ count: Int) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        for index in stride(from: worker, to: count, by: 8) {
+                            let input = inputs[index % inputs.count]
+                            let (status, _) = try await post(input.body, to: baseURL)
+                            guard status == input.status else {
+                                throw CLIFailure("\(input.name): HTTP \(status), expected \(input.status)")
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await storm(10_000)
+        let warmedUp = vendor.residentBytes
+        try await storm(90_000)
+        let after = vendor.residentBytes
+        #expect(after - warmedUp < 16 << 20, "grew from \(warmedUp >> 20) MiB to \(after >> 20) MiB")
+        #expect(try await post(intent(to: vendor).jsonBytes, to: vendor).0 == 200)
+        #expect(vendor.stop() == 0)
+    }
+
+    @Test("proffer vendor add, intent publish and offer list against a running vendor; 69 when none is reachable")
+    func publishFromTheCommandLine() async throws {
+        let vendor = try await RunningVendor()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let passphraseFile = folder.appendingPathComponent("passphrase").path
+        try "correct horse battery\n".write(toFile: passphraseFile, atomically: true, encoding: .utf8)
+        let environment = [
+            "PROFFER_VAULT": folder.appendingPathComponent("vault/vault.db").path,
+            "PROFFER_PASSPHRASE_FILE": passphraseFile, "PROFFER_WEAK_KDF_ACKNOWLEDGED": "1",
+        ]
+        func proffer(_ arguments: String...) throws -> ProfferProcess.Outcome {
+            try ProfferProcess.run(arguments, environment: environment)
+        }
+        #expect(try proffer("init", "--kdf", "weak-for-tests").status == 0)
+        let added = try proffer("vendor", "add", vendor.baseURL, "--name", "cameras")
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains(fingerprint(of: vendor.profile.signingKey)))
+        let intent = try proffer("intent", "new", "#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+        let id = String(intent.stdout.split(separator: " ").first { $0.hasPrefix("id:") }!.dropFirst(3))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let published = try proffer("intent", "publish", id)
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stdout.contains("answered: 2 offers"))
+        let listed = try proffer("offer", "list", id, "--json")
+        let offers = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]
+        #expect(offers?.map { $0["price"] as? String } == ["1149EUR", "1199EUR"])
+        #expect((offers?.first?["name"] as? String)?.hasPrefix("cameras/") == true)
+
+        #expect(vendor.stop() == 0)
+        let unreachable = try proffer("intent", "publish", id, "--timeout", "2")
+        #expect(unreachable.status == 69)
+        #expect(unreachable.stdout.contains("could not be reached"))
+    }
+}
