@@ -14,6 +14,14 @@ let package = Package(
         .target(name: "Corpus", dependencies: [.product(name: "ProfferWire", package: "Proffer")]),
         .executableTarget(name: "generate-corpus", dependencies: ["Corpus"]),
         .executableTarget(
+            name: "signed-intents",
+            dependencies: [
+                .product(name: "ProfferEnvelope", package: "Proffer"),
+                .product(name: "ProfferCrypto", package: "Proffer"),
+                .product(name: "ProfferWire", package: "Proffer"),
+            ]
+        ),
+        .executableTarget(
             name: "instruction-counts",
             dependencies: ["Corpus", .product(name: "ProfferWire", package: "Proffer")]
         ),
