@@ -52,44 +52,45 @@ extension Agent {
                 targets.append(vendor)
             }
         }
-        let received = await withTaskGroup(of: (String, Result<[StoredOffer], AgentError>).self) { group in
+        let received = await withTaskGroup(of: VendorAnswer.self) { group in
             for vendor in targets {
                 group.addTask {
-                    do throws(AgentError) {
-                        return (
-                            vendor.name, .success(try await self.requestOffers(message, from: vendor, timeout: timeout))
-                        )
+                    do {
+                        let offers = try await self.requestOffers(message, from: vendor, timeout: timeout)
+                        return VendorAnswer(vendor: vendor.name, offers: offers, error: nil)
                     } catch {
-                        return (vendor.name, .failure(error))
+                        return VendorAnswer(
+                            vendor: vendor.name, offers: [], error: error as? AgentError ?? .unreachable("\(error)"))
                     }
                 }
             }
-            var received: [(String, Result<[StoredOffer], AgentError>)] = []
+            var received: [VendorAnswer] = []
             for await answer in group {
                 received.append(answer)
-                switch answer.1 {
-                case .success(let offers):
-                    progress(PublishOutcome(vendor: answer.0, result: .answered(offers: offers.count)))
-                case .failure(let error): progress(PublishOutcome(vendor: answer.0, result: .failed(error)))
-                }
+                progress(answer.outcome)
             }
             return received
         }
         // One transaction for every vendor's offers: publishing widely costs one commit, not one per vendor.
-        try vault.addOffers(received.flatMap { (try? $0.1.get()) ?? [] })
-        for (name, result) in received {
-            switch result {
-            case .success(let offers):
-                outcomes.append(PublishOutcome(vendor: name, result: .answered(offers: offers.count)))
-            case .failure(let error): outcomes.append(PublishOutcome(vendor: name, result: .failed(error)))
-            }
-        }
-        let reached = received.filter { (try? $0.1.get()) != nil }.map(\.0)
+        try vault.addOffers(received.flatMap(\.offers))
+        outcomes += received.map(\.outcome)
+        let reached = received.filter { $0.error == nil }.map(\.vendor)
         try vault.updateIntent(id: intent.id) { stored in
             if !reached.isEmpty { stored.state = .published }
             stored.sentTo = Array(Set((stored.sentTo ?? []) + reached)).sorted()
         }
         return outcomes.sorted { $0.vendor < $1.vendor }
+    }
+
+    /// One vendor's answer to a published intent.
+    struct VendorAnswer: Sendable {
+        let vendor: String
+        let offers: [StoredOffer]
+        let error: AgentError?
+
+        var outcome: PublishOutcome {
+            PublishOutcome(vendor: vendor, result: error.map { .failed($0) } ?? .answered(offers: offers.count))
+        }
     }
 
     /// Why an intent is not sent to `vendor`, or `nil` when it is.

@@ -71,24 +71,10 @@ public final class VendorClient: Sendable {
         let milliseconds = Int64(
             timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         do {
-            // The deadline covers the whole exchange, the body included: a vendor that trickles bytes still times out.
-            return try await withThrowingTaskGroup(of: (Int, [UInt8])?.self) { group in
-                group.addTask {
-                    let response = try await http.execute(finalRequest, timeout: .milliseconds(milliseconds))
-                    let buffer = try await response.body.collect(upTo: VendorClient.maximumAnswerByteCount)
-                    return (Int(response.status.code), Array(buffer.readableBytesView))
-                }
-                group.addTask {
-                    // A little after the client's own deadline, which reports the cause (such as a refused
-                    // connection) better than this backstop can.
-                    try await Task.sleep(for: timeout + .milliseconds(500))
-                    return nil
-                }
-                let first = try await group.next()!
-                group.cancelAll()
-                guard let first else { throw AgentError.timedOut(timeout) }
-                return first
-            }
+            // AsyncHTTPClient's deadline covers the whole exchange, the answer's body included.
+            let response = try await http.execute(finalRequest, timeout: .milliseconds(milliseconds))
+            let buffer = try await response.body.collect(upTo: VendorClient.maximumAnswerByteCount)
+            return (Int(response.status.code), Array(buffer.readableBytesView))
         } catch let error as AgentError {
             throw error
         } catch is NIOTooManyBytesError {

@@ -102,15 +102,6 @@ public final class VendorInbox: Sendable {
                     + catalog.terms.map(\.description).joined(separator: ", "))
         }
         let senderData = Data(sender.bytes)
-        switch try await store.intentState(sender: senderData, id: intentID.description) {
-        case "withdrawn"?: return .replies([])
-        case .some:
-            // The same offers again, in fresh envelopes: a copy of the old ones would rightly be refused as a replay.
-            let messages = try await store.openOfferMessages(sender: senderData, intentID: intentID.description)
-            return .replies(
-                messages.map { Envelope.signed(message: $0, by: keys.signing, to: sender, at: now).json })
-        case nil: break
-        }
         let terms = requested.isEmpty ? [catalog.terms[0]] : requested
         var offers: [VendorStore.StoredOffer] = []
         for item in catalog.matches(intent).prefix(VendorInbox.maximumOffersPerIntent) {
@@ -119,7 +110,18 @@ public final class VendorInbox: Sendable {
                     item: item, price: item.price, qty: intent.qty?.value ?? 1, intentID: intentID, terms: terms,
                     to: sender, now: now))
         }
-        try await store.storeIntent(sender: senderData, message: intent, offers: offers, at: now.secondsSince1970)
+        // One transaction: stored if new; otherwise the state of the copy received before.
+        switch try await store.storeIntent(
+            sender: senderData, message: intent, offers: offers, at: now.secondsSince1970)
+        {
+        case nil: break
+        case "withdrawn"?: return .replies([])
+        case .some:
+            // The same offers again, in fresh envelopes: a copy of the old ones would rightly be refused as a replay.
+            let messages = try await store.openOfferMessages(sender: senderData, intentID: intentID.description)
+            return .replies(
+                messages.map { Envelope.signed(message: $0, by: keys.signing, to: sender, at: now).json })
+        }
         return .replies(offers.map(\.envelope))
     }
 

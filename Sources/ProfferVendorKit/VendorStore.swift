@@ -69,22 +69,22 @@ public final class VendorStore: Sendable {
 
     // MARK: - Intents and offers
 
-    /// Stores an intent and the offers made for it, in one transaction.
-    func storeIntent(sender: Data, message: Message, offers: [StoredOffer], at now: Int64) async throws {
-        try await database.write { db in
+    /// Stores a new intent and the offers made for it, in one transaction.
+    ///
+    /// - Returns: `nil` when stored; the state of the intent when `sender` had already sent it (nothing is stored).
+    func storeIntent(sender: Data, message: Message, offers: [StoredOffer], at now: Int64) async throws -> String? {
+        let id = message.id!.description
+        return try await database.write { db in
             try db.execute(
                 sql:
                     "INSERT OR IGNORE INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
-                arguments: [sender, message.id!.description, message.canonicalForm, now])
+                arguments: [sender, id, message.canonicalForm, now])
+            guard db.changesCount == 1 else {
+                return try String.fetchOne(
+                    db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?", arguments: [sender, id])
+            }
             try VendorStore.insert(offers, in: db)
-        }
-    }
-
-    /// The state of an intent already received from `sender`, or `nil`.
-    func intentState(sender: Data, id: String) async throws -> String? {
-        try await database.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?", arguments: [sender, id])
+            return nil
         }
     }
 
