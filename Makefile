@@ -61,6 +61,11 @@ bench: setup release corpus
 	./Benchmarks/cli-throughput.sh $(PROFFER) examples/corpus/messages.txt 1000000
 	$(SWIFT) build -c release --product vault-test-writer
 	./Benchmarks/vault-listing.sh $(PROFFER) .build/release/vault-test-writer
+	@command -v wrk >/dev/null && command -v curl >/dev/null || $(MAKE) --no-print-directory setup SYSTEM_PACKAGES="wrk curl"
+	$(SWIFT) build -c release --product proffer-vendor
+	cd Benchmarks && $(SWIFT) build -c release --product signed-intents
+	./Benchmarks/publish-wide.sh $(PROFFER) .build/release/proffer-vendor 50 5
+	./Benchmarks/inbox-throughput.sh .build/release/proffer-vendor Benchmarks/.build/release/signed-intents 10 16
 
 ## fuzz: libFuzzer over the message parser (FUZZ_SECONDS, default 600). Not part of CI.
 FUZZ_SECONDS ?= 600
