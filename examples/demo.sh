@@ -62,18 +62,19 @@ run intent publish "$id"
 
 say "Offers, best first; each shows its terms and the personal data it needs"
 run offer list "$id"
-best=$("$proffer" offer list "$id" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
+first_offer() { "$proffer" offer list "$1" --json | grep -o '"name":"[^"]*"' | head -n 1 | cut -d'"' -f4; }
+best=$(first_offer "$id")
 
 say "They counter the best offer; the vendor answers with a new signed offer, down to its floor"
 run offer counter "$best" --price 1050EUR
 run offer list "$id"
-newest=$("$proffer" offer list "$id" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
+newest=$(first_offer "$id")
 
 say "Accepting shows exactly what goes where; the name (rule: ask) is consented to with --yes"
 run offer accept "$newest" --yes
 
 say "The deal keeps both signed envelopes: the person's accept and the vendor's confirm"
-deal=$("$proffer" deal list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+deal=$("$proffer" deal list --json | grep -o '"id":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
 run deal list
 run deal show "$deal"
 
