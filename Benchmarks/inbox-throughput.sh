@@ -27,7 +27,7 @@ count=$(( seconds * 12000 ))
 echo "signing $count intents…" >&2
 "$signed_intents" "$work/profile.json" "$count" > "$work/intents.jsonl"
 
-threads=2
+threads="${WRK_THREADS:-1}"
 echo "GET /profile for ${seconds}s, $connections connections…" >&2
 profile_rate=$(wrk -t"$threads" -c"$connections" -d"${seconds}s" "$url/profile" | awk '/Requests\/sec/ {print $2}')
 echo "POST /inbox (signed intents) for ${seconds}s, $connections connections…" >&2

@@ -69,5 +69,11 @@ public struct SigningKeyPair: Sendable, CustomStringConvertible {
         return signature
     }
 
+    /// Runs `body` with the secret key kept readable throughout, so the signatures made inside it cost no page
+    /// protection changes each (two `mprotect` calls per signature otherwise). The key is inaccessible again after.
+    public func whileSecretReadable<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        try secretKey.withUnsafeBytes { (_) throws(E) -> R in try body() }
+    }
+
     public var description: String { "SigningKeyPair(public: \(publicKey.bytes.count) bytes, secret redacted)" }
 }

@@ -103,12 +103,12 @@ public final class VendorInbox: Sendable {
         }
         let senderData = Data(sender.bytes)
         let terms = requested.isEmpty ? [catalog.terms[0]] : requested
-        var offers: [VendorStore.StoredOffer] = []
-        for item in catalog.matches(intent).prefix(VendorInbox.maximumOffersPerIntent) {
-            offers.append(
+        let offers = keys.signing.whileSecretReadable {
+            catalog.matches(intent).prefix(VendorInbox.maximumOffersPerIntent).map { item in
                 makeOffer(
                     item: item, price: item.price, qty: intent.qty?.value ?? 1, intentID: intentID, terms: terms,
-                    to: sender, now: now))
+                    to: sender, now: now)
+            }
         }
         // One transaction: stored if new; otherwise the state of the copy received before.
         switch try await store.storeIntent(

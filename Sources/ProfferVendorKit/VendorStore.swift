@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import ProfferEnvelope
 import ProfferWire
+import Synchronization
 
 /// The vendor's own records (`vendor.db` in its data folder): intents received, offers made, and deals with both
 /// signed envelopes, as IEEE 7012 asks each party to keep.
@@ -10,8 +11,9 @@ import ProfferWire
 /// removes the old page images, so the values are gone from every file in the folder.
 public final class VendorStore: Sendable {
     let database: DatabaseQueue
+    private let pendingIntents = Mutex(PendingIntents())
 
-    struct StoredOffer {
+    struct StoredOffer: Sendable {
         var id: String
         var sender: Data
         var intentID: String
@@ -69,22 +71,69 @@ public final class VendorStore: Sendable {
 
     // MARK: - Intents and offers
 
-    /// Stores a new intent and the offers made for it, in one transaction.
+    /// Stores a new intent and the offers made for it.
+    ///
+    /// Intents arriving together are written in one transaction (group commit): under load, one commit serves many
+    /// requests instead of one each. Each caller still waits until its intent is committed.
     ///
     /// - Returns: `nil` when stored; the state of the intent when `sender` had already sent it (nothing is stored).
     func storeIntent(sender: Data, message: Message, offers: [StoredOffer], at now: Int64) async throws -> String? {
-        let id = message.id!.description
-        return try await database.write { db in
-            try db.execute(
-                sql:
-                    "INSERT OR IGNORE INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
-                arguments: [sender, id, message.canonicalForm, now])
-            guard db.changesCount == 1 else {
-                return try String.fetchOne(
-                    db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?", arguments: [sender, id])
+        try await withCheckedThrowingContinuation { continuation in
+            let pending = PendingIntent(
+                sender: sender, id: message.id!.description, canonical: message.canonicalForm, offers: offers, at: now,
+                continuation: continuation)
+            let startWriter = pendingIntents.withLock { queue in
+                queue.intents.append(pending)
+                defer { queue.writing = true }
+                return !queue.writing
             }
-            try VendorStore.insert(offers, in: db)
-            return nil
+            if startWriter { Task { await self.writePendingIntents() } }
+        }
+    }
+
+    struct PendingIntent: Sendable {
+        let sender: Data
+        let id: String
+        let canonical: String
+        let offers: [StoredOffer]
+        let at: Int64
+        let continuation: CheckedContinuation<String?, any Error>
+    }
+
+    struct PendingIntents: Sendable {
+        var intents: [PendingIntent] = []
+        var writing = false
+    }
+
+    private func writePendingIntents() async {
+        while true {
+            let batch = pendingIntents.withLock { queue in
+                let batch = queue.intents
+                queue.intents = []
+                if batch.isEmpty { queue.writing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                let states = try await database.write { db in
+                    try batch.map { intent -> String? in
+                        try db.execute(
+                            sql:
+                                "INSERT OR IGNORE INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
+                            arguments: [intent.sender, intent.id, intent.canonical, intent.at])
+                        guard db.changesCount == 1 else {
+                            return try String.fetchOne(
+                                db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?",
+                                arguments: [intent.sender, intent.id]) ?? "open"
+                        }
+                        try VendorStore.insert(intent.offers, in: db)
+                        return nil
+                    }
+                }
+                for (intent, state) in zip(batch, states) { intent.continuation.resume(returning: state) }
+            } catch {
+                for intent in batch { intent.continuation.resume(throwing: error) }
+            }
         }
     }
 
