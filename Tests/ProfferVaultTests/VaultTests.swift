@@ -265,3 +265,21 @@ struct VaultTests {
         #expect(limit.rlim_cur == 0)
     }
 }
+
+@Suite("Sealed JSON")
+struct SealedJSONTests {
+    @Test("an intent's hand-written JSON decodes to what JSONEncoder's would", arguments: [nil, ["a", "b\"c"]])
+    func intentJSON(sentTo: [String]?) throws {
+        var intent = StoredIntent(
+            id: "k7f3q2ab", canonical: "#buy camera note:\"say \\\"hi\\\"\u{7F}é\"", persona: "work\u{01}",
+            state: .published, createdAt: Date(timeIntervalSince1970: 1_795_428_000.75),
+            updatedAt: Date(timeIntervalSince1970: 951_782_400))
+        intent.sentTo = sentTo
+        var written: [UInt8] = []
+        intent.writeSealedJSON(to: &written)
+        let fast = try Vault.decoder.decode(StoredIntent.self, from: Data(written))
+        let reference = try Vault.decoder.decode(StoredIntent.self, from: try Vault.encoder.encode(intent))
+        #expect(fast == reference)
+        #expect(fast.canonical == intent.canonical && fast.persona == intent.persona && fast.sentTo == sentTo)
+    }
+}
