@@ -27,7 +27,10 @@ extension ProfferVendor {
                 request.
                 """)
 
-        @Option(help: "The catalog JSON file: name, terms, regions and items (see examples/*.json).")
+        @Option(
+            help:
+                "The catalog JSON file: name, terms, regions and items (see examples/vendors/*.json and schema/catalog.schema.json)."
+        )
         var catalog: String
 
         @Option(help: "Where to listen, as HOST:PORT (port 0 picks a free one).")
