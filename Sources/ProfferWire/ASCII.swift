@@ -23,6 +23,17 @@ enum ASCII {
         return ~(((x & low7) &+ low7) | x | low7)
     }
 
+    /// Up to eight bytes lowercased and packed big-endian, so a name can be matched by one integer comparison.
+    @inline(__always) static func packedLowercase(_ bytes: Bytes, _ range: Range<Int>) -> UInt64 {
+        var packed: UInt64 = 0
+        var index = range.lowerBound
+        while index < range.upperBound {
+            packed = packed << 8 | UInt64(lowercased(bytes[index]))
+            index += 1
+        }
+        return packed
+    }
+
     /// UTF-8 continuation bytes do not start a scalar, so counting the others counts scalars.
     @inline(__always) static func startsScalar(_ byte: UInt8) -> Bool { byte & 0xC0 != 0x80 }
 }

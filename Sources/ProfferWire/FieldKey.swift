@@ -27,16 +27,21 @@ public enum FieldKey: UInt8, CaseIterable, Hashable, Sendable, CustomStringConve
 
     /// Reads a key in one pass: `.invalid` when it breaks `ALPHA *15( ALPHA / DIGIT / "-" )`, else the registered
     /// key it names in any case, or `.attribute` for an unregistered one.
+    @inline(__always)
     static func read(_ bytes: Bytes, _ range: Range<Int>) -> KeyReading {
         guard (1...16).contains(range.count), ASCII.isLetter(bytes[range.lowerBound]) else { return .invalid }
         var packed: UInt64 = 0
+        var allValid = true
         var index = range.lowerBound
         while index < range.upperBound {
             let byte = bytes[index]
-            guard ASCII.isLetter(byte) || ASCII.isDigit(byte) || byte == ASCII.hyphen else { return .invalid }
-            packed = packed << 8 | UInt64(ASCII.lowercased(byte))
+            // Setting bit 5 lowercases a letter and leaves digits and "-" as they are.
+            let lower = byte | 0x20
+            allValid = allValid && (lower &- 0x61 < 26 || ASCII.isDigit(byte) || byte == ASCII.hyphen)
+            packed = packed << 8 | UInt64(lower)
             index += 1
         }
+        guard allValid else { return .invalid }
         guard range.count <= 5, let key = registered(packed: packed) else { return .attribute }
         return .registered(key)
     }
@@ -73,18 +78,31 @@ public enum FieldKey: UInt8, CaseIterable, Hashable, Sendable, CustomStringConve
 }
 
 /// A set of field keys as a bitmask, so checking "allowed" and "seen" costs one instruction.
-struct FieldSet: OptionSet, Sendable {
-    let rawValue: UInt32
+struct FieldSet: Equatable, Sendable, ExpressibleByArrayLiteral {
+    private var bits: UInt32 = 0
 
-    init(rawValue: UInt32) { self.rawValue = rawValue }
-    init(_ key: FieldKey) { rawValue = 1 << key.rawValue }
-    /// A set of several keys; only for static masks, since the variadic array allocates.
-    init(all keys: FieldKey...) { rawValue = keys.reduce(0) { $0 | 1 << $1.rawValue } }
+    init() {}
+
+    /// Inlined so that a literal of constant keys folds into a constant mask, with no array built at run time.
+    @inline(__always) init(arrayLiteral keys: FieldKey...) {
+        for key in keys { insert(key) }
+    }
 
     /// A counter must carry at least one of these.
-    static let counterTerms = FieldSet(all: .price, .qty, .eta)
+    static var counterTerms: FieldSet { [.price, .qty, .eta] }
 
-    func contains(_ key: FieldKey) -> Bool { rawValue & (1 << key.rawValue) != 0 }
+    @inline(__always) func contains(_ key: FieldKey) -> Bool { bits & (1 << key.rawValue) != 0 }
+    @inline(__always) mutating func insert(_ key: FieldKey) { bits |= 1 << key.rawValue }
+    @inline(__always) func isDisjoint(with other: FieldSet) -> Bool { bits & other.bits == 0 }
+
+    /// The member that comes first in canonical order.
+    var first: FieldKey? { bits == 0 ? nil : FieldKey(rawValue: UInt8(bits.trailingZeroBitCount)) }
+
+    func subtracting(_ other: FieldSet) -> FieldSet {
+        var difference = self
+        difference.bits &= ~other.bits
+        return difference
+    }
 
     /// The members in canonical order.
     var keys: [FieldKey] { FieldKey.allCases.filter(contains) }

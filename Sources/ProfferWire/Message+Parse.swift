@@ -19,7 +19,7 @@ extension Message {
 
     /// Parses one message from raw bytes, which need not be valid UTF-8 (that is `bad-encoding`).
     public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) throws(MessageError) -> Message {
-        try MessageParser(bytes: bytes, columnOffset: 0).parse()
+        try parse(bytes, columnOffset: 0)
     }
 
     /// Parses one message from raw bytes, which need not be valid UTF-8 (that is `bad-encoding`).
@@ -35,16 +35,22 @@ extension Message {
     package static func parse(trimmed bytes: UnsafeBufferPointer<UInt8>, leadingSpaces: Int) throws(MessageError)
         -> Message
     {
-        try MessageParser(bytes: bytes, columnOffset: leadingSpaces).parse()
+        try parse(bytes, columnOffset: leadingSpaces)
+    }
+
+    private static func parse(_ bytes: Bytes, columnOffset: Int) throws(MessageError) -> Message {
+        var message = Message(kind: .buy)
+        var parser = MessageParser(bytes: bytes, columnOffset: columnOffset)
+        try parser.read(into: &message)
+        return message
     }
 }
 
 /// Builds a message from what its ``MessageReader`` reads: one pass over the text, then one over the tokens.
 /// Allocates only what the message keeps.
-struct MessageParser: ~Copyable {
+struct MessageParser {
     private let reader: MessageReader
     private var bytes: Bytes { reader.bytes }
-    private var message = Message(kind: .buy)
     /// The fields the message's kind allows, looked up once when the kind is read.
     private var allowed = FieldSet()
     private var seen = FieldSet()
@@ -57,33 +63,33 @@ struct MessageParser: ~Copyable {
         reader = MessageReader(bytes: bytes, columnOffset: columnOffset)
     }
 
-    /// Consuming a noncopyable parser lets the finished message move out instead of being copied.
-    consuming func parse() throws(MessageError) -> Message {
+    /// Reads the whole message into `message`, which must be fresh.
+    @inline(__always)
+    mutating func read(into message: inout Message) throws(MessageError) {
         let (start, end) = try reader.checkText()
-        try readTokens(from: start, to: end)
-        try checkCompleteness()
-        return message
+        try readTokens(from: start, to: end, into: &message)
+        try checkCompleteness(of: message)
     }
 
-    private mutating func readTokens(from start: Int, to end: Int) throws(MessageError) {
+    private mutating func readTokens(from start: Int, to end: Int, into message: inout Message) throws(MessageError) {
         var token = try reader.scanToken(from: start, to: end)
-        try readKind(token)
+        try readKind(token, into: &message)
         var position = token.end
         var wordsAllowed = message.kind.isIntent
         while position < end {
             while bytes[position] == ASCII.space { position += 1 }
             token = try reader.scanToken(from: position, to: end)
             if token.colon == nil {
-                try readWord(token, isCategory: wordsAllowed)
+                try readWord(token, isCategory: wordsAllowed, into: &message)
             } else {
-                try readField(token)
+                try readField(token, into: &message)
             }
             wordsAllowed = false
             position = token.end
         }
     }
 
-    private mutating func readKind(_ token: MessageReader.Token) throws(MessageError) {
+    private mutating func readKind(_ token: MessageReader.Token, into message: inout Message) throws(MessageError) {
         guard bytes[token.start] == ASCII.hash else {
             throw MessageErrors.missingKind(bytes, token.start..<token.end, column: reader.column(at: token.start))
         }
@@ -95,7 +101,9 @@ struct MessageParser: ~Copyable {
         allowed = kind.allowedFields
     }
 
-    private mutating func readWord(_ token: MessageReader.Token, isCategory: Bool) throws(MessageError) {
+    private func readWord(_ token: MessageReader.Token, isCategory: Bool, into message: inout Message)
+        throws(MessageError)
+    {
         let range = token.start..<token.end
         guard isCategory else {
             throw MessageErrors.unexpectedWord(bytes, range, kind: message.kind, column: reader.column(at: token.start))
@@ -106,7 +114,7 @@ struct MessageParser: ~Copyable {
         message.category = category
     }
 
-    private mutating func readField(_ token: MessageReader.Token) throws(MessageError) {
+    private mutating func readField(_ token: MessageReader.Token, into message: inout Message) throws(MessageError) {
         let keyRange = token.keyRange
         let tokenRange = token.start..<token.end
         let reading = FieldKey.read(bytes, keyRange)
@@ -124,8 +132,8 @@ struct MessageParser: ~Copyable {
             guard !seen.contains(key) else {
                 throw MessageErrors.duplicateField(key.description, column: reader.column(at: token.start))
             }
-            try readValue(of: key, token)
-            seen.formUnion(FieldSet(key))
+            try readValue(of: key, token, into: &message)
+            seen.insert(key)
         case .attribute where message.kind.isIntent:
             let key = bytes.lowercasedString(keyRange)
             guard !message.attributes.contains(where: { $0.key == key }) else {
@@ -139,7 +147,7 @@ struct MessageParser: ~Copyable {
                     bytes, (token.colon! + 1)..<token.end, limit: Message.maximumAttributeScalars,
                     column: reader.column(at: token.start))
             }
-            insertAttribute(Attribute(uncheckedKey: key, value: value))
+            insertAttribute(Attribute(uncheckedKey: key, value: value), into: &message)
         case .attribute, .invalid:
             throw MessageErrors.unknownField(
                 bytes, keyRange, kind: message.kind, column: reader.column(at: token.start))
@@ -150,7 +158,7 @@ struct MessageParser: ~Copyable {
         }
     }
 
-    private mutating func insertAttribute(_ attribute: Attribute) {
+    private func insertAttribute(_ attribute: Attribute, into message: inout Message) {
         var index = message.attributes.endIndex
         while index > 0 && attribute.key.utf8.lexicographicallyPrecedes(message.attributes[index - 1].key.utf8) {
             index -= 1
@@ -160,7 +168,9 @@ struct MessageParser: ~Copyable {
 
     // MARK: - Values
 
-    private mutating func readValue(of key: FieldKey, _ token: MessageReader.Token) throws(MessageError) {
+    private mutating func readValue(of key: FieldKey, _ token: MessageReader.Token, into message: inout Message)
+        throws(MessageError)
+    {
         let range = token.valueRange
         switch key {
         case .id, .re:
@@ -220,10 +230,12 @@ struct MessageParser: ~Copyable {
 
     // MARK: - After the last token
 
-    private func checkCompleteness() throws(MessageError) {
+    // Inlined because passing the message to a call copied all of it.
+    @inline(__always)
+    private func checkCompleteness(of message: borrowing Message) throws(MessageError) {
         if message.kind.isIntent && message.category == nil { throw MessageErrors.missingCategory(message.kind) }
-        for key in message.kind.requiredFields where !seen.contains(key) {
-            throw MessageErrors.missingField(key, kind: message.kind)
+        if let missing = message.kind.requiredFields.subtracting(seen).first {
+            throw MessageErrors.missingField(missing, kind: message.kind)
         }
         if message.kind == .counter && seen.isDisjoint(with: FieldSet.counterTerms) {
             throw MessageErrors.missingCounterTerms()

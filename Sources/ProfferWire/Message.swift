@@ -32,13 +32,14 @@ public struct Message: Hashable, Sendable {
     public var why: String?
     public var note: String?
     /// An intent's unregistered keys, describing what is wanted, sorted by key.
-    public var attributes: [Attribute]
+    public var attributes: [Attribute] = []
 
     /// A message of `kind` with no fields; set the fields you need, then check it with ``validated()``.
+    // Inlined so a parser builds the empty message in place: called, it was built twice and copied with retains.
+    @inline(__always)
     public init(kind: MessageKind, category: IntentCategory? = nil) {
         self.kind = kind
         self.category = category
-        self.attributes = []
     }
 
     /// The message checked against every rule of the protocol, as a receiver would check it.

@@ -23,16 +23,19 @@ public enum MessageKind: String, CaseIterable, Hashable, Sendable {
         }
     }
 
-    private static let intentFields = FieldSet(all: .id, .min, .max, .qty, .in, .by, .exp, .terms, .note)
-    private static let offerFields = FieldSet(
-        all: .id, .re, .price, .item, .sku, .qty, .eta, .exp, .terms, .needs, .note)
-    private static let counterFields = FieldSet(all: .id, .re, .price, .qty, .eta, .note)
-    private static let acceptFields = FieldSet(all: .id, .re, .give, .terms, .note)
-    private static let referenceFields = FieldSet(all: .re, .id, .why)
-    private static let confirmFields = FieldSet(all: .id, .re, .eta, .note)
+    // Computed from constants rather than stored: a stored global is initialised lazily, and checking that on
+    // every message showed in profiles.
+    private static var intentFields: FieldSet { [.id, .min, .max, .qty, .in, .by, .exp, .terms, .note] }
+    private static var offerFields: FieldSet {
+        [.id, .re, .price, .item, .sku, .qty, .eta, .exp, .terms, .needs, .note]
+    }
+    private static var counterFields: FieldSet { [.id, .re, .price, .qty, .eta, .note] }
+    private static var acceptFields: FieldSet { [.id, .re, .give, .terms, .note] }
+    private static var referenceFields: FieldSet { [.re, .id, .why] }
+    private static var confirmFields: FieldSet { [.id, .re, .eta, .note] }
 
-    /// The fields this kind must carry, in the order missing ones are reported.
-    var requiredFields: [FieldKey] {
+    /// The fields this kind must carry; missing ones are reported in canonical order.
+    var requiredFields: FieldSet {
         switch self {
         case .buy, .rent, .hire, .fix: []
         case .offer: [.id, .re, .price]
@@ -44,14 +47,8 @@ public enum MessageKind: String, CaseIterable, Hashable, Sendable {
     /// Matches the letters after `#`, in either case.
     static func lookup(_ bytes: Bytes, _ range: Range<Int>) -> MessageKind? {
         guard (3...8).contains(range.count) else { return nil }
-        var packed: UInt64 = 0
-        var index = range.lowerBound
-        while index < range.upperBound {
-            packed = packed << 8 | UInt64(ASCII.lowercased(bytes[index]))
-            index += 1
-        }
         // The kind names' bytes, packed big-endian: a switch compiles to a few comparisons.
-        switch packed {
+        switch ASCII.packedLowercase(bytes, range) {
         case 0x62_7579: return .buy
         case 0x7265_6E74: return .rent
         case 0x6869_7265: return .hire

@@ -112,17 +112,31 @@ struct MessageReader {
     }
 
     /// Finds the token starting at `start`, raising its lexical faults: unterminated quote, bad escape, bad token.
+    // Byte by byte: tokens average ten bytes, too short for word-at-a-time scanning to pay for its setup.
+    @inline(__always)
     func scanToken(from start: Int, to end: Int) throws(MessageError) -> Token {
         var index = start
-        var colon: Int?
         var hasStrayQuote = false
         while index < end {
-            // Skip eight bytes at a time while none is a space, a colon or a quote.
+            let byte = bytes[index]
+            if byte == ASCII.space || byte == ASCII.colon { break }
+            hasStrayQuote = hasStrayQuote || byte == ASCII.quote
+            index += 1
+        }
+        guard index < end && bytes[index] == ASCII.colon else {
+            if hasStrayQuote { throw MessageErrors.badToken(bytes, start..<index, column: column(at: start)) }
+            return Token(start: start, end: index, colon: nil, valueStart: index, valueEnd: index)
+        }
+        let colon = index
+        if colon + 1 < end && bytes[colon + 1] == ASCII.quote {
+            return try scanQuotedValue(token: start, colon: colon, end: end, hasStrayQuote: hasStrayQuote)
+        }
+        index += 1
+        // The value, up to a space: eight bytes at a time while eight remain, since values are longer than keys.
+        while index < end {
             if index + 8 <= end, let base = UnsafeRawPointer(bytes.baseAddress) {
                 let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                let stops =
-                    ASCII.bytesEqual(word, ASCII.space) | ASCII.bytesEqual(word, ASCII.colon)
-                    | ASCII.bytesEqual(word, ASCII.quote)
+                let stops = ASCII.bytesEqual(word, ASCII.space) | ASCII.bytesEqual(word, ASCII.quote)
                 if stops == 0 {
                     index += 8
                     continue
@@ -131,19 +145,11 @@ struct MessageReader {
             }
             let byte = bytes[index]
             if byte == ASCII.space { break }
-            if byte == ASCII.colon && colon == nil {
-                colon = index
-                if index + 1 < end && bytes[index + 1] == ASCII.quote {
-                    return try scanQuotedValue(token: start, colon: index, end: end, hasStrayQuote: hasStrayQuote)
-                }
-            } else if byte == ASCII.quote {
-                hasStrayQuote = true
-            }
+            hasStrayQuote = hasStrayQuote || byte == ASCII.quote
             index += 1
         }
         if hasStrayQuote { throw MessageErrors.badToken(bytes, start..<index, column: column(at: start)) }
-        let valueStart = colon.map { $0 + 1 } ?? index
-        return Token(start: start, end: index, colon: colon, valueStart: valueStart, valueEnd: index)
+        return Token(start: start, end: index, colon: colon, valueStart: colon + 1, valueEnd: index)
     }
 
     func scanQuotedValue(token start: Int, colon: Int, end: Int, hasStrayQuote: Bool) throws(MessageError)

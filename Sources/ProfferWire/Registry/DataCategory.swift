@@ -4,10 +4,26 @@
 public enum DataCategory: String, CaseIterable, Hashable, Sendable, Codable {
     case name, email, phone, postal, age, birthdate, gender, location, size, language
 
-    /// Matches a category name in any case.
+    /// Matches a category name in any case, without building a string.
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> DataCategory? {
         guard (3...9).contains(range.count) else { return nil }
-        return DataCategory(rawValue: bytes.lowercasedString(range))
+        // Only "birthdate" has nine letters, one more than a UInt64 packs: check its last one apart.
+        let packedRange = range.lowerBound..<min(range.upperBound, range.lowerBound + 8)
+        if range.count == 9 && ASCII.lowercased(bytes[range.upperBound - 1]) != 0x65 { return nil }
+        // The names' lowercase bytes, packed big-endian.
+        switch (ASCII.packedLowercase(bytes, packedRange), range.count) {
+        case (0x6E61_6D65, 4): return .name
+        case (0x65_6D61_696C, 5): return .email
+        case (0x70_686F_6E65, 5): return .phone
+        case (0x706F_7374_616C, 6): return .postal
+        case (0x61_6765, 3): return .age
+        case (0x6269_7274_6864_6174, 9): return .birthdate
+        case (0x6765_6E64_6572, 6): return .gender
+        case (0x6C6F_6361_7469_6F6E, 8): return .location
+        case (0x7369_7A65, 4): return .size
+        case (0x6C61_6E67_7561_6765, 8): return .language
+        default: return nil
+        }
     }
 
     /// The DPV term, in its compact `pd:` form.
