@@ -39,7 +39,9 @@ extension Message {
     }
 
     private static func parse(_ bytes: Bytes, columnOffset: Int) throws(MessageError) -> Message {
-        var message = Message(kind: .buy)
+        // The synthesized empty message: building it through init(kind:) made a copy of it that the optimiser
+        // could not remove.
+        var message = Message()
         var parser = MessageParser(bytes: bytes, columnOffset: columnOffset)
         try parser.read(into: &message)
         return message

@@ -9,7 +9,7 @@
 /// intent.canonicalForm      // "#buy camera.mirrorless max:1200EUR in:DE"
 /// ```
 public struct Message: Hashable, Sendable {
-    public var kind: MessageKind
+    public var kind: MessageKind = .buy
     /// What an intent is about; `nil` for every other kind.
     public var category: IntentCategory?
 
@@ -33,14 +33,6 @@ public struct Message: Hashable, Sendable {
     public var note: String?
     /// An intent's unregistered keys, describing what is wanted, sorted by key.
     public var attributes: [Attribute] = []
-
-    /// A message of `kind` with no fields; set the fields you need, then check it with ``validated()``.
-    // Inlined so a parser builds the empty message in place: called, it was built twice and copied with retains.
-    @inline(__always)
-    public init(kind: MessageKind, category: IntentCategory? = nil) {
-        self.kind = kind
-        self.category = category
-    }
 
     /// The message checked against every rule of the protocol, as a receiver would check it.
     ///
@@ -88,6 +80,15 @@ public struct Message: Hashable, Sendable {
         case .why: why != nil
         case .note: note != nil
         }
+    }
+}
+
+extension Message {
+    /// A message of `kind` with no fields; set the fields you need, then check it with ``validated()``.
+    public init(kind: MessageKind, category: IntentCategory? = nil) {
+        self.init()
+        self.kind = kind
+        self.category = category
     }
 }
 
