@@ -112,12 +112,24 @@ struct MessageReader {
     }
 
     /// Finds the token starting at `start`, raising its lexical faults: unterminated quote, bad escape, bad token.
-    // Byte by byte: tokens average ten bytes, too short for word-at-a-time scanning to pay for its setup.
+    // Eight bytes at a time where eight remain: a byte loop's exit depends on the key's length, which varies from
+    // token to token, and its mispredictions cost more than the word arithmetic.
     @inline(__always)
     func scanToken(from start: Int, to end: Int) throws(MessageError) -> Token {
         var index = start
         var hasStrayQuote = false
         while index < end {
+            if index + 8 <= end, let base = UnsafeRawPointer(bytes.baseAddress) {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let stops =
+                    ASCII.bytesEqual(word, ASCII.space) | ASCII.bytesEqual(word, ASCII.colon)
+                    | ASCII.bytesEqual(word, ASCII.quote)
+                if stops == 0 {
+                    index += 8
+                    continue
+                }
+                index += stops.trailingZeroBitCount / 8
+            }
             let byte = bytes[index]
             if byte == ASCII.space || byte == ASCII.colon { break }
             hasStrayQuote = hasStrayQuote || byte == ASCII.quote
@@ -132,7 +144,7 @@ struct MessageReader {
             return try scanQuotedValue(token: start, colon: colon, end: end, hasStrayQuote: hasStrayQuote)
         }
         index += 1
-        // The value, up to a space: eight bytes at a time while eight remain, since values are longer than keys.
+        // The value, up to a space.
         while index < end {
             if index + 8 <= end, let base = UnsafeRawPointer(bytes.baseAddress) {
                 let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
