@@ -17,19 +17,36 @@ struct MessageReader {
         var scalars = 0
         var firstForbidden = -1
         let base = UnsafeRawPointer(bytes.baseAddress)
+        /// The high bit of each byte of the eight at `offset` that is not plain ASCII: high bit, below SP, or DEL.
+        func notPlain(at offset: Int, _ base: UnsafeRawPointer) -> UInt64 {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            let belowSpace = (word &- ones &* 0x20) & ~word & highBits
+            let delete = ((word ^ (ones &* 0x7F)) &- ones) & ~(word ^ (ones &* 0x7F)) & highBits
+            return (word | belowSpace | delete) & highBits
+        }
+        // Nearly every message is plain ASCII: check it a word at a time, the last word overlapping the one before,
+        // so no byte is handled alone. Anything else is checked again below, byte by byte where it must be.
+        if count >= 8, let base {
+            var found: UInt64 = 0
+            var offset = 0
+            while offset + 8 < count {
+                found |= notPlain(at: offset, base)
+                offset += 8
+            }
+            found |= notPlain(at: count - 8, base)
+            if found == 0 {
+                index = count
+                scalars = count
+            }
+        }
         while index < count {
-            // Eight plain ASCII bytes at a time: no high bit, nothing below SP, no DEL.
-            if index + 8 <= count, let base {
-                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let highBits: UInt64 = 0x8080_8080_8080_8080
-                let belowSpace = (word &- ones &* 0x20) & ~word & highBits
-                let delete = ((word ^ (ones &* 0x7F)) &- ones) & ~(word ^ (ones &* 0x7F)) & highBits
-                if (word | belowSpace | delete) & highBits == 0 {
-                    index += 8
-                    scalars += 8
-                    continue
-                }
+            // Eight plain ASCII bytes at a time.
+            if index + 8 <= count, let base, notPlain(at: index, base) == 0 {
+                index += 8
+                scalars += 8
+                continue
             }
             let byte = bytes[index]
             if byte < 0x80 {
