@@ -74,7 +74,9 @@ let package = Package(
             dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire"],
             path: "Sources/vault-test-writer"
         ),
-        .testTarget(name: "ProfferVaultTests", dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire"]),
+        .testTarget(
+            name: "ProfferVaultTests", dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire", "ProfferEnvelope"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "ProfferWireTests",
             dependencies: [

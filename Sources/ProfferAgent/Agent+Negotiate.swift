@@ -16,7 +16,7 @@ public struct DisclosurePlan: Sendable {
     public let offer: StoredOffer
     public let vendor: Vendor
     public let items: [Item]
-    public let terms: [String]
+    public let terms: [TermsID]
     public var needsConsent: Bool { items.contains(where: \.needsConsent) }
 }
 
@@ -31,8 +31,12 @@ extension Agent {
     public func findOffer(_ name: String) throws -> StoredOffer {
         let wanted = name.lowercased()
         let offers = try vault.offers()
-        if let exact = offers.first(where: { $0.name.lowercased() == wanted || $0.id == wanted }) { return exact }
-        let candidates = offers.filter { $0.name.lowercased().hasPrefix(wanted) || $0.id.hasPrefix(wanted) }
+        if let exact = offers.first(where: { $0.name.lowercased() == wanted || $0.id.description == wanted }) {
+            return exact
+        }
+        let candidates = offers.filter {
+            $0.name.lowercased().hasPrefix(wanted) || $0.id.description.hasPrefix(wanted)
+        }
         guard candidates.count == 1 else {
             throw AgentError.refused(
                 candidates.isEmpty
@@ -66,7 +70,7 @@ extension Agent {
         let vendor = try vault.vendor(named: offer.vendor)
         var counter = Message(kind: .counter)
         counter.id = MessageID.random()
-        counter.re = MessageID(offer.id)
+        counter.re = offer.id
         counter.price = price
         counter.qty = qty
         counter.eta = eta
@@ -76,13 +80,12 @@ extension Agent {
         }
         let reply = replies[0]
         switch reply.message.kind {
-        case .offer where reply.message.re?.description == offer.intentID:
+        case .offer where reply.message.re == offer.intentID && reply.message.id != nil:
             let newOffer = StoredOffer(
-                id: reply.message.id!.description, vendor: vendor.name, intentID: offer.intentID,
-                envelope: reply.envelope.json, canonical: reply.envelope.msg, receivedAt: Date(),
-                expiresAt: Agent.expiry(of: reply.message, sentAt: reply.timestamp))
+                vendor: vendor.name, intentID: offer.intentID, envelope: reply.envelope.json, message: reply.message,
+                receivedAt: Date(), expiresAt: Agent.expiry(of: reply.message, sentAt: reply.timestamp))
             try vault.addOffers([newOffer])
-            try vault.setOfferState(id: offer.id, to: .countered)
+            try vault.setOfferState(id: offer.id.description, to: .countered)
             return .newOffer(newOffer)
         case .decline where reply.message.re == counter.id:
             return .declined(why: reply.message.why ?? "no reason given")
@@ -102,13 +105,13 @@ extension Agent {
         let offer = try findOffer(offerName)
         try requireOpen(offer)
         let message = offer.message
-        let intent = try vault.intent(id: offer.intentID).message
-        let offered = Set((message.terms.map(Array.init) ?? []).map(\.description))
-        let missing = (intent.terms.map(Array.init) ?? []).map(\.description).filter { !offered.contains($0) }
+        let intent = try vault.intent(id: offer.intentID.description).message
+        let offered = Set(message.terms.map(Array.init) ?? [])
+        let missing = (intent.terms.map(Array.init) ?? []).filter { !offered.contains($0) }
         guard missing.isEmpty else {
             throw AgentError.refused(
-                "offer \(offer.name) does not include your terms \(missing.joined(separator: ", ")): it will not be accepted"
-            )
+                "offer \(offer.name) does not include your terms \(missing.map(\.description).joined(separator: ", ")): "
+                    + "it will not be accepted")
         }
         let vendor = try vault.vendor(named: offer.vendor)
         var items: [DisclosurePlan.Item] = []
@@ -127,7 +130,7 @@ extension Agent {
             items.append(.init(category: category, rule: rule))
         }
         return DisclosurePlan(
-            offer: offer, vendor: vendor, items: items, terms: message.terms.map { $0.map(\.description) } ?? [])
+            offer: offer, vendor: vendor, items: items, terms: message.terms.map(Array.init) ?? [])
     }
 
     /// Accepts an offer: seals the needed data to the vendor's box key, records the disclosure in the audit chain
@@ -147,17 +150,17 @@ extension Agent {
         let profile = try await currentProfile(of: plan.vendor, timeout: timeout)
         var accept = Message(kind: .accept)
         accept.id = MessageID.random()
-        accept.re = MessageID(offer.id)
+        accept.re = offer.id
         accept.give = FieldList(plan.items.map(\.category))
-        accept.terms = FieldList(plan.terms.compactMap { TermsID($0) })
+        accept.terms = FieldList(plan.terms)
         var sealed: [UInt8]?
         if !plan.items.isEmpty {
             var json = try disclosureJSON(plan.items.map(\.category))
             defer { wipe(&json) }
             sealed = profile.boxKey.seal(json)
         }
-        let categories = plan.items.map(\.category.rawValue)
-        let acceptID = accept.id!.description
+        let categories = plan.items.map(\.category)
+        guard let acceptID = accept.id else { throw AgentError.refused("the accept has no id") }
         if !categories.isEmpty {
             try vault.recordDisclosure(
                 persona: persona, vendor: plan.vendor.name, categories: categories, terms: plan.terms, deal: acceptID)
@@ -180,21 +183,25 @@ extension Agent {
         }
         try vault.saveDeal(deal)
         if deal.state == .confirmed {
-            try vault.setOfferState(id: offer.id, to: .accepted)
-            try vault.setIntentState(id: offer.intentID, to: .fulfilled)
+            try vault.setOfferState(id: offer.id.description, to: .accepted)
+            try vault.setIntentState(id: offer.intentID.description, to: .fulfilled)
         }
         return deal
     }
 
-    /// The JSON object mapping each category to the person's value, sorted by key.
+    /// The JSON object mapping each category to the person's value, sorted by key. Every buffer that held it is
+    /// wiped; the caller wipes the returned copy once it is sealed.
     private func disclosureJSON(_ categories: [DataCategory]) throws -> [UInt8] {
-        var writer = ByteWriter(capacity: 256)
+        var writer = ByteWriter(capacity: 1024, eraser: { wipe($0) })
         writer.append(utf8: "{")
         for (index, category) in categories.sorted(by: { $0.rawValue < $1.rawValue }).enumerated() {
             if index > 0 { writer.append(utf8: ",") }
             writer.appendJSONString(category.rawValue)
             writer.append(utf8: ":")
-            writer.appendJSONString(try vault.preference(key: category.rawValue, persona: persona)!.value)
+            guard let preference = try vault.preference(key: category.rawValue, persona: persona) else {
+                throw AgentError.refused("your \(category.rawValue) is no longer set: nothing was sent")
+            }
+            writer.appendJSONString(preference.value)
         }
         writer.append(utf8: "}")
         return Array(writer.bytes)
@@ -208,12 +215,12 @@ extension Agent {
         guard offer.state == .open else { throw AgentError.refused("offer \(offer.name) is \(offer.state.rawValue)") }
         var decline = Message(kind: .decline)
         decline.id = MessageID.random()
-        decline.re = MessageID(offer.id)
+        decline.re = offer.id
         decline.why = why
         if let why, (try? Message.parse(decline.canonicalForm)) == nil {
             throw AgentError.refused("the reason is too long or not plain text: \(why.prefix(40))…")
         }
-        try vault.setOfferState(id: offer.id, to: .declined)
+        try vault.setOfferState(id: offer.id.description, to: .declined)
         _ = try await exchange(decline, with: try vault.vendor(named: offer.vendor), timeout: timeout)
     }
 
@@ -222,12 +229,12 @@ extension Agent {
     /// - Returns: Each vendor's outcome: `nil` when it was told, else why not.
     public func withdraw(intentID: String, timeout: Duration = .seconds(10)) async throws -> [(String, AgentError?)] {
         let intent = try vault.setIntentState(id: intentID, to: .withdrawn)
-        for offer in try vault.offers(intentID: intent.id) where offer.state == .open {
-            try vault.setOfferState(id: offer.id, to: .withdrawn)
+        for offer in try vault.offers(intentID: intent.id.description) where offer.state == .open {
+            try vault.setOfferState(id: offer.id.description, to: .withdrawn)
         }
         var withdraw = Message(kind: .withdraw)
         withdraw.id = MessageID.random()
-        withdraw.re = MessageID(intent.id)
+        withdraw.re = intent.id
         var outcomes: [(String, AgentError?)] = []
         for name in intent.sentTo ?? [] {
             do {
@@ -248,7 +255,7 @@ extension Agent {
         }
         var forget = Message(kind: .forget)
         forget.id = MessageID.random()
-        forget.re = MessageID(deal.id)
+        forget.re = deal.id
         try vault.recordForgetRequest(
             persona: deal.persona, vendor: deal.vendor, categories: deal.disclosed, deal: deal.id)
         deal.state = .forgetRequested

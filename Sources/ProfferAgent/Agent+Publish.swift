@@ -75,7 +75,7 @@ extension Agent {
         try vault.addOffers(received.flatMap(\.offers))
         outcomes += received.map(\.outcome)
         let reached = received.filter { $0.error == nil }.map(\.vendor)
-        try vault.updateIntent(id: intent.id) { stored in
+        try vault.updateIntent(id: intent.id.description) { stored in
             if !reached.isEmpty { stored.state = .published }
             stored.sentTo = Array(Set((stored.sentTo ?? []) + reached)).sorted()
         }
@@ -95,18 +95,17 @@ extension Agent {
 
     /// Why an intent is not sent to `vendor`, or `nil` when it is.
     static func reasonToSkip(_ vendor: Vendor, for intent: Message) -> String? {
-        let missingTerms = (intent.terms.map(Array.init) ?? []).filter { !vendor.terms.contains($0.description) }
+        let missingTerms = (intent.terms.map(Array.init) ?? []).filter { !vendor.terms.contains($0) }
         if !missingTerms.isEmpty {
             return "does not support the terms \(missingTerms.map(\.description).joined(separator: ", ")) "
-                + "(it supports \(vendor.terms.joined(separator: ", ")))"
+                + "(it supports \(vendor.terms.map(\.description).joined(separator: ", ")))"
         }
         if let category = intent.category {
-            let serves = vendor.categories.contains { prefix in
-                guard let served = IntentCategory(prefix) else { return false }
-                return category.isWithin(served) || served.isWithin(category)
+            let serves = vendor.categories.contains { served in
+                category.isWithin(served) || served.isWithin(category)
             }
             if !serves {
-                return "does not serve \(category) (it serves \(vendor.categories.joined(separator: ", ")))"
+                return "does not serve \(category) (it serves \(vendor.categories.map(\.description).joined(separator: ", ")))"
             }
         }
         return nil
@@ -127,11 +126,13 @@ extension Agent {
                     "reply \(index + 1) was refused: it is #\(message.kind.rawValue) re:\(message.re?.description ?? "-"), "
                         + "not an offer answering \(intent.id!)")
             }
+            guard message.id != nil, let intentID = intent.id else {
+                throw .vendorFailed("reply \(index + 1) was refused: the offer has no id")
+            }
             offers.append(
                 StoredOffer(
-                    id: message.id!.description, vendor: vendor.name, intentID: intent.id!.description,
-                    envelope: reply.envelope.json, canonical: reply.envelope.msg, receivedAt: now,
-                    expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp)))
+                    vendor: vendor.name, intentID: intentID, envelope: reply.envelope.json, message: message,
+                    receivedAt: now, expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp)))
         }
         return offers
     }

@@ -25,14 +25,17 @@ public final class Agent: Sendable {
     }
 
     /// The key the person signs with toward `vendor`.
-    func identity(toward vendor: Vendor) -> SigningKeyPair {
-        PairwiseIdentity.keyPair(
-            identitySeed: vault.identitySeed, persona: persona, vendorLabel: vendor.identityLabel ?? vendor.name)
+    func identity(toward vendor: Vendor) throws(AgentError) -> SigningKeyPair {
+        guard let seed = try? vault.identitySeed() else {
+            throw .refused("the vault's identity seed does not authenticate: see `proffer vault check`")
+        }
+        return PairwiseIdentity.keyPair(
+            identitySeed: seed, persona: persona, vendorLabel: vendor.identityLabel ?? vendor.name)
     }
 
     /// The pairwise public key shown to `vendor`, base64url.
-    public func pairwiseKey(toward vendor: Vendor) -> String {
-        Base64URL.encode(identity(toward: vendor).publicKey.bytes)
+    public func pairwiseKey(toward vendor: Vendor) throws -> String {
+        Base64URL.encode(try identity(toward: vendor).publicKey.bytes)
     }
 
     // MARK: - Vendors
@@ -43,8 +46,9 @@ public final class Agent: Sendable {
     public func addVendor(url: String, name: String?, timeout: Duration = .seconds(10)) async throws -> Vendor {
         let profile = try await client.profile(baseURL: url, timeout: timeout)
         let vendor = Vendor(
-            name: name ?? Agent.shortName(profile.name), baseURL: url, signingKey: profile.sign, boxKey: profile.box,
-            terms: profile.terms, categories: profile.categories, profileName: profile.name)
+            name: name ?? Agent.shortName(profile.name), baseURL: url, signingKey: profile.signingKey,
+            boxKey: profile.boxKey, terms: profile.terms.compactMap(TermsID.init),
+            categories: profile.categories.compactMap(IntentCategory.init), profileName: profile.name)
         try vault.addVendor(vendor)
         return try vault.vendor(named: vendor.name)
     }
@@ -57,11 +61,11 @@ public final class Agent: Sendable {
     ) {
         var vendor = try vault.vendor(named: vendorName)
         let profile = try await client.profile(baseURL: vendor.baseURL, timeout: timeout)
-        let previous = vendor.signingKey.flatMap { Base64URL.decode($0) }.flatMap { try? SigningPublicKey($0) }
-        vendor.signingKey = profile.sign
-        vendor.boxKey = profile.box
-        vendor.terms = profile.terms
-        vendor.categories = profile.categories
+        let previous = vendor.signingKey
+        vendor.signingKey = profile.signingKey
+        vendor.boxKey = profile.boxKey
+        vendor.terms = profile.terms.compactMap(TermsID.init)
+        vendor.categories = profile.categories.compactMap(IntentCategory.init)
         vendor.profileName = profile.name
         try vault.updateVendor(vendor)
         return (previous.map(fingerprint(of:)) ?? "none", fingerprint(of: profile.signingKey))
@@ -89,10 +93,9 @@ public final class Agent: Sendable {
         guard let pinned = vendor.signingKey else {
             throw .refused("\(vendor.name) has no pinned key: add it again with `proffer vendor add URL`")
         }
-        guard profile.sign == pinned else {
-            let pinnedKey = try! SigningPublicKey(Base64URL.decode(pinned)!)
+        guard profile.signingKey == pinned else {
             throw .keyChanged(
-                vendor: vendor.name, pinned: fingerprint(of: pinnedKey), current: fingerprint(of: profile.signingKey))
+                vendor: vendor.name, pinned: fingerprint(of: pinned), current: fingerprint(of: profile.signingKey))
         }
         return profile
     }
@@ -109,11 +112,16 @@ public final class Agent: Sendable {
 
     /// Wraps `message` in an envelope signed with the person's pairwise key and addressed to the pinned key.
     func sign(_ message: Message, toward vendor: Vendor, sealedData: [UInt8]? = nil) throws(AgentError) -> Envelope {
-        guard let pinned = try? SigningPublicKey(vendor.signingKey.flatMap { Base64URL.decode($0) } ?? []) else {
+        // A rolled-back sharing rule or a swapped preference must never reach a vendor: nothing leaves a vault that
+        // failed its integrity check.
+        guard vault.integrityProblems.isEmpty else {
+            throw .refused("the vault failed its integrity check, so nothing was sent: see `proffer vault check`")
+        }
+        guard let pinned = vendor.signingKey else {
             throw .refused("\(vendor.name) has no pinned key: add it again with `proffer vendor add URL`")
         }
         return Envelope.signed(
-            message: message.canonicalForm, by: identity(toward: vendor), to: pinned, sealedData: sealedData)
+            message: message.canonicalForm, by: try identity(toward: vendor), to: pinned, sealedData: sealedData)
     }
 
     /// Posts an envelope and returns the verified replies.

@@ -67,3 +67,54 @@ public enum KeyedHash {
         return secret
     }
 }
+
+extension KeyedHash {
+    /// A 32-byte key derived from a secret key and a public label, in secure memory.
+    public static func derivedKey(_ label: [UInt8], key: SymmetricKey) -> SymmetricKey {
+        SymmetricKey(unchecked: derivedSecret(label, key: key))
+    }
+}
+
+/// Keyed BLAKE2b over several pieces without joining them first: the vault hashes every record's table, id, version
+/// and ciphertext for its commitment, and building one array per record cost more than the hash.
+public struct KeyedHasher: ~Copyable {
+    // libsodium declares the state 64-byte aligned, which Swift imports only as an opaque pointer.
+    private let state = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
+    private var opaqueState: OpaquePointer { OpaquePointer(state) }
+    private let length: Int
+
+    /// Starts a `length`-byte keyed hash (16 to 64 bytes).
+    public init(key: SymmetricKey, length: Int = 32) {
+        precondition((Int(crypto_generichash_BYTES_MIN)...Int(crypto_generichash_BYTES_MAX)).contains(length))
+        Sodium.ensureInitialized()
+        self.length = length
+        let hashState = opaqueState
+        key.secret.withUnsafeBytes { keyBytes in
+            _ = crypto_generichash_init(
+                hashState, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count, length)
+        }
+    }
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        _ = crypto_generichash_update(opaqueState, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    public mutating func update(bigEndian number: UInt64) {
+        withUnsafeBytes(of: number.bigEndian) { update($0) }
+    }
+
+    /// The hash of everything given so far.
+    public consuming func finalize() -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: length)
+        _ = crypto_generichash_final(opaqueState, &output, length)
+        return output
+    }
+
+    deinit {
+        sodium_memzero(state, crypto_generichash_statebytes())
+        state.deallocate()
+    }
+}

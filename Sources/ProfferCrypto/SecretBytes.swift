@@ -79,29 +79,49 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
             }
     }
 
+    /// The longest passphrase file read: a larger file is refused rather than cut short silently.
+    public static let maximumFileBytes = 4096
+
     /// Reads a file straight into secure memory, dropping one trailing newline; the read buffer is wiped.
+    ///
+    /// - Returns: `nil` when the file cannot be opened.
+    /// - Throws: ``CryptoError`` when the file holds more than ``maximumFileBytes`` bytes.
     public static func contentsOfFile(_ path: String) throws(CryptoError) -> SecretBytes? {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        defer { wipe(&buffer) }
+        // One byte more than allowed, to tell a full-size file from a larger one.
+        let buffer = try SecretBytes(zeroedCount: maximumFileBytes + 1)
         var length = 0
-        while length < buffer.count {
-            let read = buffer.withUnsafeMutableBytes {
-                Glibc.read(descriptor, $0.baseAddress! + length, $0.count - length)
+        buffer.withUnsafeMutableBytes { bytes in
+            while length < bytes.count {
+                let read = Glibc.read(descriptor, bytes.baseAddress! + length, bytes.count - length)
+                if read < 0 && errno == EINTR { continue }
+                guard read > 0 else { break }
+                length += read
             }
-            if read < 0 && errno == EINTR { continue }
-            guard read > 0 else { break }
-            length += read
         }
-        if length > 0 && buffer[length - 1] == 0x0A { length -= 1 }
-        if length > 0 && buffer[length - 1] == 0x0D { length -= 1 }
-        let secret = try SecretBytes(zeroedCount: length)
-        secret.withUnsafeMutableBytes { destination in
-            buffer.withUnsafeBytes { destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+        guard length <= maximumFileBytes else {
+            throw .invalidInput("\(path) is larger than \(maximumFileBytes / 1024) KiB: it is not a passphrase file")
         }
-        return secret
+        length = buffer.withUnsafeBytes { bytes in
+            var end = length
+            if end > 0 && bytes[end - 1] == 0x0A { end -= 1 }
+            if end > 0 && bytes[end - 1] == 0x0D { end -= 1 }
+            return end
+        }
+        return try buffer.prefix(length)
+    }
+
+    /// The first `count` bytes, copied from secure memory to secure memory.
+    public func prefix(_ count: Int) throws(CryptoError) -> SecretBytes {
+        let copy = try SecretBytes(zeroedCount: Swift.min(count, self.count))
+        copy.withUnsafeMutableBytes { destination in
+            withUnsafeBytes { source in
+                destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<destination.count]))
+            }
+        }
+        return copy
     }
 
     public var description: String { "SecretBytes(\(count) bytes, redacted)" }

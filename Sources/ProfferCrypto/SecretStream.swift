@@ -22,15 +22,19 @@ public struct SecretStreamWriter: ~Copyable {
         header = newHeader
     }
 
-    /// Encrypts one chunk; `isFinal` marks the last one, so a stream cut short is detected.
-    public mutating func push(_ chunk: [UInt8], isFinal: Bool = false) -> [UInt8] {
+    /// Encrypts one chunk; `isFinal` marks the last one, so a stream cut short is detected. `associatedData` is
+    /// authenticated with the chunk but not encrypted (an export's header, say).
+    public mutating func push(_ chunk: [UInt8], isFinal: Bool = false, associatedData: [UInt8] = []) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: chunk.count + Self.chunkOverhead)
         let tag = UInt8(
             isFinal
                 ? crypto_secretstream_xchacha20poly1305_tag_final()
                 : crypto_secretstream_xchacha20poly1305_tag_message())
         chunk.withNonNullPointer { input, inputCount in
-            _ = crypto_secretstream_xchacha20poly1305_push(state, &output, nil, input, UInt64(inputCount), nil, 0, tag)
+            associatedData.withNonNullPointer { ad, adCount in
+                _ = crypto_secretstream_xchacha20poly1305_push(
+                    state, &output, nil, input, UInt64(inputCount), ad, UInt64(adCount), tag)
+            }
         }
         return output
     }
@@ -64,13 +68,15 @@ public struct SecretStreamReader: ~Copyable {
     ///
     /// - Throws: ``CryptoError/authenticationFailed`` for an altered, reordered or foreign chunk, or any chunk after
     ///   the final one.
-    public mutating func pull(_ encrypted: [UInt8]) throws(CryptoError) -> [UInt8] {
+    public mutating func pull(_ encrypted: [UInt8], associatedData: [UInt8] = []) throws(CryptoError) -> [UInt8] {
         guard !isFinished, encrypted.count >= SecretStreamWriter.chunkOverhead else { throw .authenticationFailed }
         var output = [UInt8](repeating: 0, count: encrypted.count - SecretStreamWriter.chunkOverhead)
         var tag: UInt8 = 0
         let status = encrypted.withUnsafeBufferPointer { input in
-            crypto_secretstream_xchacha20poly1305_pull(
-                state, &output, nil, &tag, input.baseAddress!, UInt64(input.count), nil, 0)
+            associatedData.withNonNullPointer { ad, adCount in
+                crypto_secretstream_xchacha20poly1305_pull(
+                    state, &output, nil, &tag, input.baseAddress!, UInt64(input.count), ad, UInt64(adCount))
+            }
         }
         guard status == 0 else { throw .authenticationFailed }
         isFinished = tag == UInt8(crypto_secretstream_xchacha20poly1305_tag_final())

@@ -73,6 +73,12 @@ public func wipe(_ bytes: inout [UInt8]) {
     bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
 }
 
+/// Overwrites memory with zeros in a way the compiler cannot remove.
+public func wipe(_ memory: UnsafeMutableRawBufferPointer) {
+    guard let base = memory.baseAddress else { return }
+    sodium_memzero(base, memory.count)
+}
+
 extension [UInt8] {
     /// Calls `body` with a pointer that is never null: libsodium marks its pointer parameters non-null, even where
     /// the length is zero.

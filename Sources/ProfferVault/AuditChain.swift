@@ -1,33 +1,41 @@
 import Foundation
 import GRDB
 import ProfferCrypto
+import ProfferWire
 
-/// One entry of the tamper-evident audit log: a change of a sharing rule, or a disclosure of personal data.
+/// One entry of the tamper-evident audit log: a change of a sharing rule, a disclosure of personal data, a request
+/// to forget it, or a note that a vault was rebuilt from a salvaged export.
 public struct AuditEntry: Codable, Hashable, Sendable {
     public enum Kind: String, Codable, Sendable {
         case sharingRule = "sharing-rule"
         case disclosure
         case forgetRequest = "forget-request"
+        /// The vault was rebuilt from an export that left damaged records out; `note` says which.
+        case salvage
     }
 
     public var kind: Kind
     public var at: Date
     public var persona: String
     /// The data categories concerned.
-    public var categories: [String]
+    public var categories: [DataCategory]
     public var previousRule: SharingRule?
     public var rule: SharingRule?
-    /// For disclosures: who received the data, under which terms, in which deal.
+    /// For disclosures and forgets: who received the data, under which terms, in which deal.
     public var vendor: String?
-    public var terms: [String]?
-    public var deal: String?
+    public var terms: [TermsID]?
+    public var deal: MessageID?
+    /// For salvage entries: what was left out.
+    public var note: String?
 
     public init(
-        kind: Kind, at: Date, persona: String, categories: [String], previousRule: SharingRule? = nil,
-        rule: SharingRule? = nil, vendor: String? = nil, terms: [String]? = nil, deal: String? = nil
+        kind: Kind, at: Date, persona: String, categories: [DataCategory], previousRule: SharingRule? = nil,
+        rule: SharingRule? = nil, vendor: String? = nil, terms: [TermsID]? = nil, deal: MessageID? = nil,
+        note: String? = nil
     ) {
         (self.kind, self.at, self.persona, self.categories) = (kind, at, persona, categories)
         (self.previousRule, self.rule, self.vendor, self.terms, self.deal) = (previousRule, rule, vendor, terms, deal)
+        self.note = note
     }
 }
 
@@ -45,103 +53,171 @@ public enum AuditVerification: Equatable, Sendable {
     case broken(entry: Int, reason: String)
 }
 
-/// The chain's head, kept sealed in the vault header so that deleting the newest entries is caught too.
-struct AuditHead: Codable {
-    var count: Int
-    var lastMAC: [UInt8]
+extension RecordTable {
+    /// Audit entries are sealed like records (no lookup columns, version 1) but chained by MACs instead of being
+    /// summed into a commitment: the state holds the chain's length and last MAC.
+    static let audit = RecordTable(name: "audit", lookupColumns: [], recordName: "audit entry", position: -1)
+}
+
+/// The chain's arithmetic: entry *n* carries MAC(audit key, MAC of *n−1* ‖ *n* ‖ sealed entry), the first chained to
+/// 32 zero bytes.
+enum AuditChain {
+    static func mac(previous: [UInt8], number: Int, sealed: [UInt8], key: SymmetricKey) -> [UInt8] {
+        var hasher = KeyedHasher(key: key)
+        hasher.update(previous)
+        hasher.update(bigEndian: UInt64(number))
+        hasher.update(sealed)
+        return hasher.finalize()
+    }
+
+    /// Recomputes the chain against the state's head; `nil` when intact, else the first bad entry and why.
+    static func verify(_ db: Database, sealer: RecordSealer, state: VaultState?) throws -> (entries: Int, broken: (Int, String)?) {
+        var previous = Vault.genesisMAC
+        var expected = 1
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, sealed, mac FROM audit ORDER BY seq")
+        while let row = try rows.next() {
+            let number = row[0] as Int? ?? 0
+            guard number == expected else { return (expected - 1, (expected, "entry \(expected) is missing")) }
+            let sealed = (row[1] as Data?).map { [UInt8]($0) } ?? []
+            let mac = AuditChain.mac(previous: previous, number: number, sealed: sealed, key: sealer.keys.audit)
+            guard constantTimeEquals(mac, (row[2] as Data?).map { [UInt8]($0) } ?? []) else {
+                return (expected - 1, (number, "entry \(number) was altered"))
+            }
+            let opens = sealed.withUnsafeBytes { bytes in
+                (try? sealer.openPlain(bytes, table: .audit, id: Int64(number), version: 1, lookups: []) { plain in
+                    try Vault.decoder.decode(AuditEntry.self, from: plain)
+                }) != nil
+            }
+            guard opens else { return (expected - 1, (number, "entry \(number) does not open")) }
+            previous = mac
+            expected += 1
+        }
+        let count = expected - 1
+        guard let state else {
+            return (count, (1, "the chain's head (in the vault's sealed state) is missing or altered"))
+        }
+        if state.auditCount > count {
+            return (count, (count + 1, "entries \(count + 1) to \(state.auditCount) were deleted"))
+        }
+        if state.auditCount < count {
+            return (count, (Int(state.auditCount) + 1, "entry \(state.auditCount + 1) was not written by this vault"))
+        }
+        guard constantTimeEquals(state.auditLastMAC, previous) else {
+            return (count, (count, "the chain does not end where the vault's state says: entries were replaced"))
+        }
+        return (count, nil)
+    }
+
+    /// Every entry's plaintext, in order, after checking the chain: for re-keying, which must not launder a broken
+    /// chain into a valid one.
+    static func entries(_ db: Database, sealer: RecordSealer, verifyingAgainst state: VaultState) throws
+        -> [(Int, [UInt8])]
+    {
+        if let (entry, reason) = try verify(db, sealer: sealer, state: state).broken {
+            throw VaultError(.damaged(["the audit chain is broken at entry \(entry): \(reason)"]))
+        }
+        return try Row.fetchAll(db, sql: "SELECT seq, sealed FROM audit ORDER BY seq").map { row in
+            let number = row[0] as Int? ?? 0
+            let sealed = (row[1] as Data?).map { [UInt8]($0) } ?? []
+            let plain = try sealed.withUnsafeBytes { bytes in
+                try sealer.openPlain(bytes, table: .audit, id: Int64(number), version: 1, lookups: []) { [UInt8]($0) }
+            }
+            return (number, plain)
+        }
+    }
+}
+
+extension VaultTransaction {
+    /// Appends an entry within this transaction and moves the state's audit head.
+    func appendAudit(_ entry: AuditEntry) throws {
+        let number = Int(state.auditCount) + 1
+        var plain = try RecordSealer.encode(entry)
+        defer { wipe(&plain) }
+        let sealed = reader.sealer.seal(plain: plain, table: .audit, id: Int64(number), version: 1, lookups: [])
+        let mac = AuditChain.mac(previous: state.auditLastMAC, number: number, sealed: sealed, key: keys.audit)
+        try db.execute(
+            sql: "INSERT INTO audit (seq, sealed, mac) VALUES (?, ?, ?)", arguments: [number, Data(sealed), Data(mac)])
+        state.auditCount = Int64(number)
+        state.auditLastMAC = mac
+        markChanged()
+    }
 }
 
 extension Vault {
     static let genesisMAC = [UInt8](repeating: 0, count: 32)
 
-    /// Appends an entry within the caller's transaction: entry *n* carries MAC(audit key, MAC of *n−1* ‖ *n* ‖ sealed
-    /// entry).
-    func appendAudit(_ entry: AuditEntry, in db: Database) throws {
-        let head = try auditHead(in: db) ?? AuditHead(count: 0, lastMAC: Vault.genesisMAC)
-        let number = head.count + 1
-        let sealed = try seal(entry, table: "audit", id: Vault.auditRecordID(number))
-        let mac = auditMAC(previous: head.lastMAC, number: number, sealed: [UInt8](sealed))
-        try db.execute(
-            sql: "INSERT INTO audit (seq, sealed, mac) VALUES (?, ?, ?)", arguments: [number, sealed, Data(mac)])
-        try storeAuditHead(AuditHead(count: number, lastMAC: mac), in: db)
-    }
-
     /// Records that personal data left the vault. Called the moment data is sent, whatever the vendor answers.
     public func recordDisclosure(
-        persona: String, vendor: String, categories: [String], terms: [String], deal: String
+        persona: String, vendor: String, categories: [DataCategory], terms: [TermsID], deal: MessageID
     ) throws {
-        try write { db in
-            try appendAudit(
+        try write { transaction in
+            try transaction.appendAudit(
                 AuditEntry(
                     kind: .disclosure, at: Date(), persona: persona, categories: categories, vendor: vendor,
-                    terms: terms, deal: deal),
-                in: db)
+                    terms: terms, deal: deal))
         }
     }
 
-    /// Every audit entry, oldest first, or those concerning one vendor.
+    /// Every audit entry that opens, oldest first, or those concerning one vendor. Entries that do not open are left
+    /// out and named in ``damagedRecords``.
     public func auditEntries(vendor: String? = nil) throws -> [NumberedAuditEntry] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, sealed FROM audit ORDER BY seq").map { row in
-                let number: Int = row["seq"]
-                let entry = try open(
-                    AuditEntry.self, sealed: row["sealed"], table: "audit", id: Vault.auditRecordID(number))
-                return NumberedAuditEntry(number: number, entry: entry)
+        let sealer = self.sealer
+        let (entries, damaged) = try read { reader -> ([NumberedAuditEntry], [DamagedRecord]) in
+            var entries: [NumberedAuditEntry] = []
+            var damaged: [DamagedRecord] = []
+            for row in try Row.fetchAll(reader.db, sql: "SELECT seq, sealed FROM audit ORDER BY seq") {
+                let number = row[0] as Int? ?? 0
+                let sealed = (row[1] as Data?).map { [UInt8]($0) } ?? []
+                let entry = sealed.withUnsafeBytes { bytes in
+                    try? sealer.openPlain(bytes, table: .audit, id: Int64(number), version: 1, lookups: []) { plain in
+                        try Vault.decoder.decode(AuditEntry.self, from: plain)
+                    }
+                }
+                if let entry {
+                    entries.append(NumberedAuditEntry(number: number, entry: entry))
+                } else {
+                    damaged.append(DamagedRecord(kind: RecordTable.audit.recordName, id: Int64(number)))
+                }
             }
-        }.filter { vendor == nil || $0.entry.vendor?.lowercased() == vendor?.lowercased() }
+            return (entries, damaged)
+        }
+        noteDamage(damaged)
+        return entries.filter { vendor == nil || $0.entry.vendor?.lowercased() == vendor?.lowercased() }
     }
 
-    /// Recomputes the chain and names the first entry that does not match.
+    /// Recomputes the chain and names the first entry that does not match; a missing or unreadable head is a broken
+    /// chain, never an empty one.
     public func verifyAuditChain() throws -> AuditVerification {
-        try read { db in
-            var previous = Vault.genesisMAC
-            var expected = 1
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, sealed, mac FROM audit ORDER BY seq")
-            while let row = try rows.next() {
-                let number: Int = row["seq"]
-                guard number == expected else {
-                    return .broken(entry: expected, reason: "entry \(expected) is missing")
-                }
-                let sealed = [UInt8](row["sealed"] as Data)
-                let mac = auditMAC(previous: previous, number: number, sealed: sealed)
-                guard constantTimeEquals(mac, [UInt8](row["mac"] as Data)) else {
-                    return .broken(entry: number, reason: "entry \(number) was altered")
-                }
-                guard
-                    (try? open(AuditEntry.self, sealed: row["sealed"], table: "audit", id: Vault.auditRecordID(number)))
-                        != nil
-                else { return .broken(entry: number, reason: "entry \(number) does not open") }
-                previous = mac
-                expected += 1
-            }
-            let count = expected - 1
-            guard let head = try? auditHead(in: db) else {
-                return count == 0
-                    ? .intact(entries: 0) : .broken(entry: 1, reason: "the chain's head record is missing or altered")
-            }
-            guard head.count == count, constantTimeEquals(head.lastMAC, previous) else {
-                return head.count > count
-                    ? .broken(entry: count + 1, reason: "entries \(count + 1) to \(head.count) were deleted")
-                    : .broken(entry: head.count + 1, reason: "entry \(head.count + 1) was not written by this vault")
-            }
-            return .intact(entries: count)
+        let state = try currentState()
+        let (count, broken) = try read { reader in try AuditChain.verify(reader.db, sealer: reader.sealer, state: state) }
+        if let (entry, reason) = broken { return .broken(entry: entry, reason: reason) }
+        return .intact(entries: count)
+    }
+
+    /// The vault's sealed state as it is on disk now, or `nil` when it does not open.
+    func currentState() throws -> VaultState? {
+        let keys = self.keys
+        return try read { reader in
+            guard let row = try Row.fetchOne(reader.db, sql: "SELECT sealed_state FROM vault WHERE id = 1"),
+                let sealed = row[0] as Data?
+            else { return nil }
+            return Vault.openState([UInt8](sealed), keys: keys, vaultID: vaultID)
         }
     }
 
-    private func auditMAC(previous: [UInt8], number: Int, sealed: [UInt8]) -> [UInt8] {
-        KeyedHash.hash(previous + withUnsafeBytes(of: UInt64(number).bigEndian, Array.init) + sealed, key: keys.audit)
-    }
-
-    static func auditRecordID(_ number: Int) -> [UInt8] { withUnsafeBytes(of: UInt64(number).bigEndian, Array.init) }
-
-    func auditHead(in db: Database) throws -> AuditHead? {
-        guard let sealed = try Data.fetchOne(db, sql: "SELECT audit_head FROM vault WHERE id = 1") else { return nil }
-        return try open(AuditHead.self, sealed: sealed, table: "vault.audit_head", id: vaultID)
-    }
-
-    private func storeAuditHead(_ head: AuditHead, in db: Database) throws {
-        try db.execute(
-            sql: "UPDATE vault SET audit_head = ? WHERE id = 1",
-            arguments: [try seal(head, table: "vault.audit_head", id: vaultID)])
+    /// The cheap check on open: the number of entries and the newest MAC match the state's head.
+    func auditHeadProblems(state: VaultState, db: Database) throws -> [String] {
+        let count = try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit") ?? 0
+        let last = try Data.fetchOne(db, sql: "SELECT mac FROM audit ORDER BY seq DESC LIMIT 1").map { [UInt8]($0) }
+        if count < state.auditCount {
+            return ["\(state.auditCount - count) audit entr\(state.auditCount - count == 1 ? "y is" : "ies are") missing"]
+        }
+        if count > state.auditCount {
+            return ["\(count - state.auditCount) audit entr\(count - state.auditCount == 1 ? "y was" : "ies were") added"]
+        }
+        guard constantTimeEquals(last ?? Vault.genesisMAC, state.auditLastMAC) else {
+            return ["the newest audit entry was altered or replaced"]
+        }
+        return []
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProfferCrypto
 import ProfferWire
 
 /// A face the person shows vendors; preferences and sharing rules are kept per persona.
@@ -48,13 +49,14 @@ public enum AgentSetting: String, CaseIterable, Sendable {
     func canonical(_ value: String) -> String? {
         switch self {
         case .defaultTerms:
-            let ids = value.split(separator: ",", omittingEmptySubsequences: false).map { TermsID(String($0)) }
-            guard !ids.contains(where: { $0 == nil }) else { return nil }
-            return ids.map { $0!.description }.joined(separator: ",")
+            let ids = value.split(separator: ",", omittingEmptySubsequences: false).compactMap { TermsID(String($0)) }
+            guard ids.count == value.split(separator: ",", omittingEmptySubsequences: false).count else { return nil }
+            return ids.map(\.description).joined(separator: ",")
         case .defaultRegion:
-            let regions = value.split(separator: ",", omittingEmptySubsequences: false).map { Region(String($0)) }
-            guard !regions.contains(where: { $0 == nil }) else { return nil }
-            return regions.map { $0!.description }.joined(separator: ",")
+            let parts = value.split(separator: ",", omittingEmptySubsequences: false)
+            let regions = parts.compactMap { Region(String($0)) }
+            guard regions.count == parts.count else { return nil }
+            return regions.map(\.description).joined(separator: ",")
         case .defaultCurrency:
             return CurrencyCode(value)?.description
         case .publishTimeout:
@@ -69,10 +71,9 @@ public enum IntentState: String, Codable, CaseIterable, Sendable {
     case draft, published, withdrawn, expired, fulfilled
 }
 
-/// An intent kept in the vault: its canonical message and state.
-public struct StoredIntent: Codable, Hashable, Sendable {
-    public let id: String
-    public let canonical: String
+/// An intent kept in the vault: its message and state.
+public struct StoredIntent: Hashable, Sendable {
+    public var message: Message
     public let persona: String
     public var state: IntentState
     public let createdAt: Date
@@ -80,20 +81,29 @@ public struct StoredIntent: Codable, Hashable, Sendable {
     /// The vendors the intent was sent to, so a withdrawal reaches each of them.
     public var sentTo: [String]?
 
-    /// The intent's message, parsed again from its canonical form.
-    public var message: Message { try! Message.parse(canonical) }
+    /// The intent's message id. Every stored intent has one.
+    public var id: MessageID { message.id ?? MessageID(bits: 0) }
+    /// The canonical form: what gets published.
+    public var canonical: String { message.canonicalForm }
+
+    init(message: Message, persona: String, state: IntentState, createdAt: Date, updatedAt: Date) {
+        (self.message, self.persona, self.state, self.createdAt, self.updatedAt) = (
+            message, persona, state, createdAt, updatedAt
+        )
+    }
 }
 
 /// A vendor the person deals with.
-public struct Vendor: Codable, Hashable, Sendable {
+public struct Vendor: Hashable, Sendable {
     public let name: String
     public var baseURL: String
-    /// The vendor's Ed25519 key, base64url, pinned at first contact.
-    public var signingKey: String?
-    /// The vendor's X25519 key for sealed disclosures, base64url.
-    public var boxKey: String?
-    public var terms: [String]
-    public var categories: [String]
+    /// The vendor's Ed25519 key, pinned at first contact.
+    public var signingKey: SigningPublicKey?
+    /// The vendor's X25519 key for sealed disclosures, pinned with the signing key.
+    public var boxKey: BoxPublicKey?
+    public var terms: [TermsID]
+    /// The intent categories the vendor serves (prefixes such as `camera`).
+    public var categories: [IntentCategory]
     public let addedAt: Date
     /// The name the vendor gives itself in its profile.
     public var profileName: String?
@@ -102,8 +112,9 @@ public struct Vendor: Codable, Hashable, Sendable {
     public var identityLabel: String?
 
     public init(
-        name: String, baseURL: String, signingKey: String? = nil, boxKey: String? = nil, terms: [String] = [],
-        categories: [String] = [], addedAt: Date = Date(), profileName: String? = nil, identityLabel: String? = nil
+        name: String, baseURL: String, signingKey: SigningPublicKey? = nil, boxKey: BoxPublicKey? = nil,
+        terms: [TermsID] = [], categories: [IntentCategory] = [], addedAt: Date = Date(), profileName: String? = nil,
+        identityLabel: String? = nil
     ) {
         (self.name, self.baseURL, self.signingKey, self.boxKey) = (name, baseURL, signingKey, boxKey)
         (self.terms, self.categories, self.addedAt) = (terms, categories, addedAt)
@@ -123,35 +134,32 @@ public enum OfferState: String, Codable, CaseIterable, Sendable {
 }
 
 /// An offer a vendor made, kept with its signed envelope.
-public struct StoredOffer: Codable, Hashable, Sendable {
-    /// The offer's message id.
-    public let id: String
+public struct StoredOffer: Hashable, Sendable {
     public let vendor: String
-    public let intentID: String
+    public let intentID: MessageID
     /// The vendor's signed envelope, as received.
     public let envelope: String
-    /// The offer's canonical message.
-    public let canonical: String
+    /// The offer's message.
+    public let message: Message
     public let receivedAt: Date
     /// When the offer lapses: its `exp`, counted from the envelope's `ts` for a duration.
     public let expiresAt: Date?
     public var state: OfferState
 
     public init(
-        id: String, vendor: String, intentID: String, envelope: String, canonical: String, receivedAt: Date,
-        expiresAt: Date?, state: OfferState = .open
+        vendor: String, intentID: MessageID, envelope: String, message: Message, receivedAt: Date, expiresAt: Date?,
+        state: OfferState = .open
     ) {
-        (self.id, self.vendor, self.intentID, self.envelope, self.canonical) = (
-            id, vendor, intentID, envelope, canonical
-        )
+        (self.vendor, self.intentID, self.envelope, self.message) = (vendor, intentID, envelope, message)
         (self.receivedAt, self.expiresAt, self.state) = (receivedAt, expiresAt, state)
     }
 
-    /// The offer's message, parsed again from its canonical form.
-    public var message: Message { try! Message.parse(canonical) }
-
+    /// The offer's message id. Every stored offer has one.
+    public var id: MessageID { message.id ?? MessageID(bits: 0) }
+    /// The offer's canonical message.
+    public var canonical: String { message.canonicalForm }
     /// The short name people type: `vendor/offerid`.
-    public var name: String { vendor + "/" + id }
+    public var name: String { vendor + "/" + id.description }
 }
 
 /// Where a deal stands.
@@ -170,29 +178,149 @@ public enum DealState: String, Codable, CaseIterable, Sendable {
 /// A deal: the person's signed accept and the vendor's signed answer, with what was disclosed under which terms.
 public struct StoredDeal: Codable, Hashable, Sendable {
     /// The accept's message id.
-    public let id: String
+    public let id: MessageID
     public let vendor: String
     public let persona: String
-    public let offerID: String
-    public let intentID: String
+    public let offerID: MessageID
+    public let intentID: MessageID
     public let acceptEnvelope: String
     public var replyEnvelope: String?
     /// The data categories disclosed (never their values).
-    public let disclosed: [String]
-    public let terms: [String]
+    public let disclosed: [DataCategory]
+    public let terms: [TermsID]
     public let createdAt: Date
     public var state: DealState
     public var forgetEnvelope: String?
     public var forgetReplyEnvelope: String?
 
     public init(
-        id: String, vendor: String, persona: String, offerID: String, intentID: String, acceptEnvelope: String,
-        replyEnvelope: String?, disclosed: [String], terms: [String], createdAt: Date, state: DealState
+        id: MessageID, vendor: String, persona: String, offerID: MessageID, intentID: MessageID,
+        acceptEnvelope: String, replyEnvelope: String?, disclosed: [DataCategory], terms: [TermsID], createdAt: Date,
+        state: DealState
     ) {
         (self.id, self.vendor, self.persona, self.offerID, self.intentID) = (id, vendor, persona, offerID, intentID)
         (self.acceptEnvelope, self.replyEnvelope, self.disclosed, self.terms) = (
             acceptEnvelope, replyEnvelope, disclosed, terms
         )
         (self.createdAt, self.state) = (createdAt, state)
+    }
+}
+
+/// A vendor reply already accepted, remembered by (sender key, nonce) so a copy is refused even in a later run.
+struct SeenReply: Codable, Hashable, Sendable {
+    /// Keyed hash of the sender key and nonce: the lookup value, kept sealed too so the record names itself.
+    let token: [UInt8]
+    /// After this (seconds since 1970) a copy would be refused as stale anyway, so the record can go.
+    let freshUntil: Int64
+}
+
+// MARK: - Stored forms
+
+// The JSON inside sealed records keeps format 1's field names and text forms (keys as base64url, ids and terms as
+// text), so format-1 vaults and exports decode with the same code.
+
+extension StoredIntent: Codable {
+    private enum CodingKeys: String, CodingKey { case id, canonical, persona, state, createdAt, updatedAt, sentTo }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let canonical = try container.decode(String.self, forKey: .canonical)
+        guard let message = try? Message.parse(canonical), message.kind.isIntent, message.id != nil else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .canonical, in: container, debugDescription: "not an intent with an id")
+        }
+        self.message = message
+        persona = try container.decode(String.self, forKey: .persona)
+        state = try container.decode(IntentState.self, forKey: .state)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        updatedAt = try container.decode(Date.self, forKey: .updatedAt)
+        sentTo = try container.decodeIfPresent([String].self, forKey: .sentTo)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(canonical, forKey: .canonical)
+        try container.encode(persona, forKey: .persona)
+        try container.encode(state, forKey: .state)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encodeIfPresent(sentTo, forKey: .sentTo)
+    }
+}
+
+extension StoredOffer: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case id, vendor, intentID, envelope, canonical, receivedAt, expiresAt, state
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let canonical = try container.decode(String.self, forKey: .canonical)
+        guard let message = try? Message.parse(canonical), message.kind == .offer, message.id != nil else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .canonical, in: container, debugDescription: "not an offer with an id")
+        }
+        self.message = message
+        vendor = try container.decode(String.self, forKey: .vendor)
+        intentID = try container.decode(MessageID.self, forKey: .intentID)
+        envelope = try container.decode(String.self, forKey: .envelope)
+        receivedAt = try container.decode(Date.self, forKey: .receivedAt)
+        expiresAt = try container.decodeIfPresent(Date.self, forKey: .expiresAt)
+        state = try container.decode(OfferState.self, forKey: .state)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(vendor, forKey: .vendor)
+        try container.encode(intentID, forKey: .intentID)
+        try container.encode(envelope, forKey: .envelope)
+        try container.encode(canonical, forKey: .canonical)
+        try container.encode(receivedAt, forKey: .receivedAt)
+        try container.encodeIfPresent(expiresAt, forKey: .expiresAt)
+        try container.encode(state, forKey: .state)
+    }
+}
+
+extension Vendor: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case name, baseURL, signingKey, boxKey, terms, categories, addedAt, profileName, identityLabel
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        baseURL = try container.decode(String.self, forKey: .baseURL)
+        signingKey = try Vendor.decodeKey(container, .signingKey) { try SigningPublicKey($0) }
+        boxKey = try Vendor.decodeKey(container, .boxKey) { try BoxPublicKey($0) }
+        terms = try container.decode([TermsID].self, forKey: .terms)
+        categories = try container.decode([IntentCategory].self, forKey: .categories)
+        addedAt = try container.decode(Date.self, forKey: .addedAt)
+        profileName = try container.decodeIfPresent(String.self, forKey: .profileName)
+        identityLabel = try container.decodeIfPresent(String.self, forKey: .identityLabel)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(baseURL, forKey: .baseURL)
+        try container.encodeIfPresent(signingKey.map { Base64URL.encode($0.bytes) }, forKey: .signingKey)
+        try container.encodeIfPresent(boxKey.map { Base64URL.encode($0.bytes) }, forKey: .boxKey)
+        try container.encode(terms, forKey: .terms)
+        try container.encode(categories, forKey: .categories)
+        try container.encode(addedAt, forKey: .addedAt)
+        try container.encodeIfPresent(profileName, forKey: .profileName)
+        try container.encodeIfPresent(identityLabel, forKey: .identityLabel)
+    }
+
+    private static func decodeKey<Key>(
+        _ container: KeyedDecodingContainer<CodingKeys>, _ field: CodingKeys, _ make: ([UInt8]) throws -> Key
+    ) throws -> Key? {
+        guard let text = try container.decodeIfPresent(String.self, forKey: field) else { return nil }
+        guard let bytes = Base64URL.decode(text), let key = try? make(bytes) else {
+            throw DecodingError.dataCorruptedError(forKey: field, in: container, debugDescription: "not a public key")
+        }
+        return key
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import ProfferCrypto
 import ProfferWire
 
 extension Vault {
@@ -23,48 +22,29 @@ extension Vault {
             }
             var intent = message
             if intent.id == nil { intent.id = MessageID.random() }
-            let canonical = intent.canonicalForm
-            guard (try? Message.parse(canonical)) != nil else {
+            guard (try? Message.parse(intent.canonicalForm)) != nil else {
                 throw VaultError(.invalidInput("with its new id the intent is longer than 280 characters: shorten it"))
             }
-            return StoredIntent(
-                id: intent.id!.description, canonical: canonical, persona: persona, state: .draft, createdAt: now,
-                updatedAt: now)
+            return StoredIntent(message: intent, persona: persona, state: .draft, createdAt: now, updatedAt: now)
         }
-        try write { db in
-            _ = try personaID(named: persona, in: db)
-            let insert = try db.makeStatement(sql: "INSERT INTO intents (id, message_index, sealed) VALUES (?, ?, ?)")
-            for stored in intents {
-                let index = keys.blindIndex(stored.id, in: "intent")
-                let id = SecureRandom.bytes(16)
-                do {
-                    try insert.execute(arguments: [Data(id), Data(index), try seal(stored, table: "intents", id: id)])
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                    // The UNIQUE index on message_index finds a taken id without a query per record.
-                    throw VaultError(.duplicate(kind: "intent", name: stored.id))
-                }
-            }
+        try write { transaction in
+            try requirePersona(persona, in: transaction.reader)
+            // The UNIQUE index on message_index finds a taken id without a query per record.
+            for intent in intents { try transaction.insert(intent, duplicateName: intent.id.description) }
         }
         return intents
     }
 
-    /// Every intent, oldest first, or those in one state.
+    /// Every intent that opens, oldest first, or those in one state.
     public func intents(state: IntentState? = nil) throws -> [StoredIntent] {
-        try read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed FROM intents ORDER BY seq")
-            var intents: [StoredIntent] = []
-            while let row = try rows.next() {
-                let intent = try open(
-                    StoredIntent.self, sealed: row["sealed"], table: "intents", id: [UInt8](row["id"] as Data))
-                if state == nil || intent.state == state { intents.append(intent) }
-            }
-            return intents
-        }
+        let intents = try listAll(StoredIntent.self)
+        guard let state else { return intents }
+        return intents.filter { $0.state == state }
     }
 
     /// The intent whose message id is `id`.
     public func intent(id: String) throws -> StoredIntent {
-        try read { db in try fetchIntent(id: id, in: db).intent }
+        try read { reader in try fetchIntent(id: id, in: reader).record }
     }
 
     /// Moves an intent to `state`.
@@ -76,24 +56,19 @@ extension Vault {
     /// Changes a stored intent in one transaction.
     @discardableResult
     public func updateIntent(id: String, _ change: (inout StoredIntent) -> Void) throws -> StoredIntent {
-        try write { db in
-            var (recordID, intent) = try fetchIntent(id: id, in: db)
-            change(&intent)
-            intent.updatedAt = Date()
-            try db.execute(
-                sql: "UPDATE intents SET sealed = ? WHERE id = ?",
-                arguments: [try seal(intent, table: "intents", id: recordID), Data(recordID)])
-            return intent
+        try write { transaction in
+            var stored = try fetchIntent(id: id, in: transaction.reader)
+            change(&stored.record)
+            stored.record.updatedAt = Date()
+            return try transaction.update(stored).record
         }
     }
 
-    private func fetchIntent(id: String, in db: Database) throws -> (recordID: [UInt8], intent: StoredIntent) {
-        let index = keys.blindIndex(id.lowercased(), in: "intent")
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT id, sealed FROM intents WHERE message_index = ?", arguments: [Data(index)])
+    private func fetchIntent(id: String, in reader: RecordReader) throws -> Stored<StoredIntent> {
+        guard let messageID = MessageID(id),
+            let stored = try reader.one(
+                StoredIntent.self, where: "message_index", is: reader.keys.blindIndex(messageID.description, in: "intent"))
         else { throw VaultError(.noSuchRecord(kind: "intent", name: "\(id) (see `proffer intent list`)")) }
-        let recordID = [UInt8](row["id"] as Data)
-        return (recordID, try open(StoredIntent.self, sealed: row["sealed"], table: "intents", id: recordID))
+        return stored
     }
 }

@@ -1,10 +1,16 @@
 import Foundation
 import GRDB
 import ProfferCrypto
+import ProfferWire
 
 extension Vault {
     /// The seed from which the person's pairwise signing identities are derived (one per persona and vendor).
-    package var identitySeed: SymmetricKey { keys.identity }
+    ///
+    /// - Throws: ``VaultError`` when the header's copy of the seed does not authenticate.
+    package func identitySeed() throws -> SymmetricKey {
+        guard let seed = keys.identity else { throw VaultError(.damaged(integrityProblems)) }
+        return seed
+    }
 
     // MARK: - Offers
 
@@ -13,98 +19,75 @@ extension Vault {
     /// - Returns: How many were new.
     @discardableResult
     public func addOffers(_ offers: [StoredOffer]) throws -> Int {
-        try write { db in
-            let insert = try db.makeStatement(
-                sql: "INSERT OR IGNORE INTO offers (id, offer_index, intent_index, sealed) VALUES (?, ?, ?, ?)")
+        try write { transaction in
             var added = 0
             for offer in offers {
-                let id = SecureRandom.bytes(16)
-                try insert.execute(arguments: [
-                    Data(id), Data(keys.blindIndex(offer.id, in: "offer")),
-                    Data(keys.blindIndex(offer.intentID, in: "intent")), try seal(offer, table: "offers", id: id),
-                ])
-                added += db.changesCount
+                let index = transaction.keys.blindIndex(offer.id.description, in: "offer")
+                guard try transaction.reader.one(StoredOffer.self, where: "offer_index", is: index) == nil else {
+                    continue
+                }
+                try transaction.insert(offer, duplicateName: offer.name)
+                added += 1
             }
             return added
         }
     }
 
-    /// Every offer, oldest first, or those answering one intent.
+    /// Every offer that opens, oldest first, or those answering one intent.
     public func offers(intentID: String? = nil) throws -> [StoredOffer] {
-        try read { db in
-            var sql = "SELECT id, sealed FROM offers"
-            var arguments: StatementArguments = []
-            if let intentID {
-                sql += " WHERE intent_index = ?"
-                arguments = [Data(keys.blindIndex(intentID.lowercased(), in: "intent"))]
-            }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY seq", arguments: arguments).map { row in
-                try open(StoredOffer.self, sealed: row["sealed"], table: "offers", id: [UInt8](row["id"] as Data))
-            }
-        }
+        guard let intentID else { return try listAll(StoredOffer.self) }
+        guard let id = MessageID(intentID) else { return [] }
+        return try listAll(StoredOffer.self, where: "intent_index", is: keys.blindIndex(id.description, in: "intent"))
     }
 
     /// The offer whose message id is `id`.
     public func offer(id: String) throws -> StoredOffer {
-        try read { db in try fetchOffer(id: id, in: db).offer }
+        try read { reader in try fetchOffer(id: id, in: reader).record }
     }
 
     /// Moves an offer to `state`.
     public func setOfferState(id: String, to state: OfferState) throws {
-        try write { db in
-            var (recordID, offer) = try fetchOffer(id: id, in: db)
-            offer.state = state
-            try db.execute(
-                sql: "UPDATE offers SET sealed = ? WHERE id = ?",
-                arguments: [try seal(offer, table: "offers", id: recordID), Data(recordID)])
+        try write { transaction in
+            var stored = try fetchOffer(id: id, in: transaction.reader)
+            stored.record.state = state
+            try transaction.update(stored)
         }
     }
 
-    private func fetchOffer(id: String, in db: Database) throws -> (recordID: [UInt8], offer: StoredOffer) {
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT id, sealed FROM offers WHERE offer_index = ?",
-                arguments: [Data(keys.blindIndex(id.lowercased(), in: "offer"))])
+    private func fetchOffer(id: String, in reader: RecordReader) throws -> Stored<StoredOffer> {
+        guard let messageID = MessageID(id),
+            let stored = try reader.one(
+                StoredOffer.self, where: "offer_index", is: reader.keys.blindIndex(messageID.description, in: "offer"))
         else { throw VaultError(.noSuchRecord(kind: "offer", name: "\(id) (see `proffer offer list`)")) }
-        let recordID = [UInt8](row["id"] as Data)
-        return (recordID, try open(StoredOffer.self, sealed: row["sealed"], table: "offers", id: recordID))
+        return stored
     }
 
     // MARK: - Deals
 
     /// Stores a new deal, or replaces the deal with the same id.
     public func saveDeal(_ deal: StoredDeal) throws {
-        try write { db in
-            let index = Data(keys.blindIndex(deal.id, in: "deal"))
-            let existing = try Data.fetchOne(db, sql: "SELECT id FROM deals WHERE deal_index = ?", arguments: [index])
-            let id = existing.map { [UInt8]($0) } ?? SecureRandom.bytes(16)
-            try db.execute(
-                sql: """
-                    INSERT INTO deals (id, deal_index, sealed) VALUES (?, ?, ?)
-                    ON CONFLICT(deal_index) DO UPDATE SET sealed = excluded.sealed
-                    """,
-                arguments: [Data(id), index, try seal(deal, table: "deals", id: id)])
-        }
-    }
-
-    /// Every deal, oldest first.
-    public func deals() throws -> [StoredDeal] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, sealed FROM deals ORDER BY seq").map { row in
-                try open(StoredDeal.self, sealed: row["sealed"], table: "deals", id: [UInt8](row["id"] as Data))
+        try write { transaction in
+            let index = transaction.keys.blindIndex(deal.id.description, in: "deal")
+            if var stored = try transaction.reader.one(StoredDeal.self, where: "deal_index", is: index) {
+                stored.record = deal
+                try transaction.update(stored)
+            } else {
+                try transaction.insert(deal, duplicateName: deal.id.description)
             }
         }
     }
 
+    /// Every deal that opens, oldest first.
+    public func deals() throws -> [StoredDeal] { try listAll(StoredDeal.self) }
+
     /// The deal whose accept id is `id`.
     public func deal(id: String) throws -> StoredDeal {
-        try read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT id, sealed FROM deals WHERE deal_index = ?",
-                    arguments: [Data(keys.blindIndex(id.lowercased(), in: "deal"))])
+        try read { reader in
+            guard let dealID = MessageID(id),
+                let stored = try reader.one(
+                    StoredDeal.self, where: "deal_index", is: reader.keys.blindIndex(dealID.description, in: "deal"))
             else { throw VaultError(.noSuchRecord(kind: "deal", name: "\(id) (see `proffer deal list`)")) }
-            return try open(StoredDeal.self, sealed: row["sealed"], table: "deals", id: [UInt8](row["id"] as Data))
+            return stored.record
         }
     }
 
@@ -119,31 +102,33 @@ extension Vault {
     public func admitReplies(_ replies: [(sender: [UInt8], nonce: [UInt8], freshUntil: Int64)], now: Int64) throws
         -> [Bool]
     {
-        try write { db in
-            try db.execute(sql: "DELETE FROM seen_replies WHERE fresh_until < ?", arguments: [now])
-            let insert = try db.makeStatement(
-                sql: "INSERT OR IGNORE INTO seen_replies (token, fresh_until) VALUES (?, ?)")
-            return try replies.map { reply in
-                let token = keys.blindIndex(
-                    Hex.hex(reply.sender) + ":" + Hex.hex(reply.nonce), in: "reply")
-                try insert.execute(arguments: [Data(token), reply.freshUntil])
-                return db.changesCount == 1
+        try write { transaction in
+            let (seen, damaged) = try transaction.reader.all(SeenReply.self)
+            guard damaged.isEmpty else { throw VaultError(.damaged(damaged.map(\.description))) }
+            for stale in seen where stale.record.freshUntil < now { try transaction.delete(stale) }
+            var admitted: [Bool] = []
+            for reply in replies {
+                let token = transaction.keys.blindIndex(Hex.hex(reply.sender) + ":" + Hex.hex(reply.nonce), in: "reply")
+                if try transaction.reader.one(SeenReply.self, where: "token", is: token) != nil {
+                    admitted.append(false)
+                } else {
+                    try transaction.insert(SeenReply(token: token, freshUntil: reply.freshUntil), duplicateName: "")
+                    admitted.append(true)
+                }
             }
+            return admitted
         }
     }
 
     /// Records that the person asked a vendor to forget a deal's data.
-    public func recordForgetRequest(persona: String, vendor: String, categories: [String], deal: String) throws {
-        try write { db in
-            try appendAudit(
+    public func recordForgetRequest(
+        persona: String, vendor: String, categories: [DataCategory], deal: MessageID
+    ) throws {
+        try write { transaction in
+            try transaction.appendAudit(
                 AuditEntry(
                     kind: .forgetRequest, at: Date(), persona: persona, categories: categories, vendor: vendor,
-                    deal: deal),
-                in: db)
+                    deal: deal))
         }
     }
-}
-
-enum Hex {
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }

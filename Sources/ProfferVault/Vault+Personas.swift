@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import ProfferCrypto
 
 extension Vault {
     /// Adds a persona.
@@ -8,39 +7,35 @@ extension Vault {
     /// - Throws: ``VaultError`` when the name is taken or not 1 to 64 letters, digits, `-`, `_` or `.`.
     public func addPersona(named name: String) throws {
         try Vault.checkName(name, of: "persona")
-        try write { db in try insertPersona(named: name, in: db) }
+        try write { transaction in try insertPersona(named: name, in: transaction) }
     }
 
-    @discardableResult
-    func insertPersona(named name: String, in db: Database) throws -> [UInt8] {
-        let index = keys.blindIndex(name.lowercased(), in: "persona")
-        guard try Row.fetchOne(db, sql: "SELECT 1 FROM personas WHERE name_index = ?", arguments: [Data(index)]) == nil
-        else { throw VaultError(.duplicate(kind: "persona", name: name)) }
-        let id = SecureRandom.bytes(16)
-        let sealed = try seal(Persona(name: name, createdAt: Date()), table: "personas", id: id)
-        try db.execute(
-            sql: "INSERT INTO personas (id, name_index, sealed) VALUES (?, ?, ?)",
-            arguments: [Data(id), Data(index), sealed])
-        return id
+    func insertPersona(named name: String, in transaction: VaultTransaction) throws {
+        try transaction.insert(Persona(name: name, createdAt: Date()), duplicateName: name)
     }
 
-    /// Every persona, by name.
+    /// Every persona that opens, by name.
     public func personas() throws -> [Persona] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, sealed FROM personas").map { row in
-                try open(Persona.self, sealed: row["sealed"], table: "personas", id: [UInt8](row["id"] as Data))
-            }
-        }.sorted { $0.name < $1.name }
+        try listAll(Persona.self).sorted { $0.name < $1.name }
     }
 
-    /// The id of the persona named `name`.
-    func personaID(named name: String, in db: Database) throws -> [UInt8] {
-        let index = keys.blindIndex(name.lowercased(), in: "persona")
-        guard
-            let id = try Data.fetchOne(
-                db, sql: "SELECT id FROM personas WHERE name_index = ?", arguments: [Data(index)])
-        else { throw VaultError(.noSuchRecord(kind: "persona", name: "\(name) (see `proffer persona list`)")) }
-        return [UInt8](id)
+    /// Checks that a persona exists, inside a transaction.
+    ///
+    /// - Throws: ``VaultError`` naming `persona list` when it does not.
+    func requirePersona(_ name: String, in reader: RecordReader) throws {
+        guard try reader.one(Persona.self, where: "name_index", is: reader.keys.personaIndex(name)) != nil else {
+            throw VaultError(.noSuchRecord(kind: "persona", name: "\(name) (see `proffer persona list`)"))
+        }
+    }
+
+    /// Every record of a type that opens, in the order they were added; those that do not are named in
+    /// ``damagedRecords``.
+    func listAll<Record: SealedRecord>(_ type: Record.Type, where column: String? = nil, is value: [UInt8]? = nil)
+        throws -> [Record]
+    {
+        let (records, damaged) = try read { reader in try reader.all(type, where: column, is: value) }
+        noteDamage(damaged)
+        return records.map(\.record)
     }
 
     static func checkName(_ name: String, of kind: String) throws {

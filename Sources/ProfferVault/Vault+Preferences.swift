@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import ProfferCrypto
 import ProfferWire
 
 extension Vault {
@@ -14,8 +13,9 @@ extension Vault {
     ///   setting.
     public func setPreference(key rawKey: String, value: String, persona: String, share: SharingRule?) throws {
         let key = rawKey.lowercased()
+        let category = DataCategory(rawValue: key)
         let canonicalValue: String
-        if DataCategory(rawValue: key) != nil {
+        if category != nil {
             guard !value.isEmpty, value.count <= 1000 else {
                 throw VaultError(.invalidInput("a value for \(key) is 1 to 1000 characters"))
             }
@@ -32,79 +32,66 @@ extension Vault {
         } else {
             throw VaultError(.invalidInput(Vault.unknownKeyMessage(key)))
         }
-        try write { db in
-            let personaID = try personaID(named: persona, in: db)
-            let index = preferenceIndex(personaID: personaID, key: key)
-            let existing = try existingPreference(index: index, in: db)
-            let rule: SharingRule? =
-                DataCategory(rawValue: key) == nil ? nil : share ?? existing?.preference.share ?? .ask
-            let id = existing?.id ?? SecureRandom.bytes(16)
+        try write { transaction in
+            try requirePersona(persona, in: transaction.reader)
+            let existing = try fetchPreference(key: key, persona: persona, in: transaction.reader)
+            let rule: SharingRule? = category == nil ? nil : share ?? existing?.record.share ?? .ask
             let preference = Preference(
-                persona: persona, key: key, value: canonicalValue, share: rule, updatedAt: Date())
-            let sealed = try seal(preference, table: "preferences", id: id)
-            try db.execute(
-                sql: """
-                    INSERT INTO preferences (id, key_index, persona_id, sealed) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(key_index) DO UPDATE SET sealed = excluded.sealed
-                    """,
-                arguments: [Data(id), Data(index), Data(personaID), sealed])
-            if let rule, rule != existing?.preference.share {
-                try appendAudit(
+                persona: existing?.record.persona ?? persona, key: key, value: canonicalValue, share: rule,
+                updatedAt: Date())
+            if var existing {
+                existing.record = preference
+                try transaction.update(existing)
+            } else {
+                try transaction.insert(preference, duplicateName: "\(key) for persona \(persona)")
+            }
+            if let category, let rule, rule != existing?.record.share {
+                try transaction.appendAudit(
                     AuditEntry(
-                        kind: .sharingRule, at: Date(), persona: persona, categories: [key],
-                        previousRule: existing?.preference.share, rule: rule),
-                    in: db)
+                        kind: .sharingRule, at: Date(), persona: preference.persona, categories: [category],
+                        previousRule: existing?.record.share, rule: rule))
             }
         }
     }
 
     /// The preference `key` of `persona`, or `nil` when none is set.
+    ///
+    /// - Throws: ``VaultError`` when the persona does not exist, or the record does not open.
     public func preference(key: String, persona: String) throws -> Preference? {
-        try read { db in
-            let index = preferenceIndex(personaID: try personaID(named: persona, in: db), key: key.lowercased())
-            return try existingPreference(index: index, in: db)?.preference
+        try read { reader in
+            try requirePersona(persona, in: reader)
+            return try fetchPreference(key: key.lowercased(), persona: persona, in: reader)?.record
         }
     }
 
-    /// Every preference, or those of one persona, by persona and key.
+    /// Every preference that opens, or those of one persona, by persona and key.
     public func preferences(persona: String? = nil) throws -> [Preference] {
-        try read { db in
-            var sql = "SELECT id, sealed FROM preferences"
-            var arguments: StatementArguments = []
-            if let persona {
-                sql += " WHERE persona_id = ?"
-                arguments = [Data(try personaID(named: persona, in: db))]
-            }
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                try open(Preference.self, sealed: row["sealed"], table: "preferences", id: [UInt8](row["id"] as Data))
-            }
-        }.sorted { ($0.persona, $0.key) < ($1.persona, $1.key) }
+        if let persona { _ = try read { reader in try requirePersona(persona, in: reader) } }
+        let preferences = try listAll(
+            Preference.self, where: persona == nil ? nil : "persona_index", is: persona.map(keys.personaIndex))
+        return preferences.sorted { ($0.persona, $0.key) < ($1.persona, $1.key) }
     }
 
     /// Removes a preference; its sealed bytes are overwritten (`secure_delete`).
     ///
     /// - Throws: ``VaultError`` when no such preference is set.
     public func removePreference(key: String, persona: String) throws {
-        try write { db in
-            let index = preferenceIndex(personaID: try personaID(named: persona, in: db), key: key.lowercased())
-            try db.execute(sql: "DELETE FROM preferences WHERE key_index = ?", arguments: [Data(index)])
-            guard db.changesCount > 0 else {
-                throw VaultError(.noSuchRecord(kind: "preference", name: "\(key) for persona \(persona)"))
-            }
+        try write { transaction in
+            try requirePersona(persona, in: transaction.reader)
+            guard let existing = try fetchPreference(key: key.lowercased(), persona: persona, in: transaction.reader)
+            else { throw VaultError(.noSuchRecord(kind: "preference", name: "\(key) for persona \(persona)")) }
+            try transaction.delete(existing)
         }
     }
 
-    private func preferenceIndex(personaID: [UInt8], key: String) -> [UInt8] {
-        keys.blindIndex(personaID.map { String(format: "%02x", $0) }.joined() + ":" + key, in: "preference")
-    }
-
-    private func existingPreference(index: [UInt8], in db: Database) throws -> (id: [UInt8], preference: Preference)? {
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT id, sealed FROM preferences WHERE key_index = ?", arguments: [Data(index)])
-        else { return nil }
-        let id = [UInt8](row["id"] as Data)
-        return (id, try open(Preference.self, sealed: row["sealed"], table: "preferences", id: id))
+    /// The stored preference; the record's own persona and key are checked against what was asked for.
+    private func fetchPreference(key: String, persona: String, in reader: RecordReader) throws -> Stored<Preference>? {
+        let stored = try reader.one(
+            Preference.self, where: "key_index", is: reader.keys.preferenceIndex(persona: persona, key: key))
+        if let stored, stored.record.key != key || stored.record.persona.lowercased() != persona.lowercased() {
+            throw VaultError(.damaged([DamagedRecord(kind: "preference", id: stored.id).description]))
+        }
+        return stored
     }
 
     static func unknownKeyMessage(_ key: String) -> String {

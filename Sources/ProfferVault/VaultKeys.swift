@@ -1,30 +1,47 @@
 import ProfferCrypto
 
-/// The vault's keys: one random master key, unwrapped by the passphrase, and a subkey per purpose derived from it, so
-/// no key serves two purposes.
+/// The vault's keys: subkeys of one random master key, unwrapped by the passphrase, so no key serves two purposes;
+/// and the identity seed, a random secret stored sealed, from which vendor-facing keys and the rollback anchor's key
+/// are derived, so they survive re-keying and backups.
 struct VaultKeys: Sendable {
-    /// Seals record payloads.
+    /// Seals record payloads, the vault state and the identity seed.
     let records: SymmetricKey
     /// Keyed hashes standing in for names in indexed columns ("blind indexes").
     let blindIndex: SymmetricKey
     /// MACs chaining the audit log.
     let audit: SymmetricKey
-    /// The seed from which the per-vendor signing identities are derived.
-    let identity: SymmetricKey
+    /// Keys the per-record hashes summed into the vault-wide commitment.
+    let commitment: SymmetricKey
+    /// The seed of the per-vendor signing identities; `nil` when the header's copy does not open.
+    let identity: SymmetricKey?
 
-    init(master: SymmetricKey) {
-        records = KeyDerivation.subkey(of: master, id: 1, context: "records\0")
-        blindIndex = KeyDerivation.subkey(of: master, id: 1, context: "blindidx")
-        audit = KeyDerivation.subkey(of: master, id: 1, context: "auditlog")
-        identity = KeyDerivation.subkey(of: master, id: 1, context: "identity")
+    init(master: SymmetricKey, identitySeed: SymmetricKey?) {
+        records = KeyDerivation.subkey(of: master, id: 2, context: "records\0")
+        blindIndex = KeyDerivation.subkey(of: master, id: 2, context: "blindidx")
+        audit = KeyDerivation.subkey(of: master, id: 2, context: "auditlog")
+        commitment = KeyDerivation.subkey(of: master, id: 2, context: "commitmt")
+        identity = identitySeed
     }
 
-    /// Runs `body` with the record, blind-index and audit keys readable throughout: one pair of `mprotect` calls per
-    /// transaction instead of one per record. The keys are inaccessible again as soon as `body` returns.
+    /// Format 1's keys, used only to read a format-1 vault while migrating it. Its identity seed was a subkey of the
+    /// master key; migration keeps those bytes as the random seed, so vendors see the same keys afterwards.
+    static func formatOne(master: SymmetricKey) -> (records: SymmetricKey, audit: SymmetricKey, identity: SymmetricKey)
+    {
+        (
+            KeyDerivation.subkey(of: master, id: 1, context: "records\0"),
+            KeyDerivation.subkey(of: master, id: 1, context: "auditlog"),
+            KeyDerivation.subkey(of: master, id: 1, context: "identity")
+        )
+    }
+
+    /// Runs `body` with the keys used per record readable throughout: one pair of `mprotect` calls per transaction
+    /// instead of one per record. The keys are inaccessible again as soon as `body` returns.
     func whileReadable<T>(_ body: () throws -> T) throws -> T {
         try records.secret.withUnsafeBytes { _ in
             try blindIndex.secret.withUnsafeBytes { _ in
-                try audit.secret.withUnsafeBytes { _ in try body() }
+                try audit.secret.withUnsafeBytes { _ in
+                    try commitment.secret.withUnsafeBytes { _ in try body() }
+                }
             }
         }
     }
@@ -34,13 +51,15 @@ struct VaultKeys: Sendable {
     func blindIndex(_ value: String, in space: String) -> [UInt8] {
         KeyedHash.hash(Array((space + "\u{0}" + value).utf8), key: blindIndex, length: 16)
     }
-}
 
-/// What a sealed payload is bound to: moving it to another row, table or format version makes it fail to open.
-func associatedData(table: String, recordID: [UInt8], formatVersion: Int) -> [UInt8] {
-    var data = Array(table.utf8)
-    data.append(0)
-    data.append(contentsOf: recordID)
-    data.append(contentsOf: withUnsafeBytes(of: UInt32(formatVersion).bigEndian, Array.init))
-    return data
+    func personaIndex(_ persona: String) -> [UInt8] { blindIndex(persona.lowercased(), in: "persona") }
+
+    func preferenceIndex(persona: String, key: String) -> [UInt8] {
+        blindIndex(persona.lowercased() + "\u{0}" + key.lowercased(), in: "preference")
+    }
+
+    /// The key that MACs the rollback anchor: from the identity seed, so it stays the same across re-keying.
+    var anchor: SymmetricKey? {
+        identity.map { KeyedHash.derivedKey(Array("proffer-rollback-anchor".utf8), key: $0) }
+    }
 }

@@ -7,12 +7,21 @@ public struct ByteWriter: ~Copyable {
     public private(set) var count = 0
     private var capacity: Int
 
-    public init(capacity: Int = 4096) {
+    /// Called on every buffer before it is freed (when growing, and at the end), for writers that hold secrets.
+    private let eraser: ((UnsafeMutableRawBufferPointer) -> Void)?
+
+    /// - Parameter eraser: Wipes each buffer before it is freed, for a writer that builds secret bytes; pass a wipe
+    ///   the compiler cannot remove (such as libsodium's `sodium_memzero`).
+    public init(capacity: Int = 4096, eraser: ((UnsafeMutableRawBufferPointer) -> Void)? = nil) {
         self.capacity = Swift.max(capacity, 16)
+        self.eraser = eraser
         base = .allocate(capacity: self.capacity)
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        eraser?(UnsafeMutableRawBufferPointer(start: base, count: capacity))
+        base.deallocate()
+    }
 
     /// The bytes written so far; valid until the next write.
     public var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
@@ -29,6 +38,7 @@ public struct ByteWriter: ~Copyable {
         let newCapacity = Swift.max(capacity * 2, needed)
         let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         newBase.update(from: base, count: count)
+        eraser?(UnsafeMutableRawBufferPointer(start: base, count: capacity))
         base.deallocate()
         base = newBase
         capacity = newCapacity

@@ -70,12 +70,12 @@ extension VendorCommand {
                 else { throw CLIError("\"\(url)\" is not a vendor URL: write it like https://shop.example/proffer") }
                 let vendor = try await agent.addVendor(
                     url: url, name: name, timeout: network.duration(vault: agent.vault))
-                let key = try SigningPublicKey(Base64URL.decode(vendor.signingKey!)!)
                 StandardOutput().write(
                     line: "added vendor \(vendor.name) (\"\(vendor.profileName ?? vendor.name)\") at \(vendor.baseURL)")
-                StandardOutput().write(line: "pinned key  \(fingerprint(of: key))")
-                StandardOutput().write(line: "terms       \(vendor.terms.joined(separator: ", "))")
-                StandardOutput().write(line: "categories  \(vendor.categories.joined(separator: ", "))")
+                StandardOutput().write(line: "pinned key  \(vendor.signingKey.map(fingerprint(of:)) ?? "none")")
+                StandardOutput().write(line: "terms       \(vendor.terms.map(\.description).joined(separator: ", "))")
+                StandardOutput().write(
+                    line: "categories  \(vendor.categories.map(\.description).joined(separator: ", "))")
             }
         }
     }
@@ -206,7 +206,7 @@ struct OfferCommand: AsyncParsableCommand {
         init(_ offer: StoredOffer, intentTerms: [String]) {
             let message = offer.message
             (name, id, vendor, intent, state) = (
-                offer.name, offer.id, offer.vendor, offer.intentID, offer.state.rawValue
+                offer.name, offer.id.description, offer.vendor, offer.intentID.description, offer.state.rawValue
             )
             price = message.price?.description
             eta = message.eta?.description
@@ -240,8 +240,8 @@ struct OfferCommand: AsyncParsableCommand {
 
         func run() async throws {
             try runReportingErrors {
-                let opened = try vault.openVault()
-                var intentTerms: [String: [String]] = [:]
+                let opened = try vault.openVault(.readOnly)
+                var intentTerms: [MessageID: [String]] = [:]
                 for intent in try opened.intents() {
                     intentTerms[intent.id] = intent.message.terms.map { $0.map(\.description) } ?? []
                 }
@@ -330,11 +330,12 @@ struct OfferCommand: AsyncParsableCommand {
                     line: "Accepting \(plan.offer.name): \(message.item ?? message.sku?.description ?? "-"), "
                         + "\(message.price?.description ?? "-")\(message.eta.map { ", eta \($0)" } ?? "")")
                 if plan.items.isEmpty {
-                    output.write(line: "No personal data is sent. Terms: \(plan.terms.joined(separator: ", ")).")
+                    output.write(
+                        line: "No personal data is sent. Terms: \(plan.terms.map(\.description).joined(separator: ", ")).")
                 } else {
                     output.write(
                         line: "This sends to \(plan.vendor.profileName ?? plan.vendor.name) (\(plan.vendor.name)), "
-                            + "sealed to its key, under the terms \(plan.terms.joined(separator: ", ")):")
+                            + "sealed to its key, under the terms \(plan.terms.map(\.description).joined(separator: ", ")):")
                     output.flush()
                     var rows: [[String]] = []
                     for item in plan.items {
@@ -408,16 +409,16 @@ struct DealCommand: AsyncParsableCommand {
 
         func run() async throws {
             try runReportingErrors {
-                let deals = try vault.openVault().deals()
+                let deals = try vault.openVault(.readOnly).deals()
                 if json { return try printJSON(deals) }
                 if deals.isEmpty { return StandardOutput().write(line: "no deals yet") }
                 printTable(
                     ["DEAL", "VENDOR", "OFFER", "STATE", "DISCLOSED", "TERMS", "DATE"],
                     deals.map {
                         [
-                            $0.id, $0.vendor, $0.offerID, $0.state.rawValue,
-                            $0.disclosed.isEmpty ? "-" : $0.disclosed.joined(separator: ","),
-                            $0.terms.joined(separator: ","), $0.createdAt.shortText,
+                            $0.id.description, $0.vendor, $0.offerID.description, $0.state.rawValue,
+                            $0.disclosed.isEmpty ? "-" : $0.disclosed.map(\.rawValue).joined(separator: ","),
+                            $0.terms.map(\.description).joined(separator: ","), $0.createdAt.shortText,
                         ]
                     })
             }
@@ -432,7 +433,7 @@ struct DealCommand: AsyncParsableCommand {
 
         func run() async throws {
             try runReportingErrors {
-                let deal = try vault.openVault().deal(id: id)
+                let deal = try vault.openVault(.readOnly).deal(id: id)
                 if json { return try printJSON(deal) }
                 func message(_ envelope: String?) -> String {
                     envelope.flatMap { try? Envelope.decode(json: Array($0.utf8)).envelope.msg } ?? "-"
@@ -440,10 +441,15 @@ struct DealCommand: AsyncParsableCommand {
                 printTable(
                     ["FIELD", "VALUE"],
                     [
-                        ["deal", deal.id], ["vendor", deal.vendor], ["persona", deal.persona], ["offer", deal.offerID],
-                        ["intent", deal.intentID], ["state", deal.state.rawValue],
-                        ["disclosed", deal.disclosed.isEmpty ? "nothing" : deal.disclosed.joined(separator: ", ")],
-                        ["terms", deal.terms.joined(separator: ", ")], ["date", deal.createdAt.shortText],
+                        ["deal", deal.id.description], ["vendor", deal.vendor], ["persona", deal.persona],
+                        ["offer", deal.offerID.description], ["intent", deal.intentID.description],
+                        ["state", deal.state.rawValue],
+                        [
+                            "disclosed",
+                            deal.disclosed.isEmpty ? "nothing" : deal.disclosed.map(\.rawValue).joined(separator: ", "),
+                        ],
+                        ["terms", deal.terms.map(\.description).joined(separator: ", ")],
+                        ["date", deal.createdAt.shortText],
                         ["you sent", message(deal.acceptEnvelope)], ["vendor replied", message(deal.replyEnvelope)],
                         ["forget sent", message(deal.forgetEnvelope)],
                         ["forget reply", message(deal.forgetReplyEnvelope)],
@@ -467,7 +473,7 @@ struct DealCommand: AsyncParsableCommand {
                 let deal = try await agent.forget(dealID: id, timeout: network.duration(vault: agent.vault))
                 StandardOutput().write(
                     line: deal.state == .forgotten
-                        ? "\(deal.vendor) confirmed it deleted \(deal.disclosed.joined(separator: ", ")) of deal \(deal.id)"
+                        ? "\(deal.vendor) confirmed it deleted \(deal.disclosed.map(\.rawValue).joined(separator: ", ")) of deal \(deal.id)"
                         : "asked \(deal.vendor) to forget deal \(deal.id); it has not confirmed yet")
             }
         }

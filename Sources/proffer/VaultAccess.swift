@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProfferCrypto
 import ProfferVault
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -44,13 +45,46 @@ struct VaultOptions: ParsableArguments {
         return try Passphrase.prompt(prompt)
     }
 
-    /// Opens and unlocks the vault, with core dumps off for the rest of the process.
-    func openVault() throws -> Vault {
+    /// Opens and unlocks the vault, with core dumps and ptrace-dumpability off for the rest of the process.
+    ///
+    /// Damage found on open is printed as a warning straight away; ``OpenedVaults`` reports it again when the
+    /// command ends and makes the exit status non-zero.
+    ///
+    /// - Parameter access: `.readOnly` for commands that only read, so they work on a read-only vault.
+    func openVault(_ access: VaultAccessMode = .readWrite, acceptOlderState: Bool = false) throws -> Vault {
         disableCoreDumps()
         let passphrase = try passphrase()
-        let vault = try Vault.open(at: resolvedPath, passphrase: passphrase, busyTimeout: busyTimeout)
+        let vault = try Vault.open(
+            at: resolvedPath, passphrase: passphrase, access: access, busyTimeout: busyTimeout,
+            acceptOlderState: acceptOlderState)
         if vault.usesWeakKDF { warnWeakKDF() }
+        for problem in vault.integrityProblems { printError("warning: \(problem)") }
+        OpenedVaults.register(vault)
         return vault
+    }
+}
+
+/// The vaults this process opened, so damage seen while a command ran is reported once at its end, with a non-zero
+/// exit status, however the command itself went.
+enum OpenedVaults {
+    private static let opened = Mutex<[Vault]>([])
+
+    static func register(_ vault: Vault) { opened.withLock { $0.append(vault) } }
+
+    /// Prints warnings and damage; returns whether anything was damaged.
+    static func reportDamage() -> Bool {
+        var damaged = false
+        for vault in opened.withLock({ $0 }) {
+            for warning in vault.warnings { printError("warning: \(warning)") }
+            let problems = vault.integrityProblems.count + vault.damagedRecords.count
+            guard problems > 0 else { continue }
+            damaged = true
+            for record in vault.damagedRecords { printError("error: \(record); it was left out") }
+            printError(
+                "error: the vault at \(vault.path) is damaged (\(problems) problem\(problems == 1 ? "" : "s")): "
+                    + "`proffer vault check` lists everything; `proffer export --salvage FILE` saves what is intact")
+        }
+        return damaged
     }
 }
 
@@ -72,7 +106,7 @@ enum Passphrase {
         return passphrase
     }
 
-    /// Asks on the terminal with echo off.
+    /// Asks on the terminal with echo off, reading straight into secure memory (no growing array leaves copies).
     static func prompt(_ prompt: String) throws -> SecretBytes {
         let terminal = open("/dev/tty", O_RDWR)
         guard terminal >= 0 else {
@@ -91,12 +125,26 @@ enum Passphrase {
             tcsetattr(terminal, TCSAFLUSH, &original)
             _ = write(terminal, "\n", 1)
         }
-        var bytes: [UInt8] = []
-        var byte: UInt8 = 0
-        while Glibc.read(terminal, &byte, 1) == 1, byte != 0x0A { bytes.append(byte) }
-        byte = 0
-        guard !bytes.isEmpty else { throw CLIError("no passphrase was entered") }
-        return try SecretBytes(wiping: &bytes)
+        let buffer = try SecretBytes(zeroedCount: SecretBytes.maximumFileBytes)
+        var length = 0
+        var tooLong = false
+        buffer.withUnsafeMutableBytes { bytes in
+            var byte: UInt8 = 0
+            while Glibc.read(terminal, &byte, 1) == 1, byte != 0x0A {
+                if length < bytes.count {
+                    bytes[length] = byte
+                    length += 1
+                } else {
+                    tooLong = true
+                }
+            }
+            byte = 0
+        }
+        guard !tooLong else {
+            throw CLIError("the passphrase is longer than \(SecretBytes.maximumFileBytes) bytes; nothing was changed")
+        }
+        guard length > 0 else { throw CLIError("no passphrase was entered") }
+        return try buffer.prefix(length)
     }
 
     /// A new passphrase: from the file if given, else asked twice on the terminal.
@@ -107,10 +155,9 @@ enum Passphrase {
         } else {
             passphrase = try prompt("New passphrase: ")
             let again = try prompt("Repeat it: ")
-            let same = passphrase.withUnsafeBytes { first in
-                again.withUnsafeBytes { second in Array(first) == Array(second) }
+            guard passphrase.hasSameBytes(as: again) else {
+                throw CLIError("the two passphrases differ; nothing was changed")
             }
-            guard same else { throw CLIError("the two passphrases differ; nothing was changed") }
         }
         guard passphrase.count >= minimumLength else {
             throw CLIError("a passphrase has at least \(minimumLength) characters; a few words are easiest to remember")
@@ -125,10 +172,12 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         try body()
     } catch let error as VaultError {
         printError("error: \(error)")
-        if error.isWrongPassphrase { throw ExitCode(77) }
-        if error.isBusy { throw ExitCode(75) }
-        if error.isInvalidInput { throw ExitCode(65) }
-        throw ExitCode(1)
+        switch error.code {
+        case .wrongPassphrase: throw ExitCode(77)
+        case .busy: throw ExitCode(75)
+        case .invalidInput: throw ExitCode(65)
+        default: throw ExitCode(1)
+        }
     } catch let error as CLIError {
         printError("error: \(error)")
         throw ExitCode(1)

@@ -96,7 +96,7 @@ struct PersonaCommand: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let personas = try vault.openVault().personas()
+                let personas = try vault.openVault(.readOnly).personas()
                 if json { return try printJSON(personas) }
                 printTable(["NAME", "CREATED"], personas.map { [$0.name, $0.createdAt.shortText] })
             }
@@ -141,7 +141,7 @@ struct Pref: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                guard let preference = try vault.openVault().preference(key: key, persona: persona) else {
+                guard let preference = try vault.openVault(.readOnly).preference(key: key, persona: persona) else {
                     throw CLIError("\(key) is not set for persona \(persona)")
                 }
                 StandardOutput().write(line: preference.value)
@@ -157,7 +157,7 @@ struct Pref: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let preferences = try vault.openVault().preferences(persona: persona)
+                let preferences = try vault.openVault(.readOnly).preferences(persona: persona)
                 if json { return try printJSON(preferences) }
                 printTable(
                     ["PERSONA", "KEY", "SHARE", "VALUE"],
@@ -200,11 +200,13 @@ struct VendorCommand: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let vendors = try vault.openVault().vendors()
+                let vendors = try vault.openVault(.readOnly).vendors()
                 if json { return try printJSON(vendors) }
                 printTable(
                     ["NAME", "URL", "TERMS", "ADDED"],
-                    vendors.map { [$0.name, $0.baseURL, $0.terms.joined(separator: ","), $0.addedAt.shortText] })
+                    vendors.map {
+                        [$0.name, $0.baseURL, $0.terms.map(\.description).joined(separator: ","), $0.addedAt.shortText]
+                    })
             }
         }
     }
@@ -217,15 +219,16 @@ struct VendorCommand: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let vendor = try vault.openVault().vendor(named: name)
+                let vendor = try vault.openVault(.readOnly).vendor(named: name)
                 if json { return try printJSON(vendor) }
                 printTable(
                     ["FIELD", "VALUE"],
                     [
                         ["name", vendor.name], ["url", vendor.baseURL],
-                        ["pinned key", vendor.signingKey.flatMap(VendorCommand.fingerprintText) ?? "not pinned"],
-                        ["terms", vendor.terms.joined(separator: ",")],
-                        ["categories", vendor.categories.joined(separator: ",")], ["added", vendor.addedAt.shortText],
+                        ["pinned key", vendor.signingKey.map(fingerprint(of:)) ?? "not pinned"],
+                        ["terms", vendor.terms.map(\.description).joined(separator: ",")],
+                        ["categories", vendor.categories.map(\.description).joined(separator: ",")],
+                        ["added", vendor.addedAt.shortText],
                     ])
             }
         }
@@ -283,11 +286,13 @@ struct IntentCommand: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let intents = try vault.openVault().intents(state: state)
+                let intents = try vault.openVault(.readOnly).intents(state: state)
                 if json { return try printJSON(intents) }
                 printTable(
                     ["ID", "STATE", "PERSONA", "CREATED", "MESSAGE"],
-                    intents.map { [$0.id, $0.state.rawValue, $0.persona, $0.createdAt.shortText, $0.canonical] })
+                    intents.map {
+                        [$0.id.description, $0.state.rawValue, $0.persona, $0.createdAt.shortText, $0.canonical]
+                    })
             }
         }
     }
@@ -300,12 +305,12 @@ struct IntentCommand: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let intent = try vault.openVault().intent(id: id)
+                let intent = try vault.openVault(.readOnly).intent(id: id)
                 if json { return try printJSON(intent) }
                 printTable(
                     ["FIELD", "VALUE"],
                     [
-                        ["id", intent.id], ["state", intent.state.rawValue], ["persona", intent.persona],
+                        ["id", intent.id.description], ["state", intent.state.rawValue], ["persona", intent.persona],
                         ["message", intent.canonical], ["meaning", intent.message.explanation],
                         ["created", intent.createdAt.shortText], ["updated", intent.updatedAt.shortText],
                     ])
@@ -328,7 +333,7 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let entries = try vault.openVault().auditEntries(vendor: vendor)
+                let entries = try vault.openVault(.readOnly).auditEntries(vendor: vendor)
                 if json { return try printJSON(entries.map(\.entry)) }
                 printTable(
                     ["#", "WHEN", "WHAT", "PERSONA", "DATA", "DETAIL"],
@@ -339,13 +344,15 @@ struct Audit: ParsableCommand {
                             case .sharingRule:
                                 "\(entry.previousRule?.rawValue ?? "none") → \(entry.rule?.rawValue ?? "none")"
                             case .disclosure:
-                                "to \(entry.vendor ?? "?") under \((entry.terms ?? []).joined(separator: ",")), deal \(entry.deal ?? "?")"
+                                "to \(entry.vendor ?? "?") under \((entry.terms ?? []).map(\.description).joined(separator: ",")), deal \(entry.deal?.description ?? "?")"
                             case .forgetRequest:
-                                "asked \(entry.vendor ?? "?") to delete it, deal \(entry.deal ?? "?")"
+                                "asked \(entry.vendor ?? "?") to delete it, deal \(entry.deal?.description ?? "?")"
+                            case .salvage:
+                                entry.note ?? "rebuilt from a salvaged export"
                             }
                         return [
                             String(numbered.number), entry.at.shortText, entry.kind.rawValue, entry.persona,
-                            entry.categories.joined(separator: ","), detail,
+                            entry.categories.map(\.rawValue).joined(separator: ","), detail,
                         ]
                     })
             }
@@ -359,7 +366,7 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                switch try vault.openVault().verifyAuditChain() {
+                switch try vault.openVault(.readOnly).verifyAuditChain() {
                 case .intact(let entries):
                     StandardOutput().write(line: "audit chain intact: \(entries) entries")
                 case .broken(let entry, let reason):
@@ -373,22 +380,42 @@ struct Audit: ParsableCommand {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the whole vault, audit chain included, to one encrypted file (same passphrase).")
+        abstract: "Write the whole vault to one encrypted file (same passphrase): every record, the audit chain, and "
+            + "the identity seed, so vendors see the same keys after an import.",
+        discussion: """
+            The vault is only read, so export works on a read-only vault. It refuses to write onto the vault itself, \
+            and over an existing file unless --force is given. A damaged vault is refused; --salvage writes what \
+            authenticates and names what it left out, and an import of it records that in the audit log.
+            """)
     @OptionGroup var vault: VaultOptions
     @Argument(help: "The file to write.") var file: String
+    @Flag(help: "Replace the file if it exists (never the vault itself).") var force = false
+    @Flag(help: "Write what authenticates from a damaged vault, and say what was left out.") var salvage = false
 
     func run() throws {
         try runReportingErrors {
-            let opened = try vault.openVault()
-            try opened.export(to: file, passphrase: try vault.passphrase())
-            StandardOutput().write(line: "exported the vault to \(file)")
+            let opened = try vault.openVault(.readOnly)
+            let summary = try opened.export(
+                to: file, passphrase: try vault.passphrase(), salvage: salvage, overwrite: force)
+            StandardOutput().write(
+                line:
+                    "exported \(summary.records) records and \(summary.auditEntries) audit entries to \(file)")
+            if !summary.leftOut.isEmpty {
+                for item in summary.leftOut { printError("left out: \(item)") }
+                // The person asked for a salvage and got one; the damage was named just above.
+                Foundation.exit(0)
+            }
         }
     }
 }
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Rebuild a vault from an export. Nothing is written unless the whole file checks out.")
+        abstract: "Rebuild a vault from an export. Nothing is written unless the whole file checks out.",
+        discussion: """
+            The new vault gets a new master key and vault id, and keeps the export's identity seed, so vendors see \
+            the same keys. Exports from format 1 import too; they hold no offers, deals or identity seed.
+            """)
     @OptionGroup var vault: VaultOptions
     @Argument(help: "The export file.") var file: String
 

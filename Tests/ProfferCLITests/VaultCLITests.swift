@@ -13,7 +13,11 @@ final class CLIVault {
     let folder: URL
     let path: String
     let passphraseFile: String
-    var environment: [String: String] { ["PROFFER_VAULT": path, "PROFFER_PASSPHRASE_FILE": passphraseFile] }
+    /// The rollback anchors live in the test's own folder, never in the user's state folder.
+    var stateFolder: String { folder.appendingPathComponent("state").path }
+    var environment: [String: String] {
+        ["PROFFER_VAULT": path, "PROFFER_PASSPHRASE_FILE": passphraseFile, "XDG_STATE_HOME": stateFolder]
+    }
 
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-cli-vault-\(UUID().uuidString)")
@@ -34,7 +38,8 @@ final class CLIVault {
 
     func open() throws -> Vault {
         var bytes = Array("correct horse battery".utf8)
-        return try Vault.open(at: path, passphrase: try SecretBytes(wiping: &bytes))
+        return try Vault.open(
+            at: path, passphrase: try SecretBytes(wiping: &bytes), anchorFolder: stateFolder + "/proffer")
     }
 
     struct CLIError: Error {
@@ -143,6 +148,7 @@ struct VaultCLITests {
         let holder = Process()
         holder.executableURL = ProfferProcess.builtProduct("vault-test-writer")
         holder.arguments = [vault.path, vault.passphraseFile, "hold", "4"]
+        holder.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
         let output = Pipe()
         holder.standardOutput = output
         try holder.run()
@@ -162,6 +168,7 @@ struct VaultCLITests {
             let process = Process()
             process.executableURL = ProfferProcess.builtProduct("vault-test-writer")
             process.arguments = [vault.path, vault.passphraseFile, "write", "writer\(number)"]
+            process.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
             process.standardOutput = Pipe()
             process.standardError = Pipe()
             return process
@@ -181,7 +188,7 @@ struct VaultCLITests {
         #expect(acknowledged.count > 2, "both writers made progress")
         let opened = try vault.open()
         #expect(try opened.integrityCheck() == ["ok"])
-        let stored = Set(try opened.intents().map(\.id))
+        let stored = Set(try opened.intents().map(\.id.description))
         #expect(Set(acknowledged).isSubset(of: stored))
         if case .broken(let entry, let reason) = try opened.verifyAuditChain() {
             Issue.record("entry \(entry): \(reason)")
@@ -197,6 +204,7 @@ struct VaultCLITests {
             let writer = Process()
             writer.executableURL = ProfferProcess.builtProduct("vault-test-writer")
             writer.arguments = [vault.path, vault.passphraseFile, "write", "round\(round)"]
+            writer.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
             let output = Pipe()
             writer.standardOutput = output
             writer.standardError = Pipe()
@@ -210,7 +218,7 @@ struct VaultCLITests {
             }
             let opened = try vault.open()
             #expect(try opened.integrityCheck() == ["ok"], "round \(round)")
-            let stored = Set(try opened.intents().map(\.id))
+            let stored = Set(try opened.intents().map(\.id.description))
             #expect(acknowledged.isSubset(of: stored), "round \(round): acknowledged writes lost")
             if case .broken(let entry, let reason) = try opened.verifyAuditChain() {
                 Issue.record("round \(round): audit entry \(entry): \(reason)")

@@ -153,7 +153,8 @@ final class TestPerson: Sendable {
     init() throws {
         var passphrase = Array("correct horse battery".utf8)
         vault = try Vault.create(
-            at: folder.path + "/vault.db", passphrase: try SecretBytes(wiping: &passphrase), kdf: .weakForTests)
+            at: folder.path + "/vault/vault.db", passphrase: try SecretBytes(wiping: &passphrase), kdf: .weakForTests,
+            anchorFolder: folder.path + "/state")
         try vault.setPreference(key: "name", value: "Ada Lovelace", persona: "default", share: .always)
         try vault.setPreference(key: "postal", value: "12 Example Street, Berlin", persona: "default", share: .always)
         agent = Agent(vault: vault)

@@ -41,16 +41,16 @@ struct NegotiationTests {
         try await withServer(vendor.router()) { url in
             let agent = person.agent
             let pinned = try await agent.addVendor(url: url, name: "shop")
-            #expect(pinned.signingKey == vendor.inbox.profile.sign)
+            #expect(pinned.signingKey == vendor.inbox.profile.signingKey)
             let intent = try person.intent()
-            let outcomes = try await agent.publish(intentID: intent.id, timeout: .seconds(5))
+            let outcomes = try await agent.publish(intentID: intent.id.description, timeout: .seconds(5))
             guard case .answered(offers: 2) = outcomes[0].result else {
                 Issue.record("unexpected outcome \(outcomes)")
                 return
             }
-            let offers = try person.vault.offers(intentID: intent.id)
+            let offers = try person.vault.offers(intentID: intent.id.description)
             #expect(offers.map { $0.message.price?.description } == ["1149EUR", "1199EUR"])
-            #expect(try person.vault.intent(id: intent.id).state == .published)
+            #expect(try person.vault.intent(id: intent.id.description).state == .published)
 
             let xt5 = offers.first { $0.message.sku?.description == "xt5" }!
             guard
@@ -61,7 +61,7 @@ struct NegotiationTests {
                 return
             }
             #expect(countered.message.price == Money("1079EUR"))  // the floor, not lower
-            #expect(try person.vault.offer(id: xt5.id).state == .countered)
+            #expect(try person.vault.offer(id: xt5.id.description).state == .countered)
             guard
                 case .declined = try await agent.counter(
                     offerName: countered.name, price: Money("1000EUR"), qty: nil, eta: nil)
@@ -80,7 +80,7 @@ struct NegotiationTests {
             #expect(vendorDeals[0].disclosed?.contains("Ada Lovelace") == true)
             #expect(vendor.folder.rawBytes().contains("Ada Lovelace"))
 
-            let forgotten = try await agent.forget(dealID: deal.id)
+            let forgotten = try await agent.forget(dealID: deal.id.description)
             #expect(forgotten.state == .forgotten)
             #expect(try await vendor.inbox.store.deals()[0].state == "forgotten")
             let raw = vendor.folder.rawBytes()
@@ -106,9 +106,9 @@ struct NegotiationTests {
         // Nothing listens on port 1: connections are refused at once.
         try person.vault.addVendor(
             Vendor(
-                name: "down", baseURL: "http://127.0.0.1:1", signingKey: down.inbox.profile.sign,
-                boxKey: down.inbox.profile.box, terms: down.inbox.profile.terms,
-                categories: down.inbox.profile.categories))
+                name: "down", baseURL: "http://127.0.0.1:1", signingKey: down.inbox.profile.signingKey,
+                boxKey: down.inbox.profile.boxKey, terms: down.inbox.profile.terms.compactMap(TermsID.init),
+                categories: down.inbox.profile.categories.compactMap(IntentCategory.init)))
         let routers = [
             good.router(),
             silent.router(inbox: { _ in
@@ -138,7 +138,7 @@ struct NegotiationTests {
             for (name, url) in zip(names, urls) { _ = try await agent.addVendor(url: url, name: name) }
             let intent = try person.intent()
             let started = ContinuousClock.now
-            let outcomes = try await agent.publish(intentID: intent.id, timeout: .seconds(2))
+            let outcomes = try await agent.publish(intentID: intent.id.description, timeout: .seconds(2))
             #expect(ContinuousClock.now - started < .seconds(10))
             var byName: [String: String] = [:]
             for outcome in outcomes {
@@ -191,21 +191,21 @@ struct NegotiationTests {
             _ = try await agent.addVendor(url: urls[0], name: "replaying")
             _ = try await agent.addVendor(url: urls[1], name: "stale")
             let intent = try person.intent()
-            let first = try await agent.publish(intentID: intent.id, vendorNames: ["replaying"], timeout: .seconds(5))
+            let first = try await agent.publish(intentID: intent.id.description, vendorNames: ["replaying"], timeout: .seconds(5))
             guard case .answered(2) = first[0].result else {
                 Issue.record("unexpected answer")
                 return
             }
             // A second agent process (no memory of its own) still refuses the copy: the vault remembers.
             let second = try await Agent(vault: person.vault).publish(
-                intentID: intent.id, vendorNames: ["replaying"], timeout: .seconds(5))
+                intentID: intent.id.description, vendorNames: ["replaying"], timeout: .seconds(5))
             guard case .failed(let replayError) = second[0].result else {
                 Issue.record("unexpected answer")
                 return
             }
             #expect(replayError.message.contains("replay"))
             let stalePublish = try await agent.publish(
-                intentID: intent.id, vendorNames: ["stale"], timeout: .seconds(5))
+                intentID: intent.id.description, vendorNames: ["stale"], timeout: .seconds(5))
             guard case .failed(let staleError) = stalePublish[0].result else {
                 Issue.record("unexpected answer")
                 return
@@ -239,7 +239,7 @@ struct NegotiationTests {
         try await withServer(router) { url in
             _ = try await agent.addVendor(url: url, name: "shop")
             let intent = try person.intent()
-            _ = try await agent.publish(intentID: intent.id, timeout: .seconds(5))
+            _ = try await agent.publish(intentID: intent.id.description, timeout: .seconds(5))
             let offer = try person.vault.offers()[0]
             useImpostor.withLock { $0 = true }
             let plan = try agent.planAcceptance(offerName: offer.name)
@@ -255,7 +255,7 @@ struct NegotiationTests {
             #expect(try person.vault.auditEntries().allSatisfy { $0.entry.kind != .disclosure })
             #expect(try await impostor.inbox.store.deals().isEmpty)
             #expect(!impostor.folder.rawBytes().contains("Ada Lovelace"))
-            let republished = try await agent.publish(intentID: intent.id, timeout: .seconds(5))
+            let republished = try await agent.publish(intentID: intent.id.description, timeout: .seconds(5))
             guard case .failed(let error) = republished[0].result else {
                 Issue.record("unexpected answer")
                 return
@@ -264,7 +264,7 @@ struct NegotiationTests {
 
             let (previous, current) = try await agent.repin(vendorName: "shop")
             #expect(previous != current)
-            let afterRepin = try await agent.publish(intentID: intent.id, timeout: .seconds(5))
+            let afterRepin = try await agent.publish(intentID: intent.id.description, timeout: .seconds(5))
             guard case .answered(2) = afterRepin[0].result else {
                 Issue.record("unexpected answer")
                 return
@@ -281,7 +281,7 @@ struct NegotiationTests {
         try await withServers([first.router(), second.router()]) { urls in
             _ = try await person.agent.addVendor(url: urls[0], name: "first")
             _ = try await person.agent.addVendor(url: urls[1], name: "second")
-            _ = try await person.agent.publish(intentID: try person.intent().id, timeout: .seconds(5))
+            _ = try await person.agent.publish(intentID: try person.intent().id.description, timeout: .seconds(5))
             let firstKeys = try await first.inbox.store.knownSenders()
             let secondKeys = try await second.inbox.store.knownSenders()
             #expect(firstKeys.count == 1 && secondKeys.count == 1)
@@ -316,7 +316,7 @@ struct NegotiationTests {
         try await withServer(router) { url in
             _ = try await person.agent.addVendor(url: url, name: "shop")
             try person.vault.setPreference(key: "email", value: "ada@example.org", persona: "default", share: .never)
-            _ = try await person.agent.publish(intentID: try person.intent().id, timeout: .seconds(5))
+            _ = try await person.agent.publish(intentID: try person.intent().id.description, timeout: .seconds(5))
             for (offer, reason) in [
                 ("shop/aaaaaaaa", "does not include your terms"), ("shop/bbbbbbbb", "expired"),
                 ("shop/cccccccc", "your rule for it is never"),

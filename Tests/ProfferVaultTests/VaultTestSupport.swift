@@ -14,7 +14,36 @@ final class TemporaryVault {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-vault-\(UUID().uuidString)")
         path = folder.appendingPathComponent("vault.db").path
         passphrase = try secret(text)
-        vault = try Vault.create(at: path, passphrase: passphrase, kdf: .weakForTests)
+        vault = try Vault.create(
+            at: path, passphrase: passphrase, kdf: .weakForTests, anchorFolder: folder.appendingPathComponent("state").path)
+    }
+
+    /// Where this vault's rollback anchor lives: inside the temporary folder, never the user's own state folder.
+    var anchorFolder: String { folder.appendingPathComponent("state").path }
+
+    /// Opens the vault again, as a new process would.
+    func reopen(
+        passphrase other: SecretBytes? = nil, access: VaultAccessMode = .readWrite, acceptOlderState: Bool = false
+    ) throws -> Vault {
+        try Vault.open(
+            at: path, passphrase: other ?? passphrase, access: access, anchorFolder: anchorFolder,
+            acceptOlderState: acceptOlderState)
+    }
+
+    /// Copies the vault file (after a checkpoint, so it is whole) for a later rollback.
+    func snapshot(_ name: String) throws -> URL {
+        try rawDatabase().writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let copy = folder.appendingPathComponent(name)
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(atPath: path, toPath: copy.path)
+        return copy
+    }
+
+    /// Puts a snapshot back in place of the vault file, dropping the WAL, as an attacker copying an old file would.
+    func restore(_ snapshot: URL) throws {
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.copyItem(atPath: snapshot.path, toPath: path)
     }
 
     deinit { try? FileManager.default.removeItem(at: folder) }

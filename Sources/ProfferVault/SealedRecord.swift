@@ -1,0 +1,386 @@
+import Foundation
+import GRDB
+import ProfferCrypto
+import ProfferWire
+
+/// A table of sealed records and what of it is stored in the clear: the record id, its version, and the lookup
+/// columns (blind indexes). Everything else is inside `sealed`.
+struct RecordTable: Hashable, Sendable {
+    /// The SQL table; also bound into every record's associated data.
+    let name: String
+    /// The clear lookup columns, in the order ``SealedRecord/lookupValues(_:)`` gives them. The first is UNIQUE.
+    let lookupColumns: [String]
+    /// What one record is called in messages ("preference").
+    let recordName: String
+    /// Where the table's counters sit in ``VaultState/tables``.
+    let position: Int
+
+    static let personas = RecordTable(
+        name: "personas", lookupColumns: ["name_index"], recordName: "persona", position: 0)
+    static let preferences = RecordTable(
+        name: "preferences", lookupColumns: ["key_index", "persona_index"], recordName: "preference", position: 1)
+    static let vendors = RecordTable(name: "vendors", lookupColumns: ["name_index"], recordName: "vendor", position: 2)
+    static let intents = RecordTable(
+        name: "intents", lookupColumns: ["message_index"], recordName: "intent", position: 3)
+    static let offers = RecordTable(
+        name: "offers", lookupColumns: ["offer_index", "intent_index"], recordName: "offer", position: 4)
+    static let deals = RecordTable(name: "deals", lookupColumns: ["deal_index"], recordName: "deal", position: 5)
+    static let seenReplies = RecordTable(
+        name: "seen_replies", lookupColumns: ["token"], recordName: "seen reply", position: 6)
+
+    /// Every table, in the order export, import, re-keying and `vault check` visit them.
+    static let all: [RecordTable] = [personas, preferences, vendors, intents, offers, deals, seenReplies]
+
+    var selectColumns: String { (["id", "version"] + lookupColumns + ["sealed"]).joined(separator: ", ") }
+}
+
+/// A kind of record the vault keeps sealed. Each type states its table and how its lookup columns are computed; one
+/// generic layer (``RecordReader``, ``VaultTransaction``) fetches, inserts, updates and deletes all of them.
+protocol SealedRecord: Codable, Sendable {
+    static var table: RecordTable { get }
+    /// The values of the table's lookup columns for this record, in ``RecordTable/lookupColumns`` order.
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]]
+}
+
+/// Every record type, so export, import, re-keying and `vault check` cannot forget one.
+let sealedRecordTypes: [any SealedRecord.Type] = [
+    Persona.self, Preference.self, Vendor.self, StoredIntent.self, StoredOffer.self, StoredDeal.self, SeenReply.self,
+]
+
+extension Persona: SealedRecord {
+    static let table = RecordTable.personas
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [keys.personaIndex(name)] }
+}
+
+extension Preference: SealedRecord {
+    static let table = RecordTable.preferences
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] {
+        [keys.preferenceIndex(persona: persona, key: key), keys.personaIndex(persona)]
+    }
+}
+
+extension Vendor: SealedRecord {
+    static let table = RecordTable.vendors
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [keys.blindIndex(name.lowercased(), in: "vendor")] }
+}
+
+extension StoredIntent: SealedRecord {
+    static let table = RecordTable.intents
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [keys.blindIndex(id.description, in: "intent")] }
+}
+
+extension StoredOffer: SealedRecord {
+    static let table = RecordTable.offers
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] {
+        [keys.blindIndex(id.description, in: "offer"), keys.blindIndex(intentID.description, in: "intent")]
+    }
+}
+
+extension StoredDeal: SealedRecord {
+    static let table = RecordTable.deals
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [keys.blindIndex(id.description, in: "deal")] }
+}
+
+extension SeenReply: SealedRecord {
+    static let table = RecordTable.seenReplies
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [token] }
+}
+
+/// A record as stored: its row id, its version (1 when inserted, one more at every update) and the record.
+struct Stored<Record: SealedRecord> {
+    let id: Int64
+    let version: Int64
+    var record: Record
+}
+
+/// A record that does not open: altered, moved, swapped or forged on disk. Other records are unaffected.
+public struct DamagedRecord: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The table's record name ("preference").
+    public let kind: String
+    /// The row id.
+    public let id: Int64
+
+    public var description: String {
+        "\(kind) record #\(id) does not authenticate: it was altered, moved, swapped or forged on disk"
+    }
+}
+
+/// Seals and opens records with the vault's keys, binding each to where it lives.
+struct RecordSealer {
+    let keys: VaultKeys
+    let vaultID: [UInt8]
+
+    static let associatedDataLabel = Array("proffer-vault-record".utf8)
+
+    /// Associated data: label ‖ format ‖ vault id ‖ table ‖ 0 ‖ id ‖ version ‖ each lookup value, length-prefixed.
+    /// A payload moved to another row, table, version or lookup value fails to open.
+    func associatedData(_ table: RecordTable, id: Int64, version: Int64, lookups: [[UInt8]]) -> [UInt8] {
+        var data = RecordSealer.associatedDataLabel
+        data.reserveCapacity(96 + lookups.count * 33)
+        data += withUnsafeBytes(of: UInt32(VaultSchema.formatVersion).bigEndian, Array.init)
+        data += vaultID
+        data += table.name.utf8
+        data.append(0)
+        data += withUnsafeBytes(of: id.bigEndian, Array.init)
+        data += withUnsafeBytes(of: version.bigEndian, Array.init)
+        for value in lookups {
+            data.append(UInt8(value.count))
+            data += value
+        }
+        return data
+    }
+
+    func seal<Record: SealedRecord>(_ record: Record, id: Int64, version: Int64, lookups: [[UInt8]]) throws -> [UInt8] {
+        var plain = try RecordSealer.encode(record)
+        defer { wipe(&plain) }
+        return seal(plain: plain, table: Record.table, id: id, version: version, lookups: lookups)
+    }
+
+    func seal(plain: [UInt8], table: RecordTable, id: Int64, version: Int64, lookups: [[UInt8]]) -> [UInt8] {
+        var padded = Padding.pad(plain, blockSize: RecordSealer.bucket(for: plain.count))
+        defer { wipe(&padded) }
+        return AEAD.seal(
+            padded, key: keys.records,
+            associatedData: associatedData(table, id: id, version: version, lookups: lookups))
+    }
+
+    /// Opens a row's payload.
+    ///
+    /// - Throws: ``DamagedRecord`` when it does not authenticate or does not decode.
+    func open<Record: SealedRecord>(
+        _ type: Record.Type, sealed: UnsafeRawBufferPointer, id: Int64, version: Int64, lookups: [[UInt8]]
+    ) throws(DamagedRecord) -> Record {
+        let damaged = DamagedRecord(kind: Record.table.recordName, id: id)
+        do {
+            return try openPlain(sealed, table: Record.table, id: id, version: version, lookups: lookups) { plain in
+                try Vault.decoder.decode(Record.self, from: plain)
+            }
+        } catch {
+            throw damaged
+        }
+    }
+
+    /// Decrypts into a buffer that is wiped afterwards, and hands `body` the unpadded plaintext.
+    func openPlain<T>(
+        _ sealed: UnsafeRawBufferPointer, table: RecordTable, id: Int64, version: Int64, lookups: [[UInt8]],
+        _ body: (Data) throws -> T
+    ) throws -> T {
+        var padded = try AEAD.open(
+            sealed, key: keys.records,
+            associatedData: associatedData(table, id: id, version: version, lookups: lookups))
+        defer { wipe(&padded) }
+        return try padded.withUnsafeMutableBytes { bytes in
+            let length = try Padding.unpaddedLength(UnsafeRawBufferPointer(bytes), blockSize: bytes.count)
+            return try body(Data(bytesNoCopy: bytes.baseAddress!, count: length, deallocator: .none))
+        }
+    }
+
+    /// The record's contribution to its table's commitment: a keyed hash of where it lives and its ciphertext.
+    func element(_ table: RecordTable, id: Int64, version: Int64, lookups: [[UInt8]], sealed: UnsafeRawBufferPointer)
+        -> [UInt8]
+    {
+        var hasher = KeyedHasher(key: keys.commitment)
+        table.name.utf8CString.withUnsafeBytes { hasher.update($0) }
+        hasher.update(bigEndian: UInt64(bitPattern: id))
+        hasher.update(bigEndian: UInt64(bitPattern: version))
+        for value in lookups {
+            hasher.update([UInt8(value.count)])
+            hasher.update(value)
+        }
+        hasher.update(sealed)
+        return hasher.finalize()
+    }
+
+    /// Every sealed payload is padded to one of these sizes, shared by all record types, so a record's type cannot
+    /// be read from its length: 256 bytes, then powers of two.
+    static func bucket(for plainCount: Int) -> Int {
+        var size = 256
+        while size < plainCount + 1 { size *= 2 }
+        return size
+    }
+
+    static func encode<Record: Encodable>(_ record: Record) throws -> [UInt8] {
+        if let writable = record as? any SealedJSONWritable {
+            var plain: [UInt8] = []
+            plain.reserveCapacity(512)
+            writable.writeSealedJSON(to: &plain)
+            return plain
+        }
+        return [UInt8](try Vault.encoder.encode(record))
+    }
+}
+
+/// Reads sealed records inside a transaction.
+struct RecordReader {
+    let db: Database
+    let sealer: RecordSealer
+    var keys: VaultKeys { sealer.keys }
+
+    /// The record whose lookup `column` holds `value`, or `nil`.
+    ///
+    /// - Throws: ``VaultError`` naming the record when it does not open, or when what it holds is not what was
+    ///   asked for (its own lookup value differs).
+    func one<Record: SealedRecord>(_ type: Record.Type, where column: String, is value: [UInt8]) throws
+        -> Stored<Record>?
+    {
+        let table = Record.table
+        guard let position = table.lookupColumns.firstIndex(of: column) else {
+            preconditionFailure("\(table.name) has no lookup column \(column)")
+        }
+        let statement = try db.cachedStatement(
+            sql: "SELECT \(table.selectColumns) FROM \(table.name) WHERE \(column) = ? LIMIT 1")
+        guard let row = try Row.fetchOne(statement, arguments: [Data(value)]) else { return nil }
+        let stored: Stored<Record>
+        do {
+            stored = try open(Record.self, row: row)
+        } catch let damaged as DamagedRecord {
+            throw VaultError(.damaged([damaged.description]))
+        }
+        guard stored.record.lookupValues(keys)[position] == value else {
+            throw VaultError(.damaged([DamagedRecord(kind: table.recordName, id: stored.id).description]))
+        }
+        return stored
+    }
+
+    /// Every record of a type, or those whose lookup `column` holds `value`, in the order they were added; and the
+    /// rows that do not open.
+    func all<Record: SealedRecord>(_ type: Record.Type, where column: String? = nil, is value: [UInt8]? = nil) throws
+        -> (records: [Stored<Record>], damaged: [DamagedRecord])
+    {
+        let table = Record.table
+        var sql = "SELECT \(table.selectColumns) FROM \(table.name)"
+        var arguments: StatementArguments = []
+        if let column, let value {
+            sql += " WHERE \(column) = ?"
+            arguments = [Data(value)]
+        }
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql + " ORDER BY id"), arguments: arguments)
+        var records: [Stored<Record>] = []
+        var damaged: [DamagedRecord] = []
+        while let row = try rows.next() {
+            do {
+                records.append(try open(Record.self, row: row))
+            } catch let error as DamagedRecord {
+                damaged.append(error)
+            }
+        }
+        return (records, damaged)
+    }
+
+    private func open<Record: SealedRecord>(_ type: Record.Type, row: Row) throws -> Stored<Record> {
+        let (id, version, lookups) = RecordReader.location(row, Record.table)
+        let record: Record = try row.withUnsafeData(atIndex: 2 + lookups.count) { data throws -> Record in
+            guard let data else { throw DamagedRecord(kind: Record.table.recordName, id: id) }
+            return try data.withUnsafeBytes { bytes throws(DamagedRecord) in
+                try sealer.open(Record.self, sealed: bytes, id: id, version: version, lookups: lookups)
+            }
+        }
+        return Stored(id: id, version: version, record: record)
+    }
+
+    /// A row's id, version and lookup values.
+    static func location(_ row: Row, _ table: RecordTable) -> (id: Int64, version: Int64, lookups: [[UInt8]]) {
+        let lookups = (0..<table.lookupColumns.count).map { index -> [UInt8] in
+            (row[2 + index] as Data?).map { [UInt8]($0) } ?? []
+        }
+        return (row[0] as Int64? ?? 0, row[1] as Int64? ?? 0, lookups)
+    }
+}
+
+/// One write transaction: the generic insert, update and delete, each keeping the vault state's counters and
+/// commitment current, so the header can be rewritten once at the end.
+final class VaultTransaction {
+    let db: Database
+    let reader: RecordReader
+    var state: VaultState
+    private(set) var changed = false
+    var keys: VaultKeys { reader.keys }
+    private var sealer: RecordSealer { reader.sealer }
+
+    init(db: Database, sealer: RecordSealer, state: VaultState) {
+        self.db = db
+        self.reader = RecordReader(db: db, sealer: sealer)
+        self.state = state
+    }
+
+    /// Notes a change made outside the generic operations (an audit entry), so the state is rewritten.
+    func markChanged() { changed = true }
+
+    /// Stores a new record under a fresh id.
+    ///
+    /// - Throws: ``VaultError`` when its first lookup value is taken (a duplicate name or id).
+    @discardableResult
+    func insert<Record: SealedRecord>(_ record: Record, duplicateName: @autoclosure () -> String) throws
+        -> Stored<Record>
+    {
+        let table = Record.table
+        let id = state.tables[table.position].nextID
+        let lookups = record.lookupValues(keys)
+        let sealed = try sealer.seal(record, id: id, version: 1, lookups: lookups)
+        let placeholders = Array(repeating: "?", count: table.lookupColumns.count + 3).joined(separator: ", ")
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO \(table.name) (\(table.selectColumns)) VALUES (\(placeholders))")
+        var arguments: [(any DatabaseValueConvertible)?] = [id, Int64(1)]
+        arguments += lookups.map { Data($0) as any DatabaseValueConvertible }
+        arguments.append(Data(sealed))
+        do {
+            try statement.execute(arguments: StatementArguments(arguments))
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw VaultError(.duplicate(kind: table.recordName, name: duplicateName()))
+        }
+        let element = sealed.withUnsafeBytes { sealer.element(table, id: id, version: 1, lookups: lookups, sealed: $0) }
+        state.tables[table.position].nextID += 1
+        state.tables[table.position].count += 1
+        state.tables[table.position].commitment.add(element)
+        changed = true
+        return Stored(id: id, version: 1, record: record)
+    }
+
+    /// Writes a changed record over its row, one version later.
+    @discardableResult
+    func update<Record: SealedRecord>(_ stored: Stored<Record>) throws -> Stored<Record> {
+        let table = Record.table
+        try removeFromCommitment(table, id: stored.id, expectedVersion: stored.version)
+        let version = stored.version + 1
+        let lookups = stored.record.lookupValues(keys)
+        let sealed = try sealer.seal(stored.record, id: stored.id, version: version, lookups: lookups)
+        let assignments = (["version"] + table.lookupColumns + ["sealed"]).map { "\($0) = ?" }.joined(separator: ", ")
+        var arguments: [(any DatabaseValueConvertible)?] = [version]
+        arguments += lookups.map { Data($0) as any DatabaseValueConvertible }
+        arguments += [Data(sealed), stored.id]
+        try db.cachedStatement(sql: "UPDATE \(table.name) SET \(assignments) WHERE id = ?")
+            .execute(arguments: StatementArguments(arguments))
+        let element = sealed.withUnsafeBytes {
+            sealer.element(table, id: stored.id, version: version, lookups: lookups, sealed: $0)
+        }
+        state.tables[table.position].count += 1
+        state.tables[table.position].commitment.add(element)
+        changed = true
+        return Stored(id: stored.id, version: version, record: stored.record)
+    }
+
+    /// Deletes a record; its bytes are overwritten on disk (`secure_delete`).
+    func delete<Record: SealedRecord>(_ stored: Stored<Record>) throws {
+        let table = Record.table
+        try removeFromCommitment(table, id: stored.id, expectedVersion: stored.version)
+        try db.cachedStatement(sql: "DELETE FROM \(table.name) WHERE id = ?").execute(arguments: [stored.id])
+        changed = true
+    }
+
+    /// Takes a row's current contribution out of its table's commitment and count.
+    private func removeFromCommitment(_ table: RecordTable, id: Int64, expectedVersion: Int64) throws {
+        let statement = try db.cachedStatement(sql: "SELECT \(table.selectColumns) FROM \(table.name) WHERE id = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [id]) else {
+            throw VaultError(.damaged(["\(table.recordName) record #\(id) vanished during the write"]))
+        }
+        let (_, version, lookups) = RecordReader.location(row, table)
+        guard version == expectedVersion else {
+            throw VaultError(.damaged(["\(table.recordName) record #\(id) changed during the write"]))
+        }
+        let element = (row[2 + lookups.count] as Data).withUnsafeBytes {
+            sealer.element(table, id: id, version: version, lookups: lookups, sealed: $0)
+        }
+        state.tables[table.position].count -= 1
+        state.tables[table.position].commitment.subtract(element)
+    }
+}
