@@ -212,6 +212,7 @@ struct VendorServerTests {
         let environment = [
             "PROFFER_VAULT": folder.appendingPathComponent("vault/vault.db").path,
             "PROFFER_PASSPHRASE_FILE": passphraseFile, "PROFFER_WEAK_KDF_ACKNOWLEDGED": "1",
+            "XDG_STATE_HOME": folder.appendingPathComponent("state").path,
         ]
         func proffer(_ arguments: String...) throws -> ProfferProcess.Outcome {
             try ProfferProcess.run(arguments, environment: environment)
