@@ -24,6 +24,8 @@ run() { printf '%s$ proffer %s%s\n' "$bold" "$*" "$plain"; "$proffer" "$@"; }
 export PROFFER_VAULT="$work/vault/vault.db"
 export PROFFER_PASSPHRASE_FILE="$work/passphrase"
 export PROFFER_WEAK_KDF_ACKNOWLEDGED=1
+# The rollback anchor of this throwaway vault stays in its folder, not in ~/.local/state.
+export XDG_STATE_HOME="$work/state"
 printf 'correct horse battery staple\n' > "$PROFFER_PASSPHRASE_FILE"
 chmod 600 "$PROFFER_PASSPHRASE_FILE"
 

@@ -1,12 +1,14 @@
-/// Ids and terms are stored and exchanged as their canonical text, so a vault or an export reads like the messages.
-extension MessageID: Codable {
+/// A value stored and exchanged as its canonical text, so a vault or an export reads like the messages: decoding
+/// checks the text as the parser would.
+public protocol CanonicalTextCodable: Codable, LosslessStringConvertible {}
+
+extension CanonicalTextCodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let id = MessageID(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a message id")
+        guard let value = Self(try container.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a valid \(Self.self)")
         }
-        self = id
+        self = value
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -15,34 +17,6 @@ extension MessageID: Codable {
     }
 }
 
-extension TermsID: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let id = TermsID(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a terms id")
-        }
-        self = id
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
-
-extension IntentCategory: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let category = IntentCategory(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an intent category")
-        }
-        self = category
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
+extension MessageID: CanonicalTextCodable {}
+extension TermsID: CanonicalTextCodable {}
+extension IntentCategory: CanonicalTextCodable {}

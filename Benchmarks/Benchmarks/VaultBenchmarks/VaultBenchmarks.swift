@@ -92,7 +92,8 @@ let benchmarks: @Sendable () -> Void = {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let vault = try! Vault.create(
-            at: folder.appendingPathComponent("vault.db").path, passphrase: passphrase(), kdf: .weakForTests)
+            at: folder.appendingPathComponent("vault.db").path, passphrase: passphrase(), kdf: .weakForTests,
+            anchorFolder: folder.appendingPathComponent("state").path)
         benchmark.startMeasurement()
         blackHole(try! vault.addIntents(messages, persona: "default").count)
         benchmark.stopMeasurement()
@@ -109,7 +110,8 @@ let benchmarks: @Sendable () -> Void = {
 
     let readFolder = temporaryFolder()
     let readVault = try! Vault.create(
-        at: readFolder.appendingPathComponent("vault.db").path, passphrase: passphrase(), kdf: .weakForTests)
+        at: readFolder.appendingPathComponent("vault.db").path, passphrase: passphrase(), kdf: .weakForTests,
+        anchorFolder: readFolder.appendingPathComponent("state").path)
     _ = try! readVault.addIntents(messages, persona: "default")
     let readPlain = plainDatabase(at: readFolder)
     writePlain(readPlain)
@@ -127,19 +129,46 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(records.count)
     }
 
+    // A vault of 10,000 intents: opening it checks every row against the sealed commitment; `vault check` also
+    // opens every record and recomputes the audit chain.
+    let tenThousandFolder = temporaryFolder()
+    let tenThousandPath = tenThousandFolder.appendingPathComponent("vault.db").path
+    let anchors = tenThousandFolder.appendingPathComponent("state").path
+    let tenThousand = try! Vault.create(
+        at: tenThousandPath, passphrase: passphrase(), kdf: .weakForTests, anchorFolder: anchors)
+    _ = try! tenThousand.addIntents(Array(messages.prefix(10_000)), persona: "default")
+
+    Benchmark("Open a vault of 10,000 intents (weak-for-tests KDF; commitment checked)") { _ in
+        blackHole(try! Vault.open(at: tenThousandPath, passphrase: passphrase(), anchorFolder: anchors))
+    }
+
+    Benchmark("Argon2id alone at weak-for-tests costs (to subtract from the open)") { _ in
+        blackHole(
+            try! PasswordHashing.deriveKey(
+                passphrase: passphrase(), salt: Array(repeating: 1, count: PasswordHashing.saltByteCount),
+                parameters: .weakForTests))
+    }
+
+    Benchmark("vault check over 10,000 intents") { _ in
+        blackHole(try! tenThousand.check().isIntact)
+    }
+
     for (name, parameters) in [
         ("weak-for-tests", Argon2Parameters.weakForTests), ("interactive", .interactive), ("moderate", .moderate),
         ("sensitive", .sensitive),
     ] {
         let folder = temporaryFolder()
         let path = folder.appendingPathComponent("vault.db").path
-        _ = try! Vault.create(at: path, passphrase: passphrase(), kdf: parameters)
+        _ = try! Vault.create(
+            at: path, passphrase: passphrase(), kdf: parameters, anchorFolder: folder.appendingPathComponent("state").path)
         Benchmark(
             "Unlock a vault (\(name) key derivation)",
             configuration: .init(
                 metrics: [.wallClock], timeUnits: .milliseconds, maxDuration: .seconds(20), maxIterations: 5)
         ) { _ in
-            blackHole(try! Vault.open(at: path, passphrase: passphrase()))
+            blackHole(
+                try! Vault.open(
+                    at: path, passphrase: passphrase(), anchorFolder: folder.appendingPathComponent("state").path))
         }
     }
 }
