@@ -73,7 +73,9 @@ public enum IntentState: String, Codable, CaseIterable, Sendable {
 
 /// An intent kept in the vault: its message and state.
 public struct StoredIntent: Hashable, Sendable {
-    public var message: Message
+    public let message: Message
+    /// The canonical form: what gets published. Kept beside the message so it is written once, not per use.
+    public let canonical: String
     public let persona: String
     public var state: IntentState
     public let createdAt: Date
@@ -83,12 +85,14 @@ public struct StoredIntent: Hashable, Sendable {
 
     /// The intent's message id. Every stored intent has one.
     public var id: MessageID { message.id ?? MessageID(bits: 0) }
-    /// The canonical form: what gets published.
-    public var canonical: String { message.canonicalForm }
 
-    init(message: Message, persona: String, state: IntentState, createdAt: Date, updatedAt: Date) {
-        (self.message, self.persona, self.state, self.createdAt, self.updatedAt) = (
-            message, persona, state, createdAt, updatedAt
+    init(
+        message: Message, canonical: String? = nil, persona: String, state: IntentState, createdAt: Date,
+        updatedAt: Date, sentTo: [String]? = nil
+    ) {
+        (self.message, self.canonical) = (message, canonical ?? message.canonicalForm)
+        (self.persona, self.state, self.createdAt, self.updatedAt, self.sentTo) = (
+            persona, state, createdAt, updatedAt, sentTo
         )
     }
 }
@@ -230,6 +234,7 @@ extension StoredIntent: Codable {
                 forKey: .canonical, in: container, debugDescription: "not an intent with an id")
         }
         self.message = message
+        self.canonical = message.canonicalForm
         persona = try container.decode(String.self, forKey: .persona)
         state = try container.decode(IntentState.self, forKey: .state)
         createdAt = try container.decode(Date.self, forKey: .createdAt)

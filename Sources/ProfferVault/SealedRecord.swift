@@ -14,6 +14,22 @@ struct RecordTable: Hashable, Sendable {
     let recordName: String
     /// Where the table's counters sit in ``VaultState/tables``.
     let position: Int
+    /// `id, version, <lookup columns>, sealed`, the columns every statement reads or writes, in that order.
+    let selectColumns: String
+    let insertSQL: String
+    let updateSQL: String
+    /// The table's name and a 0 byte, as hashed into each record's commitment term.
+    let nameBytes: [UInt8]
+
+    init(name: String, lookupColumns: [String], recordName: String, position: Int) {
+        (self.name, self.lookupColumns, self.recordName, self.position) = (name, lookupColumns, recordName, position)
+        selectColumns = (["id", "version"] + lookupColumns + ["sealed"]).joined(separator: ", ")
+        let placeholders = Array(repeating: "?", count: lookupColumns.count + 3).joined(separator: ", ")
+        insertSQL = "INSERT INTO \(name) (\(selectColumns)) VALUES (\(placeholders))"
+        let assignments = (["version"] + lookupColumns + ["sealed"]).map { "\($0) = ?" }.joined(separator: ", ")
+        updateSQL = "UPDATE \(name) SET \(assignments) WHERE id = ?"
+        nameBytes = Array(name.utf8) + [0]
+    }
 
     static let personas = RecordTable(
         name: "personas", lookupColumns: ["name_index"], recordName: "persona", position: 0)
@@ -30,8 +46,6 @@ struct RecordTable: Hashable, Sendable {
 
     /// Every table, in the order export, import, re-keying and `vault check` visit them.
     static let all: [RecordTable] = [personas, preferences, vendors, intents, offers, deals, seenReplies]
-
-    var selectColumns: String { (["id", "version"] + lookupColumns + ["sealed"]).joined(separator: ", ") }
 }
 
 /// A kind of record the vault keeps sealed. Each type states its table and how its lookup columns are computed; one
@@ -137,7 +151,13 @@ struct RecordSealer {
     }
 
     func seal(plain: [UInt8], table: RecordTable, id: Int64, version: Int64, lookups: [[UInt8]]) -> [UInt8] {
-        var padded = Padding.pad(plain, blockSize: RecordSealer.bucket(for: plain.count))
+        var padded: [UInt8] = []
+        let bucket = RecordSealer.bucket(for: plain.count)
+        padded.reserveCapacity(bucket)
+        padded += plain
+        // ISO/IEC 7816-4, as sodium_pad writes it: 0x80, then zeros up to the bucket.
+        padded.append(0x80)
+        padded.append(contentsOf: repeatElement(0, count: bucket - padded.count))
         defer { wipe(&padded) }
         return AEAD.seal(
             padded, key: keys.records,
@@ -153,7 +173,12 @@ struct RecordSealer {
         let damaged = DamagedRecord(kind: Record.table.recordName, id: id)
         do {
             return try openPlain(sealed, table: Record.table, id: id, version: version, lookups: lookups) { plain in
-                try Vault.decoder.decode(Record.self, from: plain)
+                if let readable = Record.self as? any SealedJSONReadable.Type,
+                    let record = plain.withUnsafeBytes({ readable.readSealedJSON($0) }) as? Record
+                {
+                    return record
+                }
+                return try Vault.decoder.decode(Record.self, from: plain)
             }
         } catch {
             throw damaged
@@ -170,8 +195,12 @@ struct RecordSealer {
             associatedData: associatedData(table, id: id, version: version, lookups: lookups))
         defer { wipe(&padded) }
         return try padded.withUnsafeMutableBytes { bytes in
-            let length = try Padding.unpaddedLength(UnsafeRawBufferPointer(bytes), blockSize: bytes.count)
-            return try body(Data(bytesNoCopy: bytes.baseAddress!, count: length, deallocator: .none))
+            // The record authenticated, so its padding was written by this code: scanning back to the 0x80 marker
+            // needs no constant-time care.
+            var length = bytes.count
+            while length > 0 && bytes[length - 1] == 0 { length -= 1 }
+            guard length > 0, bytes[length - 1] == 0x80 else { throw CryptoError.authenticationFailed }
+            return try body(Data(bytesNoCopy: bytes.baseAddress!, count: length - 1, deallocator: .none))
         }
     }
 
@@ -180,7 +209,7 @@ struct RecordSealer {
         -> [UInt8]
     {
         var hasher = KeyedHasher(key: keys.commitment)
-        table.name.utf8CString.withUnsafeBytes { hasher.update($0) }
+        hasher.update(table.nameBytes)
         hasher.update(bigEndian: UInt64(bitPattern: id))
         hasher.update(bigEndian: UInt64(bitPattern: version))
         for value in lookups {
@@ -317,9 +346,7 @@ final class VaultTransaction {
         let id = state.tables[table.position].nextID
         let lookups = record.lookupValues(keys)
         let sealed = try sealer.seal(record, id: id, version: 1, lookups: lookups)
-        let placeholders = Array(repeating: "?", count: table.lookupColumns.count + 3).joined(separator: ", ")
-        let statement = try db.cachedStatement(
-            sql: "INSERT INTO \(table.name) (\(table.selectColumns)) VALUES (\(placeholders))")
+        let statement = try db.cachedStatement(sql: table.insertSQL)
         var arguments: [(any DatabaseValueConvertible)?] = [id, Int64(1)]
         arguments += lookups.map { Data($0) as any DatabaseValueConvertible }
         arguments.append(Data(sealed))
@@ -344,12 +371,10 @@ final class VaultTransaction {
         let version = stored.version + 1
         let lookups = stored.record.lookupValues(keys)
         let sealed = try sealer.seal(stored.record, id: stored.id, version: version, lookups: lookups)
-        let assignments = (["version"] + table.lookupColumns + ["sealed"]).map { "\($0) = ?" }.joined(separator: ", ")
         var arguments: [(any DatabaseValueConvertible)?] = [version]
         arguments += lookups.map { Data($0) as any DatabaseValueConvertible }
         arguments += [Data(sealed), stored.id]
-        try db.cachedStatement(sql: "UPDATE \(table.name) SET \(assignments) WHERE id = ?")
-            .execute(arguments: StatementArguments(arguments))
+        try db.cachedStatement(sql: table.updateSQL).execute(arguments: StatementArguments(arguments))
         let element = sealed.withUnsafeBytes {
             sealer.element(table, id: stored.id, version: version, lookups: lookups, sealed: $0)
         }

@@ -22,10 +22,12 @@ extension Vault {
             }
             var intent = message
             if intent.id == nil { intent.id = MessageID.random() }
-            guard (try? Message.parse(intent.canonicalForm)) != nil else {
+            let canonical = intent.canonicalForm
+            guard (try? Message.parse(canonical)) != nil else {
                 throw VaultError(.invalidInput("with its new id the intent is longer than 280 characters: shorten it"))
             }
-            return StoredIntent(message: intent, persona: persona, state: .draft, createdAt: now, updatedAt: now)
+            return StoredIntent(
+                message: intent, canonical: canonical, persona: persona, state: .draft, createdAt: now, updatedAt: now)
         }
         try write { transaction in
             try requirePersona(persona, in: transaction.reader)

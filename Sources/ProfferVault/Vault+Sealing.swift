@@ -58,6 +58,15 @@ extension StoredIntent: SealedJSONWritable {
 enum SealedJSON {
     static func appendString(_ string: String, to output: inout [UInt8]) {
         output.append(0x22)
+        var plain = string
+        let needsEscapes = plain.withUTF8 { bytes -> Bool in
+            bytes.contains { (byte: UInt8) -> Bool in byte < 0x20 || byte == 0x22 || byte == 0x5C }
+        }
+        guard needsEscapes else {
+            plain.withUTF8 { output.append(contentsOf: $0) }
+            output.append(0x22)
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case 0x22, 0x5C:

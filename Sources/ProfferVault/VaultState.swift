@@ -48,12 +48,10 @@ struct Commitment: Equatable, Sendable {
 
     private static func limbs(of element: [UInt8]) -> (UInt64, UInt64, UInt64, UInt64) {
         precondition(element.count == 32)
-        func limb(_ index: Int) -> UInt64 {
-            var value: UInt64 = 0
-            for byte in element[index * 8..<index * 8 + 8].reversed() { value = value << 8 | UInt64(byte) }
-            return value
+        return element.withUnsafeBytes { bytes in
+            func limb(_ index: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) }
+            return (limb(0), limb(1), limb(2), limb(3))
         }
-        return (limb(0), limb(1), limb(2), limb(3))
     }
 
     var bytes: [UInt8] {

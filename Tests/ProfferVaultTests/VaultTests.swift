@@ -256,11 +256,13 @@ struct VaultTests {
 
 @Suite("Sealed JSON")
 struct SealedJSONTests {
-    @Test("an intent's hand-written JSON decodes to what JSONEncoder's would", arguments: [nil, ["a", "b\"c"]])
+    @Test(
+        "an intent's hand-written JSON decodes to what JSONEncoder's would, and reads back without JSONDecoder",
+        arguments: [nil, [], ["a", "b\"c\\d\u{0}"]])
     func intentJSON(sentTo: [String]?) throws {
         var intent = StoredIntent(
-            message: try Message.parse("#buy camera id:k7f3q2ab note:\"say \\\"hi\\\" é\""), persona: "work\u{01}",
-            state: .published, createdAt: Date(timeIntervalSince1970: 1_795_428_000),
+            message: try Message.parse("#buy camera id:k7f3q2ab note:\"say \\\"hi\\\" é\\\\\""), persona: "work\u{01}\u{1F}",
+            state: .published, createdAt: Date(timeIntervalSince1970: 1_795_428_059),
             updatedAt: Date(timeIntervalSince1970: 951_782_400))
         intent.sentTo = sentTo
         var written: [UInt8] = []
@@ -269,5 +271,32 @@ struct SealedJSONTests {
         let reference = try Vault.decoder.decode(StoredIntent.self, from: try Vault.encoder.encode(intent))
         #expect(fast == reference)
         #expect(fast.canonical == intent.canonical && fast.persona == intent.persona && fast.sentTo == sentTo)
+        let read = written.withUnsafeBytes { StoredIntent.readSealedJSON($0) }
+        #expect(read == reference, "the hand-written reader gives what JSONDecoder gives")
+        let fromEncoder = try Vault.encoder.encode(intent)
+        let other = fromEncoder.withUnsafeBytes { StoredIntent.readSealedJSON($0) }
+        #expect(other == nil || other == reference, "another writer's JSON is read right or left to JSONDecoder")
+        for cut in [1, written.count / 2, written.count - 1] {
+            #expect(Array(written.prefix(cut)).withUnsafeBytes { StoredIntent.readSealedJSON($0) } == nil)
+        }
+    }
+}
+
+@Suite("Sealed JSON dates")
+struct SealedJSONDateTests {
+    @Test("every day from 1900 to 2200 reads back as the date that was written")
+    func days() {
+        var day = Date(timeIntervalSince1970: -2_208_988_800)
+        while day.timeIntervalSince1970 < 7_258_118_400 {
+            var written: [UInt8] = []
+            SealedJSON.appendDate(day.addingTimeInterval(86_399), to: &written)
+            let read = written.withUnsafeBytes { bytes -> Date? in
+                var reader = SealedJSONReader(bytes)
+                return reader.date()
+            }
+            #expect(read == day.addingTimeInterval(86_399), "\(String(decoding: written, as: UTF8.self))")
+            if read != day.addingTimeInterval(86_399) { return }
+            day = day.addingTimeInterval(86_400)
+        }
     }
 }
