@@ -75,7 +75,8 @@ let package = Package(
             path: "Sources/vault-test-writer"
         ),
         .testTarget(
-            name: "ProfferVaultTests", dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire", "ProfferEnvelope"],
+            name: "ProfferVaultTests",
+            dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire", "ProfferEnvelope"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "ProfferWireTests",

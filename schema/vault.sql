@@ -5,7 +5,8 @@
 -- of names and ids) and the sealed payload. No timestamps, no AUTOINCREMENT (so no sqlite_sequence).
 --
 -- Every sealed payload is XChaCha20-Poly1305 over the record's JSON, padded (ISO/IEC 7816-4) to a bucket shared by
--- all record types: 256 bytes, then the next power of two. Its associated data is
+-- all record types: 256 bytes, then each power of two and the size halfway to the next (384, 512, 768, 1024, …).
+-- Its associated data is
 --   "proffer-vault-record" ‖ format (u32) ‖ vault id ‖ table ‖ 0x00 ‖ id (i64) ‖ version (i64)
 --   ‖ for each lookup column: length (u8) ‖ value
 -- so a payload moved to another row, table, version or lookup value does not open.

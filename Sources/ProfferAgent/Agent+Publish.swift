@@ -105,7 +105,8 @@ extension Agent {
                 category.isWithin(served) || served.isWithin(category)
             }
             if !serves {
-                return "does not serve \(category) (it serves \(vendor.categories.map(\.description).joined(separator: ", ")))"
+                return
+                    "does not serve \(category) (it serves \(vendor.categories.map(\.description).joined(separator: ", ")))"
             }
         }
         return nil

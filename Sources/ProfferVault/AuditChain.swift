@@ -71,7 +71,9 @@ enum AuditChain {
     }
 
     /// Recomputes the chain against the state's head; `nil` when intact, else the first bad entry and why.
-    static func verify(_ db: Database, sealer: RecordSealer, state: VaultState?) throws -> (entries: Int, broken: (Int, String)?) {
+    static func verify(_ db: Database, sealer: RecordSealer, state: VaultState?) throws -> (
+        entries: Int, broken: (Int, String)?
+    ) {
         var previous = Vault.genesisMAC
         var expected = 1
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, sealed, mac FROM audit ORDER BY seq")
@@ -189,7 +191,8 @@ extension Vault {
     /// chain, never an empty one.
     public func verifyAuditChain() throws -> AuditVerification {
         let state = try currentState()
-        let (count, broken) = try read { reader in try AuditChain.verify(reader.db, sealer: reader.sealer, state: state) }
+        let (count, broken) = try read { reader in try AuditChain.verify(reader.db, sealer: reader.sealer, state: state)
+        }
         if let (entry, reason) = broken { return .broken(entry: entry, reason: reason) }
         return .intact(entries: count)
     }
@@ -210,10 +213,14 @@ extension Vault {
         let count = try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit") ?? 0
         let last = try Data.fetchOne(db, sql: "SELECT mac FROM audit ORDER BY seq DESC LIMIT 1").map { [UInt8]($0) }
         if count < state.auditCount {
-            return ["\(state.auditCount - count) audit entr\(state.auditCount - count == 1 ? "y is" : "ies are") missing"]
+            return [
+                "\(state.auditCount - count) audit entr\(state.auditCount - count == 1 ? "y is" : "ies are") missing"
+            ]
         }
         if count > state.auditCount {
-            return ["\(count - state.auditCount) audit entr\(count - state.auditCount == 1 ? "y was" : "ies were") added"]
+            return [
+                "\(count - state.auditCount) audit entr\(count - state.auditCount == 1 ? "y was" : "ies were") added"
+            ]
         }
         guard constantTimeEquals(last ?? Vault.genesisMAC, state.auditLastMAC) else {
             return ["the newest audit entry was altered or replaced"]

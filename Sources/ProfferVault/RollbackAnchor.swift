@@ -61,7 +61,8 @@ struct RollbackAnchor {
         let draft = path + ".new"
         let descriptor = open(draft, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard descriptor >= 0 else {
-            throw VaultError(.storage("could not write the rollback anchor \(path): \(String(cString: strerror(errno)))"))
+            throw VaultError(
+                .storage("could not write the rollback anchor \(path): \(String(cString: strerror(errno)))"))
         }
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress!, $0.count) }
         let synced = fsync(descriptor) == 0

@@ -137,7 +137,8 @@ extension StoredIntent: SealedJSONReadable {
         else { return nil }
         // The stored form was written from this message's canonical form, and parsing is a fixed point on it.
         return StoredIntent(
-            message: message, canonical: canonical, persona: persona, state: state, createdAt: createdAt, updatedAt: updatedAt,
+            message: message, canonical: canonical, persona: persona, state: state, createdAt: createdAt,
+            updatedAt: updatedAt,
             sentTo: sentTo)
     }
 }

@@ -221,10 +221,13 @@ struct RecordSealer {
     }
 
     /// Every sealed payload is padded to one of these sizes, shared by all record types, so a record's type cannot
-    /// be read from its length: 256 bytes, then powers of two.
+    /// be read from its length: 256 bytes, then each power of two and the size halfway to the next (384, 512, 768,
+    /// 1024, …), so padding costs at most a third of a record, not half.
     static func bucket(for plainCount: Int) -> Int {
         var size = 256
-        while size < plainCount + 1 { size *= 2 }
+        while size < plainCount + 1 {
+            size = size & (size - 1) == 0 ? size + size / 2 : size / 3 * 4
+        }
         return size
     }
 
@@ -347,11 +350,9 @@ final class VaultTransaction {
         let lookups = record.lookupValues(keys)
         let sealed = try sealer.seal(record, id: id, version: 1, lookups: lookups)
         let statement = try db.cachedStatement(sql: table.insertSQL)
-        var arguments: [(any DatabaseValueConvertible)?] = [id, Int64(1)]
-        arguments += lookups.map { Data($0) as any DatabaseValueConvertible }
-        arguments.append(Data(sealed))
         do {
-            try statement.execute(arguments: StatementArguments(arguments))
+            try statement.executeRecordRow(
+                [.integer(id), .integer(1)] + lookups.map(RecordRowValue.blob) + [.blob(sealed)])
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw VaultError(.duplicate(kind: table.recordName, name: duplicateName()))
         }
@@ -371,10 +372,8 @@ final class VaultTransaction {
         let version = stored.version + 1
         let lookups = stored.record.lookupValues(keys)
         let sealed = try sealer.seal(stored.record, id: stored.id, version: version, lookups: lookups)
-        var arguments: [(any DatabaseValueConvertible)?] = [version]
-        arguments += lookups.map { Data($0) as any DatabaseValueConvertible }
-        arguments += [Data(sealed), stored.id]
-        try db.cachedStatement(sql: table.updateSQL).execute(arguments: StatementArguments(arguments))
+        try db.cachedStatement(sql: table.updateSQL).executeRecordRow(
+            [.integer(version)] + lookups.map(RecordRowValue.blob) + [.blob(sealed), .integer(stored.id)])
         let element = sealed.withUnsafeBytes {
             sealer.element(table, id: stored.id, version: version, lookups: lookups, sealed: $0)
         }

@@ -15,7 +15,8 @@ enum ExportFormat {
     static let version: UInt8 = 2
     /// Chunks larger than this are refused before any allocation.
     static let maximumChunkBytes = 1 << 20
-    static let headerByteCount = magic.count + 1 + PasswordHashing.saltByteCount + 16 + SecretStreamWriter.headerByteCount
+    static let headerByteCount =
+        magic.count + 1 + PasswordHashing.saltByteCount + 16 + SecretStreamWriter.headerByteCount
 
     /// A chunk's kind, written before its payload and a newline.
     enum Kind {
@@ -254,7 +255,8 @@ extension Vault {
             }
             defer { wipe(&plain) }
             chunks += 1
-            let finished = try format == 1
+            let finished =
+                try format == 1
                 ? readFormatOneChunk(plain, into: &contents, count: chunks - 1)
                 : readChunk(plain, into: &contents, count: chunks - 1)
             if finished {

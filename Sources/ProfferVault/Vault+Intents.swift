@@ -69,7 +69,8 @@ extension Vault {
     private func fetchIntent(id: String, in reader: RecordReader) throws -> Stored<StoredIntent> {
         guard let messageID = MessageID(id),
             let stored = try reader.one(
-                StoredIntent.self, where: "message_index", is: reader.keys.blindIndex(messageID.description, in: "intent"))
+                StoredIntent.self, where: "message_index",
+                is: reader.keys.blindIndex(messageID.description, in: "intent"))
         else { throw VaultError(.noSuchRecord(kind: "intent", name: "\(id) (see `proffer intent list`)")) }
         return stored
     }

@@ -112,7 +112,8 @@ public final class Vault: Sendable {
         let kek = try PasswordHashing.deriveKey(passphrase: passphrase, salt: salt, parameters: kdf)
         let keys = VaultKeys(master: master, identitySeed: seed)
         let header = Header(
-            vaultID: vaultID, salt: salt, kdf: kdf, wrappedMasterKey: wrap(master, kek: kek, vaultID: vaultID, kdf: kdf),
+            vaultID: vaultID, salt: salt, kdf: kdf,
+            wrappedMasterKey: wrap(master, kek: kek, vaultID: vaultID, kdf: kdf),
             sealedIdentitySeed: sealIdentitySeed(seed, keys: keys, vaultID: vaultID),
             sealedState: sealState(VaultState(), keys: keys, vaultID: vaultID))
         try mapStorageErrors(path: path) {
@@ -188,7 +189,9 @@ public final class Vault: Sendable {
             problems.append("the identity seed in the vault's header does not authenticate")
         }
         let state = openState(header.sealedState, keys: keys, vaultID: header.vaultID)
-        if state == nil { problems.append("the vault's sealed state (its commitment and audit head) is missing or altered") }
+        if state == nil {
+            problems.append("the vault's sealed state (its commitment and audit head) is missing or altered")
+        }
 
         let database: DatabaseQueue
         if access == .readOnly {
@@ -258,7 +261,8 @@ public final class Vault: Sendable {
                             let header = try Vault.currentHeader(db, path: path)
                             let currentKEK = try PasswordHashing.deriveKey(
                                 passphrase: current, salt: header.salt, parameters: header.kdf)
-                            _ = try Vault.unwrap(header.wrappedMasterKey, kek: currentKEK, vaultID: vaultID, kdf: header.kdf)
+                            _ = try Vault.unwrap(
+                                header.wrappedMasterKey, kek: currentKEK, vaultID: vaultID, kdf: header.kdf)
                             let oldSealer = RecordSealer(keys: oldKeys, vaultID: vaultID)
                             guard let oldState = Vault.openState(header.sealedState, keys: oldKeys, vaultID: vaultID)
                             else { throw VaultError(.damaged(["the vault's sealed state is missing or altered"])) }
@@ -540,15 +544,14 @@ public final class Vault: Sendable {
 
     // MARK: - Storage
 
-    static func openDatabase(path: String, busyTimeout: Double, readOnly: Bool = false) throws -> DatabaseQueue
-    {
+    static func openDatabase(path: String, busyTimeout: Double, readOnly: Bool = false) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = readOnly
         configuration.journalMode = readOnly ? .default : .wal
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             // Every acknowledged write survives a crash or power cut; deleted data is overwritten, not left behind.
-            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON")
+            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536")
         }
         return try mapStorageErrors(path: path) { try DatabaseQueue(path: path, configuration: configuration) }
     }
@@ -628,7 +631,8 @@ public final class Vault: Sendable {
         var status = stat()
         guard stat(path, &status) == 0 else { throw VaultError(.notFound(path: path)) }
         if status.st_mode & S_IFMT == S_IFDIR {
-            throw VaultError(.notAVault(path: path, why: "it is a folder; give the vault file, such as \(path)/vault.db"))
+            throw VaultError(
+                .notAVault(path: path, why: "it is a folder; give the vault file, such as \(path)/vault.db"))
         }
         guard status.st_size > 0 else {
             throw VaultError(.notAVault(path: path, why: "the file is empty; `proffer init` makes a vault"))

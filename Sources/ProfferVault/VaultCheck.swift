@@ -47,10 +47,12 @@ extension Vault {
             let name = table.recordName
             if count < expected.count {
                 let missing = expected.count - count
-                problems.append("\(missing) \(name) record\(missing == 1 ? " is" : "s are") missing (deleted from the file)")
+                problems.append(
+                    "\(missing) \(name) record\(missing == 1 ? " is" : "s are") missing (deleted from the file)")
             } else if count > expected.count {
                 let extra = count - expected.count
-                problems.append("\(extra) \(name) record\(extra == 1 ? " was" : "s were") added that this vault never wrote")
+                problems.append(
+                    "\(extra) \(name) record\(extra == 1 ? " was" : "s were") added that this vault never wrote")
             } else if commitment != expected.commitment {
                 problems.append(
                     unknownIDs > 0
@@ -65,7 +67,9 @@ extension Vault {
     public func check() throws -> VaultCheckReport {
         var problems = try integrityCheck().filter { $0 != "ok" }.map { "SQLite: \($0)" }
         let state = try currentState()
-        if state == nil { problems.append("the vault's sealed state (its commitment and audit head) is missing or altered") }
+        if state == nil {
+            problems.append("the vault's sealed state (its commitment and audit head) is missing or altered")
+        }
         if keys.identity == nil { problems.append("the identity seed in the vault's header does not authenticate") }
         var damaged: [String] = []
         var counts: [VaultCheckReport.TableCount] = []

@@ -49,7 +49,9 @@ struct Commitment: Equatable, Sendable {
     private static func limbs(of element: [UInt8]) -> (UInt64, UInt64, UInt64, UInt64) {
         precondition(element.count == 32)
         return element.withUnsafeBytes { bytes in
-            func limb(_ index: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) }
+            func limb(_ index: Int) -> UInt64 {
+                UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+            }
             return (limb(0), limb(1), limb(2), limb(3))
         }
     }

@@ -331,11 +331,14 @@ struct OfferCommand: AsyncParsableCommand {
                         + "\(message.price?.description ?? "-")\(message.eta.map { ", eta \($0)" } ?? "")")
                 if plan.items.isEmpty {
                     output.write(
-                        line: "No personal data is sent. Terms: \(plan.terms.map(\.description).joined(separator: ", ")).")
+                        line:
+                            "No personal data is sent. Terms: \(plan.terms.map(\.description).joined(separator: ", "))."
+                    )
                 } else {
                     output.write(
                         line: "This sends to \(plan.vendor.profileName ?? plan.vendor.name) (\(plan.vendor.name)), "
-                            + "sealed to its key, under the terms \(plan.terms.map(\.description).joined(separator: ", ")):")
+                            + "sealed to its key, under the terms \(plan.terms.map(\.description).joined(separator: ", ")):"
+                    )
                     output.flush()
                     var rows: [[String]] = []
                     for item in plan.items {

@@ -37,7 +37,9 @@ do {
             try Message.parse(
                 "#buy thing.number\(number % 50) max:\(10 + number % 900)EUR in:DE terms:sd-base note:item-\(number)")
         }
-        say("stored \(try vault.addIntents(messages, persona: "default").count) intents")
+        let started = Date()
+        let count = try vault.addIntents(messages, persona: "default").count
+        say("stored \(count) intents in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
     case "hold":
         try vault.holdWriteLock(seconds: Double(arguments[4]) ?? 5) { say("holding") }
     default:

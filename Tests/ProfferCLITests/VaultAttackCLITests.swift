@@ -35,10 +35,13 @@ struct VaultAttackCLITests {
         return copy
     }
 
-    func expectDamageReported(_ outcome: ProfferProcess.Outcome, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectDamageReported(
+        _ outcome: ProfferProcess.Outcome, _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(outcome.status != 0, "\(what): exit status", sourceLocation: sourceLocation)
         #expect(
-            outcome.stderr.contains("damaged") || outcome.stderr.contains("integrity") || outcome.stderr.contains("broken")
+            outcome.stderr.contains("damaged") || outcome.stderr.contains("integrity")
+                || outcome.stderr.contains("broken")
                 || outcome.stderr.contains("older"),
             "\(what): \(outcome.stderr)", sourceLocation: sourceLocation)
     }
@@ -140,7 +143,8 @@ struct VaultAttackCLITests {
     @Test("after a passphrase change, the old header put back: the old passphrase opens nothing written since")
     func oldHeaderAfterPassphraseChange() throws {
         let vault = try preparedVault()
-        let header = try DatabaseQueue(path: vault.path).read { db in try Row.fetchOne(db, sql: "SELECT * FROM vault")! }
+        let header = try DatabaseQueue(path: vault.path).read { db in try Row.fetchOne(db, sql: "SELECT * FROM vault")!
+        }
         let newFile = vault.folder.appendingPathComponent("new-passphrase").path
         try Data("a new passphrase, longer\n".utf8).write(to: URL(fileURLWithPath: newFile))
         let changed = try vault.proffer(["passphrase", "change", "--new-passphrase-file", newFile])
@@ -173,7 +177,8 @@ struct VaultAttackCLITests {
         #expect(intact.status == 0)
         #expect(intact.stdout.contains("vault intact: 4 records"))
         #expect(intact.stdout.contains("3 audit entries"))
-        try sql(vault, "UPDATE preferences SET sealed = substr(sealed, 1, 40) || x'00' || substr(sealed, 42) WHERE id = 1")
+        try sql(
+            vault, "UPDATE preferences SET sealed = substr(sealed, 1, 40) || x'00' || substr(sealed, 42) WHERE id = 1")
         let damaged = try vault.proffer(["vault", "check", "--json"])
         #expect(damaged.status == 1)
         let report = try JSONSerialization.jsonObject(with: Data(damaged.stdout.utf8)) as? [String: Any]

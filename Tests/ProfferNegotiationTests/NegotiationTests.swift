@@ -191,7 +191,8 @@ struct NegotiationTests {
             _ = try await agent.addVendor(url: urls[0], name: "replaying")
             _ = try await agent.addVendor(url: urls[1], name: "stale")
             let intent = try person.intent()
-            let first = try await agent.publish(intentID: intent.id.description, vendorNames: ["replaying"], timeout: .seconds(5))
+            let first = try await agent.publish(
+                intentID: intent.id.description, vendorNames: ["replaying"], timeout: .seconds(5))
             guard case .answered(2) = first[0].result else {
                 Issue.record("unexpected answer")
                 return

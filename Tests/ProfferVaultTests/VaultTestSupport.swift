@@ -15,7 +15,8 @@ final class TemporaryVault {
         path = folder.appendingPathComponent("vault.db").path
         passphrase = try secret(text)
         vault = try Vault.create(
-            at: path, passphrase: passphrase, kdf: .weakForTests, anchorFolder: folder.appendingPathComponent("state").path)
+            at: path, passphrase: passphrase, kdf: .weakForTests,
+            anchorFolder: folder.appendingPathComponent("state").path)
     }
 
     /// Where this vault's rollback anchor lives: inside the temporary folder, never the user's own state folder.

@@ -47,7 +47,9 @@ struct VaultTests {
     func changePassphrase() throws {
         let temporary = try TemporaryVault()
         try temporary.vault.setPreference(key: "name", value: "Ada", persona: "default", share: .always)
-        let sealedBefore = try temporary.rawDatabase().read { db in try Data.fetchAll(db, sql: "SELECT sealed FROM preferences") }
+        let sealedBefore = try temporary.rawDatabase().read { db in
+            try Data.fetchAll(db, sql: "SELECT sealed FROM preferences")
+        }
         let new = try secret("new horse battery staple")
         try temporary.vault.changePassphrase(current: temporary.passphrase, to: new)
         #expect(throws: VaultError.self) { try temporary.reopen() }
@@ -55,7 +57,9 @@ struct VaultTests {
         #expect(try reopened.preference(key: "name", persona: "default")?.value == "Ada")
         #expect(try reopened.verifyAuditChain() == .intact(entries: 1))
         #expect(try reopened.check().isIntact)
-        let sealedAfter = try temporary.rawDatabase().read { db in try Data.fetchAll(db, sql: "SELECT sealed FROM preferences") }
+        let sealedAfter = try temporary.rawDatabase().read { db in
+            try Data.fetchAll(db, sql: "SELECT sealed FROM preferences")
+        }
         #expect(Set(sealedBefore).isDisjoint(with: sealedAfter), "every record was sealed again under the new key")
         // The handle that changed the passphrase goes on working with the new keys.
         try temporary.vault.setPreference(key: "email", value: "ada@example.org", persona: "default", share: .ask)
@@ -260,10 +264,15 @@ struct SealedJSONTests {
         "an intent's hand-written JSON decodes to what JSONEncoder's would, and reads back without JSONDecoder",
         arguments: [nil, [], ["a", "b\"c\\d\u{0}"]])
     func intentJSON(sentTo: [String]?) throws {
+        for sameDates in [false, true] { try checkIntentJSON(sentTo: sentTo, sameDates: sameDates) }
+    }
+
+    private func checkIntentJSON(sentTo: [String]?, sameDates: Bool) throws {
         var intent = StoredIntent(
-            message: try Message.parse("#buy camera id:k7f3q2ab note:\"say \\\"hi\\\" é\\\\\""), persona: "work\u{01}\u{1F}",
+            message: try Message.parse("#buy camera id:k7f3q2ab note:\"say \\\"hi\\\" é\\\\\""),
+            persona: "work\u{01}\u{1F}",
             state: .published, createdAt: Date(timeIntervalSince1970: 1_795_428_059),
-            updatedAt: Date(timeIntervalSince1970: 951_782_400))
+            updatedAt: Date(timeIntervalSince1970: sameDates ? 1_795_428_059 : 951_782_400))
         intent.sentTo = sentTo
         var written: [UInt8] = []
         intent.writeSealedJSON(to: &written)

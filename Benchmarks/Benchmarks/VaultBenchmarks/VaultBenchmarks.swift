@@ -160,7 +160,8 @@ let benchmarks: @Sendable () -> Void = {
         let folder = temporaryFolder()
         let path = folder.appendingPathComponent("vault.db").path
         _ = try! Vault.create(
-            at: path, passphrase: passphrase(), kdf: parameters, anchorFolder: folder.appendingPathComponent("state").path)
+            at: path, passphrase: passphrase(), kdf: parameters,
+            anchorFolder: folder.appendingPathComponent("state").path)
         Benchmark(
             "Unlock a vault (\(name) key derivation)",
             configuration: .init(
