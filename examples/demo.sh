@@ -94,6 +94,7 @@ fi
 say "The audit chain is intact: no entry was altered, reordered or removed"
 run audit list
 run audit verify
+run vault check
 
 say "The vendors stop gracefully (SIGTERM)"
 for pid in "${pids[@]}"; do kill -TERM "$pid"; done
