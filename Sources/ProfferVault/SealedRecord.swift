@@ -351,8 +351,11 @@ final class VaultTransaction {
         let sealed = try sealer.seal(record, id: id, version: 1, lookups: lookups)
         let statement = try db.cachedStatement(sql: table.insertSQL)
         do {
-            try statement.executeRecordRow(
-                [.integer(id), .integer(1)] + lookups.map(RecordRowValue.blob) + [.blob(sealed)])
+            var row: [RecordRowValue] = [.integer(id), .integer(1)]
+            row.reserveCapacity(lookups.count + 3)
+            for value in lookups { row.append(.blob(value)) }
+            row.append(.blob(sealed))
+            try statement.executeRecordRow(row)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw VaultError(.duplicate(kind: table.recordName, name: duplicateName()))
         }

@@ -49,7 +49,12 @@ struct VaultKeys: Sendable {
     /// The blind index of `value` in `space` (a table or field name), so equal values can be found without storing
     /// them.
     func blindIndex(_ value: String, in space: String) -> [UInt8] {
-        KeyedHash.hash(Array((space + "\u{0}" + value).utf8), key: blindIndex, length: 16)
+        var message: [UInt8] = []
+        message.reserveCapacity(space.utf8.count + 1 + value.utf8.count)
+        message += space.utf8
+        message.append(0)
+        message += value.utf8
+        return KeyedHash.hash(message, key: blindIndex, length: 16)
     }
 
     func personaIndex(_ persona: String) -> [UInt8] { blindIndex(persona.lowercased(), in: "persona") }
