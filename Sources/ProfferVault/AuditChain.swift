@@ -199,13 +199,15 @@ extension Vault {
 
     /// The vault's sealed state as it is on disk now, or `nil` when it does not open.
     func currentState() throws -> VaultState? {
-        let keys = self.keys
-        return try read { reader in
-            guard let row = try Row.fetchOne(reader.db, sql: "SELECT sealed_state FROM vault WHERE id = 1"),
-                let sealed = row[0] as Data?
-            else { return nil }
-            return Vault.openState([UInt8](sealed), keys: keys, vaultID: vaultID)
-        }
+        try read { reader in try currentState(reader.db) }
+    }
+
+    /// The sealed state as this read transaction sees it.
+    func currentState(_ db: Database) throws -> VaultState? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT sealed_state FROM vault WHERE id = 1"),
+            let sealed = row[0] as Data?
+        else { return nil }
+        return Vault.openState([UInt8](sealed), keys: keys, vaultID: vaultID)
     }
 
     /// The cheap check on open: the number of entries and the newest MAC match the state's head.

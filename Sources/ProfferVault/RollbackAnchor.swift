@@ -32,13 +32,27 @@ struct RollbackAnchor {
         /// No anchor: a vault new to this machine.
         case none
         case counter(UInt64)
-        /// The file exists but its MAC does not match: altered, or written for another identity seed.
+        /// The file exists but is not an anchor, or its MAC does not match: altered, or written for another seed.
         case invalid
     }
 
-    func read(key: SymmetricKey) -> Reading {
-        guard let data = FileManager.default.contents(atPath: path) else { return .none }
-        let bytes = [UInt8](data)
+    /// The anchor file's bytes as they are now; `nil` when there is none. Read before the vault's header, so a write
+    /// that commits in between (and then moves the anchor) can only make the vault look newer, never older.
+    ///
+    /// Anything there that is not a regular file (a folder, a link to a device) reads as an invalid anchor.
+    func snapshot() -> [UInt8]?? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return .some(nil) }
+        guard status.st_mode & S_IFMT == S_IFREG, let data = FileManager.default.contents(atPath: path) else {
+            return .none
+        }
+        return .some([UInt8](data))
+    }
+
+    /// Checks a ``snapshot()`` with the anchor key.
+    func read(_ snapshot: [UInt8]??, key: SymmetricKey) -> Reading {
+        guard case .some(let contents) = snapshot else { return .invalid }
+        guard let bytes = contents else { return .none }
         guard bytes.count == RollbackAnchor.byteCount, Array(bytes.prefix(8)) == RollbackAnchor.magic else {
             return .invalid
         }
@@ -58,8 +72,9 @@ struct RollbackAnchor {
             throw VaultError(.storage("could not create the rollback anchor's folder \(folder)"))
         }
         let bytes = RollbackAnchor.magic + withUnsafeBytes(of: counter.bigEndian, Array.init) + mac(counter, key: key)
-        let draft = path + ".new"
-        let descriptor = open(draft, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // A name of its own, so two processes anchoring at once never write into one draft.
+        let draft = path + ".new-" + Hex.hex(SecureRandom.bytes(6))
+        let descriptor = open(draft, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             throw VaultError(
                 .storage("could not write the rollback anchor \(path): \(String(cString: strerror(errno)))"))
@@ -76,5 +91,40 @@ struct RollbackAnchor {
     private func mac(_ counter: UInt64, key: SymmetricKey) -> [UInt8] {
         KeyedHash.hash(
             RollbackAnchor.magic + vaultID + withUnsafeBytes(of: counter.bigEndian, Array.init), key: key)
+    }
+
+    // MARK: - Which vault lives at a path
+
+    /// `<folder>/paths/<hash of the vault's real path>`: the id of the vault last used at that path, so a whole
+    /// other vault copied into its place (with the same passphrase) is noticed.
+    static func pathRecord(folder: String, vaultPath: String) -> String {
+        let resolved = URL(fileURLWithPath: vaultPath).resolvingSymlinksInPath().path
+        return folder + "/paths/" + Hex.hex(Array(KeyedHash.digest(Array(resolved.utf8)).prefix(16)))
+    }
+
+    /// The id of the vault last used at `vaultPath`, if any.
+    static func vaultID(at vaultPath: String, folder: String) -> [UInt8]? {
+        guard let data = FileManager.default.contents(atPath: pathRecord(folder: folder, vaultPath: vaultPath)),
+            let text = String(data: data, encoding: .utf8)
+        else { return nil }
+        let hex = Array(text.utf8)
+        guard hex.count == 32 else { return [] }
+        return stride(from: 0, to: 32, by: 2).map { index in
+            UInt8(String(decoding: hex[index..<index + 2], as: UTF8.self), radix: 16) ?? 0
+        }
+    }
+
+    /// Records that the vault `vaultID` lives at `vaultPath`.
+    static func recordVaultID(_ vaultID: [UInt8], at vaultPath: String, folder: String) throws {
+        let record = pathRecord(folder: folder, vaultPath: vaultPath)
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder + "/paths", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let draft = record + ".new-" + Hex.hex(SecureRandom.bytes(6))
+            try Data(Hex.hex(vaultID).utf8).write(to: URL(fileURLWithPath: draft))
+            guard rename(draft, record) == 0 else { throw VaultError(.storage("rename failed")) }
+        } catch {
+            throw VaultError(.storage("could not record which vault lives at \(vaultPath) in \(folder)/paths"))
+        }
     }
 }

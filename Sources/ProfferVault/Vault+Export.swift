@@ -133,9 +133,18 @@ extension Vault {
 
     /// Refuses to write an export onto the vault (or its WAL), or over a file without `overwrite`.
     private func checkExportTarget(_ path: String, overwrite: Bool) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().resolvingSymlinksInPath().path
+        if folder == URL(fileURLWithPath: anchor.folder).resolvingSymlinksInPath().path
+            || folder.hasPrefix(URL(fileURLWithPath: anchor.folder).resolvingSymlinksInPath().path + "/")
+        {
+            throw VaultError(.refused("refusing to export into proffer's state folder \(anchor.folder)"))
+        }
         var target = stat()
         guard stat(path, &target) == 0 else { return }
-        for file in [self.path, self.path + "-wal", self.path + "-shm"] {
+        guard target.st_mode & S_IFMT == S_IFREG else {
+            throw VaultError(.refused("\(path) is not a regular file: an export is written only to a plain file"))
+        }
+        for file in [self.path, self.path + "-wal", self.path + "-shm", self.path + "-journal"] {
             var vaultFile = stat()
             if stat(file, &vaultFile) == 0, vaultFile.st_dev == target.st_dev, vaultFile.st_ino == target.st_ino {
                 throw VaultError(.refused("refusing to export onto the vault itself (\(path)): choose another file"))

@@ -134,6 +134,7 @@ public final class Vault: Sendable {
             throw VaultError(.storage("could not create \(path): \(String(cString: strerror(errno)))"))
         }
         try chmod0600(path)
+        try? RollbackAnchor.recordVaultID(vaultID, at: path, folder: anchorFolder ?? RollbackAnchor.defaultFolder)
         let database = try openDatabase(path: path, busyTimeout: busyTimeout)
         return Vault(
             path: path, isReadOnly: false, database: database, vaultID: vaultID, keys: keys, kdf: kdf,
@@ -157,6 +158,14 @@ public final class Vault: Sendable {
     ) throws -> Vault {
         try checkIsVaultFile(path)
         try checkPermissions(path)
+        // Proffer's vault uses a WAL and never leaves a rollback journal; one found there was planted or left by
+        // another tool, and SQLite would need to write the file to deal with it.
+        if FileManager.default.fileExists(atPath: path + "-journal") {
+            throw VaultError(
+                .refused(
+                    "a rollback journal \(path)-journal lies next to the vault; proffer never writes one, so another "
+                        + "program left it or it was planted. Move it out of the folder and try again"))
+        }
         // Read-only until the passphrase is proven: closing a read-write connection would checkpoint the WAL into
         // the file, and a process with the wrong passphrase must not change a single byte.
         let probe = try openReadOnly(path: path, busyTimeout: busyTimeout)
@@ -179,6 +188,16 @@ public final class Vault: Sendable {
         guard let header = Header(row: row) else {
             throw VaultError(.notAVault(path: path, why: "its header is incomplete"))
         }
+        guard header.kdf.operations <= 64, header.kdf.memoryBytes <= Argon2Parameters.sensitive.memoryBytes else {
+            throw VaultError(
+                .notAVault(path: path, why: "its key-derivation costs are implausible: the header was altered"))
+        }
+        let anchors = anchorFolder ?? RollbackAnchor.defaultFolder
+        if !acceptOlderState, let known = RollbackAnchor.vaultID(at: path, folder: anchors), known != header.vaultID {
+            throw VaultError(.differentVault(path: path))
+        }
+        // Taken before the state is read, so a write committing in between can only make the vault look newer.
+        let anchorSnapshot = RollbackAnchor(folder: anchors, vaultID: header.vaultID).snapshot()
         let kek = try PasswordHashing.deriveKey(passphrase: passphrase, salt: header.salt, parameters: header.kdf)
         let master = try unwrap(header.wrappedMasterKey, kek: kek, vaultID: header.vaultID, kdf: header.kdf)
         var problems: [String] = []
@@ -187,10 +206,6 @@ public final class Vault: Sendable {
             keys = VaultKeys(master: master, identitySeed: seed)
         } else {
             problems.append("the identity seed in the vault's header does not authenticate")
-        }
-        let state = openState(header.sealedState, keys: keys, vaultID: header.vaultID)
-        if state == nil {
-            problems.append("the vault's sealed state (its commitment and audit head) is missing or altered")
         }
 
         let database: DatabaseQueue
@@ -203,25 +218,46 @@ public final class Vault: Sendable {
         let vault = Vault(
             path: path, isReadOnly: access == .readOnly, database: database, vaultID: header.vaultID, keys: keys,
             kdf: header.kdf, anchorFolder: anchorFolder ?? RollbackAnchor.defaultFolder)
+        // The state, the rows and the audit head in one read transaction, so a write committing meanwhile cannot
+        // look like damage.
+        let (state, found) = try vault.read { reader -> (VaultState?, [String]) in
+            guard let state = try vault.currentState(reader.db) else {
+                return (nil, ["the vault's sealed state (its commitment and audit head) is missing or altered"])
+            }
+            return (
+                state,
+                try vault.commitmentProblems(state: state, reader: reader)
+                    + vault.auditHeadProblems(state: state, db: reader.db)
+            )
+        }
+        problems += found
         if let state {
-            try vault.checkAnchor(writeCounter: state.writeCounter, acceptOlderState: acceptOlderState)
-            problems += try vault.read { reader in try vault.commitmentProblems(state: state, reader: reader) }
-            problems += try vault.read { reader in try vault.auditHeadProblems(state: state, db: reader.db) }
+            try vault.checkAnchor(
+                anchorSnapshot, writeCounter: state.writeCounter, acceptOlderState: acceptOlderState)
+        }
+        if RollbackAnchor.vaultID(at: path, folder: anchors) != header.vaultID {
+            try? RollbackAnchor.recordVaultID(header.vaultID, at: path, folder: anchors)
         }
         vault.findings.withLock { $0.integrity = problems }
         return vault
     }
 
     /// Compares the vault's write counter with its anchor, and moves the anchor forward.
-    private func checkAnchor(writeCounter: UInt64, acceptOlderState: Bool) throws {
+    private func checkAnchor(_ snapshot: [UInt8]??, writeCounter: UInt64, acceptOlderState: Bool) throws {
         guard let key = keys.anchor else { return }
-        switch anchor.read(key: key) {
-        case .counter(let anchored) where writeCounter < anchored && !acceptOlderState:
+        guard !acceptOlderState else { return updateAnchor(writeCounter) }
+        switch anchor.read(snapshot, key: key) {
+        case .counter(let anchored) where writeCounter < anchored:
             throw VaultError(.rolledBack(vaultCounter: writeCounter, anchorCounter: anchored, anchor: anchor.path))
-        case .invalid where !acceptOlderState:
+        case .invalid:
             throw VaultError(.anchorMismatch(anchor: anchor.path))
-        case .counter(let anchored) where writeCounter == anchored:
+        case .counter(let anchored) where writeCounter <= anchored:
             return
+        case .none where writeCounter > 1:
+            noteWarning(
+                "this machine had no rollback anchor for this vault (at write \(writeCounter)); it is anchored now. "
+                    + "An older copy put in its place before now could not be noticed")
+            updateAnchor(writeCounter)
         default:
             updateAnchor(writeCounter)
         }

@@ -36,6 +36,7 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         case damaged([String])
         case rolledBack(vaultCounter: UInt64, anchorCounter: UInt64, anchor: String)
         case anchorMismatch(anchor: String)
+        case differentVault(path: String)
         case unsafePermissions(path: String, mode: String)
         case unsupportedFormat(version: Int)
         case noSuchRecord(kind: String, name: String)
@@ -58,7 +59,7 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         case .busy: .busy
         case .notFound: .notFound
         case .damaged, .anchorMismatch: .damaged
-        case .rolledBack: .rolledBack
+        case .rolledBack, .differentVault: .rolledBack
         case .invalidInput, .invalidExport, .duplicate, .notAVault, .noSuchRecord: .invalidInput
         case .storage, .alreadyExists: .storage
         case .unsafePermissions, .unsupportedFormat, .readOnly, .refused: .refused
@@ -71,7 +72,7 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch reason {
         case .wrongPassphrase:
-            "wrong passphrase: it does not unlock this vault (nothing was changed)"
+            "wrong passphrase: it does not unlock this vault, or the vault's header was altered (nothing was changed)"
         case .notFound(let path):
             "no vault at \(path): create one with `proffer init`, or point --vault / PROFFER_VAULT at yours"
         case .notAVault(let path, let why):
@@ -91,6 +92,9 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
             "the rollback anchor \(anchor) does not match this vault: the anchor was altered, or this vault file "
                 + "was replaced by another with the same id. If you restored a backup on purpose, run "
                 + "`\(VaultError.acceptRollbackCommand)`"
+        case .differentVault(let path):
+            "\(path) is not the vault this machine last used there: another vault file was put in its place. If you "
+                + "did that on purpose, run `\(VaultError.acceptRollbackCommand)`"
         case .unsafePermissions(let path, let mode):
             "refusing to open \(path): its permissions (\(mode)) let other users write to it; run `chmod go-w \(path)`"
         case .unsupportedFormat(let version):

@@ -188,9 +188,13 @@ func runReportingErrors(_ body: () throws -> Void) throws {
 }
 
 /// Writes rows as aligned columns under a header.
-func printTable(_ header: [String], _ rows: [[String]]) {
+///
+/// Control and bidirectional characters in a cell (a newline in a name, an escape sequence in a value) are shown as
+/// visible symbols, so they cannot move the cursor, recolour the terminal or forge a row.
+func printTable(_ header: [String], _ unsafeRows: [[String]]) {
     let output = StandardOutput()
-    guard !rows.isEmpty else { return }
+    guard !unsafeRows.isEmpty else { return }
+    let rows = unsafeRows.map { $0.map(Caret.visible) }
     var widths = header.map(\.count)
     for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
     func line(_ cells: [String]) -> String {

@@ -141,10 +141,17 @@ struct Pref: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                guard let preference = try vault.openVault(.readOnly).preference(key: key, persona: persona) else {
+                let opened = try vault.openVault(.readOnly)
+                // One value, for scripts: never one that may be a rolled-back copy.
+                guard opened.integrityProblems.isEmpty else {
+                    throw CLIError(
+                        "not printing \(key): the vault failed its integrity check (see `proffer vault check`)")
+                }
+                guard let preference = try opened.preference(key: key, persona: persona) else {
                     throw CLIError("\(key) is not set for persona \(persona)")
                 }
-                StandardOutput().write(line: preference.value)
+                StandardOutput().write(
+                    line: isatty(STDOUT_FILENO) == 1 ? Caret.visible(preference.value) : preference.value)
             }
         }
     }
@@ -394,6 +401,10 @@ struct Export: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            let passphraseFile = vault.passphraseFile ?? ProcessInfo.processInfo.environment["PROFFER_PASSPHRASE_FILE"]
+            if let passphraseFile, sameFile(passphraseFile, file) {
+                throw CLIError("refusing to export over the passphrase file \(file): choose another file")
+            }
             let opened = try vault.openVault(.readOnly)
             let summary = try opened.export(
                 to: file, passphrase: try vault.passphrase(), salvage: salvage, overwrite: force)
@@ -407,6 +418,13 @@ struct Export: ParsableCommand {
             }
         }
     }
+}
+
+/// Whether two paths name the same existing file.
+func sameFile(_ first: String, _ second: String) -> Bool {
+    var a = stat()
+    var b = stat()
+    return stat(first, &a) == 0 && stat(second, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino
 }
 
 struct Import: ParsableCommand {

@@ -88,7 +88,7 @@ struct VaultAttackCLITests {
         let get = try vault.proffer(["pref", "get", "email"])
         expectDamageReported(get, "pref get email")
         #expect(!get.stdout.contains("Main Street"), "the postal address is not printed as the e-mail")
-        #expect(get.stderr.contains("does not authenticate"))
+        #expect(get.stderr.contains("integrity check"))
         let list = try vault.proffer(["pref", "list"])
         expectDamageReported(list, "pref list")
         #expect(list.stdout.contains("name"), "what opens is still listed")
@@ -336,5 +336,130 @@ struct VaultAttackCLITests {
             #expect(outcome.status != 0)
             #expect(outcome.stderr.contains(expected), "\(path): \(outcome.stderr)")
         }
+    }
+
+    @Test("export refuses a file that is not a plain file, proffer's state folder and the passphrase file")
+    func exportRefusesSpecialTargets() throws {
+        let vault = try preparedVault()
+        let fifo = vault.folder.appendingPathComponent("pipe").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let pipe = try vault.proffer(["export", fifo, "--force"])
+        #expect(pipe.status != 0)
+        #expect(pipe.stderr.contains("not a regular file"))
+        var status = stat()
+        #expect(stat(fifo, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO, "the pipe is still a pipe")
+        let anchor = try FileManager.default.contentsOfDirectory(atPath: vault.stateFolder + "/proffer")
+            .first { $0.hasSuffix(".anchor") }!
+        let intoState = try vault.proffer(["export", vault.stateFolder + "/proffer/" + anchor, "--force"])
+        #expect(intoState.status != 0)
+        #expect(intoState.stderr.contains("state folder"))
+        let overPassphrase = try vault.proffer(["export", vault.passphraseFile, "--force"])
+        #expect(overPassphrase.status != 0)
+        #expect(overPassphrase.stderr.contains("passphrase file"))
+        #expect(try vault.proffer(["vault", "check"]).status == 0, "the vault, its anchor and passphrase are intact")
+    }
+
+    @Test("a rollback journal planted beside the vault is named, not reported as a read-only folder")
+    func plantedJournal() throws {
+        let vault = try preparedVault()
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: vault.path + "-journal"))
+        let outcome = try vault.proffer(["pref", "list"])
+        #expect(outcome.status != 0)
+        #expect(outcome.stderr.contains("-journal lies next to the vault"))
+        try FileManager.default.removeItem(atPath: vault.path + "-journal")
+        #expect(try vault.proffer(["pref", "list"]).status == 0)
+    }
+
+    @Test("another vault with the same passphrase copied into the vault's place is refused")
+    func otherVaultInPlace() throws {
+        let vault = try preparedVault()
+        let other = try CLIVault()
+        try other.proffer(["pref", "set", "email", "eve@example.org"])
+        let copy = try self.copy(other, to: "other.db")
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: vault.path + suffix) }
+        try FileManager.default.removeItem(atPath: vault.path)
+        try FileManager.default.copyItem(atPath: copy, toPath: vault.path)
+        let list = try vault.proffer(["pref", "list"])
+        #expect(list.status != 0)
+        #expect(list.stderr.contains("not the vault this machine last used there"))
+        #expect(!list.stdout.contains("eve@example.org"))
+        #expect(try vault.proffer(["vault", "accept-rollback"]).status == 0)
+        #expect(try vault.proffer(["pref", "get", "email"]).stdout == "eve@example.org\n")
+    }
+
+    @Test("an anchor replaced by a link or a folder is refused like an altered one; a missing anchor is announced")
+    func neutralisedAnchor() throws {
+        let vault = try preparedVault()
+        let folder = vault.stateFolder + "/proffer"
+        let anchor =
+            folder + "/"
+            + (try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasSuffix(".anchor") }!)
+        try FileManager.default.removeItem(atPath: anchor)
+        try FileManager.default.createSymbolicLink(atPath: anchor, withDestinationPath: "/dev/null")
+        let linked = try vault.proffer(["pref", "list"])
+        #expect(linked.status != 0)
+        #expect(linked.stderr.contains("rollback anchor"))
+        try FileManager.default.removeItem(atPath: anchor)
+        try FileManager.default.createDirectory(atPath: anchor, withIntermediateDirectories: false)
+        #expect(try vault.proffer(["pref", "list"]).status != 0)
+        try FileManager.default.removeItem(atPath: anchor)
+        let missing = try vault.proffer(["pref", "list"])
+        #expect(missing.status == 0)
+        #expect(missing.stderr.contains("no rollback anchor for this vault"))
+        #expect(try !vault.proffer(["pref", "list"]).stderr.contains("anchor"), "announced once, then anchored")
+    }
+
+    @Test("ten writers at once: never a false rollback alarm, every one succeeds or waits its turn")
+    func concurrentWritersNoFalseAlarm() throws {
+        let vault = try preparedVault()
+        for round in 0..<3 {
+            let processes = try (0..<10).map { number -> (Process, URL) in
+                let process = Process()
+                process.executableURL = ProfferProcess.executable
+                process.arguments = ["pref", "set", "phone", "\(round)-\(number)", "--share", "never"]
+                process.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
+                    .merging(["PROFFER_WEAK_KDF_ACKNOWLEDGED": "1"]) { $1 }
+                let errors = vault.folder.appendingPathComponent("stderr-\(round)-\(number)")
+                _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+                process.standardError = try FileHandle(forWritingTo: errors)
+                process.standardOutput = FileHandle.nullDevice
+                try process.run()
+                return (process, errors)
+            }
+            for (process, errors) in processes {
+                process.waitUntilExit()
+                let text = String(decoding: try Data(contentsOf: errors), as: UTF8.self)
+                #expect(process.terminationStatus == 0 || process.terminationStatus == 75, "\(text)")
+                #expect(!text.contains("older") && !text.contains("anchor"), "\(text)")
+            }
+        }
+        #expect(try vault.proffer(["vault", "check"]).status == 0)
+    }
+
+    @Test("control characters in a value are shown as symbols in tables; a damaged vault's value is not printed")
+    func terminalSafety() throws {
+        let vault = try preparedVault()
+        try vault.proffer([
+            "pref", "set", "name", "A\u{1B}[2J\u{07}da\r\nFAKE  email never ok\u{202E}", "--share", "never",
+        ])
+        let list = try vault.proffer(["pref", "list"])
+        #expect(list.status == 0)
+        #expect(!list.stdout.contains("\u{1B}") && !list.stdout.contains("\u{202E}") && !list.stdout.contains("\r"))
+        #expect(list.stdoutLines.count == 4, "one header and three rows: no forged row")
+        try sql(vault, "DELETE FROM preferences WHERE id = 3")
+        let get = try vault.proffer(["pref", "get", "email"])
+        #expect(get.status != 0)
+        #expect(get.stdout.isEmpty)
+    }
+
+    @Test("implausible key-derivation costs in the header are refused at once, not run for hours")
+    func implausibleKDF() throws {
+        let vault = try preparedVault()
+        try sql(vault, "UPDATE vault SET kdf_operations = 4000000000")
+        let started = Date()
+        let outcome = try vault.proffer(["pref", "list"])
+        #expect(outcome.status != 0)
+        #expect(outcome.stderr.contains("implausible"))
+        #expect(Date().timeIntervalSince(started) < 10)
     }
 }
