@@ -95,10 +95,12 @@ struct RollbackAnchor {
 
     // MARK: - Which vault lives at a path
 
-    /// `<folder>/paths/<hash of the vault's real path>`: the id of the vault last used at that path, so a whole
-    /// other vault copied into its place (with the same passphrase) is noticed.
+    /// `<folder>/paths/<hash of the vault's path>`: the id of the vault last used at that path, so a whole other
+    /// vault copied or linked into its place (with the same passphrase) is noticed. The path is taken as given,
+    /// tidied (`./`, `//`) but not through symbolic links: a link swapped in at the path must not move the check to
+    /// wherever the link points.
     static func pathRecord(folder: String, vaultPath: String) -> String {
-        let resolved = URL(fileURLWithPath: vaultPath).resolvingSymlinksInPath().path
+        let resolved = URL(fileURLWithPath: vaultPath).standardized.path
         return folder + "/paths/" + Hex.hex(Array(KeyedHash.digest(Array(resolved.utf8)).prefix(16)))
     }
 

@@ -139,6 +139,11 @@ extension Vault {
         {
             throw VaultError(.refused("refusing to export into proffer's state folder \(anchor.folder)"))
         }
+        let standardized = URL(fileURLWithPath: path).standardized.path
+        let vaultFile = URL(fileURLWithPath: self.path).standardized.path
+        guard ![vaultFile, vaultFile + "-wal", vaultFile + "-shm", vaultFile + "-journal"].contains(standardized) else {
+            throw VaultError(.refused("refusing to export onto the vault itself or its journal files (\(path))"))
+        }
         var target = stat()
         guard stat(path, &target) == 0 else { return }
         guard target.st_mode & S_IFMT == S_IFREG else {
@@ -195,29 +200,27 @@ extension Vault {
         guard !FileManager.default.fileExists(atPath: vaultPath) else {
             throw VaultError(.alreadyExists(path: vaultPath))
         }
-        let contents = try readExport([UInt8](data), passphrase: passphrase)
-        let vault = try Vault.create(
-            at: vaultPath, passphrase: passphrase, kdf: kdf ?? contents.kdf, anchorFolder: anchorFolder,
-            identitySeed: contents.identitySeed)
-        do {
-            try vault.write { transaction in
-                for record in contents.records {
-                    if let persona = record as? Persona, persona.name == Persona.defaultName { continue }
-                    try insert(record, into: transaction)
-                }
-                for entry in contents.audit { try transaction.appendAudit(entry) }
-                if let note = contents.salvageNote {
-                    try transaction.appendAudit(
-                        AuditEntry(
-                            kind: .salvage, at: Date(), persona: Persona.defaultName, categories: [],
-                            note: "rebuilt from a salvaged export that left out: \(note)"))
-                }
-            }
-        } catch {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: vaultPath + suffix) }
-            throw error
+        let stateFolder = URL(fileURLWithPath: anchorFolder ?? RollbackAnchor.defaultFolder).standardized.path
+        guard !URL(fileURLWithPath: vaultPath).standardized.path.hasPrefix(stateFolder + "/") else {
+            throw VaultError(.refused("refusing to put a vault inside proffer's state folder \(stateFolder)"))
         }
-        return vault
+        let contents = try readExport([UInt8](data), passphrase: passphrase)
+        return try Vault.create(
+            at: vaultPath, passphrase: passphrase, kdf: kdf ?? contents.kdf, anchorFolder: anchorFolder,
+            identitySeed: contents.identitySeed
+        ) { transaction in
+            for record in contents.records {
+                if let persona = record as? Persona, persona.name == Persona.defaultName { continue }
+                try insert(record, into: transaction)
+            }
+            for entry in contents.audit { try transaction.appendAudit(entry) }
+            if let note = contents.salvageNote {
+                try transaction.appendAudit(
+                    AuditEntry(
+                        kind: .salvage, at: Date(), persona: Persona.defaultName, categories: [],
+                        note: "rebuilt from a salvaged export that left out: \(note)"))
+            }
+        }
     }
 
     private static func insert<Record: SealedRecord>(_ record: Record, into transaction: VaultTransaction) throws {

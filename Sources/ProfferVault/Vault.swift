@@ -93,6 +93,17 @@ public final class Vault: Sendable {
         at path: String, passphrase: SecretBytes, kdf: Argon2Parameters, busyTimeout: Double = 5,
         anchorFolder: String? = nil, identitySeed: SymmetricKey? = nil
     ) throws -> Vault {
+        try create(
+            at: path, passphrase: passphrase, kdf: kdf, busyTimeout: busyTimeout, anchorFolder: anchorFolder,
+            identitySeed: identitySeed, populate: { _ in })
+    }
+
+    /// ``create(at:passphrase:kdf:busyTimeout:anchorFolder:identitySeed:)``, with records added in the same
+    /// transaction as the default persona, before the file takes its name.
+    static func create(
+        at path: String, passphrase: SecretBytes, kdf: Argon2Parameters, busyTimeout: Double = 5,
+        anchorFolder: String?, identitySeed: SymmetricKey?, populate: (VaultTransaction) throws -> Void
+    ) throws -> Vault {
         let url = URL(fileURLWithPath: path)
         guard !FileManager.default.fileExists(atPath: path) else { throw VaultError(.alreadyExists(path: path)) }
         try makePrivateFolder(url.deletingLastPathComponent().path)
@@ -125,7 +136,11 @@ public final class Vault: Sendable {
         let building = Vault(
             path: draftPath, isReadOnly: false, database: draft, vaultID: vaultID, keys: keys, kdf: kdf,
             anchorFolder: anchorFolder ?? RollbackAnchor.defaultFolder)
-        try building.write { transaction in try building.insertPersona(named: Persona.defaultName, in: transaction) }
+        // Filled in the draft, before it takes the vault's name: an import that fails or is killed leaves no vault.
+        try building.write { transaction in
+            try building.insertPersona(named: Persona.defaultName, in: transaction)
+            try populate(transaction)
+        }
         try mapStorageErrors(path: path) {
             try draft.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             try draft.close()
@@ -227,7 +242,7 @@ public final class Vault: Sendable {
             return (
                 state,
                 try vault.commitmentProblems(state: state, reader: reader)
-                    + vault.auditHeadProblems(state: state, db: reader.db)
+                    + vault.auditProblems(state: state, reader: reader)
             )
         }
         problems += found

@@ -462,4 +462,77 @@ struct VaultAttackCLITests {
         #expect(outcome.stderr.contains("implausible"))
         #expect(Date().timeIntervalSince(started) < 10)
     }
+
+    @Test("a symbolic link to another vault swapped in at the vault's path is refused, and so is a linked folder")
+    func linkedVaultInPlace() throws {
+        let vault = try preparedVault()
+        let other = try CLIVault()
+        try other.proffer(["pref", "set", "email", "eve@example.org"])
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: vault.path + suffix) }
+        try FileManager.default.createSymbolicLink(atPath: vault.path, withDestinationPath: other.path)
+        let list = try vault.proffer(["pref", "list"])
+        #expect(list.status != 0)
+        #expect(list.stderr.contains("not the vault this machine last used there"))
+        #expect(!list.stdout.contains("eve@example.org"))
+    }
+
+    @Test("an audit entry altered in the middle of the chain is caught by every command, and writes are refused")
+    func alteredMiddleAuditEntry() throws {
+        let vault = try preparedVault()
+        try sql(
+            vault,
+            "UPDATE audit SET sealed = (SELECT sealed FROM audit WHERE seq = 1), mac = (SELECT mac FROM audit WHERE seq = 1) WHERE seq = 2"
+        )
+        let list = try vault.proffer(["pref", "list"])
+        expectDamageReported(list, "pref list")
+        #expect(list.stderr.contains("the audit chain is broken at entry 2"))
+        let write = try vault.proffer(["pref", "set", "size", "M"])
+        #expect(write.status != 0)
+        #expect(write.stderr.contains("Nothing was changed"))
+    }
+
+    @Test("export refuses the vault's journal name even when no journal exists")
+    func exportOntoJournalName() throws {
+        let vault = try preparedVault()
+        let outcome = try vault.proffer(["export", vault.path + "-journal", "--force"])
+        #expect(outcome.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: vault.path + "-journal"))
+        #expect(try vault.proffer(["pref", "list"]).status == 0)
+    }
+
+    @Test("an import killed at random moments leaves no vault or a whole one, never an empty one that looks intact")
+    func killedImport() throws {
+        let vault = try CLIVault()
+        let filler = Process()
+        filler.executableURL = ProfferProcess.builtProduct("vault-test-writer")
+        filler.arguments = [vault.path, vault.passphraseFile, "fill", "300"]
+        filler.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
+        filler.standardOutput = Pipe()
+        try filler.run()
+        filler.waitUntilExit()
+        let exportFile = vault.folder.appendingPathComponent("backup.export").path
+        #expect(try vault.proffer(["export", exportFile]).status == 0)
+        var generator = SystemRandomNumberGenerator()
+        var whole = 0
+        for trial in 0..<20 {
+            let target = vault.folder.appendingPathComponent("import-\(trial)/vault.db").path
+            let importer = Process()
+            importer.executableURL = ProfferProcess.executable
+            importer.arguments = ["import", exportFile, "--vault", target]
+            importer.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
+                .merging(["PROFFER_WEAK_KDF_ACKNOWLEDGED": "1"]) { $1 }
+            importer.standardOutput = FileHandle.nullDevice
+            importer.standardError = FileHandle.nullDevice
+            try importer.run()
+            Thread.sleep(forTimeInterval: Double.random(in: 0.0...0.15, using: &generator))
+            kill(importer.processIdentifier, SIGKILL)
+            importer.waitUntilExit()
+            guard FileManager.default.fileExists(atPath: target) else { continue }
+            whole += 1
+            let intents = try vault.proffer(["intent", "list", "--json", "--vault", target])
+            #expect((try JSONSerialization.jsonObject(with: Data(intents.stdout.utf8)) as? [Any])?.count == 300)
+            #expect(try vault.proffer(["vault", "check", "--vault", target]).status == 0, "trial \(trial)")
+        }
+        #expect(whole < 20, "some imports were cut short")
+    }
 }
