@@ -340,11 +340,10 @@ final class VaultTransaction {
 
     /// Stores a new record under a fresh id.
     ///
+    /// - Returns: The new record's row id.
     /// - Throws: ``VaultError`` when its first lookup value is taken (a duplicate name or id).
     @discardableResult
-    func insert<Record: SealedRecord>(_ record: Record, duplicateName: @autoclosure () -> String) throws
-        -> Stored<Record>
-    {
+    func insert<Record: SealedRecord>(_ record: Record, duplicateName: @autoclosure () -> String) throws -> Int64 {
         let table = Record.table
         let id = state.tables[table.position].nextID
         let lookups = record.lookupValues(keys)
@@ -364,7 +363,7 @@ final class VaultTransaction {
         state.tables[table.position].count += 1
         state.tables[table.position].commitment.add(element)
         changed = true
-        return Stored(id: id, version: 1, record: record)
+        return id
     }
 
     /// Writes a changed record over its row, one version later.
