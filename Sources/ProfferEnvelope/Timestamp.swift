@@ -1,4 +1,5 @@
 import Foundation
+import ProfferWire
 
 /// A time in the spec's one form, RFC 3339 UTC with seconds and `Z` (`2026-11-23T10:00:00Z`), as whole seconds
 /// since 1970.
@@ -36,7 +37,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             (1...12).contains(month), day >= 1, day <= Timestamp.daysIn(month: month, year: year), hour < 24,
             minute < 60, second < 60
         else { return nil }
-        let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
+        let days = CalendarDate.daysFromCivil(year: year, month: month, day: day)
         secondsSince1970 = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
@@ -58,16 +59,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         }
     }
 
-    // Howard Hinnant's days-from-civil algorithms: exact for the proleptic Gregorian calendar, no Calendar needed.
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
+    // Howard Hinnant's civil-from-days: exact for the proleptic Gregorian calendar, no Calendar needed.
     static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097

@@ -89,17 +89,8 @@ struct SealedJSONReader {
         offset += 22
         return Date(
             timeIntervalSince1970: Double(
-                SealedJSONReader.daysFromCivil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second))
-    }
-
-    /// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
-    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-        let shifted = month <= 2 ? year - 1 : year
-        let era = (shifted >= 0 ? shifted : shifted - 399) / 400
-        let yearOfEra = shifted - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+                CalendarDate.daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3_600 + minute * 60
+                    + second))
     }
 
     private func hexValue(_ byte: UInt8) -> UInt8? {

@@ -210,7 +210,16 @@ extension Vault {
             identitySeed: contents.identitySeed
         ) { transaction in
             for record in contents.records {
-                if let persona = record as? Persona, persona.name == Persona.defaultName { continue }
+                if let persona = record as? Persona, persona.name == Persona.defaultName {
+                    // The new vault made its own default persona; it takes the exported one's record.
+                    if var stored = try transaction.reader.one(
+                        Persona.self, where: "name_index", is: transaction.keys.personaIndex(persona.name))
+                    {
+                        stored.record = persona
+                        try transaction.update(stored)
+                    }
+                    continue
+                }
                 try insert(record, into: transaction)
             }
             for entry in contents.audit { try transaction.appendAudit(entry) }
