@@ -151,13 +151,7 @@ struct RecordSealer {
     }
 
     func seal(plain: [UInt8], table: RecordTable, id: Int64, version: Int64, lookups: [[UInt8]]) -> [UInt8] {
-        var padded: [UInt8] = []
-        let bucket = RecordSealer.bucket(for: plain.count)
-        padded.reserveCapacity(bucket)
-        padded += plain
-        // ISO/IEC 7816-4, as sodium_pad writes it: 0x80, then zeros up to the bucket.
-        padded.append(0x80)
-        padded.append(contentsOf: repeatElement(0, count: bucket - padded.count))
+        var padded = Padding.pad(plain, blockSize: RecordSealer.bucket(for: plain.count))
         defer { wipe(&padded) }
         return AEAD.seal(
             padded, key: keys.records,
@@ -195,12 +189,8 @@ struct RecordSealer {
             associatedData: associatedData(table, id: id, version: version, lookups: lookups))
         defer { wipe(&padded) }
         return try padded.withUnsafeMutableBytes { bytes in
-            // The record authenticated, so its padding was written by this code: scanning back to the 0x80 marker
-            // needs no constant-time care.
-            var length = bytes.count
-            while length > 0 && bytes[length - 1] == 0 { length -= 1 }
-            guard length > 0, bytes[length - 1] == 0x80 else { throw CryptoError.authenticationFailed }
-            return try body(Data(bytesNoCopy: bytes.baseAddress!, count: length - 1, deallocator: .none))
+            let length = try Padding.unpaddedLength(UnsafeRawBufferPointer(bytes), blockSize: bytes.count)
+            return try body(Data(bytesNoCopy: bytes.baseAddress!, count: length, deallocator: .none))
         }
     }
 
@@ -218,6 +208,14 @@ struct RecordSealer {
         }
         hasher.update(sealed)
         return hasher.finalize()
+    }
+
+    /// The commitment term of a row as stored: its id, version and lookup values (a missing `sealed` hashes as empty).
+    func element(ofRow row: Row, in table: RecordTable) throws -> [UInt8] {
+        let (id, version, lookups) = RecordReader.location(row, table)
+        return try row.withUnsafeData(atIndex: 2 + lookups.count) { data in
+            (data ?? Data()).withUnsafeBytes { element(table, id: id, version: version, lookups: lookups, sealed: $0) }
+        }
     }
 
     /// Every sealed payload is padded to one of these sizes, shared by all record types, so a record's type cannot
@@ -299,7 +297,10 @@ struct RecordReader {
         return (records, damaged)
     }
 
-    private func open<Record: SealedRecord>(_ type: Record.Type, row: Row) throws -> Stored<Record> {
+    /// Opens one row read with ``RecordTable/selectColumns``.
+    ///
+    /// - Throws: ``DamagedRecord`` when it does not authenticate or decode.
+    func open<Record: SealedRecord>(_ type: Record.Type, row: Row) throws -> Stored<Record> {
         let (id, version, lookups) = RecordReader.location(row, Record.table)
         let record: Record = try row.withUnsafeData(atIndex: 2 + lookups.count) { data throws -> Record in
             guard let data else { throw DamagedRecord(kind: Record.table.recordName, id: id) }
@@ -399,14 +400,10 @@ final class VaultTransaction {
         guard let row = try Row.fetchOne(statement, arguments: [id]) else {
             throw VaultError(.damaged(["\(table.recordName) record #\(id) vanished during the write"]))
         }
-        let (_, version, lookups) = RecordReader.location(row, table)
-        guard version == expectedVersion else {
+        guard RecordReader.location(row, table).version == expectedVersion else {
             throw VaultError(.damaged(["\(table.recordName) record #\(id) changed during the write"]))
         }
-        let element = (row[2 + lookups.count] as Data).withUnsafeBytes {
-            sealer.element(table, id: id, version: version, lookups: lookups, sealed: $0)
-        }
         state.tables[table.position].count -= 1
-        state.tables[table.position].commitment.subtract(element)
+        state.tables[table.position].commitment.subtract(try sealer.element(ofRow: row, in: table))
     }
 }

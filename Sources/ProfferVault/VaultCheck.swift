@@ -34,14 +34,9 @@ extension Vault {
             var unknownIDs = 0
             let rows = try Row.fetchCursor(reader.db, sql: "SELECT \(table.selectColumns) FROM \(table.name)")
             while let row = try rows.next() {
-                let (id, version, lookups) = RecordReader.location(row, table)
+                let id = RecordReader.location(row, table).id
                 if id >= expected.nextID || id < 1 { unknownIDs += 1 }
-                try row.withUnsafeData(atIndex: 2 + lookups.count) { data in
-                    (data ?? Data()).withUnsafeBytes {
-                        commitment.add(
-                            reader.sealer.element(table, id: id, version: version, lookups: lookups, sealed: $0))
-                    }
-                }
+                commitment.add(try reader.sealer.element(ofRow: row, in: table))
                 count += 1
             }
             let name = table.recordName
@@ -97,18 +92,15 @@ extension Vault {
         let rows = try Row.fetchCursor(reader.db, sql: "SELECT \(table.selectColumns) FROM \(table.name) ORDER BY id")
         while let row = try rows.next() {
             count += 1
-            let (id, version, lookups) = RecordReader.location(row, table)
-            let record: Record? = try row.withUnsafeData(atIndex: 2 + lookups.count) { data in
-                (data ?? Data()).withUnsafeBytes { bytes in
-                    try? reader.sealer.open(Record.self, sealed: bytes, id: id, version: version, lookups: lookups)
-                }
-            }
-            guard let record else {
-                damaged.append(DamagedRecord(kind: table.recordName, id: id).description)
+            let stored: Stored<Record>
+            do {
+                stored = try reader.open(Record.self, row: row)
+            } catch let error as DamagedRecord {
+                damaged.append(error.description)
                 continue
             }
-            if record.lookupValues(reader.keys) != lookups {
-                damaged.append("\(table.recordName) record #\(id) is filed under another name than it holds")
+            if stored.record.lookupValues(reader.keys) != RecordReader.location(row, table).lookups {
+                damaged.append("\(table.recordName) record #\(stored.id) is filed under another name than it holds")
             }
         }
         return (count, damaged)

@@ -270,13 +270,7 @@ struct VaultAttackCLITests {
     @Test("50 kills at random moments during a passphrase change: exactly one passphrase opens, vault check passes")
     func killedPassphraseChange() throws {
         let vault = try CLIVault()
-        let filler = Process()
-        filler.executableURL = ProfferProcess.builtProduct("vault-test-writer")
-        filler.arguments = [vault.path, vault.passphraseFile, "fill", "400"]
-        filler.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
-        filler.standardOutput = Pipe()
-        try filler.run()
-        filler.waitUntilExit()
+        try vault.fill(400)
         try vault.proffer(["pref", "set", "email", "ada@example.org", "--share", "always"])
         let files = [vault.passphraseFile, vault.folder.appendingPathComponent("second-passphrase").path]
         try Data("second horse battery\n".utf8).write(to: URL(fileURLWithPath: files[1]))
@@ -503,13 +497,7 @@ struct VaultAttackCLITests {
     @Test("an import killed at random moments leaves no vault or a whole one, never an empty one that looks intact")
     func killedImport() throws {
         let vault = try CLIVault()
-        let filler = Process()
-        filler.executableURL = ProfferProcess.builtProduct("vault-test-writer")
-        filler.arguments = [vault.path, vault.passphraseFile, "fill", "300"]
-        filler.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
-        filler.standardOutput = Pipe()
-        try filler.run()
-        filler.waitUntilExit()
+        try vault.fill(300)
         let exportFile = vault.folder.appendingPathComponent("backup.export").path
         #expect(try vault.proffer(["export", exportFile]).status == 0)
         var generator = SystemRandomNumberGenerator()

@@ -36,6 +36,17 @@ final class CLIVault {
         try ProfferProcess.run(arguments, environment: environment.merging(extra) { $1 })
     }
 
+    /// Stores `count` intents in one transaction through `vault-test-writer`.
+    func fill(_ count: Int) throws {
+        let filler = Process()
+        filler.executableURL = ProfferProcess.builtProduct("vault-test-writer")
+        filler.arguments = [path, passphraseFile, "fill", String(count)]
+        filler.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        filler.standardOutput = Pipe()
+        try filler.run()
+        filler.waitUntilExit()
+    }
+
     func open() throws -> Vault {
         var bytes = Array("correct horse battery".utf8)
         return try Vault.open(
