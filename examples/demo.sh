@@ -49,46 +49,77 @@ run pref set name "Ada Lovelace" --share ask
 run pref set postal "12 Example Street, 10115 Berlin, DE" --share always
 run pref set email "ada@example.org" --share never
 run pref set terms.default sd-base
+run pref set currency.default EUR
+run pref set region.default DE
+
+say "A second persona for work: its own data, rules and keys; vendors cannot link the two by key"
+run persona add work
+run pref set name "A. Lovelace, Analytical Engines Ltd" --persona work --share always
+run pref set postal "1 Works Road, 10117 Berlin, DE" --persona work --share always
 run pref list
 
-say "They add the vendors: each profile's self-signature is verified and its key pinned"
-run vendor add "${urls[0]}" --name cameras
-run vendor add "${urls[1]}" --name bicycles
-run vendor add "${urls[2]}" --name plumbing
+say "They add the vendors: each profile's self-signature is verified, its fingerprint shown, its keys pinned"
+run vendor add "${urls[0]}" --name cameras --yes
+run vendor add "${urls[1]}" --name bicycles --yes
+run vendor add "${urls[2]}" --name plumbing --yes
+run vendor list
 
-say "They write what they want as one short line, and publish it"
-intent=$("$proffer" intent new "#buy camera.mirrorless max:1300EUR in:DE by:2026-12-24 terms:sd-base")
+say "They write what they want as one short line; their defaults fill in the currency, region and terms"
+intent=$("$proffer" intent new "#buy camera.mirrorless max:1300 by:2026-12-24")
 printf '  %s\n    → %s\n' "$intent" "$("$proffer" msg explain "$intent")"
 id=$(printf '%s' "$intent" | grep -o 'id:[a-z0-9]*' | cut -d: -f2)
-run intent publish "$id"
+work_intent=$("$proffer" intent new "#buy lens.prime max:600" --persona work)
+printf '  %s (persona work)\n' "$work_intent"
+work_id=$(printf '%s' "$work_intent" | grep -o 'id:[a-z0-9]*' | cut -d: -f2)
 
-say "Offers, best first; each shows its terms and the personal data it needs"
+say "They publish both; every vendor gets its own message id, so vendors comparing notes cannot link them"
+run intent publish "$id"
+run intent publish "$work_id"
+
+say "Offers, best first (ranked by price in the intent's currency); each shows its terms and the data it needs"
 run offer list "$id"
 first_offer() { "$proffer" offer list "$1" --json | grep -o '"name":"[^"]*"' | head -n 1 | cut -d'"' -f4; }
 best=$(first_offer "$id")
 
 say "They counter the best offer; the vendor answers with a new signed offer, down to its floor"
-run offer counter "$best" --price 1050EUR
+run offer counter "$best" --price 1050
 run offer list "$id"
 newest=$(first_offer "$id")
 
 say "Accepting shows exactly what goes where; the name (rule: ask) is consented to with --yes"
 run offer accept "$newest" --yes
-
-say "The deal keeps both signed envelopes: the person's accept and the vendor's confirm"
 deal=$("$proffer" deal list --json | grep -o '"id":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+
+say "The work persona accepts a lens: its own name and address go, signed with its own key"
+run offer accept "$(first_offer "$work_id")" --yes
+work_deal=$("$proffer" deal list --json | grep -o '"id":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+if grep -rqa "Analytical Engines" "$work/cameras" && grep -rqa "Ada Lovelace" "$work/cameras"; then
+  echo "  (the camera shop's records hold each persona's name under its own deal)"
+fi
+
+say "Each deal keeps both signed envelopes: the person's accept and the vendor's confirm"
 run deal list
 run deal show "$deal"
 
 say "The audit log shows what was shared, with whom, when, and under which terms"
 run audit list
 
-say "They ask the vendor to forget it; the vendor deletes the data and confirms"
-run deal forget "$deal"
-if grep -rqa "Ada Lovelace" "$work/cameras"; then
-  echo "  the vendor's files still hold the name!" >&2; exit 1
+say "They ask the camera shop to forget the work deal while it is down: the forget stays pending"
+cameras_port=${urls[0]##*:}; cameras_port=${cameras_port%%/*}
+kill -TERM "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+run deal forget "$work_deal" || echo "  (exit $?: nothing is claimed that did not happen)"
+run deal list
+
+say "The shop is back; the forget is sent again, and this time confirmed"
+"$vendor_server" serve --catalog "$here/vendors/cameras.json" --listen "127.0.0.1:$cameras_port" --data "$work/cameras" \
+  > "$work/cameras.log" 2>&1 &
+pids[0]=$!
+for _ in $(seq 100); do grep -q '^listening on' "$work/cameras.log" 2>/dev/null && break; sleep 0.1; done
+run deal forget "$work_deal"
+if grep -rqa "Analytical Engines" "$work/cameras"; then
+  echo "  the vendor's files still hold the work name!" >&2; exit 1
 else
-  echo "  (searched the vendor's data folder: the disclosed name is gone from every file)"
+  echo "  (searched the vendor's data folder: the work persona's name is gone from every file)"
 fi
 
 say "The audit chain is intact: no entry was altered, reordered or removed"

@@ -15,8 +15,13 @@ public struct DisclosurePlan: Sendable {
 
     public let offer: StoredOffer
     public let vendor: Vendor
+    /// The persona the intent belongs to: its data is disclosed and its pairwise key signs.
+    public let persona: String
     public let items: [Item]
+    /// The terms the accept is signed under: the intent's, plus the offer's extra terms the person agreed to.
     public let terms: [TermsID]
+    /// Terms the offer adds beyond the intent's (all of them agreed to, or the plan would not exist).
+    public let extraTerms: [TermsID]
     public var needsConsent: Bool { items.contains(where: \.needsConsent) }
 }
 
@@ -26,32 +31,16 @@ public enum CounterOutcome: Sendable {
     case declined(why: String)
 }
 
-extension Agent {
-    /// Finds an offer by its name (`vendor/id`), its id, or an unambiguous start of either.
-    public func findOffer(_ name: String) throws -> StoredOffer {
-        let wanted = name.lowercased()
-        let offers = try vault.offers()
-        if let exact = offers.first(where: { $0.name.lowercased() == wanted || $0.id.description == wanted }) {
-            return exact
-        }
-        let candidates = offers.filter {
-            $0.name.lowercased().hasPrefix(wanted) || $0.id.description.hasPrefix(wanted)
-        }
-        guard candidates.count == 1 else {
-            throw AgentError.refused(
-                candidates.isEmpty
-                    ? "no offer \"\(name)\": see `proffer offer list`"
-                    : "\"\(name)\" matches \(candidates.map(\.name).joined(separator: ", ")): write more of it")
-        }
-        return candidates[0]
-    }
+/// One vendor's outcome when an intent is withdrawn: `nil` when it was told.
+public typealias WithdrawOutcome = (vendor: String, error: AgentError?)
 
+extension Agent {
     /// Checks that an offer can still be acted on: open, not expired.
     func requireOpen(_ offer: StoredOffer) throws {
         guard offer.state == .open else {
-            throw AgentError.refused("offer \(offer.name) is \(offer.state.rawValue); see `proffer offer list`")
+            throw AgentError.refused("offer \(offer.name) is \(offer.state.rawValue); see `proffer offer list --all`")
         }
-        if let expiry = offer.expiresAt, expiry < Date() {
+        if let expiry = offer.expiresAt, expiry <= Date() {
             throw AgentError.refused("offer \(offer.name) expired at \(Timestamp(expiry)); it cannot be accepted")
         }
     }
@@ -59,28 +48,31 @@ extension Agent {
     // MARK: - Counter
 
     /// Proposes another price, quantity or delivery time for an offer.
-    public func counter(
-        offerName: String, price: Money?, qty: Quantity?, eta: TimeSpan?, timeout: Duration = .seconds(10)
-    ) async throws -> CounterOutcome {
-        let offer = try findOffer(offerName)
+    public func counter(offerName: String, price: Money?, qty: Quantity?, eta: TimeSpan?, timeout: Duration)
+        async throws -> CounterOutcome
+    {
+        let offer = try vault.offer(named: offerName)
         try requireOpen(offer)
         guard price != nil || qty != nil || eta != nil else {
             throw AgentError.refused("say what to change: --price, --qty or --eta")
         }
         let vendor = try vault.vendor(named: offer.vendor)
+        let intent = try vault.intent(id: offer.intentID.description)
         var counter = Message(kind: .counter)
         counter.id = MessageID.random()
         counter.re = offer.id
         counter.price = price
         counter.qty = qty
         counter.eta = eta
-        let (_, replies) = try await exchange(counter, with: vendor, timeout: timeout)
+        let envelope = try sign(counter, as: intent.persona, toward: vendor)
+        let replies = try await deliver(envelope, to: vendor, timeout: timeout)
+        let endpoint = VendorEndpoint(vendor)
         guard replies.count == 1 else {
-            throw AgentError.vendorFailed("answered a counter with \(replies.count) replies")
+            throw AgentError.badAnswer(endpoint, "answered a counter with \(replies.count) replies instead of one")
         }
         let reply = replies[0]
         switch reply.message.kind {
-        case .offer where reply.message.re == offer.intentID && reply.message.id != nil:
+        case .offer where reply.message.re == intent.id(toward: vendor.name) && reply.message.id != nil:
             let newOffer = StoredOffer(
                 vendor: vendor.name, intentID: offer.intentID, envelope: reply.envelope.json, message: reply.message,
                 receivedAt: Date(), expiresAt: Agent.expiry(of: reply.message, sentAt: reply.timestamp))
@@ -88,10 +80,9 @@ extension Agent {
             try vault.setOfferState(id: offer.id.description, to: .countered)
             return .newOffer(newOffer)
         case .decline where reply.message.re == counter.id:
-            return .declined(why: reply.message.why ?? "no reason given")
+            return .declined(why: VendorText.clean(reply.message.why ?? "no reason given"))
         default:
-            throw AgentError.vendorFailed(
-                "answered a counter with #\(reply.message.kind.rawValue), not an offer or decline")
+            throw AgentError.badAnswer(endpoint, "answered a counter with something other than an offer or a decline")
         }
     }
 
@@ -99,99 +90,172 @@ extension Agent {
 
     /// Works out what accepting `offerName` would disclose, and refuses what the person's rules or the offer forbid.
     ///
-    /// - Throws: ``AgentError`` when the offer is not open or expired, its terms do not include the intent's, a
-    ///   needed value is missing, or a sharing rule is `never`.
-    public func planAcceptance(offerName: String) throws -> DisclosurePlan {
-        let offer = try findOffer(offerName)
+    /// - Parameters:
+    ///   - agreedTerms: Terms beyond the intent's that the person agrees to; every extra term of the offer must be
+    ///     among them.
+    ///   - another: The person knows the intent already has a deal and wants another one.
+    /// - Throws: ``AgentError`` when the offer is not open or expired, lacks the intent's terms, adds terms not
+    ///   agreed to, the intent already has a deal (unless `another`), a needed value is missing, or a rule is `never`.
+    public func planAcceptance(offerName: String, agreedTerms: [TermsID] = [], another: Bool = false) throws
+        -> DisclosurePlan
+    {
+        let offer = try vault.offer(named: offerName)
         try requireOpen(offer)
-        let message = offer.message
-        let intent = try vault.intent(id: offer.intentID.description).message
-        let offered = Set(message.terms.map(Array.init) ?? [])
-        let missing = (intent.terms.map(Array.init) ?? []).filter { !offered.contains($0) }
-        guard missing.isEmpty else {
+        let intent = try vault.intent(id: offer.intentID.description)
+        let review = OfferReview(offer, intent: intent)
+        guard review.missingTerms.isEmpty else {
             throw AgentError.refused(
-                "offer \(offer.name) does not include your terms \(missing.map(\.description).joined(separator: ", ")): "
-                    + "it will not be accepted")
+                "offer \(offer.name) does not include your terms "
+                    + "\(review.missingTerms.map(\.description).joined(separator: ", ")): it will not be accepted")
+        }
+        let unagreed = review.extraTerms.filter { !agreedTerms.contains($0) }
+        guard unagreed.isEmpty else {
+            throw AgentError.refused(
+                "offer \(offer.name) adds terms you did not proffer: "
+                    + unagreed.map { "\($0) (\(TermsDefinition.lookup($0)?.meaning ?? "see `proffer msg terms`"))" }
+                    .joined(separator: "; ")
+                    + ". Nothing was sent. To accept them, name each: --agree-terms "
+                    + unagreed.map(\.description).joined(separator: ","))
+        }
+        if !another {
+            let existing = try vault.deals().filter { $0.intentID == offer.intentID && $0.state != .declined }
+            if let deal = existing.first {
+                throw AgentError.refused(
+                    "intent \(offer.intentID) already has deal \(deal.id) with \(deal.vendor) (\(deal.state.rawValue)). "
+                        + "To make another deal for it, pass --another")
+            }
         }
         let vendor = try vault.vendor(named: offer.vendor)
+        let persona = intent.persona
         var items: [DisclosurePlan.Item] = []
-        for category in message.needs.map(Array.init) ?? [] {
+        for category in offer.message.needs.map(Array.init) ?? [] {
             guard let preference = try vault.preference(key: category.rawValue, persona: persona) else {
                 throw AgentError.refused(
-                    "\(offer.name) needs your \(category.rawValue), which is not set: "
-                        + "`proffer pref set \(category.rawValue) VALUE --share ask`")
+                    "\(offer.name) needs the \(category.rawValue) of persona \(persona), which is not set: "
+                        + "`proffer pref set \(category.rawValue) VALUE --persona \(persona) --share ask`")
             }
             let rule = preference.share ?? .ask
             guard rule != .never else {
                 throw AgentError.refused(
-                    "\(offer.name) needs your \(category.rawValue), and your rule for it is never: nothing was sent. "
-                        + "To share it, change the rule: `proffer pref set \(category.rawValue) VALUE --share ask`")
+                    "\(offer.name) needs the \(category.rawValue) of persona \(persona), whose rule is never: nothing "
+                        + "was sent. To share it, change the rule: "
+                        + "`proffer pref set \(category.rawValue) --persona \(persona) --share ask`")
             }
             items.append(.init(category: category, rule: rule))
         }
+        let intentTerms = intent.message.terms.map(Array.init) ?? []
         return DisclosurePlan(
-            offer: offer, vendor: vendor, items: items, terms: message.terms.map(Array.init) ?? [])
+            offer: offer, vendor: vendor, persona: persona, items: items, terms: intentTerms + review.extraTerms,
+            extraTerms: review.extraTerms)
     }
 
-    /// Accepts an offer: seals the needed data to the vendor's box key, records the disclosure in the audit chain
-    /// the moment it leaves, and stores the deal with both signed envelopes.
+    /// Accepts an offer.
+    ///
+    /// The deal is written as `sending`, with the audit entry of what it discloses, before the sealed data leaves;
+    /// then it becomes `confirmed`, `declined` or `unconfirmed` (not delivered, or no valid answer). The data is
+    /// sealed to the *pinned* box key, and the accept is signed with the persona's pairwise key.
     ///
     /// - Parameter consented: Whether the person agreed to send the data whose rule is `ask`.
-    public func accept(_ plan: DisclosurePlan, consented: Bool, timeout: Duration = .seconds(10)) async throws
-        -> StoredDeal
-    {
+    /// - Returns: The deal as it stands after the exchange; the error, if any, is in ``StoredDeal/problem``.
+    public func accept(_ plan: DisclosurePlan, consented: Bool, timeout: Duration) async throws -> StoredDeal {
         guard consented || !plan.needsConsent else {
             let asked = plan.items.filter(\.needsConsent).map(\.category.rawValue)
             throw AgentError.refused(
                 "sending \(asked.joined(separator: ", ")) needs your consent: answer yes, or pass --yes")
         }
-        let offer = try findOffer(plan.offer.name)
+        let offer = try vault.offer(id: plan.offer.id.description)
         try requireOpen(offer)
-        let profile = try await currentProfile(of: plan.vendor, timeout: timeout)
         var accept = Message(kind: .accept)
-        accept.id = MessageID.random()
+        let acceptID = MessageID.random()
+        accept.id = acceptID
         accept.re = offer.id
-        accept.give = FieldList(plan.items.map(\.category))
-        accept.terms = FieldList(plan.terms)
-        var sealed: [UInt8]?
-        if !plan.items.isEmpty {
-            var json = try disclosureJSON(plan.items.map(\.category))
-            defer { wipe(&json) }
-            sealed = profile.boxKey.seal(json)
-        }
-        let categories = plan.items.map(\.category)
-        guard let acceptID = accept.id else { throw AgentError.refused("the accept has no id") }
-        if !categories.isEmpty {
-            try vault.recordDisclosure(
-                persona: persona, vendor: plan.vendor.name, categories: categories, terms: plan.terms, deal: acceptID)
-        }
-        let envelope = try sign(accept, toward: plan.vendor, sealedData: sealed)
+        accept.give = plan.items.isEmpty ? nil : FieldList(plan.items.map(\.category))
+        accept.terms = plan.terms.isEmpty ? nil : FieldList(plan.terms)
+        let envelope = try sealAndSign(accept, disclosing: plan.items.map(\.category), as: plan.persona, to: plan.vendor)
         var deal = StoredDeal(
-            id: acceptID, vendor: plan.vendor.name, persona: persona, offerID: offer.id, intentID: offer.intentID,
-            acceptEnvelope: envelope.json, replyEnvelope: nil, disclosed: categories, terms: plan.terms,
-            createdAt: Date(), state: .unconfirmed)
+            id: acceptID, vendor: plan.vendor.name, persona: plan.persona, offerID: offer.id, intentID: offer.intentID,
+            acceptEnvelope: envelope.json, replyEnvelope: nil, disclosed: plan.items.map(\.category),
+            terms: plan.terms, createdAt: Date(), state: .sending)
+        deal.item = offer.message.item ?? offer.message.sku?.description
+        deal.price = offer.message.price
+        try vault.beginDeal(deal)
+        return try await send(envelope, for: deal, timeout: timeout)
+    }
+
+    /// Sends an unconfirmed (or interrupted) deal's accept again: the same accept id and data, freshly signed and
+    /// sealed to the pinned key, so the vendor can tell it is the same accept.
+    public func retry(dealID: String, timeout: Duration) async throws -> StoredDeal {
+        let deal = try vault.deal(id: dealID)
+        guard deal.state.canRetry else {
+            throw AgentError.refused("deal \(deal.id) is \(deal.state.rawValue): only an unconfirmed deal is sent again")
+        }
+        guard let sent = try? Envelope.decode(json: Array(deal.acceptEnvelope.utf8)),
+            let accept = try? Message.parse(sent.envelope.msg)
+        else { throw AgentError.refused("deal \(deal.id)'s stored accept does not parse: see `proffer vault check`") }
+        let vendor = try vault.vendor(named: deal.vendor)
+        let envelope = try sealAndSign(accept, disclosing: deal.disclosed, as: deal.persona, to: vendor)
+        var resent = deal
+        resent.acceptEnvelope = envelope.json
+        resent.problem = nil
+        let audit =
+            deal.disclosed.isEmpty
+            ? nil
+            : AuditEntry(
+                kind: .disclosure, at: Date(), persona: deal.persona, categories: deal.disclosed, vendor: deal.vendor,
+                terms: deal.terms, deal: deal.id, note: "sent again (deal retry)")
+        try vault.saveDeal(resent, audit: audit.map { [$0] } ?? [])
+        return try await send(envelope, for: resent, timeout: timeout)
+    }
+
+    /// Seals the persona's values for `categories` to the vendor's pinned box key, and signs the accept.
+    private func sealAndSign(_ accept: Message, disclosing categories: [DataCategory], as persona: String, to vendor: Vendor)
+        throws -> Envelope
+    {
+        var sealed: [UInt8]?
+        if !categories.isEmpty {
+            guard let boxKey = vendor.boxKey else {
+                throw AgentError.refused("\(vendor.name) has no pinned key for sealed data: add it again")
+            }
+            var json = try disclosureJSON(categories, of: persona)
+            defer { wipe(&json) }
+            sealed = boxKey.seal(json)
+        }
+        return try sign(accept, as: persona, toward: vendor, sealedData: sealed)
+    }
+
+    /// Delivers a deal's accept and records what came of it.
+    private func send(_ envelope: Envelope, for sending: StoredDeal, timeout: Duration) async throws -> StoredDeal {
+        var deal = sending
+        let vendor = try vault.vendor(named: deal.vendor)
         do {
-            let replies = try await send(envelope, to: plan.vendor, timeout: timeout)
-            guard let reply = replies.first(where: { $0.message.re == accept.id }) else {
-                throw AgentError.vendorFailed("answered the accept without a confirm or decline")
+            let replies = try await deliver(envelope, to: vendor, timeout: timeout)
+            guard
+                let reply = replies.first(where: {
+                    $0.message.re == deal.id && ($0.message.kind == .confirm || $0.message.kind == .decline)
+                })
+            else {
+                throw AgentError.badAnswer(VendorEndpoint(vendor), "answered the accept without a confirm or decline")
             }
             deal.replyEnvelope = reply.envelope.json
             deal.state = reply.message.kind == .confirm ? .confirmed : .declined
+            if reply.message.kind == .decline { deal.problem = VendorText.clean(reply.message.why ?? "no reason given") }
         } catch let error as AgentError {
-            try vault.saveDeal(deal)
-            throw error
+            // A vendor that refused the accept by protocol error will not go on with it; anything else leaves the
+            // outcome unknown.
+            deal.state = error.code == .vendorRefused ? .declined : .unconfirmed
+            deal.problem = error.message
         }
         try vault.saveDeal(deal)
         if deal.state == .confirmed {
-            try vault.setOfferState(id: offer.id.description, to: .accepted)
-            try vault.setIntentState(id: offer.intentID.description, to: .fulfilled)
+            try vault.setOfferState(id: deal.offerID.description, to: .accepted)
+            try vault.updateIntent(id: deal.intentID.description) { $0.state = .fulfilled }
         }
         return deal
     }
 
-    /// The JSON object mapping each category to the person's value, sorted by key. Every buffer that held it is
+    /// The JSON object mapping each category to the persona's value, sorted by key. Every buffer that held it is
     /// wiped; the caller wipes the returned copy once it is sealed.
-    private func disclosureJSON(_ categories: [DataCategory]) throws -> [UInt8] {
+    private func disclosureJSON(_ categories: [DataCategory], of persona: String) throws -> [UInt8] {
         var writer = ByteWriter(capacity: 1024, eraser: { wipe($0) })
         writer.append(utf8: "{")
         for (index, category) in categories.sorted(by: { $0.rawValue < $1.rawValue }).enumerated() {
@@ -199,7 +263,7 @@ extension Agent {
             writer.appendJSONString(category.rawValue)
             writer.append(utf8: ":")
             guard let preference = try vault.preference(key: category.rawValue, persona: persona) else {
-                throw AgentError.refused("your \(category.rawValue) is no longer set: nothing was sent")
+                throw AgentError.refused("the \(category.rawValue) of persona \(persona) is no longer set: nothing was sent")
             }
             writer.appendJSONString(preference.value)
         }
@@ -209,9 +273,10 @@ extension Agent {
 
     // MARK: - Decline, withdraw, forget
 
-    /// Tells the vendor the person declines an offer, and marks it declined.
-    public func decline(offerName: String, why: String?, timeout: Duration = .seconds(10)) async throws {
-        let offer = try findOffer(offerName)
+    /// Tells the vendor the person declines an offer, and marks it declined once the vendor has it. An undelivered
+    /// decline leaves the offer open.
+    public func decline(offerName: String, why: String?, timeout: Duration) async throws {
+        let offer = try vault.offer(named: offerName)
         guard offer.state == .open else { throw AgentError.refused("offer \(offer.name) is \(offer.state.rawValue)") }
         var decline = Message(kind: .decline)
         decline.id = MessageID.random()
@@ -220,59 +285,110 @@ extension Agent {
         if let why, (try? Message.parse(decline.canonicalForm)) == nil {
             throw AgentError.refused("the reason is too long or not plain text: \(why.prefix(40))…")
         }
+        let vendor = try vault.vendor(named: offer.vendor)
+        let persona = try vault.intent(id: offer.intentID.description).persona
+        _ = try await deliver(try sign(decline, as: persona, toward: vendor), to: vendor, timeout: timeout)
         try vault.setOfferState(id: offer.id.description, to: .declined)
-        _ = try await exchange(decline, with: try vault.vendor(named: offer.vendor), timeout: timeout)
     }
 
-    /// Withdraws an intent and tells every vendor it was sent to.
-    ///
-    /// - Returns: Each vendor's outcome: `nil` when it was told, else why not.
-    public func withdraw(intentID: String, timeout: Duration = .seconds(10)) async throws -> [(String, AgentError?)] {
-        let intent = try vault.setIntentState(id: intentID, to: .withdrawn)
-        for offer in try vault.offers(intentID: intent.id.description) where offer.state == .open {
-            try vault.setOfferState(id: offer.id.description, to: .withdrawn)
-        }
-        var withdraw = Message(kind: .withdraw)
-        withdraw.id = MessageID.random()
-        withdraw.re = intent.id
-        var outcomes: [(String, AgentError?)] = []
-        for name in intent.sentTo ?? [] {
-            do {
-                _ = try await exchange(withdraw, with: try vault.vendor(named: name), timeout: timeout)
-                outcomes.append((name, nil))
-            } catch let error as AgentError {
-                outcomes.append((name, error))
+    /// Withdraws an intent and tells every vendor it was sent to, each under its own ids. Vendors not reached are
+    /// kept, and a later withdraw tries them again; a withdrawn intent every vendor heard about sends nothing.
+    public func withdraw(intentID: String, timeout: Duration) async throws -> [WithdrawOutcome] {
+        let intent = try vault.intent(id: intentID)
+        let vendorNames: [String]
+        if intent.state == .withdrawn {
+            guard let untold = intent.untold, !untold.isEmpty else {
+                throw AgentError.refused("intent \(intent.id) is already withdrawn and every vendor was told: nothing was sent")
             }
+            vendorNames = untold
+        } else {
+            vendorNames = intent.sentTo ?? []
+            try vault.updateIntent(id: intent.id.description) {
+                $0.state = .withdrawn
+                $0.untold = vendorNames
+            }
+            for offer in try vault.offers(intentID: intent.id.description) where offer.state == .open {
+                try vault.setOfferState(id: offer.id.description, to: .withdrawn)
+            }
+        }
+        let outcomes = await withTaskGroup(of: WithdrawOutcome.self) { group in
+            for name in vendorNames {
+                group.addTask {
+                    do {
+                        let vendor = try self.vault.vendor(named: name)
+                        var withdraw = Message(kind: .withdraw)
+                        withdraw.id = MessageID.random()
+                        withdraw.re = intent.id(toward: vendor.name)
+                        let envelope = try self.sign(withdraw, as: intent.persona, toward: vendor)
+                        _ = try await self.deliver(envelope, to: vendor, timeout: timeout)
+                        return (name, nil)
+                    } catch let error as AgentError {
+                        return (name, error)
+                    } catch {
+                        return (name, AgentError.refused("\(name): \(error)"))
+                    }
+                }
+            }
+            var outcomes: [WithdrawOutcome] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.vendor < $1.vendor }
+        }
+        try vault.updateIntent(id: intent.id.description) { stored in
+            stored.untold = outcomes.filter { $0.error != nil }.map(\.vendor)
         }
         return outcomes
     }
 
-    /// Asks the vendor of a deal to delete what was disclosed, and records the request in the audit chain.
-    public func forget(dealID: String, timeout: Duration = .seconds(10)) async throws -> StoredDeal {
+    /// Asks the vendor of a deal to delete what was disclosed.
+    ///
+    /// The deal is `forget-pending` until the vendor confirms; the audit log says "asked" only once the forget
+    /// reached the vendor, and "forgotten" once it confirmed. Run it again to retry a pending forget (the same id).
+    public func forget(dealID: String, timeout: Duration) async throws -> StoredDeal {
         var deal = try vault.deal(id: dealID)
-        guard deal.state == .confirmed || deal.state == .forgetRequested || deal.state == .unconfirmed else {
-            throw AgentError.refused("deal \(deal.id) is \(deal.state.rawValue); there is nothing to forget")
+        guard deal.state != .forgotten else {
+            throw AgentError.refused("\(deal.vendor) already confirmed it forgot deal \(deal.id)")
         }
-        var forget = Message(kind: .forget)
-        forget.id = MessageID.random()
-        forget.re = deal.id
-        try vault.recordForgetRequest(
-            persona: deal.persona, vendor: deal.vendor, categories: deal.disclosed, deal: deal.id)
-        deal.state = .forgetRequested
+        guard deal.state != .declined else {
+            throw AgentError.refused("deal \(deal.id) was declined by \(deal.vendor); there is no deal to forget")
+        }
         let vendor = try vault.vendor(named: deal.vendor)
-        let envelope = try sign(forget, toward: vendor)
+        var forget = Message(kind: .forget)
+        let previous = deal.forgetEnvelope.flatMap { try? Envelope.decode(json: Array($0.utf8)) }
+            .flatMap { try? Message.parse($0.envelope.msg) }
+        forget.id = previous?.id ?? MessageID.random()
+        forget.re = deal.id
+        let envelope = try sign(forget, as: deal.persona, toward: vendor)
+        deal.state = .forgetPending
         deal.forgetEnvelope = envelope.json
+        try vault.saveDeal(deal)
+        let replies: [VerifiedEnvelope]
         do {
-            let replies = try await send(envelope, to: vendor, timeout: timeout)
-            if let confirm = replies.first(where: { $0.message.kind == .confirm && $0.message.re == forget.id }) {
-                deal.forgetReplyEnvelope = confirm.envelope.json
-                deal.state = .forgotten
-            }
+            replies = try await deliver(envelope, to: vendor, timeout: timeout)
         } catch {
+            deal.problem = error.message
             try vault.saveDeal(deal)
             throw error
         }
-        try vault.saveDeal(deal)
+        var audit: [AuditEntry] = []
+        if deal.forgetDelivered != true {
+            deal.forgetDelivered = true
+            audit.append(
+                AuditEntry(
+                    kind: .forgetRequest, at: Date(), persona: deal.persona, categories: deal.disclosed,
+                    vendor: deal.vendor, deal: deal.id))
+        }
+        if let confirm = replies.first(where: { $0.message.kind == .confirm && $0.message.re == forget.id }) {
+            deal.forgetReplyEnvelope = confirm.envelope.json
+            deal.state = .forgotten
+            deal.problem = nil
+            audit.append(
+                AuditEntry(
+                    kind: .forgetConfirmed, at: Date(), persona: deal.persona, categories: deal.disclosed,
+                    vendor: deal.vendor, deal: deal.id))
+        } else {
+            deal.problem = "\(deal.vendor) received the forget but has not confirmed it yet"
+        }
+        try vault.saveDeal(deal, audit: audit)
         return deal
     }
 }

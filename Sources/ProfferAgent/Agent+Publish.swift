@@ -21,7 +21,9 @@ public struct PublishOutcome: Sendable {
 extension Agent {
     /// Sends an intent to every matching vendor at once, verifies their replies and stores every verified offer.
     ///
-    /// Vendors whose pinned profile lacks the intent's terms or category are skipped, each with its reason.
+    /// Each vendor gets the intent under its own message id, signed with the intent's persona's pairwise key toward
+    /// it. Vendors whose pinned profile lacks the intent's terms or category are skipped, each with its reason. Each
+    /// vendor's exchange has its own deadline, so one slow vendor delays no one's outcome past `timeout`.
     ///
     /// - Parameters:
     ///   - vendorNames: The vendors to consider; all when empty.
@@ -36,7 +38,6 @@ extension Agent {
             throw AgentError.refused(
                 "intent \(intent.id) is \(intent.state.rawValue); only a draft or published intent can be sent")
         }
-        let message = intent.message
         let vendors = try vendorNames.isEmpty ? vault.vendors() : vendorNames.map { try vault.vendor(named: $0) }
         guard !vendors.isEmpty else {
             throw AgentError.refused("no vendors yet: add one with `proffer vendor add URL`")
@@ -44,7 +45,7 @@ extension Agent {
         var outcomes: [PublishOutcome] = []
         var targets: [Vendor] = []
         for vendor in vendors {
-            if let reason = Agent.reasonToSkip(vendor, for: message) {
+            if let reason = Agent.reasonToSkip(vendor, for: intent.message) {
                 let outcome = PublishOutcome(vendor: vendor.name, result: .skipped(reason: reason))
                 progress(outcome)
                 outcomes.append(outcome)
@@ -52,15 +53,32 @@ extension Agent {
                 targets.append(vendor)
             }
         }
+        // Every vendor's id is chosen and kept before anything is sent, so a resend uses the same one.
+        let withIDs = try vault.updateIntent(id: intent.id.description) { stored in
+            var ids = stored.vendorIDs ?? [:]
+            for vendor in targets where ids[vendor.name] == nil && !(stored.sentTo ?? []).contains(vendor.name) {
+                ids[vendor.name] = MessageID.random()
+            }
+            stored.vendorIDs = ids
+        }
+        var envelopes: [(Vendor, MessageID, Envelope)] = []
+        for vendor in targets {
+            var copy = intent.message
+            let vendorID = withIDs.id(toward: vendor.name)
+            copy.id = vendorID
+            envelopes.append((vendor, vendorID, try sign(copy, as: intent.persona, toward: vendor)))
+        }
         let received = await withTaskGroup(of: VendorAnswer.self) { group in
-            for vendor in targets {
+            for (vendor, vendorID, envelope) in envelopes {
                 group.addTask {
                     do {
-                        let offers = try await self.requestOffers(message, from: vendor, timeout: timeout)
+                        let replies = try await self.deliver(
+                            envelope, to: vendor, checkingProfile: true, timeout: timeout)
+                        let offers = try Agent.offers(
+                            in: replies, answering: vendorID, intentID: intent.id, from: vendor)
                         return VendorAnswer(vendor: vendor.name, offers: offers, error: nil)
                     } catch {
-                        return VendorAnswer(
-                            vendor: vendor.name, offers: [], error: error as? AgentError ?? .unreachable("\(error)"))
+                        return VendorAnswer(vendor: vendor.name, offers: [], error: error as? AgentError)
                     }
                 }
             }
@@ -76,7 +94,7 @@ extension Agent {
         outcomes += received.map(\.outcome)
         let reached = received.filter { $0.error == nil }.map(\.vendor)
         try vault.updateIntent(id: intent.id.description) { stored in
-            if !reached.isEmpty { stored.state = .published }
+            if !reached.isEmpty && stored.state == .draft { stored.state = .published }
             stored.sentTo = Array(Set((stored.sentTo ?? []) + reached)).sorted()
         }
         return outcomes.sorted { $0.vendor < $1.vendor }
@@ -89,7 +107,9 @@ extension Agent {
         let error: AgentError?
 
         var outcome: PublishOutcome {
-            PublishOutcome(vendor: vendor, result: error.map { .failed($0) } ?? .answered(offers: offers.count))
+            PublishOutcome(
+                vendor: vendor,
+                result: error.map { .failed($0) } ?? .answered(offers: offers.count))
         }
     }
 
@@ -112,23 +132,18 @@ extension Agent {
         return nil
     }
 
-    /// Sends the intent to one vendor and returns its verified offers, ready to store.
-    func requestOffers(_ intent: Message, from vendor: Vendor, timeout: Duration) async throws(AgentError)
-        -> [StoredOffer]
+    /// The verified offers among `replies`, ready to store under the person's own intent id.
+    static func offers(in replies: [VerifiedEnvelope], answering vendorID: MessageID, intentID: MessageID, from vendor: Vendor)
+        throws(AgentError) -> [StoredOffer]
     {
-        _ = try await currentProfile(of: vendor, timeout: timeout)
-        let (_, replies) = try await exchange(intent, with: vendor, timeout: timeout)
         let now = Date()
         var offers: [StoredOffer] = []
         for (index, reply) in replies.enumerated() {
             let message = reply.message
-            guard message.kind == .offer, message.re == intent.id else {
-                throw .vendorFailed(
-                    "reply \(index + 1) was refused: it is #\(message.kind.rawValue) re:\(message.re?.description ?? "-"), "
-                        + "not an offer answering \(intent.id!)")
-            }
-            guard message.id != nil, let intentID = intent.id else {
-                throw .vendorFailed("reply \(index + 1) was refused: the offer has no id")
+            guard message.kind == .offer, message.re == vendorID, message.id != nil else {
+                throw .badAnswer(
+                    VendorEndpoint(vendor),
+                    "sent reply \(index + 1), which is not an offer with an id answering the intent it was sent")
             }
             offers.append(
                 StoredOffer(

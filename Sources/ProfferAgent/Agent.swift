@@ -5,68 +5,95 @@ import ProfferVault
 import ProfferWire
 
 /// The person's agent: pins vendors' keys, publishes intents, and negotiates (counter, accept, decline, withdraw,
-/// forget) with vendor endpoints, disclosing personal data only as the person's sharing rules allow.
+/// forget) with vendor endpoints, disclosing personal data only as the persona's sharing rules allow.
+///
+/// Every message goes out under the pairwise key of the persona it concerns (the intent's, or the deal's) toward
+/// that vendor, and every vendor knows an intent by its own id: vendors comparing what they received share only the
+/// intent's content.
 ///
 /// ```swift
-/// let agent = Agent(vault: vault, persona: "default")
-/// let outcomes = await try agent.publish(intentID: "k7f3q2ab", timeout: .seconds(10))
+/// let agent = Agent(vault: vault)
+/// let outcomes = try await agent.publish(intentID: "k7f3q2ab", timeout: .seconds(10))
 /// ```
 public final class Agent: Sendable {
+    /// How long one vendor's whole exchange may take when the person gives no `--timeout` and no setting.
+    public static let defaultTimeout: Duration = .seconds(10)
+
     public let vault: Vault
-    public let persona: String
     public let client: VendorClient
     /// Replies seen by this process; the vault also remembers them across runs.
     let replies = ReplayWindow(capacity: 100_000)
 
-    public init(vault: Vault, persona: String = Persona.defaultName, client: VendorClient = .shared) {
+    public init(vault: Vault, client: VendorClient = .shared) {
         self.vault = vault
-        self.persona = persona
         self.client = client
     }
 
-    /// The key the person signs with toward `vendor`.
-    func identity(toward vendor: Vendor) throws(AgentError) -> SigningKeyPair {
+    /// The key `persona` signs with toward `vendor`.
+    func identity(of persona: String, toward vendor: Vendor) throws(AgentError) -> SigningKeyPair {
         guard let seed = try? vault.identitySeed() else {
             throw .refused("the vault's identity seed does not authenticate: see `proffer vault check`")
         }
+        guard let record = try? vault.persona(named: persona) else {
+            throw .refused("persona \(persona) no longer exists: see `proffer persona list`")
+        }
         return PairwiseIdentity.keyPair(
-            identitySeed: seed, persona: persona, vendorLabel: vendor.identityLabel ?? vendor.name)
+            identitySeed: seed, persona: record.keyLabel, vendorLabel: vendor.identityLabel ?? vendor.name)
     }
 
-    /// The pairwise public key shown to `vendor`, base64url.
-    public func pairwiseKey(toward vendor: Vendor) throws -> String {
-        Base64URL.encode(try identity(toward: vendor).publicKey.bytes)
+    /// The pairwise public key `persona` shows `vendor`, base64url.
+    public func pairwiseKey(of persona: String = Persona.defaultName, toward vendor: Vendor) throws -> String {
+        Base64URL.encode(try identity(of: persona, toward: vendor).publicKey.bytes)
     }
 
     // MARK: - Vendors
 
-    /// Fetches a vendor's profile, verifies its self-signature and pins its keys.
+    /// Fetches a vendor's profile and verifies its self-signature, without pinning anything yet: the caller shows
+    /// the fingerprint and asks the person first.
     ///
-    /// - Parameter name: The name to know the vendor by; by default derived from the profile's name.
-    public func addVendor(url: String, name: String?, timeout: Duration = .seconds(10)) async throws -> Vendor {
-        let profile = try await client.profile(baseURL: url, timeout: timeout)
+    /// - Throws: ``AgentError`` when the URL is not https (or loopback, or allowed http), or the profile does not
+    ///   verify.
+    public func fetchProfile(url: String, allowHTTP: Bool, timeout: Duration) async throws -> VendorProfile {
+        if let problem = VendorEndpoint.transportProblem(url: url, allowsHTTP: allowHTTP) {
+            throw AgentError.refused(problem)
+        }
+        let endpoint = VendorEndpoint(name: "the vendor", baseURL: url, allowsHTTP: allowHTTP)
+        let client = self.client
+        return try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
+            try await client.profile(endpoint)
+        }
+    }
+
+    /// Pins a verified profile's keys under `name` (by default derived from the profile's name).
+    public func pin(_ profile: VendorProfile, url: String, name: String?, allowHTTP: Bool) throws -> Vendor {
+        let profileName = VendorText.clean(profile.name)
         let vendor = Vendor(
-            name: name ?? Agent.shortName(profile.name), baseURL: url, signingKey: profile.signingKey,
+            name: name ?? Agent.shortName(profileName), baseURL: url, signingKey: profile.signingKey,
             boxKey: profile.boxKey, terms: profile.terms.compactMap(TermsID.init),
-            categories: profile.categories.compactMap(IntentCategory.init), profileName: profile.name)
+            categories: profile.categories.compactMap(IntentCategory.init), profileName: profileName,
+            allowsHTTP: allowHTTP && !VendorEndpoint.isLoopback(URLComponents(string: url)?.host ?? ""),
+            profileTime: profile.ts)
         try vault.addVendor(vendor)
         return try vault.vendor(named: vendor.name)
     }
 
-    /// Accepts the key a vendor now presents, on the person's explicit word.
+    /// Accepts the keys a vendor now presents, on the person's explicit word.
     ///
     /// - Returns: The previously pinned and the newly pinned fingerprints.
-    public func repin(vendorName: String, timeout: Duration = .seconds(10)) async throws -> (
-        previous: String, current: String
-    ) {
+    public func repin(vendorName: String, timeout: Duration) async throws -> (previous: String, current: String) {
         var vendor = try vault.vendor(named: vendorName)
-        let profile = try await client.profile(baseURL: vendor.baseURL, timeout: timeout)
+        let endpoint = VendorEndpoint(vendor)
+        let client = self.client
+        let profile = try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
+            try await client.profile(endpoint)
+        }
         let previous = vendor.signingKey
         vendor.signingKey = profile.signingKey
         vendor.boxKey = profile.boxKey
         vendor.terms = profile.terms.compactMap(TermsID.init)
         vendor.categories = profile.categories.compactMap(IntentCategory.init)
-        vendor.profileName = profile.name
+        vendor.profileName = VendorText.clean(profile.name)
+        vendor.profileTime = profile.ts
         try vault.updateVendor(vendor)
         return (previous.map(fingerprint(of:)) ?? "none", fingerprint(of: profile.signingKey))
     }
@@ -85,33 +112,40 @@ public final class Agent: Sendable {
         return name.isEmpty ? "vendor" : String(name.prefix(32))
     }
 
-    /// Fetches the vendor's profile now and checks it still carries the pinned key.
+    /// Checks a freshly fetched profile against what is pinned: the same signing and box keys, and not older.
     ///
-    /// - Throws: ``AgentError`` with both fingerprints and the `vendor repin` command when the key changed.
-    func currentProfile(of vendor: Vendor, timeout: Duration) async throws(AgentError) -> VendorProfile {
-        let profile = try await client.profile(baseURL: vendor.baseURL, timeout: timeout)
-        guard let pinned = vendor.signingKey else {
-            throw .refused("\(vendor.name) has no pinned key: add it again with `proffer vendor add URL`")
+    /// - Throws: ``AgentError`` with both fingerprints and the `vendor repin` command when a key changed, or when
+    ///   the profile is older than the pinned one (a replayed profile).
+    static func checkPinned(_ profile: VendorProfile, against vendor: Vendor) throws(AgentError) {
+        guard let pinned = vendor.signingKey, let pinnedBox = vendor.boxKey else {
+            throw .refused("\(vendor.name) has no pinned keys: add it again with `proffer vendor add URL`")
         }
         guard profile.signingKey == pinned else {
             throw .keyChanged(
-                vendor: vendor.name, pinned: fingerprint(of: pinned), current: fingerprint(of: profile.signingKey))
+                vendor.name,
+                "presents another signing key: pinned \(fingerprint(of: pinned)), now \(fingerprint(of: profile.signingKey))"
+            )
         }
-        return profile
+        guard profile.boxKey == pinnedBox else {
+            throw .keyChanged(vendor.name, "presents another key for sealed data than the pinned one")
+        }
+        if let pinnedTime = vendor.profileTime.flatMap(Timestamp.init), let time = Timestamp(profile.ts),
+            time < pinnedTime
+        {
+            throw .keyChanged(
+                vendor.name, "sent a profile dated \(profile.ts), older than the pinned one (\(pinnedTime)): a replay")
+        }
     }
 
     // MARK: - Talking to a vendor
 
-    /// Signs `message` toward `vendor`, posts it, and returns the verified replies.
-    func exchange(
-        _ message: Message, with vendor: Vendor, sealedData: [UInt8]? = nil, timeout: Duration
-    ) async throws(AgentError) -> (sent: Envelope, replies: [VerifiedEnvelope]) {
-        let envelope = try sign(message, toward: vendor, sealedData: sealedData)
-        return (envelope, try await send(envelope, to: vendor, timeout: timeout))
-    }
-
-    /// Wraps `message` in an envelope signed with the person's pairwise key and addressed to the pinned key.
-    func sign(_ message: Message, toward vendor: Vendor, sealedData: [UInt8]? = nil) throws(AgentError) -> Envelope {
+    /// Wraps `message` in an envelope signed with the persona's pairwise key and addressed to the pinned key.
+    ///
+    /// The `ts` is set back by a random 0 to 20 s, so vendors comparing envelopes of one intent do not find the same
+    /// second in each.
+    func sign(_ message: Message, as persona: String, toward vendor: Vendor, sealedData: [UInt8]? = nil)
+        throws(AgentError) -> Envelope
+    {
         // A rolled-back sharing rule or a swapped preference must never reach a vendor: nothing leaves a vault that
         // failed its integrity check.
         guard vault.integrityProblems.isEmpty else {
@@ -121,27 +155,35 @@ public final class Agent: Sendable {
             throw .refused("\(vendor.name) has no pinned key: add it again with `proffer vendor add URL`")
         }
         return Envelope.signed(
-            message: message.canonicalForm, by: try identity(toward: vendor), to: pinned, sealedData: sealedData)
+            message: message.canonicalForm, by: try identity(of: persona, toward: vendor), to: pinned,
+            sealedData: sealedData, at: Timestamp.now.adding(seconds: -Int64.random(in: 0...20)))
     }
 
-    /// Posts an envelope and returns the verified replies.
-    ///
-    /// Every reply must pass the checks of §3 addressed to the person's pairwise key, come from the pinned key, and
-    /// never have been seen before; otherwise none of the replies is used.
-    func send(_ envelope: Envelope, to vendor: Vendor, timeout: Duration) async throws(AgentError)
+    /// Posts a signed envelope within `timeout` (optionally after checking the vendor's profile in the same time),
+    /// and returns the verified replies.
+    func deliver(_ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool = false, timeout: Duration)
+        async throws(AgentError) -> [VerifiedEnvelope]
+    {
+        let endpoint = VendorEndpoint(vendor)
+        let client = self.client
+        let body = try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
+            if checkingProfile { try Agent.checkPinned(try await client.profile(endpoint), against: vendor) }
+            return try await client.post(envelope, to: endpoint)
+        }
+        return try verifyReplies(body, from: vendor, to: envelope)
+    }
+
+    /// Checks every reply: §3's checks addressed to the person's pairwise key, signed by the pinned key, never seen
+    /// before. One bad reply refuses them all.
+    func verifyReplies(_ body: [UInt8], from vendor: Vendor, to sent: Envelope) throws(AgentError)
         -> [VerifiedEnvelope]
     {
-        let body = try await client.post(envelope, baseURL: vendor.baseURL, timeout: timeout)
-        let decoded = try! Envelope.decode(json: envelope.jsonBytes)
-        return try verifyReplies(body, from: decoded.recipient, to: decoded.sender)
-    }
-
-    func verifyReplies(_ body: [UInt8], from vendorKey: SigningPublicKey, to recipient: SigningPublicKey)
-        throws(AgentError) -> [VerifiedEnvelope]
-    {
+        let endpoint = VendorEndpoint(vendor)
+        guard let vendorKey = vendor.signingKey, let recipient = try? Envelope.decode(json: sent.jsonBytes).sender
+        else { throw .refused("\(vendor.name) has no pinned key") }
         guard case .object(let members)? = try? StrictJSON.parse(body), members.count == 1,
             members[0].0 == "replies", case .array(let items) = members[0].1
-        else { throw .vendorFailed("answered with something other than {\"replies\":[…]}") }
+        else { throw .badAnswer(endpoint, "answered with something other than {\"replies\":[…]}") }
         let verifier = EnvelopeVerifier(recipient: recipient, replayWindow: replies)
         var verified: [VerifiedEnvelope] = []
         for (index, item) in items.enumerated() {
@@ -152,7 +194,7 @@ public final class Agent: Sendable {
                 }
                 verified.append(try verifier.verify(decoded))
             } catch {
-                throw .vendorFailed("reply \(index + 1) was refused: \(error.code): \(error.message)")
+                throw .badAnswer(endpoint, "sent reply \(index + 1), which was refused: \(error.code): \(error.message)")
             }
         }
         let fresh =
@@ -162,19 +204,13 @@ public final class Agent: Sendable {
                 },
                 now: Timestamp.now.secondsSince1970)) ?? []
         if let replayed = fresh.firstIndex(of: false) {
-            throw .vendorFailed("reply \(replayed + 1) was refused: replay: it was already received before")
+            throw .badAnswer(endpoint, "sent reply \(replayed + 1) again: it was already received before (a replay)")
         }
         return verified
     }
 
     /// When an offer lapses: a duration `exp` counts from its envelope's `ts`, a date `exp` ends at that day's end (UTC).
     static func expiry(of offer: Message, sentAt ts: Timestamp) -> Date? {
-        switch offer.exp {
-        case .after(let span)?: return ts.adding(seconds: Int64(span.seconds)).date
-        case .date(let day)?:
-            let days = Timestamp(String(format: "%04d-%02d-%02dT00:00:00Z", day.year, day.month, day.day))!
-            return days.adding(seconds: 86_400).date
-        case nil: return nil
-        }
+        offer.exp?.end(countingFrom: ts.date)
     }
 }

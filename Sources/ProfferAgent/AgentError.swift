@@ -1,58 +1,114 @@
 import ProfferEnvelope
+import ProfferVault
 
-/// Why the agent could not do what the person asked, in words that say what to do next.
+/// Why the agent could not do what the person asked, in words that say what to do next: a ``code`` to act on and a
+/// message. Text a vendor sent is stripped of control characters before it gets into a message.
 public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
-    public enum Kind: Hashable, Sendable {
+    /// What kind of failure this is; new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let description: String
+        private init(_ name: String) { description = name }
+
         /// The vendor could not be reached (exit 69).
-        case unreachable
-        /// The vendor did not answer in time (exit 69).
-        case timedOut
+        public static let unreachable = Code("unreachable")
+        /// The vendor did not finish answering in time (exit 69).
+        public static let timedOut = Code("timed-out")
         /// The vendor answered, but with something the agent refuses.
-        case vendorFailed
+        public static let badAnswer = Code("bad-answer")
         /// The vendor refused the envelope with a protocol error code.
-        case vendorRefused
-        /// The vendor's key is not the pinned one.
-        case keyChanged
-        /// The person's rules or the offer forbid the step.
-        case refused
+        public static let vendorRefused = Code("vendor-refused")
+        /// The vendor presents other keys than the pinned ones, or an older profile.
+        public static let keyChanged = Code("key-changed")
+        /// The person's rules, the offer, or the state of things forbid the step.
+        public static let refused = Code("refused")
     }
 
-    public let kind: Kind
+    public let code: Code
     public let message: String
-    /// The protocol error code, when the vendor gave one.
-    public let code: String?
+    /// The protocol error code the vendor answered with, when it is one the protocol defines.
+    public let vendorCode: ProtocolError.Code?
 
-    init(_ kind: Kind, _ message: String, code: String? = nil) {
-        self.kind = kind
-        self.message = message
+    init(_ code: Code, _ message: String, vendorCode: ProtocolError.Code? = nil) {
         self.code = code
+        self.message = message
+        self.vendorCode = vendorCode
     }
 
     public var description: String { message }
 
     /// Whether the vendor was simply unavailable, as opposed to answering wrongly.
-    public var isUnavailable: Bool { kind == .unreachable || kind == .timedOut }
+    public var isUnavailable: Bool { code == .unreachable || code == .timedOut }
 
-    static func unreachable(_ detail: String) -> AgentError {
-        AgentError(.unreachable, "could not be reached (\(detail))")
+    static func unreachable(_ endpoint: VendorEndpoint, _ what: String) -> AgentError {
+        AgentError(
+            .unreachable,
+            "\(endpoint.label) \(what). Check that the vendor is up and its URL is right (`proffer vendor show \(endpoint.name)`), then try again")
     }
 
-    static func timedOut(_ timeout: Duration) -> AgentError {
-        AgentError(.timedOut, "did not answer within \(timeout.components.seconds) s")
+    static func timedOut(_ endpoint: VendorEndpoint, _ timeout: Duration) -> AgentError {
+        AgentError(
+            .timedOut,
+            "\(endpoint.label) did not finish answering within \(timeout.components.seconds) s; try again later, or "
+                + "give it longer with --timeout")
     }
 
-    static func vendorFailed(_ detail: String) -> AgentError { AgentError(.vendorFailed, detail) }
-
-    static func vendorRefused(code: String, message: String, status: Int) -> AgentError {
-        AgentError(.vendorRefused, "refused it: \(code) (HTTP \(status)): \(message)", code: code)
+    static func badAnswer(_ endpoint: VendorEndpoint, _ detail: String) -> AgentError {
+        AgentError(.badAnswer, "\(endpoint.label) \(VendorText.clean(detail))")
     }
 
-    static func keyChanged(vendor: String, pinned: String, current: String) -> AgentError {
+    static func vendorRefused(_ endpoint: VendorEndpoint, code wireCode: String, message: String, status: Int)
+        -> AgentError
+    {
+        guard let code = ProtocolError.Code(wireName: wireCode) else {
+            return AgentError(
+                .badAnswer, "\(endpoint.label) refused it with HTTP \(status) and an error code the protocol does not define")
+        }
+        return AgentError(
+            .vendorRefused, "\(endpoint.label) refused it: \(code) (HTTP \(status)): \(VendorText.clean(message))",
+            vendorCode: code)
+    }
+
+    static func keyChanged(_ vendor: String, _ what: String) -> AgentError {
         AgentError(
             .keyChanged,
-            "\(vendor)'s key has changed: pinned \(pinned), now \(current). Nothing was sent. If the vendor told you "
-                + "it changed its key, run `proffer vendor repin \(vendor)`")
+            "\(vendor) \(what). Nothing was sent. If the vendor told you it changed its keys, run "
+                + "`proffer vendor repin \(vendor)`")
     }
 
     static func refused(_ message: String) -> AgentError { AgentError(.refused, message) }
+}
+
+/// Text a vendor sent, made safe to print: C0 and C1 control characters and bidirectional overrides are removed, so
+/// a vendor cannot move the cursor, recolour the terminal, forge a line or reorder what the person reads.
+public enum VendorText {
+    public static func clean(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars where !isControl(scalar) { scalars.append(scalar) }
+        return String(scalars)
+    }
+
+    /// C0, DEL, C1, and the Unicode bidirectional marks, embeddings, overrides and isolates.
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+}
+
+extension AgentError {
+    /// A deal whose accept was not confirmed: recorded, and to be sent again with `deal retry`.
+    public static func unconfirmed(_ deal: StoredDeal) -> AgentError {
+        AgentError(
+            .unreachable,
+            "deal \(deal.id) with \(deal.vendor) is \(deal.state.rawValue): \(deal.problem ?? "no valid answer"). "
+                + "It is recorded; `proffer deal retry \(deal.id)` sends the same accept again")
+    }
+
+    /// A forget not confirmed yet: recorded as pending, to be sent again with `deal forget`.
+    public static func forgetPending(_ deal: StoredDeal, because problem: String) -> AgentError {
+        AgentError(
+            .unreachable,
+            "the forget of deal \(deal.id) is pending: \(problem). Run `proffer deal forget \(deal.id)` again later")
+    }
 }

@@ -9,7 +9,12 @@ public struct AuditEntry: Codable, Hashable, Sendable {
     public enum Kind: String, Codable, Sendable {
         case sharingRule = "sharing-rule"
         case disclosure
+        /// A forget reached the vendor (it answered); written only once it did.
         case forgetRequest = "forget-request"
+        /// The vendor confirmed it deleted what was disclosed under the deal.
+        case forgetConfirmed = "forget-confirmed"
+        /// A piece of personal data was removed from the vault.
+        case preferenceRemoved = "preference-removed"
         /// The vault was rebuilt from an export that left damaged records out; `note` says which.
         case salvage
     }
@@ -152,18 +157,6 @@ extension VaultTransaction {
 
 extension Vault {
     static let genesisMAC = [UInt8](repeating: 0, count: 32)
-
-    /// Records that personal data left the vault. Called the moment data is sent, whatever the vendor answers.
-    public func recordDisclosure(
-        persona: String, vendor: String, categories: [DataCategory], terms: [TermsID], deal: MessageID
-    ) throws {
-        try write { transaction in
-            try transaction.appendAudit(
-                AuditEntry(
-                    kind: .disclosure, at: Date(), persona: persona, categories: categories, vendor: vendor,
-                    terms: terms, deal: deal))
-        }
-    }
 
     /// Every audit entry that opens, oldest first, or those concerning one vendor. Entries that do not open are left
     /// out and named in ``damagedRecords``.

@@ -5,8 +5,14 @@ import ProfferWire
 /// A face the person shows vendors; preferences and sharing rules are kept per persona.
 public struct Persona: Codable, Hashable, Sendable {
     public static let defaultName = "default"
-    public let name: String
+    public var name: String
     public let createdAt: Date
+    /// What the persona's pairwise keys are derived from, fixed when it is made, so a rename keeps the keys vendors
+    /// know. Personas made before labels existed derive from their name, which a rename then keeps here.
+    public var identityLabel: String?
+
+    /// The label the persona's pairwise keys are derived from.
+    public var keyLabel: String { identityLabel ?? name }
 }
 
 /// Whether a piece of personal data may leave the vault: `never`, only when the person says so (`ask`), or
@@ -17,7 +23,7 @@ public enum SharingRule: String, Codable, CaseIterable, Sendable {
 
 /// A stored preference: personal data (its key is a data category such as `email`) or a setting of the agent.
 public struct Preference: Codable, Hashable, Sendable {
-    public let persona: String
+    public var persona: String
     public let key: String
     public let value: String
     /// The sharing rule, for personal data; `nil` for agent settings.
@@ -76,15 +82,35 @@ public struct StoredIntent: Hashable, Sendable {
     public let message: Message
     /// The canonical form: what gets published. Kept beside the message so it is written once, not per use.
     public let canonical: String
-    public let persona: String
+    public var persona: String
     public var state: IntentState
     public let createdAt: Date
     public var updatedAt: Date
     /// The vendors the intent was sent to, so a withdrawal reaches each of them.
     public var sentTo: [String]?
+    /// The id each vendor knows this intent by. Every vendor gets its own, so vendors comparing notes cannot link
+    /// the person by message id. A vendor missing here (intents sent before per-vendor ids) knows ``id``.
+    public var vendorIDs: [String: MessageID]?
+    /// Vendors a withdrawal has not reached yet; `intent withdraw` tries them again.
+    public var untold: [String]?
 
-    /// The intent's message id. Every stored intent has one.
+    /// The intent's message id. Every stored intent has one. Vendors see their own (``id(toward:)``).
     public var id: MessageID { message.id ?? MessageID(bits: 0) }
+
+    /// The id `vendor` knows this intent by.
+    public func id(toward vendor: String) -> MessageID { vendorIDs?[vendor] ?? id }
+
+    /// When the intent lapses: the end of its `by:` day, or its `exp` (a date's end, or a duration from creation),
+    /// whichever comes first.
+    public var lapsesAt: Date? {
+        [message.by, message.exp].compactMap { $0?.end(countingFrom: createdAt) }.min()
+    }
+
+    /// The state as of `now`: a draft or published intent past its `by`/`exp` is `expired`.
+    public func state(at now: Date) -> IntentState {
+        guard state == .draft || state == .published, let lapse = lapsesAt, lapse <= now else { return state }
+        return .expired
+    }
 
     init(
         message: Message, canonical: String? = nil, persona: String, state: IntentState, createdAt: Date,
@@ -114,15 +140,20 @@ public struct Vendor: Hashable, Sendable {
     /// A random label fixed when the vendor is added: the person's pairwise identity toward this vendor is derived
     /// from it, so renaming the vendor or re-pinning its key keeps the identity.
     public var identityLabel: String?
+    /// Whether the person allowed plain http to a host that is not this machine (`vendor add --allow-http`).
+    public var allowsHTTP: Bool
+    /// The `ts` of the profile whose keys are pinned: an older profile is refused as a replay.
+    public var profileTime: String?
 
     public init(
         name: String, baseURL: String, signingKey: SigningPublicKey? = nil, boxKey: BoxPublicKey? = nil,
         terms: [TermsID] = [], categories: [IntentCategory] = [], addedAt: Date = Date(), profileName: String? = nil,
-        identityLabel: String? = nil
+        identityLabel: String? = nil, allowsHTTP: Bool = false, profileTime: String? = nil
     ) {
         (self.name, self.baseURL, self.signingKey, self.boxKey) = (name, baseURL, signingKey, boxKey)
         (self.terms, self.categories, self.addedAt) = (terms, categories, addedAt)
         (self.profileName, self.identityLabel) = (profileName, identityLabel)
+        (self.allowsHTTP, self.profileTime) = (allowsHTTP, profileTime)
     }
 }
 
@@ -167,16 +198,41 @@ public struct StoredOffer: Hashable, Sendable {
 }
 
 /// Where a deal stands.
-public enum DealState: String, Codable, CaseIterable, Sendable {
-    /// The accept was sent; the vendor has not confirmed (it could not be reached, or answered with an error).
+public enum DealState: String, CaseIterable, Sendable {
+    /// Written, with its audit entry, just before the accept leaves. A deal still `sending` later means the process
+    /// stopped in the middle: whether the vendor got it is unknown, so `deal retry` sends it again.
+    case sending
+    /// The accept was not delivered, or the vendor gave no valid answer. `deal retry` sends it again.
     case unconfirmed
     case confirmed
     /// The vendor declined the accept.
     case declined
-    /// A forget was sent and the vendor has not confirmed it.
-    case forgetRequested = "forget-requested"
+    /// A forget was asked for and the vendor has not confirmed it (it may not have been delivered): `deal forget`
+    /// tries again.
+    case forgetPending = "forget-pending"
     /// The vendor confirmed that it deleted the disclosed data.
     case forgotten
+
+    /// Whether the vendor may hold the data disclosed under the deal.
+    public var vendorMayHoldData: Bool { self != .forgotten && self != .declined }
+    /// Whether the accept can be sent again with `deal retry`.
+    public var canRetry: Bool { self == .sending || self == .unconfirmed }
+}
+
+extension DealState: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        // Vaults written before forgets were tracked until confirmed said "forget-requested".
+        guard let state = text == "forget-requested" ? .forgetPending : DealState(rawValue: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "deal state"))
+        }
+        self = state
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
 }
 
 /// A deal: the person's signed accept and the vendor's signed answer, with what was disclosed under which terms.
@@ -184,10 +240,13 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     /// The accept's message id.
     public let id: MessageID
     public let vendor: String
-    public let persona: String
+    public var persona: String
     public let offerID: MessageID
     public let intentID: MessageID
-    public let acceptEnvelope: String
+    /// What was bought and for how much, from the offer, so listings need not look the offer up.
+    public var item: String?
+    public var price: Money?
+    public var acceptEnvelope: String
     public var replyEnvelope: String?
     /// The data categories disclosed (never their values).
     public let disclosed: [DataCategory]
@@ -196,6 +255,10 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     public var state: DealState
     public var forgetEnvelope: String?
     public var forgetReplyEnvelope: String?
+    /// Whether a forget reached the vendor (it answered), so the audit log says "asked" only once it is true.
+    public var forgetDelivered: Bool?
+    /// What went wrong at the last exchange, or why the vendor declined, in words for the person.
+    public var problem: String?
 
     public init(
         id: MessageID, vendor: String, persona: String, offerID: MessageID, intentID: MessageID,
@@ -224,7 +287,9 @@ struct SeenReply: Codable, Hashable, Sendable {
 // text), so format-1 vaults and exports decode with the same code.
 
 extension StoredIntent: Codable {
-    private enum CodingKeys: String, CodingKey { case id, canonical, persona, state, createdAt, updatedAt, sentTo }
+    private enum CodingKeys: String, CodingKey {
+        case id, canonical, persona, state, createdAt, updatedAt, sentTo, vendorIDs, untold
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -240,6 +305,8 @@ extension StoredIntent: Codable {
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         updatedAt = try container.decode(Date.self, forKey: .updatedAt)
         sentTo = try container.decodeIfPresent([String].self, forKey: .sentTo)
+        vendorIDs = try container.decodeIfPresent([String: MessageID].self, forKey: .vendorIDs)
+        untold = try container.decodeIfPresent([String].self, forKey: .untold)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -251,6 +318,8 @@ extension StoredIntent: Codable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encodeIfPresent(sentTo, forKey: .sentTo)
+        try container.encodeIfPresent(vendorIDs, forKey: .vendorIDs)
+        try container.encodeIfPresent(untold, forKey: .untold)
     }
 }
 
@@ -290,7 +359,8 @@ extension StoredOffer: Codable {
 
 extension Vendor: Codable {
     private enum CodingKeys: String, CodingKey {
-        case name, baseURL, signingKey, boxKey, terms, categories, addedAt, profileName, identityLabel
+        case name, baseURL, signingKey, boxKey, terms, categories, addedAt, profileName, identityLabel, allowsHTTP
+        case profileTime
     }
 
     public init(from decoder: any Decoder) throws {
@@ -304,6 +374,8 @@ extension Vendor: Codable {
         addedAt = try container.decode(Date.self, forKey: .addedAt)
         profileName = try container.decodeIfPresent(String.self, forKey: .profileName)
         identityLabel = try container.decodeIfPresent(String.self, forKey: .identityLabel)
+        allowsHTTP = try container.decodeIfPresent(Bool.self, forKey: .allowsHTTP) ?? false
+        profileTime = try container.decodeIfPresent(String.self, forKey: .profileTime)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -317,6 +389,8 @@ extension Vendor: Codable {
         try container.encode(addedAt, forKey: .addedAt)
         try container.encodeIfPresent(profileName, forKey: .profileName)
         try container.encodeIfPresent(identityLabel, forKey: .identityLabel)
+        if allowsHTTP { try container.encode(allowsHTTP, forKey: .allowsHTTP) }
+        try container.encodeIfPresent(profileTime, forKey: .profileTime)
     }
 
     private static func decodeKey<Key>(
@@ -327,5 +401,22 @@ extension Vendor: Codable {
             throw DecodingError.dataCorruptedError(forKey: field, in: container, debugDescription: "not a public key")
         }
         return key
+    }
+}
+
+extension When {
+    /// When this `by`/`exp` has passed: the end of a date's day (UTC), or a duration after `start`.
+    public func end(countingFrom start: Date) -> Date {
+        switch self {
+        case .after(let span): start.addingTimeInterval(TimeInterval(span.seconds))
+        case .date(let day): day.endOfDay
+        }
+    }
+}
+
+extension CalendarDate {
+    /// The end of this day in UTC: when a `by:` or `exp:` date has passed.
+    public var endOfDay: Date {
+        Date(timeIntervalSince1970: TimeInterval((CalendarDate.daysFromCivil(year: year, month: month, day: day) + 1) * 86_400))
     }
 }

@@ -93,6 +93,17 @@ struct SealedJSONReader {
                     + second))
     }
 
+    /// Strings up to and including a `]`, after the `[` was read.
+    mutating func stringsToClosingBracket() -> [String]? {
+        var strings: [String] = []
+        if skip("]") { return strings }
+        repeat {
+            guard let string = string() else { return nil }
+            strings.append(string)
+        } while skip(",")
+        return skip("]") ? strings : nil
+    }
+
     private func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case 0x30...0x39: byte - 0x30
@@ -113,23 +124,35 @@ extension StoredIntent: SealedJSONReadable {
         else { return nil }
         var sentTo: [String]?
         if reader.skip(",\"sentTo\":[") {
-            var vendors: [String] = []
-            if !reader.skip("]") {
-                repeat {
-                    guard let vendor = reader.string() else { return nil }
-                    vendors.append(vendor)
-                } while reader.skip(",")
-                guard reader.skip("]") else { return nil }
-            }
+            guard let vendors = reader.stringsToClosingBracket() else { return nil }
             sentTo = vendors
+        }
+        var vendorIDs: [String: MessageID]?
+        if reader.skip(",\"vendorIDs\":{") {
+            var ids: [String: MessageID] = [:]
+            if !reader.skip("}") {
+                repeat {
+                    guard let vendor = reader.string(), reader.skip(":"), let id = reader.string().flatMap(MessageID.init)
+                    else { return nil }
+                    ids[vendor] = id
+                } while reader.skip(",")
+                guard reader.skip("}") else { return nil }
+            }
+            vendorIDs = ids
+        }
+        var untold: [String]?
+        if reader.skip(",\"untold\":[") {
+            guard let vendors = reader.stringsToClosingBracket() else { return nil }
+            untold = vendors
         }
         guard reader.skip("}"), reader.isAtEnd, let message = try? Message.parse(canonical), message.kind.isIntent,
             message.id?.description == id
         else { return nil }
         // The stored form was written from this message's canonical form, and parsing is a fixed point on it.
-        return StoredIntent(
+        var intent = StoredIntent(
             message: message, canonical: canonical, persona: persona, state: state, createdAt: createdAt,
-            updatedAt: updatedAt,
-            sentTo: sentTo)
+            updatedAt: updatedAt, sentTo: sentTo)
+        (intent.vendorIDs, intent.untold) = (vendorIDs, untold)
+        return intent
     }
 }

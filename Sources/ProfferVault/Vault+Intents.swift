@@ -20,6 +20,11 @@ extension Vault {
                     .invalidInput(
                         "#\(message.kind.rawValue) is not an intent: an intent starts with #buy, #rent, #hire or #fix"))
             }
+            for (field, when) in [("by", message.by), ("exp", message.exp)] {
+                if let when, when.end(countingFrom: now) <= now {
+                    throw VaultError(.invalidInput("\(field):\(when) has passed: give a date from today on, or a duration"))
+                }
+            }
             var intent = message
             if intent.id == nil { intent.id = MessageID.random() }
             let canonical = intent.canonicalForm
@@ -37,16 +42,30 @@ extension Vault {
         return intents
     }
 
-    /// Every intent that opens, oldest first, or those in one state.
+    /// Every intent that opens, oldest first, or those in one state. Intents past their `by`/`exp` are `expired`.
     public func intents(state: IntentState? = nil) throws -> [StoredIntent] {
-        let intents = try listAll(StoredIntent.self)
+        let now = Date()
+        let intents = try listAll(StoredIntent.self).map { intent in
+            var current = intent
+            current.state = intent.state(at: now)
+            return current
+        }
         guard let state else { return intents }
         return intents.filter { $0.state == state }
     }
 
-    /// The intent whose message id is `id`.
+    /// The intent whose message id is `id`, or whose id starts with `id` when no id is exactly that.
     public func intent(id: String) throws -> StoredIntent {
-        try read { reader in try fetchIntent(id: id, in: reader).record }
+        var intent: StoredIntent
+        do {
+            intent = try read { reader in try fetchIntent(id: id, in: reader).record }
+        } catch let error as VaultError where error.isNoSuchRecord {
+            intent = try Vault.onlyMatch(id, in: try listAll(StoredIntent.self), kind: "intent", list: "intent list") {
+                [$0.id.description]
+            }
+        }
+        intent.state = intent.state(at: Date())
+        return intent
     }
 
     /// Moves an intent to `state`.
@@ -58,8 +77,10 @@ extension Vault {
     /// Changes a stored intent in one transaction.
     @discardableResult
     public func updateIntent(id: String, _ change: (inout StoredIntent) -> Void) throws -> StoredIntent {
-        try write { transaction in
-            var stored = try fetchIntent(id: id, in: transaction.reader)
+        let exactID = try intent(id: id).id.description
+        return try write { transaction in
+            var stored = try fetchIntent(id: exactID, in: transaction.reader)
+            stored.record.state = stored.record.state(at: Date())
             change(&stored.record)
             stored.record.updatedAt = Date()
             return try transaction.update(stored).record
@@ -73,5 +94,25 @@ extension Vault {
                 is: reader.keys.blindIndex(messageID.description, in: "intent"))
         else { throw VaultError(.noSuchRecord(kind: "intent", name: "\(id) (see `proffer intent list`)")) }
         return stored
+    }
+
+    /// The one item whose name is `wanted` or starts with it (ignoring case).
+    ///
+    /// - Throws: ``VaultError`` naming the command that lists them when none matches, or the candidates when several do.
+    static func onlyMatch<Item>(
+        _ wanted: String, in items: [Item], kind: String, list: String, names: (Item) -> [String]
+    ) throws -> Item {
+        let key = wanted.lowercased()
+        if let exact = items.first(where: { names($0).contains { $0.lowercased() == key } }) { return exact }
+        let candidates = key.isEmpty ? [] : items.filter { names($0).contains { $0.lowercased().hasPrefix(key) } }
+        guard candidates.count == 1 else {
+            if candidates.isEmpty {
+                throw VaultError(.noSuchRecord(kind: kind, name: "\"\(wanted)\" (see `proffer \(list)`)"))
+            }
+            let shown = candidates.prefix(5).compactMap { names($0).first }.joined(separator: ", ")
+            throw VaultError(
+                .invalidInput("\"\(wanted)\" matches \(candidates.count) \(kind)s (\(shown)): write more of it"))
+        }
+        return candidates[0]
     }
 }

@@ -45,6 +45,13 @@ extension Vault {
         try read { reader in try fetchOffer(id: id, in: reader).record }
     }
 
+    /// The offer named `name` (`vendor/id`), with id `name`, or whose name or id starts with `name`.
+    public func offer(named name: String) throws -> StoredOffer {
+        try Vault.onlyMatch(name, in: try offers(), kind: "offer", list: "offer list --all") {
+            [$0.name, $0.id.description]
+        }
+    }
+
     /// Moves an offer to `state`.
     public func setOfferState(id: String, to state: OfferState) throws {
         try write { transaction in
@@ -64,31 +71,45 @@ extension Vault {
 
     // MARK: - Deals
 
-    /// Stores a new deal, or replaces the deal with the same id.
-    public func saveDeal(_ deal: StoredDeal) throws {
+    /// Writes a new deal as ``DealState/sending`` together with the audit entry of what it discloses, in one
+    /// transaction, before anything leaves: a process killed mid-send leaves a deal that says so, never an audit entry
+    /// naming a deal that does not exist.
+    public func beginDeal(_ deal: StoredDeal) throws {
         try write { transaction in
-            let index = transaction.keys.blindIndex(deal.id.description, in: "deal")
-            if var stored = try transaction.reader.one(StoredDeal.self, where: "deal_index", is: index) {
-                stored.record = deal
-                try transaction.update(stored)
-            } else {
-                try transaction.insert(deal, duplicateName: deal.id.description)
+            try transaction.insert(deal, duplicateName: deal.id.description)
+            if !deal.disclosed.isEmpty {
+                try transaction.appendAudit(
+                    AuditEntry(
+                        kind: .disclosure, at: deal.createdAt, persona: deal.persona, categories: deal.disclosed,
+                        vendor: deal.vendor, terms: deal.terms, deal: deal.id))
             }
+        }
+    }
+
+    /// Replaces the stored deal of the same id, and appends `audit` in the same transaction.
+    public func saveDeal(_ deal: StoredDeal, audit: [AuditEntry] = []) throws {
+        try write { transaction in
+            guard var stored = try transaction.reader.one(
+                StoredDeal.self, where: "deal_index", is: transaction.keys.blindIndex(deal.id.description, in: "deal"))
+            else { throw VaultError(.noSuchRecord(kind: "deal", name: deal.id.description)) }
+            stored.record = deal
+            try transaction.update(stored)
+            for entry in audit { try transaction.appendAudit(entry) }
         }
     }
 
     /// Every deal that opens, oldest first.
     public func deals() throws -> [StoredDeal] { try listAll(StoredDeal.self) }
 
-    /// The deal whose accept id is `id`.
+    /// The deal whose accept id is `id`, or whose id starts with `id`.
     public func deal(id: String) throws -> StoredDeal {
-        try read { reader in
-            guard let dealID = MessageID(id),
-                let stored = try reader.one(
-                    StoredDeal.self, where: "deal_index", is: reader.keys.blindIndex(dealID.description, in: "deal"))
-            else { throw VaultError(.noSuchRecord(kind: "deal", name: "\(id) (see `proffer deal list`)")) }
-            return stored.record
+        let exact = try read { reader in
+            try MessageID(id).flatMap {
+                try reader.one(StoredDeal.self, where: "deal_index", is: reader.keys.blindIndex($0.description, in: "deal"))
+            }?.record
         }
+        if let exact { return exact }
+        return try Vault.onlyMatch(id, in: try deals(), kind: "deal", list: "deal list") { [$0.id.description] }
     }
 
     // MARK: - Replies already seen
@@ -117,18 +138,6 @@ extension Vault {
                 }
             }
             return admitted
-        }
-    }
-
-    /// Records that the person asked a vendor to forget a deal's data.
-    public func recordForgetRequest(
-        persona: String, vendor: String, categories: [DataCategory], deal: MessageID
-    ) throws {
-        try write { transaction in
-            try transaction.appendAudit(
-                AuditEntry(
-                    kind: .forgetRequest, at: Date(), persona: persona, categories: categories, vendor: vendor,
-                    deal: deal))
         }
     }
 }

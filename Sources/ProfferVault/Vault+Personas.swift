@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ProfferCrypto
 
 extension Vault {
     /// Adds a persona.
@@ -10,8 +11,93 @@ extension Vault {
         try write { transaction in try insertPersona(named: name, in: transaction) }
     }
 
+    /// Inserts a persona. The default persona made by `init` keeps deriving its keys from its name (as vaults always
+    /// did); every other persona gets a random label, so a later persona of a renamed one's old name gets new keys.
     func insertPersona(named name: String, in transaction: VaultTransaction) throws {
-        try transaction.insert(Persona(name: name, createdAt: Date()), duplicateName: name)
+        let label = name == Persona.defaultName ? nil : Hex.hex(SecureRandom.bytes(16))
+        try transaction.insert(Persona(name: name, createdAt: Date(), identityLabel: label), duplicateName: name)
+    }
+
+    /// The persona named `name` (in any case).
+    public func persona(named name: String) throws -> Persona {
+        try read { reader in try fetchPersona(name, in: reader).record }
+    }
+
+    /// Renames a persona, and every preference, intent and deal of it, in one transaction. Its pairwise keys stay
+    /// the same, so vendors still recognise it; audit entries keep the name they were written with.
+    ///
+    /// - Throws: ``VaultError`` when `old` does not exist, `new` is taken or not a valid name, or `old` is the
+    ///   default persona (commands use it when no `--persona` is given).
+    public func renamePersona(_ old: String, to new: String) throws {
+        try Vault.checkName(new, of: "persona")
+        guard old.lowercased() != Persona.defaultName else {
+            throw VaultError(
+                .invalidInput("the default persona keeps its name: commands use it when no --persona is given"))
+        }
+        try write { transaction in
+            var persona = try fetchPersona(old, in: transaction.reader)
+            let oldName = persona.record.name
+            if old.lowercased() != new.lowercased(),
+                try transaction.reader.one(Persona.self, where: "name_index", is: keys.personaIndex(new)) != nil
+            {
+                throw VaultError(.duplicate(kind: "persona", name: new))
+            }
+            persona.record.identityLabel = persona.record.keyLabel
+            persona.record.name = new
+            try transaction.update(persona)
+            for var preference in try transaction.reader.all(
+                Preference.self, where: "persona_index", is: keys.personaIndex(oldName)
+            ).records {
+                preference.record.persona = new
+                try transaction.update(preference)
+            }
+            for var intent in try transaction.reader.all(StoredIntent.self).records
+            where intent.record.persona == oldName {
+                intent.record.persona = new
+                try transaction.update(intent)
+            }
+            for var deal in try transaction.reader.all(StoredDeal.self).records where deal.record.persona == oldName {
+                deal.record.persona = new
+                try transaction.update(deal)
+            }
+        }
+    }
+
+    /// Removes a persona and its preferences. Intents and deals keep its name as history.
+    ///
+    /// - Throws: ``VaultError`` when it is the default persona, or a vendor may still hold data disclosed under it
+    ///   (a deal not forgotten): forget those deals first.
+    public func removePersona(named name: String) throws {
+        guard name.lowercased() != Persona.defaultName else {
+            throw VaultError(.invalidInput("the default persona cannot be removed: commands use it by default"))
+        }
+        try write { transaction in
+            let persona = try fetchPersona(name, in: transaction.reader)
+            let holding = try transaction.reader.all(StoredDeal.self).records.map(\.record).filter {
+                $0.persona == persona.record.name && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
+            }
+            guard holding.isEmpty else {
+                throw VaultError(
+                    .refused(
+                        "persona \(persona.record.name) is still needed: "
+                            + holding.map { "\($0.vendor) may hold its data (deal \($0.id), \($0.state.rawValue))" }
+                            .joined(separator: "; ")
+                            + ". Ask them to forget it first: `proffer deal forget DEAL`"))
+            }
+            for preference in try transaction.reader.all(
+                Preference.self, where: "persona_index", is: keys.personaIndex(persona.record.name)
+            ).records {
+                try transaction.delete(preference)
+            }
+            try transaction.delete(persona)
+        }
+    }
+
+    private func fetchPersona(_ name: String, in reader: RecordReader) throws -> Stored<Persona> {
+        guard let stored = try reader.one(Persona.self, where: "name_index", is: reader.keys.personaIndex(name)) else {
+            throw VaultError(.noSuchRecord(kind: "persona", name: "\(name) (see `proffer persona list`)"))
+        }
+        return stored
     }
 
     /// Every persona that opens, by name.
@@ -23,9 +109,7 @@ extension Vault {
     ///
     /// - Throws: ``VaultError`` naming `persona list` when it does not.
     func requirePersona(_ name: String, in reader: RecordReader) throws {
-        guard try reader.one(Persona.self, where: "name_index", is: reader.keys.personaIndex(name)) != nil else {
-            throw VaultError(.noSuchRecord(kind: "persona", name: "\(name) (see `proffer persona list`)"))
-        }
+        _ = try fetchPersona(name, in: reader)
     }
 
     /// Every record of a type that opens, in the order they were added; those that do not are named in

@@ -8,18 +8,18 @@ extension Vault {
     ///
     /// Setting or changing a sharing rule appends an entry to the audit chain, in the same transaction.
     ///
-    /// - Parameter share: The sharing rule for personal data; `nil` keeps the current rule (`ask` for new data).
-    /// - Throws: ``VaultError`` for an unknown key, a value that is not valid for its key, or a sharing rule on a
-    ///   setting.
-    public func setPreference(key rawKey: String, value: String, persona: String, share: SharingRule?) throws {
+    /// - Parameters:
+    ///   - value: The new value, checked for its category; `nil` keeps the stored value (to change only the rule).
+    ///   - share: The sharing rule for personal data; `nil` keeps the current rule (`ask` for new data).
+    /// - Throws: ``VaultError`` for an unknown key, a value that is not valid for its key, a sharing rule on a
+    ///   setting, or neither a value nor a rule.
+    public func setPreference(key rawKey: String, value newValue: String?, persona: String, share: SharingRule?) throws {
         let key = rawKey.lowercased()
         let category = DataCategory(rawValue: key)
+        guard let value = try newValue ?? keptValue(key: key, persona: persona, share: share) else { return }
         let canonicalValue: String
-        if category != nil {
-            guard !value.isEmpty, value.count <= 1000 else {
-                throw VaultError(.invalidInput("a value for \(key) is 1 to 1000 characters"))
-            }
-            canonicalValue = value
+        if let category {
+            canonicalValue = try category.canonicalValue(value).get()
         } else if let setting = AgentSetting(rawValue: key) {
             guard share == nil else {
                 throw VaultError(
@@ -54,6 +54,21 @@ extension Vault {
         }
     }
 
+    /// The stored value, when only the sharing rule changes.
+    private func keptValue(key: String, persona: String, share: SharingRule?) throws -> String? {
+        guard share != nil else {
+            throw VaultError(.invalidInput("give a value for \(key), or --share RULE to change only its sharing rule"))
+        }
+        guard DataCategory(rawValue: key) != nil else {
+            throw VaultError(.invalidInput("--share applies to personal data only; \(key) is a setting of the agent"))
+        }
+        guard let existing = try preference(key: key, persona: persona) else {
+            throw VaultError(
+                .invalidInput("\(key) is not set for persona \(persona): give its value, then the rule"))
+        }
+        return existing.value
+    }
+
     /// The preference `key` of `persona`, or `nil` when none is set.
     ///
     /// - Throws: ``VaultError`` when the persona does not exist, or the record does not open.
@@ -81,6 +96,12 @@ extension Vault {
             guard let existing = try fetchPreference(key: key.lowercased(), persona: persona, in: transaction.reader)
             else { throw VaultError(.noSuchRecord(kind: "preference", name: "\(key) for persona \(persona)")) }
             try transaction.delete(existing)
+            if let category = existing.record.dataCategory {
+                try transaction.appendAudit(
+                    AuditEntry(
+                        kind: .preferenceRemoved, at: Date(), persona: existing.record.persona, categories: [category],
+                        previousRule: existing.record.share))
+            }
         }
     }
 

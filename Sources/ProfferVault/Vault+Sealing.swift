@@ -56,6 +56,24 @@ extension StoredIntent: SealedJSONWritable {
             }
             output.append(0x5D)
         }
+        if let vendorIDs {
+            output.append(contentsOf: ",\"vendorIDs\":{".utf8)
+            for (index, vendor) in vendorIDs.keys.sorted().enumerated() {
+                if index > 0 { output.append(0x2C) }
+                SealedJSON.appendString(vendor, to: &output)
+                output.append(0x3A)
+                SealedJSON.appendString(vendorIDs[vendor]!.description, to: &output)
+            }
+            output.append(0x7D)
+        }
+        if let untold {
+            output.append(contentsOf: ",\"untold\":[".utf8)
+            for (index, vendor) in untold.enumerated() {
+                if index > 0 { output.append(0x2C) }
+                SealedJSON.appendString(vendor, to: &output)
+            }
+            output.append(0x5D)
+        }
         output.append(0x7D)
     }
 }

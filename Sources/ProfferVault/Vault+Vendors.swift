@@ -15,7 +15,33 @@ extension Vault {
             throw VaultError(
                 .invalidInput("\"\(vendor.baseURL)\" is not a vendor URL: write it like https://shop.example/proffer"))
         }
-        try write { transaction in try transaction.insert(vendor, duplicateName: vendor.name) }
+        try write { transaction in
+            for known in try transaction.reader.all(Vendor.self).records.map(\.record) {
+                if Vault.sameURL(known.baseURL, vendor.baseURL) {
+                    throw VaultError(
+                        .invalidInput("\(vendor.baseURL) is already known as vendor \(known.name): see `proffer vendor show \(known.name)`"))
+                }
+                if let key = vendor.signingKey, key == known.signingKey {
+                    throw VaultError(
+                        .invalidInput(
+                            "the vendor at \(vendor.baseURL) presents the key of vendor \(known.name) (\(known.baseURL)): "
+                                + "it is the same vendor, already added"))
+                }
+            }
+            try transaction.insert(vendor, duplicateName: vendor.name)
+        }
+    }
+
+    /// Whether two base URLs name the same endpoint: scheme and host in any case, a trailing `/` ignored.
+    static func sameURL(_ first: String, _ second: String) -> Bool {
+        func normal(_ url: String) -> String {
+            var text = url
+            while text.hasSuffix("/") { text.removeLast() }
+            guard let components = URLComponents(string: text) else { return text }
+            let port = components.port.map { ":\($0)" } ?? ""
+            return "\(components.scheme?.lowercased() ?? "")://\(components.host?.lowercased() ?? "")\(port)\(components.path)"
+        }
+        return normal(first) == normal(second)
     }
 
     /// Replaces what is stored about the vendor of the same name.
@@ -37,9 +63,30 @@ extension Vault {
         try read { reader in try fetchVendor(named: name, in: reader).record }
     }
 
-    /// Forgets a vendor.
-    public func removeVendor(named name: String) throws {
-        try write { transaction in try transaction.delete(try fetchVendor(named: name, in: transaction.reader)) }
+    /// Removes a vendor from the vault.
+    ///
+    /// - Parameter force: Remove it even though it may hold the person's data; once removed, no forget can reach it.
+    /// - Returns: The deals whose data the vendor may still hold (empty unless `force`).
+    /// - Throws: ``VaultError`` when the vendor may hold data disclosed in a deal not forgotten, unless `force`.
+    @discardableResult
+    public func removeVendor(named name: String, force: Bool = false) throws -> [StoredDeal] {
+        try write { transaction in
+            let vendor = try fetchVendor(named: name, in: transaction.reader)
+            let holding = try transaction.reader.all(StoredDeal.self).records.map(\.record).filter {
+                $0.vendor == vendor.record.name && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
+            }
+            guard force || holding.isEmpty else {
+                throw VaultError(
+                    .refused(
+                        "\(vendor.record.name) may still hold your data: "
+                            + holding.map {
+                                "\($0.disclosed.map(\.rawValue).joined(separator: ", ")) (deal \($0.id), \($0.state.rawValue))"
+                            }.joined(separator: "; ")
+                            + ". Ask it to forget first (`proffer deal forget DEAL`), or pass --force to remove it anyway"))
+            }
+            try transaction.delete(vendor)
+            return holding
+        }
     }
 
     private func fetchVendor(named name: String, in reader: RecordReader) throws -> Stored<Vendor> {

@@ -69,6 +69,11 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
     /// The command that accepts an older vault state on purpose.
     public static let acceptRollbackCommand = "proffer vault accept-rollback"
 
+    /// Whether nothing by the asked-for name exists.
+    public var isNoSuchRecord: Bool {
+        if case .noSuchRecord = reason { true } else { false }
+    }
+
     public var description: String {
         switch reason {
         case .wrongPassphrase:

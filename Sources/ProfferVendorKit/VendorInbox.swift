@@ -216,6 +216,14 @@ public final class VendorInbox: Sendable {
     private func answerAccept(_ envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
         let accept = envelope.message
         let senderData = Data(envelope.sender.bytes)
+        if try await store.dealAcceptEnvelope(sender: senderData, acceptID: accept.id!.description) != nil {
+            // An agent sends the same accept again when it never saw the answer (`deal retry`): the deal stands, and
+            // is confirmed again rather than refused as an accept of a closed offer.
+            var confirm = Message(kind: .confirm)
+            confirm.id = MessageID.random()
+            confirm.re = accept.id
+            return .replies([Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now).json])
+        }
         let offer = try await requireOpenOffer(accept.re!, sender: senderData, now: now)
         let agreed = accept.terms.map { $0.map(\.description) } ?? offer.terms
         let unsupported = agreed.filter { term in !catalog.terms.contains { $0.description == term } }

@@ -20,3 +20,4 @@ extension CanonicalTextCodable {
 extension MessageID: CanonicalTextCodable {}
 extension TermsID: CanonicalTextCodable {}
 extension IntentCategory: CanonicalTextCodable {}
+extension Money: CanonicalTextCodable {}

@@ -19,24 +19,22 @@ struct VaultCommand: ParsableCommand {
         @Flag(help: "Write JSON.") var json = false
 
         func run() throws {
-            try runReportingErrors {
-                let opened = try vault.openVault(.readOnly)
-                let report = try opened.check()
-                if json {
-                    try printJSON(report)
-                } else {
-                    let output = StandardOutput()
-                    for problem in report.problems { output.write(line: "problem: \(problem)") }
-                    for record in report.damagedRecords { output.write(line: "damaged: \(record)") }
-                    let records = report.tables.map(\.records).reduce(0, +)
-                    output.write(
-                        line: report.isIntact
-                            ? "vault intact: \(records) records in \(report.tables.count) tables, "
-                                + "\(report.auditEntries) audit entries, \(report.writeCounter ?? 0) writes"
-                            : "vault damaged: \(report.problems.count + report.damagedRecords.count) problems")
-                }
-                if !report.isIntact { throw ExitCode(1) }
+            let opened = try vault.openVault(.readOnly)
+            let report = try opened.check()
+            if json {
+                try printJSON(report)
+            } else {
+                let output = standardOutput
+                for problem in report.problems { output.write(line: "problem: \(problem)") }
+                for record in report.damagedRecords { output.write(line: "damaged: \(record)") }
+                let records = report.tables.map(\.records).reduce(0, +)
+                output.write(
+                    line: report.isIntact
+                        ? "vault intact: \(records) records in \(report.tables.count) tables, "
+                            + "\(report.auditEntries) audit entries, \(report.writeCounter ?? 0) writes"
+                        : "vault damaged: \(report.problems.count + report.damagedRecords.count) problems")
             }
+            if !report.isIntact { throw ExitCode(1) }
         }
     }
 
@@ -52,10 +50,8 @@ struct VaultCommand: ParsableCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() throws {
-            try runReportingErrors {
-                let opened = try vault.openVault(.readOnly, acceptOlderState: true)
-                StandardOutput().write(line: "accepted the vault at \(opened.path) as it is now")
-            }
+            let opened = try vault.openVault(.readOnly, acceptOlderState: true)
+            standardOutput.write(line: "accepted the vault at \(opened.path) as it is now")
         }
     }
 }

@@ -16,7 +16,7 @@ struct Msg: ParsableCommand {
             Each command takes messages as arguments, or reads one message per line from standard input when none
             is given (LF-separated; a CR before the LF is removed).
             """,
-        subcommands: [Parse.self, Format.self, Lint.self, Explain.self]
+        subcommands: [Parse.self, Format.self, Lint.self, Explain.self, Terms.self, Categories.self]
     )
 }
 
@@ -64,7 +64,7 @@ extension Msg {
         @OptionGroup var source: MessageSource
 
         func run() throws {
-            let output = StandardOutput()
+            let output = standardOutput
             var failures = 0
             try source.forEachResult { result in
                 output.write { writer in
@@ -95,7 +95,7 @@ extension Msg {
         @OptionGroup var source: MessageSource
 
         func run() throws {
-            let output = StandardOutput()
+            let output = standardOutput
             var failures = 0
             try source.forEachResult { result in
                 switch result {
@@ -127,7 +127,7 @@ extension Msg {
         @OptionGroup var source: MessageSource
 
         func run() throws {
-            let output = StandardOutput()
+            let output = standardOutput
             var failures = 0
             var inputs = source.messages.makeIterator()
             try source.forEachResult { result in
@@ -171,12 +171,52 @@ extension Msg {
         func run() throws {
             do throws(MessageError) {
                 let parsed = try ProfferWire.Message.parse(message)
-                let output = StandardOutput()
+                let output = standardOutput
                 output.write(line: parsed.explanation)
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(65)
             }
+        }
+    }
+}
+
+extension Msg {
+    struct Terms: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the terms ids (IEEE 7012 agreements) that terms: and terms.default accept, with their IRIs.")
+        @Flag(help: "Write JSON.") var json = false
+
+        struct Entry: Encodable {
+            let id: String
+            let iri: String
+            let meaning: String
+        }
+
+        func run() throws {
+            let entries = TermsDefinition.registry.map {
+                Entry(id: $0.id.description, iri: $0.iri, meaning: $0.meaning)
+            }
+            if json { return try printJSON(entries) }
+            printTable(["ID", "IRI", "MEANING"], entries.map { [$0.id, $0.iri, $0.meaning] })
+        }
+    }
+
+    struct Categories: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the personal data categories that needs: and give: accept, with their W3C DPV IRIs.")
+        @Flag(help: "Write JSON.") var json = false
+
+        struct Entry: Encodable {
+            let id: String
+            let iri: String
+            let meaning: String
+        }
+
+        func run() throws {
+            let entries = DataCategory.allCases.map { Entry(id: $0.rawValue, iri: $0.dpvIRI, meaning: $0.meaning) }
+            if json { return try printJSON(entries) }
+            printTable(["ID", "IRI", "MEANING"], entries.map { [$0.id, $0.iri, $0.meaning] })
         }
     }
 }

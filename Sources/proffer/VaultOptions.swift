@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProfferAgent
 import ProfferCrypto
 import ProfferVault
 import Synchronization
@@ -166,62 +167,34 @@ enum Passphrase {
     }
 }
 
-/// Runs a command body, turning every error into a message on standard error and the documented exit status.
-func runReportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as VaultError {
-        printError("error: \(error)")
-        switch error.code {
-        case .wrongPassphrase: throw ExitCode(77)
-        case .busy: throw ExitCode(75)
-        case .invalidInput: throw ExitCode(65)
-        default: throw ExitCode(1)
-        }
-    } catch let error as CLIError {
-        printError("error: \(error)")
-        throw ExitCode(1)
-    } catch let error as CryptoError {
-        printError("error: \(error)")
-        throw ExitCode(1)
+
+/// Options shared by the commands that talk to vendors.
+struct NetworkOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Seconds each vendor's whole exchange may take: connecting, the answer, every byte of it (default: the "
+                + "publish.timeout setting, else 10).",
+            valueName: "seconds"))
+    var timeout: Int?
+
+    func duration(vault: Vault) -> Duration {
+        if let timeout { return .seconds(timeout) }
+        let setting = try? vault.preference(key: AgentSetting.publishTimeout.rawValue, persona: Persona.defaultName)
+        return setting.flatMap { Int($0.value) }.map { .seconds($0) } ?? Agent.defaultTimeout
+    }
+
+    func validate() throws {
+        if let timeout, !(1...600).contains(timeout) { throw ValidationError("--timeout is 1 to 600 seconds") }
     }
 }
 
-/// Writes rows as aligned columns under a header.
-///
-/// Control and bidirectional characters in a cell (a newline in a name, an escape sequence in a value) are shown as
-/// visible symbols, so they cannot move the cursor, recolour the terminal or forge a row.
-func printTable(_ header: [String], _ unsafeRows: [[String]]) {
-    let output = StandardOutput()
-    guard !unsafeRows.isEmpty else { return }
-    let rows = unsafeRows.map { $0.map(Caret.visible) }
-    var widths = header.map(\.count)
-    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-    func line(_ cells: [String]) -> String {
-        cells.enumerated().map { index, cell in
-            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-        }.joined(separator: "  ")
+/// Asks a yes/no question on the terminal; without one, refuses and names the flag that answers it in advance.
+func confirm(_ question: String, orPass flag: String) throws -> Bool {
+    standardOutput.flush()
+    guard isatty(STDIN_FILENO) == 1 else {
+        throw CLIError("there is no terminal to ask \"\(question)\" on: pass \(flag) to answer yes in advance")
     }
-    output.write(line: line(header))
-    for row in rows { output.write(line: line(row)) }
-}
-
-/// Writes a value as compact JSON with sorted keys, on one line: stable for scripts, and fast for long listings.
-func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
-    StandardOutput().write(line: String(decoding: try encoder.encode(value), as: UTF8.self))
-}
-
-extension Date {
-    /// `2026-11-23 09:30` in UTC. Built by hand: a DateFormatter per row made long listings slow.
-    var shortText: String {
-        var seconds = time_t(timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return
-            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min))"
-    }
+    FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+    let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+    return answer == "y" || answer == "yes"
 }

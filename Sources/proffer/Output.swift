@@ -1,3 +1,4 @@
+import Foundation
 import ProfferWire
 
 #if canImport(Glibc)
@@ -5,6 +6,10 @@ import ProfferWire
 #elseif canImport(Darwin)
     import Darwin
 #endif
+
+/// The process's one output sink: every command writes its results here, and `Proffer.main()` flushes it once the
+/// command ends (and before it exits on an error), so output and errors keep their order.
+nonisolated(unsafe) let standardOutput = StandardOutput()
 
 /// Buffered, byte-oriented standard output: one `write(2)` per 64 KiB instead of one per line.
 final class StandardOutput {
@@ -78,5 +83,50 @@ func printError(_ line: String) {
 /// A failure the user can act on; its text says what went wrong and how to fix it.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// The exit status: 1, or 65 for invalid data, 64 for a usage error.
+    let status: Int32
+
+    init(_ description: String, status: Int32 = 1) {
+        self.description = description
+        self.status = status
+    }
+}
+
+/// Writes rows as aligned columns under a header.
+///
+/// Control and bidirectional characters in a cell (a newline in a name, an escape sequence in a value) are shown as
+/// visible symbols, so they cannot move the cursor, recolour the terminal or forge a row.
+func printTable(_ header: [String], _ unsafeRows: [[String]]) {
+    let output = standardOutput
+    guard !unsafeRows.isEmpty else { return }
+    let rows = unsafeRows.map { $0.map(Caret.visible) }
+    var widths = header.map(\.count)
+    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in
+            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    output.write(line: line(header))
+    for row in rows { output.write(line: line(row)) }
+}
+
+/// Writes a value as compact JSON with sorted keys, on one line: stable for scripts, and fast for long listings.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    StandardOutput().write(line: String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+extension Date {
+    /// `2026-11-23 09:30` in UTC. Built by hand: a DateFormatter per row made long listings slow.
+    var shortText: String {
+        var seconds = time_t(timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min))"
+    }
 }

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import ProfferAgent
+import ProfferEnvelope
+import ProfferVault
+import ProfferWire
+
+struct DealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deal", abstract: "See your deals (both signed envelopes), retry them, and ask vendors to forget.",
+        discussion: """
+            States: sending (the accept was leaving when proffer stopped: whether it arrived is unknown), \
+            unconfirmed (not delivered, or no valid answer), confirmed, declined, forget-pending (a forget was asked \
+            for and not confirmed yet), forgotten (the vendor confirmed it deleted your data).
+            """,
+        subcommands: [List.self, Show.self, Retry.self, Forget.self])
+
+    /// A deal as listings show it.
+    struct Listing: Encodable {
+        let id: String
+        let vendor: String
+        let persona: String
+        let intent: String
+        let offer: String
+        let item: String?
+        let price: String?
+        let state: String
+        let disclosed: [String]
+        let terms: [String]
+        let date: Date
+        let problem: String?
+
+        init(_ deal: StoredDeal) {
+            (id, vendor, persona) = (deal.id.description, deal.vendor, deal.persona)
+            (intent, offer, item, price) = (
+                deal.intentID.description, deal.offerID.description, deal.item, deal.price?.description
+            )
+            (state, disclosed, terms) = (
+                deal.state.rawValue, deal.disclosed.map(\.rawValue), deal.terms.map(\.description)
+            )
+            (date, problem) = (deal.createdAt, deal.problem)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List deals, oldest first.")
+        @OptionGroup var vault: VaultOptions
+        @Flag(help: "Write JSON.") var json = false
+
+        func run() throws {
+            let deals = try vault.openVault(.readOnly).deals()
+            if json { return try printJSON(deals.map(Listing.init)) }
+            if deals.isEmpty { return standardOutput.write(line: "no deals yet") }
+            printTable(
+                ["DEAL", "VENDOR", "PERSONA", "ITEM", "PRICE", "STATE", "DISCLOSED", "TERMS", "DATE"],
+                deals.map {
+                    [
+                        $0.id.description, $0.vendor, $0.persona, $0.item ?? "-", $0.price?.description ?? "-",
+                        $0.state.rawValue, $0.disclosed.isEmpty ? "-" : $0.disclosed.map(\.rawValue).joined(separator: ","),
+                        $0.terms.map(\.description).joined(separator: ","), $0.createdAt.shortText,
+                    ]
+                })
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one deal with both signed envelopes.")
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The deal's id (its accept's id), or its start.") var id: String
+        @Flag(help: "Write JSON, with the envelopes.") var json = false
+
+        func run() throws {
+            let deal = try vault.openVault(.readOnly).deal(id: id)
+            if json { return try printJSON(deal) }
+            func message(_ envelope: String?) -> String {
+                envelope.flatMap { try? Envelope.decode(json: Array($0.utf8)).envelope.msg }.map(VendorText.clean) ?? "-"
+            }
+            printTable(
+                ["FIELD", "VALUE"],
+                [
+                    ["deal", deal.id.description], ["vendor", deal.vendor], ["persona", deal.persona],
+                    ["item", deal.item ?? "-"], ["price", deal.price?.description ?? "-"],
+                    ["offer", deal.offerID.description], ["intent", deal.intentID.description],
+                    ["state", deal.state.rawValue], ["problem", deal.problem ?? "-"],
+                    ["disclosed", deal.disclosed.isEmpty ? "nothing" : deal.disclosed.map(\.rawValue).joined(separator: ", ")],
+                    ["terms", deal.terms.map(\.description).joined(separator: ", ")],
+                    ["date", deal.createdAt.shortText],
+                    ["you sent", message(deal.acceptEnvelope)], ["vendor replied", message(deal.replyEnvelope)],
+                    ["forget sent", message(deal.forgetEnvelope)],
+                    ["forget reply", message(deal.forgetReplyEnvelope)],
+                ])
+            standardOutput.write(line: "")
+            standardOutput.write(line: "accept envelope:  \(VendorText.clean(deal.acceptEnvelope))")
+            standardOutput.write(line: "vendor envelope:  \(deal.replyEnvelope.map(VendorText.clean) ?? "-")")
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send an unconfirmed deal's accept again, with the same ids, sealed to the pinned key.")
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The deal's id, or its start.") var id: String
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let deal = try await agent.retry(dealID: id, timeout: network.duration(vault: agent.vault))
+            switch deal.state {
+            case .confirmed: standardOutput.write(line: "deal \(deal.id) confirmed by \(deal.vendor)")
+            case .declined: throw CLIError("\(deal.vendor) declined deal \(deal.id): \(deal.problem ?? "no reason given")")
+            default: throw AgentError.unconfirmed(deal)
+            }
+        }
+    }
+
+    struct Forget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask the vendor to delete what you disclosed under a deal.",
+            discussion: """
+                The deal is forget-pending until the vendor confirms; run this again to retry. The audit log records \
+                the request once it reached the vendor, and the deletion once the vendor confirmed it.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The deal's id, or its start.") var id: String
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let deal: StoredDeal
+            do {
+                deal = try await agent.forget(dealID: id, timeout: network.duration(vault: agent.vault))
+            } catch let error as AgentError where error.code != .refused {
+                throw AgentError.forgetPending(try agent.vault.deal(id: id), because: error.message)
+            }
+            if deal.state == .forgotten {
+                standardOutput.write(
+                    line: "\(deal.vendor) confirmed it deleted "
+                        + "\(deal.disclosed.isEmpty ? "what it had" : deal.disclosed.map(\.rawValue).joined(separator: ", ")) "
+                        + "of deal \(deal.id)")
+            } else {
+                throw AgentError.forgetPending(deal, because: deal.problem ?? "the vendor has not confirmed it")
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import ProfferAgent
+import ProfferVault
+import ProfferWire
+
+struct IntentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intent", abstract: "Keep buying intents: what you want, on your terms.",
+        subcommands: [New.self, List.self, Show.self, Publish.self, Withdraw.self])
+
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check an intent, fill in your defaults, store it as a draft and print its canonical form.",
+            discussion: """
+                What the intent leaves out is filled from your settings: terms from terms.default, in: from \
+                region.default, and amounts without a currency (max:500) take currency.default. The printed \
+                canonical form is exactly what vendors will get, except its id: each vendor gets its own. A by: or \
+                exp: date that has passed is refused.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The intent, such as '#buy camera.mirrorless max:1200EUR in:DE terms:sd-base'.") var message:
+            String
+        @Option(help: "The persona it is for: its data and key are used when you accept an offer.") var persona =
+            Persona.defaultName
+
+        func run() throws {
+            let opened = try vault.openVault()
+            let defaults = try IntentDefaults(vault: opened, persona: persona)
+            var parsed = try IntentCommand.parse(defaults.writingCurrency(into: message), defaults: defaults)
+            defaults.fill(&parsed)
+            let intent = try opened.addIntent(parsed, persona: persona)
+            standardOutput.write(line: intent.canonical)
+        }
+    }
+
+    /// Parses an intent, naming `currency.default` when an amount lacks a currency and none is set.
+    static func parse(_ text: String, defaults: IntentDefaults) throws -> Message {
+        let result = Result { () throws(MessageError) in try Message.parse(text) }
+        if case .failure(let error) = result, error.code == .badMoney, defaults.currency == nil {
+            throw CLIError(
+                "\(error.description). To write amounts without a currency, set one: "
+                    + "`proffer pref set currency.default EUR`", status: 65)
+        }
+        return try result.get()
+    }
+
+    /// An intent as listings show it.
+    struct Listing: Encodable {
+        let id: String
+        let state: String
+        let persona: String
+        let created: Date
+        let lapses: Date?
+        let message: String
+        let sentTo: [String]
+
+        init(_ intent: StoredIntent) {
+            (id, state, persona, created) = (
+                intent.id.description, intent.state.rawValue, intent.persona, intent.createdAt
+            )
+            (lapses, message, sentTo) = (intent.lapsesAt, intent.canonical, intent.sentTo ?? [])
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List intents, oldest first. Those past their by: or exp: show as expired.")
+        @OptionGroup var vault: VaultOptions
+        @Option(help: "Only intents in this state: draft, published, withdrawn, expired or fulfilled.") var state:
+            IntentState?
+        @Flag(help: "Write JSON.") var json = false
+
+        func run() throws {
+            let intents = try vault.openVault(.readOnly).intents(state: state)
+            if json { return try printJSON(intents.map(Listing.init)) }
+            if intents.isEmpty {
+                return standardOutput.write(
+                    line: state.map { "no \($0.rawValue) intents" } ?? "no intents yet: `proffer intent new '#buy …'`")
+            }
+            printTable(
+                ["ID", "STATE", "PERSONA", "CREATED", "MESSAGE"],
+                intents.map { [$0.id.description, $0.state.rawValue, $0.persona, $0.createdAt.shortText, $0.canonical] })
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one intent and what it means.")
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The intent's id, or its start.") var id: String
+        @Flag(help: "Write JSON.") var json = false
+
+        func run() throws {
+            let intent = try vault.openVault(.readOnly).intent(id: id)
+            if json { return try printJSON(Listing(intent)) }
+            printTable(
+                ["FIELD", "VALUE"],
+                [
+                    ["id", intent.id.description], ["state", intent.state.rawValue], ["persona", intent.persona],
+                    ["message", intent.canonical], ["meaning", intent.message.explanation],
+                    ["lapses", intent.lapsesAt?.shortText ?? "-"],
+                    ["sent to", (intent.sentTo ?? []).joined(separator: ", ").nonEmpty ?? "-"],
+                    ["created", intent.createdAt.shortText], ["updated", intent.updatedAt.shortText],
+                ])
+        }
+    }
+
+    struct Publish: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send an intent to every matching vendor at once and store their verified offers.",
+            discussion: """
+                Each vendor gets the intent under its own id, signed with the intent's persona's key toward it. \
+                Vendors whose profile lacks the intent's terms or category are skipped, each with the reason. Each \
+                vendor has --timeout seconds for its whole answer; every vendor's outcome is printed even when one \
+                times out. Exits 0 when at least one vendor answered, 69 when none could be reached.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The intent's id, or its start.") var id: String
+        @Option(name: .customLong("vendor"), help: "Send only to this vendor (repeatable).") var vendors: [String] = []
+        @Flag(help: "Write each vendor's outcome as JSON.") var json = false
+
+        struct Outcome: Encodable {
+            let vendor: String
+            let outcome: String
+            let offers: Int
+            let detail: String?
+        }
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let showProgress = standardErrorIsTerminal && !json
+            let outcomes = try await agent.publish(
+                intentID: id, vendorNames: vendors, timeout: network.duration(vault: agent.vault)
+            ) { outcome in
+                if showProgress { printError("  \(outcome.vendor): \(outcome.result.summary)") }
+            }
+            let offers = outcomes.reduce(0) { total, outcome in
+                if case .answered(let count) = outcome.result { total + count } else { total }
+            }
+            let answered = outcomes.filter { if case .answered = $0.result { true } else { false } }
+            if json {
+                try printJSON(
+                    outcomes.map { outcome in
+                        switch outcome.result {
+                        case .answered(let count): Outcome(vendor: outcome.vendor, outcome: "answered", offers: count, detail: nil)
+                        case .skipped(let reason): Outcome(vendor: outcome.vendor, outcome: "skipped", offers: 0, detail: reason)
+                        case .failed(let error):
+                            Outcome(vendor: outcome.vendor, outcome: error.code.description, offers: 0, detail: error.message)
+                        }
+                    })
+            } else {
+                printTable(["VENDOR", "OUTCOME"], outcomes.map { [$0.vendor, $0.result.summary] })
+                standardOutput.write(
+                    line: "\(offers) offer\(offers == 1 ? "" : "s") from \(answered.count) of \(outcomes.count) vendors; "
+                        + "see `proffer offer list \(id)`")
+            }
+            let sent = outcomes.filter { if case .skipped = $0.result { false } else { true } }
+            if answered.isEmpty { throw ExitCode(sent.isEmpty ? 1 : 69) }
+        }
+    }
+
+    struct Withdraw: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw an intent, and tell every vendor it was sent to.",
+            discussion: """
+                Vendors that could not be told are kept; run it again to tell them. A withdrawn intent that every \
+                vendor heard about sends nothing.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The intent's id, or its start.") var id: String
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let outcomes = try await agent.withdraw(intentID: id, timeout: network.duration(vault: agent.vault))
+            standardOutput.write(line: "withdrew intent \(try agent.vault.intent(id: id).id)")
+            printTable(["VENDOR", "TOLD"], outcomes.map { [$0.vendor, $0.error.map { "no: \($0)" } ?? "yes"] })
+            if outcomes.contains(where: { $0.error != nil }) {
+                standardOutput.write(line: "run `proffer intent withdraw \(id)` again to tell the others")
+                throw ExitCode(69)
+            }
+        }
+    }
+}
+
+extension PublishOutcome.Result {
+    var summary: String {
+        switch self {
+        case .answered(let offers): "answered: \(offers) offer\(offers == 1 ? "" : "s")"
+        case .skipped(let reason): "skipped: \(reason)"
+        case .failed(let error): "failed: \(error)"
+        }
+    }
+}
+
+extension IntentState: ExpressibleByArgument {}
+
+extension String {
+    /// `nil` for the empty string, for "or a dash" displays.
+    var nonEmpty: String? { isEmpty ? nil : self }
+}
+
+var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }

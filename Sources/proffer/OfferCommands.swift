@@ -1,0 +1,248 @@
+import ArgumentParser
+import Foundation
+import ProfferAgent
+import ProfferEnvelope
+import ProfferVault
+import ProfferWire
+
+struct OfferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "offer", abstract: "See, counter, accept or decline vendors' offers.",
+        subcommands: [List.self, Counter.self, Accept.self, Decline.self])
+
+    /// One row of `offer list`.
+    struct Listing: Encodable {
+        let name: String
+        let id: String
+        let vendor: String
+        let intent: String
+        let state: String
+        /// `open` (acceptable), `unacceptable` (expired, or lacking the intent's terms) or `closed`.
+        let section: String
+        /// 1 for the best of an intent's comparable offers; absent when not ranked.
+        let rank: Int?
+        let price: String?
+        let eta: String?
+        let item: String?
+        let qty: Int
+        let terms: [String]
+        let extraTerms: [String]
+        let needs: [String]
+        let expires: Date?
+        let remarks: [String]
+        let message: String
+
+        init(_ review: OfferReview, section: String, rank: Int?) {
+            let offer = review.offer
+            let message = offer.message
+            (name, id, vendor, intent, state) = (
+                offer.name, offer.id.description, offer.vendor, offer.intentID.description, offer.state.rawValue
+            )
+            (self.section, self.rank) = (section, rank)
+            price = message.price?.description
+            eta = message.eta?.description
+            item = (message.item ?? message.sku?.description).map(VendorText.clean)
+            qty = message.qty?.value ?? 1
+            terms = message.terms.map { $0.map(\.description) } ?? []
+            extraTerms = review.extraTerms.map(\.description)
+            needs = message.needs.map { $0.map(\.rawValue) } ?? []
+            expires = offer.expiresAt
+            remarks = review.remarks
+            self.message = VendorText.clean(offer.canonical)
+        }
+
+        var row: [String] {
+            [
+                name, rank.map(String.init) ?? "-", price ?? "-", eta ?? "-", String(qty), item ?? "-",
+                terms.joined(separator: ","), needs.isEmpty ? "-" : needs.joined(separator: ","),
+                expires?.shortText ?? "-", ([state] + remarks).joined(separator: "; "),
+            ]
+        }
+    }
+
+    static let header = ["OFFER", "RANK", "PRICE", "ETA", "QTY", "ITEM", "TERMS", "NEEDS", "EXPIRES", "STATE"]
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List open offers, best first: by price in the intent's currency, then by delivery time.",
+            discussion: """
+                Only prices in one currency are compared: each intent's offers are ranked in the currency of its \
+                max:/min:, else currency.default, else the one most offers use; offers in another currency follow \
+                unranked. Expired offers, and offers lacking your terms, are listed apart and never ranked. An offer \
+                that adds terms to yours says so; accepting it needs --agree-terms.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "Only offers answering this intent (its id, or its start).") var intent: String?
+        @Flag(help: "Include offers that are no longer open (countered, accepted, declined, withdrawn).") var all =
+            false
+        @Flag(help: "Write JSON.") var json = false
+
+        func run() throws {
+            let opened = try vault.openVault(.readOnly)
+            let intents = try opened.intents()
+            let only = try intent.map { try opened.intent(id: $0).id }
+            let offers = try opened.offers(intentID: only?.description)
+            let currency = try opened.preference(
+                key: AgentSetting.defaultCurrency.rawValue, persona: Persona.defaultName
+            ).flatMap { CurrencyCode($0.value) }
+            let ranking = OfferRanking(offers: offers, intents: intents, defaultCurrency: currency)
+            let open = ranking.open.map { Listing($0.review, section: "open", rank: $0.rank) }
+            let unacceptable = ranking.unacceptable.map { Listing($0, section: "unacceptable", rank: nil) }
+            let closed = all ? ranking.closed.map { Listing($0, section: "closed", rank: nil) } : []
+            if json { return try printJSON(open + unacceptable + closed) }
+            if open.isEmpty && unacceptable.isEmpty && closed.isEmpty {
+                return standardOutput.write(
+                    line: "no open offers\(intent.map { " for \($0)" } ?? ""); publish with `proffer intent publish ID`"
+                        + (all || ranking.closed.isEmpty ? "" : " (--all shows \(ranking.closed.count) closed)"))
+            }
+            if !open.isEmpty {
+                printTable(OfferCommand.header, open.map(\.row))
+                let currencies = Set(ranking.currencies.values.map(\.description)).sorted()
+                if !currencies.isEmpty {
+                    standardOutput.write(
+                        line: "ranked by price in \(currencies.joined(separator: ", ")); offers priced otherwise are "
+                            + "not ranked")
+                }
+            }
+            for (title, rows) in [("expired, or lacking your terms:", unacceptable), ("no longer open:", closed)]
+            where !rows.isEmpty {
+                standardOutput.write(line: "")
+                standardOutput.write(line: title)
+                printTable(OfferCommand.header, rows.map(\.row))
+            }
+        }
+    }
+
+    struct Counter: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Propose another price, quantity or delivery time; the vendor answers with an offer or a no.")
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.") var offer:
+            String
+        @Option(help: "The price you propose per unit, such as 1100EUR (1100 takes currency.default).") var price:
+            String?
+        @Option(help: "The quantity you want.") var qty: Int?
+        @Option(help: "The delivery time you want, such as 2d.") var eta: String?
+
+        func validate() throws {
+            if let qty, Quantity(qty) == nil { throw ValidationError("--qty is 1 to 1000000") }
+            if let eta, TimeSpan(eta) == nil { throw ValidationError("--eta \"\(eta)\" is not like 3d or 48h") }
+            if price == nil && qty == nil && eta == nil { throw ValidationError("give --price, --qty or --eta") }
+        }
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            var money: Money?
+            if let price {
+                let defaults = try IntentDefaults(vault: agent.vault, persona: Persona.defaultName)
+                let written = IntentDefaults.isBareAmount(Substring(price)) ? price + (defaults.currency?.description ?? "") : price
+                guard let parsed = Money(written) else {
+                    throw CLIError(
+                        "--price \"\(price)\" is not like 1100EUR"
+                            + (defaults.currency == nil ? " (or set currency.default to write 1100)" : ""), status: 64)
+                }
+                money = parsed
+            }
+            let outcome = try await agent.counter(
+                offerName: offer, price: money, qty: qty.flatMap(Quantity.init), eta: eta.flatMap(TimeSpan.init),
+                timeout: network.duration(vault: agent.vault))
+            switch outcome {
+            case .newOffer(let newOffer):
+                let message = newOffer.message
+                standardOutput.write(
+                    line: "new offer \(newOffer.name): \(message.price?.description ?? "-") "
+                        + "eta \(message.eta?.description ?? "-") (replaces \(offer))")
+            case .declined(let why):
+                standardOutput.write(line: "the vendor declined the counter: \(why); the offer still stands")
+            }
+        }
+    }
+
+    struct Accept: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept an offer: shows exactly what goes to whom under which terms, then seals and sends it.",
+            discussion: """
+                The intent's persona decides: its data is sent, under its sharing rules, signed with its key. Rules: \
+                always is sent; ask needs your yes (or --yes); never refuses and names the rule to change.
+
+                The accept is signed under exactly your intent's terms. An offer that adds terms is refused unless \
+                you name each added term with --agree-terms; --yes never implies that. Offers that have expired or \
+                lack your terms are refused. An intent that already has a deal needs --another for a second one.
+
+                The deal is recorded as sending, with its audit entry, before the data leaves; then confirmed, \
+                declined, or unconfirmed (not delivered, or no valid answer: `proffer deal retry DEAL` sends it again).
+                """)
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.") var offer:
+            String
+        @Flag(help: "Consent in advance to sending data whose rule is ask.") var yes = false
+        @Option(
+            name: .customLong("agree-terms"), parsing: .upToNextOption,
+            help: ArgumentHelp("Terms the offer adds that you agree to, each by id.", valueName: "id"))
+        var agreedTerms: [String] = []
+        @Flag(help: "Make a deal although the intent already has one.") var another = false
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let agreed = try agreedTerms.flatMap { $0.split(separator: ",") }.map { text in
+                guard let id = TermsID(String(text)) else {
+                    throw CLIError("--agree-terms \"\(text)\" is not a terms id: see `proffer msg terms`", status: 64)
+                }
+                return id
+            }
+            let plan = try agent.planAcceptance(offerName: offer, agreedTerms: agreed, another: another)
+            let message = plan.offer.message
+            standardOutput.write(
+                line: "Accepting \(plan.offer.name): \(VendorText.clean(message.item ?? message.sku?.description ?? "-")), "
+                    + "\(message.price?.description ?? "-")\(message.eta.map { ", eta \($0)" } ?? "")")
+            let terms = plan.terms.map(\.description).joined(separator: ", ")
+            if !plan.extraTerms.isEmpty {
+                standardOutput.write(line: "You agreed to the added terms \(plan.extraTerms.map(\.description).joined(separator: ", ")).")
+            }
+            if plan.items.isEmpty {
+                standardOutput.write(line: "No personal data is sent. Terms: \(terms.nonEmpty ?? "none").")
+            } else {
+                standardOutput.write(
+                    line: "This sends persona \(plan.persona)'s data to \(plan.vendor.profileName ?? plan.vendor.name) "
+                        + "(\(plan.vendor.name)), sealed to its pinned key, under the terms \(terms.nonEmpty ?? "none"):")
+                var rows: [[String]] = []
+                for item in plan.items {
+                    let value = try agent.vault.preference(key: item.category.rawValue, persona: plan.persona)?.value
+                    rows.append(["  " + item.category.rawValue, value ?? "", "(rule: \(item.rule.rawValue))"])
+                }
+                printTable(["  DATA", "VALUE", "RULE"], rows)
+            }
+            var consented = yes
+            if plan.needsConsent && !yes {
+                consented = try confirm("Send it?", orPass: "--yes")
+                guard consented else { throw CLIError("nothing was sent") }
+            }
+            let deal = try await agent.accept(plan, consented: consented, timeout: network.duration(vault: agent.vault))
+            switch deal.state {
+            case .confirmed:
+                standardOutput.write(line: "deal \(deal.id) confirmed by \(deal.vendor); see `proffer deal show \(deal.id)`")
+            case .declined:
+                throw CLIError("\(deal.vendor) declined: \(deal.problem ?? "no reason given") (recorded as deal \(deal.id))")
+            default:
+                throw AgentError.unconfirmed(deal)
+            }
+        }
+    }
+
+    struct Decline: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decline an offer and tell the vendor; the offer stays open if the vendor cannot be told.")
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The offer, as listed, its id, or the start of either.") var offer: String
+        @Option(help: "A reason for the vendor (short plain text).") var why: String?
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            try await agent.decline(offerName: offer, why: why, timeout: network.duration(vault: agent.vault))
+            standardOutput.write(line: "declined \(try agent.vault.offer(named: offer).name)")
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import ProfferAgent
+import ProfferCrypto
+import ProfferEnvelope
+import ProfferVault
+import ProfferWire
+
+struct VendorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vendor", abstract: "Manage the vendors you deal with and the keys pinned for them.",
+        subcommands: [Add.self, List.self, Show.self, Repin.self, Remove.self])
+
+    /// How the agent reaches a vendor, for listings.
+    static func transport(_ vendor: Vendor) -> String {
+        if vendor.baseURL.lowercased().hasPrefix("https:") { return "https" }
+        return vendor.allowsHTTP ? "http (allowed)" : "http (this machine)"
+    }
+
+    /// A vendor as `--json` shows it.
+    struct Listing: Encodable {
+        let name: String
+        let profileName: String?
+        let url: String
+        let transport: String
+        let fingerprint: String?
+        let terms: [String]
+        let categories: [String]
+        let added: Date
+        let profileTime: String?
+
+        init(_ vendor: Vendor) {
+            (name, profileName, url, transport) = (
+                vendor.name, vendor.profileName, vendor.baseURL, VendorCommand.transport(vendor)
+            )
+            fingerprint = vendor.signingKey.map { ProfferEnvelope.fingerprint(of: $0) }
+            terms = vendor.terms.map(\.description)
+            categories = vendor.categories.map(\.description)
+            (added, profileTime) = (vendor.addedAt, vendor.profileTime)
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a vendor: fetch its profile, verify its self-signature, show its fingerprint, pin its keys.",
+            discussion: """
+                The URL must be https, or http to this machine (localhost, 127.0.0.1, ::1): over plain http anyone \
+                on the way could present their own keys now and read every later disclosure. --allow-http accepts \
+                that risk for one vendor, and vendor list shows it.
+
+                On a terminal you are asked to confirm the fingerprint; compare it with one the vendor publishes \
+                elsewhere. Scripts pass --yes. The same vendor (same URL or key) is not added twice.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The vendor's base URL, such as https://shop.example/proffer.") var url: String
+        @Option(help: "The name to know it by (default: from its profile, e.g. lumen-cameras).") var name: String?
+        @Flag(help: "Allow plain http to a host that is not this machine.") var allowHTTP = false
+        @Flag(help: "Pin the key without asking.") var yes = false
+        @Flag(help: "Write the added vendor as JSON.") var json = false
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let profile = try await agent.fetchProfile(
+                url: url, allowHTTP: allowHTTP, timeout: network.duration(vault: agent.vault))
+            if !yes {
+                printError("\(VendorText.clean(profile.name)) at \(url)")
+                printError("  fingerprint  \(fingerprint(of: profile.signingKey))")
+                printError("  terms        \(profile.terms.map(VendorText.clean).joined(separator: ", "))")
+                guard try confirm("Pin this key?", orPass: "--yes") else {
+                    throw CLIError("nothing was added")
+                }
+            }
+            let vendor = try agent.pin(profile, url: url, name: name, allowHTTP: allowHTTP)
+            if json { return try printJSON(Listing(vendor)) }
+            printTable(
+                ["ADDED", vendor.name],
+                [
+                    ["name", vendor.profileName ?? vendor.name], ["url", vendor.baseURL],
+                    ["transport", VendorCommand.transport(vendor)],
+                    ["fingerprint", vendor.signingKey.map(fingerprint(of:)) ?? "none"],
+                    ["terms", vendor.terms.map(\.description).joined(separator: ", ")],
+                    ["categories", vendor.categories.map(\.description).joined(separator: ", ")],
+                ])
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List vendors, with how each is reached.")
+        @OptionGroup var vault: VaultOptions
+        @Flag(help: "Write JSON.") var json = false
+
+        func run() throws {
+            let vendors = try vault.openVault(.readOnly).vendors()
+            if json { return try printJSON(vendors.map(Listing.init)) }
+            if vendors.isEmpty { return standardOutput.write(line: "no vendors yet: add one with `proffer vendor add URL`") }
+            printTable(
+                ["NAME", "URL", "TRANSPORT", "FINGERPRINT", "TERMS", "ADDED"],
+                vendors.map {
+                    [
+                        $0.name, $0.baseURL, VendorCommand.transport($0), $0.signingKey.map(fingerprint(of:)) ?? "-",
+                        $0.terms.map(\.description).joined(separator: ","), $0.addedAt.shortText,
+                    ]
+                })
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one vendor and its pinned keys.")
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The vendor's name.") var name: String
+        @Flag(help: "Write JSON.") var json = false
+
+        func run() throws {
+            let vendor = try vault.openVault(.readOnly).vendor(named: name)
+            if json { return try printJSON(Listing(vendor)) }
+            printTable(
+                ["FIELD", "VALUE"],
+                [
+                    ["name", vendor.name], ["profile name", vendor.profileName ?? "-"], ["url", vendor.baseURL],
+                    ["transport", VendorCommand.transport(vendor)],
+                    ["fingerprint", vendor.signingKey.map(fingerprint(of:)) ?? "not pinned"],
+                    ["profile dated", vendor.profileTime ?? "-"],
+                    ["terms", vendor.terms.map(\.description).joined(separator: ",")],
+                    ["categories", vendor.categories.map(\.description).joined(separator: ",")],
+                    ["added", vendor.addedAt.shortText],
+                ])
+        }
+    }
+
+    struct Repin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept the keys a vendor now presents. Do this only when the vendor told you its keys changed.")
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The vendor's name.") var name: String
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let (previous, current) = try await agent.repin(
+                vendorName: name, timeout: network.duration(vault: agent.vault))
+            standardOutput.write(
+                line: previous == current
+                    ? "\(name) presents the pinned signing key \(current); its profile was pinned again"
+                    : "re-pinned \(name): \(previous) → \(current)")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm", abstract: "Remove a vendor.",
+            discussion: """
+                Refused while the vendor may hold data you disclosed (a deal not forgotten): ask it to forget first \
+                with `proffer deal forget DEAL`. Once it is removed no forget can reach it; --force removes it anyway \
+                and lists what stays there.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The vendor's name.") var name: String
+        @Flag(help: "Remove it even though it may hold your data.") var force = false
+
+        func run() throws {
+            let holding = try vault.openVault().removeVendor(named: name, force: force)
+            standardOutput.write(line: "removed vendor \(name)")
+            for deal in holding {
+                printError(
+                    "warning: \(deal.vendor) may still hold your \(deal.disclosed.map(\.rawValue).joined(separator: ", ")) "
+                        + "(deal \(deal.id), \(deal.state.rawValue)); no forget can reach it now")
+            }
+        }
+    }
+}
