@@ -48,7 +48,7 @@ extension Agent {
     // MARK: - Counter
 
     /// Proposes another price, quantity or delivery time for an offer.
-    public func counter(offerName: String, price: Money?, qty: Quantity?, eta: TimeSpan?, timeout: Duration)
+    public func counter(offerName: String, price: Money?, qty: Quantity?, eta: TimeSpan?, timeout: Duration = Agent.defaultTimeout)
         async throws -> CounterOutcome
     {
         let offer = try vault.offer(named: offerName)
@@ -157,7 +157,7 @@ extension Agent {
     ///
     /// - Parameter consented: Whether the person agreed to send the data whose rule is `ask`.
     /// - Returns: The deal as it stands after the exchange; the error, if any, is in ``StoredDeal/problem``.
-    public func accept(_ plan: DisclosurePlan, consented: Bool, timeout: Duration) async throws -> StoredDeal {
+    public func accept(_ plan: DisclosurePlan, consented: Bool, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
         guard consented || !plan.needsConsent else {
             let asked = plan.items.filter(\.needsConsent).map(\.category.rawValue)
             throw AgentError.refused(
@@ -165,6 +165,14 @@ extension Agent {
         }
         let offer = try vault.offer(id: plan.offer.id.description)
         try requireOpen(offer)
+        // A vendor whose keys changed is refused before a deal is begun: nothing is sent, nothing is recorded.
+        let started = ContinuousClock.now
+        let endpoint = VendorEndpoint(plan.vendor)
+        let client = self.client
+        let vendor = plan.vendor
+        try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
+            try Agent.checkPinned(try await client.profile(endpoint), against: vendor)
+        }
         var accept = Message(kind: .accept)
         let acceptID = MessageID.random()
         accept.id = acceptID
@@ -179,12 +187,13 @@ extension Agent {
         deal.item = offer.message.item ?? offer.message.sku?.description
         deal.price = offer.message.price
         try vault.beginDeal(deal)
-        return try await send(envelope, for: deal, timeout: timeout)
+        let remaining = max(timeout - (ContinuousClock.now - started), .seconds(1))
+        return try await send(envelope, for: deal, timeout: remaining)
     }
 
     /// Sends an unconfirmed (or interrupted) deal's accept again: the same accept id and data, freshly signed and
     /// sealed to the pinned key, so the vendor can tell it is the same accept.
-    public func retry(dealID: String, timeout: Duration) async throws -> StoredDeal {
+    public func retry(dealID: String, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
         let deal = try vault.deal(id: dealID)
         guard deal.state.canRetry else {
             throw AgentError.refused("deal \(deal.id) is \(deal.state.rawValue): only an unconfirmed deal is sent again")
@@ -275,7 +284,7 @@ extension Agent {
 
     /// Tells the vendor the person declines an offer, and marks it declined once the vendor has it. An undelivered
     /// decline leaves the offer open.
-    public func decline(offerName: String, why: String?, timeout: Duration) async throws {
+    public func decline(offerName: String, why: String?, timeout: Duration = Agent.defaultTimeout) async throws {
         let offer = try vault.offer(named: offerName)
         guard offer.state == .open else { throw AgentError.refused("offer \(offer.name) is \(offer.state.rawValue)") }
         var decline = Message(kind: .decline)
@@ -293,7 +302,7 @@ extension Agent {
 
     /// Withdraws an intent and tells every vendor it was sent to, each under its own ids. Vendors not reached are
     /// kept, and a later withdraw tries them again; a withdrawn intent every vendor heard about sends nothing.
-    public func withdraw(intentID: String, timeout: Duration) async throws -> [WithdrawOutcome] {
+    public func withdraw(intentID: String, timeout: Duration = Agent.defaultTimeout) async throws -> [WithdrawOutcome] {
         let intent = try vault.intent(id: intentID)
         let vendorNames: [String]
         if intent.state == .withdrawn {
@@ -343,7 +352,7 @@ extension Agent {
     ///
     /// The deal is `forget-pending` until the vendor confirms; the audit log says "asked" only once the forget
     /// reached the vendor, and "forgotten" once it confirmed. Run it again to retry a pending forget (the same id).
-    public func forget(dealID: String, timeout: Duration) async throws -> StoredDeal {
+    public func forget(dealID: String, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
         var deal = try vault.deal(id: dealID)
         guard deal.state != .forgotten else {
             throw AgentError.refused("\(deal.vendor) already confirmed it forgot deal \(deal.id)")

@@ -53,7 +53,7 @@ public final class Agent: Sendable {
     ///
     /// - Throws: ``AgentError`` when the URL is not https (or loopback, or allowed http), or the profile does not
     ///   verify.
-    public func fetchProfile(url: String, allowHTTP: Bool, timeout: Duration) async throws -> VendorProfile {
+    public func fetchProfile(url: String, allowHTTP: Bool, timeout: Duration = Agent.defaultTimeout) async throws -> VendorProfile {
         if let problem = VendorEndpoint.transportProblem(url: url, allowsHTTP: allowHTTP) {
             throw AgentError.refused(problem)
         }
@@ -62,6 +62,13 @@ public final class Agent: Sendable {
         return try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
             try await client.profile(endpoint)
         }
+    }
+
+    /// Fetches, verifies and pins a vendor's profile without asking: for scripts that already trust the URL.
+    public func addVendor(url: String, name: String?, allowHTTP: Bool = false, timeout: Duration = Agent.defaultTimeout)
+        async throws -> Vendor
+    {
+        try pin(try await fetchProfile(url: url, allowHTTP: allowHTTP, timeout: timeout), url: url, name: name, allowHTTP: allowHTTP)
     }
 
     /// Pins a verified profile's keys under `name` (by default derived from the profile's name).
@@ -80,7 +87,7 @@ public final class Agent: Sendable {
     /// Accepts the keys a vendor now presents, on the person's explicit word.
     ///
     /// - Returns: The previously pinned and the newly pinned fingerprints.
-    public func repin(vendorName: String, timeout: Duration) async throws -> (previous: String, current: String) {
+    public func repin(vendorName: String, timeout: Duration = Agent.defaultTimeout) async throws -> (previous: String, current: String) {
         var vendor = try vault.vendor(named: vendorName)
         let endpoint = VendorEndpoint(vendor)
         let client = self.client

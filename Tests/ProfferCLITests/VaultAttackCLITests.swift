@@ -149,7 +149,7 @@ struct VaultAttackCLITests {
         try Data("a new passphrase, longer\n".utf8).write(to: URL(fileURLWithPath: newFile))
         let changed = try vault.proffer(["passphrase", "change", "--new-passphrase-file", newFile])
         #expect(changed.status == 0, "\(changed.stderr)")
-        #expect(try vault.proffer(["pref", "set", "phone", "+44 1", "--passphrase-file", newFile]).status == 0)
+        #expect(try vault.proffer(["pref", "set", "phone", "+44 1234 5678", "--passphrase-file", newFile]).status == 0)
         try sql(
             vault,
             """
@@ -165,7 +165,7 @@ struct VaultAttackCLITests {
         try FileManager.default.removeItem(atPath: vault.stateFolder)
         let old = try vault.proffer(["pref", "list"])
         expectDamageReported(old, "old passphrase without the anchor")
-        #expect(!old.stdout.contains("+44 1"), "written after the change, under the new key")
+        #expect(!old.stdout.contains("+44 1234 5678"), "written after the change, under the new key")
         #expect(!old.stdout.contains("ada@example.org"))
         #expect(try vault.proffer(["pref", "list", "--passphrase-file", newFile]).status == 77)
     }
@@ -260,7 +260,7 @@ struct VaultAttackCLITests {
         #expect(try asNobody(["audit", "verify"]).status == 0)
         let exported = try asNobody(["export", exports + "/backup.export"])
         #expect(exported.status == 0, "\(exported.stderr)")
-        let write = try asNobody(["pref", "set", "phone", "1"])
+        let write = try asNobody(["pref", "set", "phone", "+49 30 1234567"])
         #expect(write.status != 0)
         #expect(write.stderr.contains("read-only") || write.stderr.contains("cannot be written"), "\(write.stderr)")
         chmod(folder, 0o700)
@@ -410,7 +410,7 @@ struct VaultAttackCLITests {
             let processes = try (0..<10).map { number -> (Process, URL) in
                 let process = Process()
                 process.executableURL = ProfferProcess.executable
-                process.arguments = ["pref", "set", "phone", "\(round)-\(number)", "--share", "never"]
+                process.arguments = ["pref", "set", "phone", "+49 30 \(round)00\(number)", "--share", "never"]
                 process.environment = ProcessInfo.processInfo.environment.merging(vault.environment) { $1 }
                     .merging(["PROFFER_WEAK_KDF_ACKNOWLEDGED": "1"]) { $1 }
                 let errors = vault.folder.appendingPathComponent("stderr-\(round)-\(number)")

@@ -86,7 +86,7 @@ struct NegotiationTests {
             let raw = vendor.folder.rawBytes()
             #expect(!raw.contains("Ada Lovelace"))
             #expect(!raw.contains("12 Example Street"))
-            #expect(try person.vault.verifyAuditChain() == .intact(entries: 4))
+            #expect(try person.vault.verifyAuditChain() == .intact(entries: 5))
         }
         await person.close()
     }
@@ -149,14 +149,14 @@ struct NegotiationTests {
                 }
             }
             #expect(byName["good"] == "answered 2")
-            #expect(byName["down"]?.contains("could not be reached") == true, "\(byName["down"] ?? "")")
-            #expect(byName["silent"]?.contains("did not answer within 2 s") == true, "\(byName["silent"] ?? "")")
+            #expect(byName["down"]?.contains("could not be connected to") == true, "\(byName["down"] ?? "")")
+            #expect(byName["silent"]?.contains("did not finish answering within 2 s") == true, "\(byName["silent"] ?? "")")
             #expect(
                 byName["garbage"]?.contains("something other than {\"replies\"") == true, "\(byName["garbage"] ?? "")")
             #expect(byName["huge"]?.contains("more than 1024 KiB") == true, "\(byName["huge"] ?? "")")
             #expect(byName["forged"]?.contains("bad-signature") == true, "\(byName["forged"] ?? "")")
             #expect(byName["misaddressed"]?.contains("not-for-me") == true, "\(byName["misaddressed"] ?? "")")
-            #expect(byName["unknown-id"]?.contains("not an offer answering") == true, "\(byName["unknown-id"] ?? "")")
+            #expect(byName["unknown-id"]?.contains("not an offer with an id answering") == true, "\(byName["unknown-id"] ?? "")")
             let stored = try person.vault.offers()
             #expect(stored.count == 2)
             #expect(Set(stored.map(\.vendor)) == ["good"])
@@ -248,7 +248,7 @@ struct NegotiationTests {
                 _ = try await agent.accept(plan, consented: true)
                 Issue.record("accepted despite a changed key")
             } catch let error as AgentError {
-                #expect(error.kind == .keyChanged)
+                #expect(error.code == .keyChanged)
                 #expect(error.message.contains(fingerprint(of: original.inbox.keys.signing.publicKey)))
                 #expect(error.message.contains(fingerprint(of: impostor.inbox.keys.signing.publicKey)))
                 #expect(error.message.contains("proffer vendor repin shop"))
@@ -261,7 +261,7 @@ struct NegotiationTests {
                 Issue.record("unexpected answer")
                 return
             }
-            #expect(error.kind == .keyChanged)
+            #expect(error.code == .keyChanged)
 
             let (previous, current) = try await agent.repin(vendorName: "shop")
             #expect(previous != current)
@@ -320,7 +320,7 @@ struct NegotiationTests {
             _ = try await person.agent.publish(intentID: try person.intent().id.description, timeout: .seconds(5))
             for (offer, reason) in [
                 ("shop/aaaaaaaa", "does not include your terms"), ("shop/bbbbbbbb", "expired"),
-                ("shop/cccccccc", "your rule for it is never"),
+                ("shop/cccccccc", "whose rule is never"),
             ] {
                 #expect {
                     try person.agent.planAcceptance(offerName: offer)

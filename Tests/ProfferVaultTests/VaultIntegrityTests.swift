@@ -31,9 +31,11 @@ func populatedVault() throws -> TemporaryVault {
     let deal = StoredDeal(
         id: MessageID("m3k8p2qa")!, vendor: "shop", persona: "work", offerID: offer.id!, intentID: intent.id,
         acceptEnvelope: "{\"accept\":1}", replyEnvelope: "{\"confirm\":1}", disclosed: [.email],
-        terms: [TermsID("sd-base")!], createdAt: Date(), state: .confirmed)
-    try vault.saveDeal(deal)
-    try vault.recordDisclosure(persona: "work", vendor: "shop", categories: [.email], terms: deal.terms, deal: deal.id)
+        terms: [TermsID("sd-base")!], createdAt: Date(), state: .sending)
+    try vault.beginDeal(deal)
+    var confirmed = deal
+    confirmed.state = .confirmed
+    try vault.saveDeal(confirmed)
     _ = try vault.admitReplies([(sender: Array(repeating: 7, count: 32), nonce: [1, 2, 3], freshUntil: .max)], now: 0)
     return temporary
 }
@@ -184,7 +186,7 @@ struct VaultIntegrityTests {
         let new = try secret("new horse battery staple")
         try temporary.vault.changePassphrase(current: temporary.passphrase, to: new)
         let vault = try temporary.reopen(passphrase: new)
-        try vault.setPreference(key: "phone", value: "+44 1", persona: "default", share: .always)
+        try vault.setPreference(key: "phone", value: "+44 1234 5678", persona: "default", share: .always)
         try temporary.rawDatabase().write { db in
             try db.execute(
                 sql: """

@@ -139,7 +139,7 @@ struct VaultTests {
         let temporary = try TemporaryVault()
         let vault = temporary.vault
         try vault.setPreference(key: "email", value: "ada@example.org", persona: "default", share: .ask)
-        try vault.setPreference(key: "phone", value: "+44 1", persona: "default", share: .ask)
+        try vault.setPreference(key: "phone", value: "+44 1234 5678", persona: "default", share: .ask)
         try temporary.rawDatabase().write { db in
             var sealed = [UInt8](try Data.fetchOne(db, sql: "SELECT sealed FROM preferences WHERE id = 1")!)
             sealed[sealed.count / 2] ^= 0x04
@@ -168,7 +168,7 @@ struct VaultTests {
         let temporary = try TemporaryVault()
         let vault = temporary.vault
         try vault.setPreference(key: "email", value: "ada@example.org", persona: "default", share: .ask)
-        try vault.setPreference(key: "phone", value: "+44 1", persona: "default", share: .ask)
+        try vault.setPreference(key: "phone", value: "+44 1234 5678", persona: "default", share: .ask)
         try vault.addVendor(Vendor(name: "shop", baseURL: "http://127.0.0.1:1"))
         try temporary.rawDatabase().write { db in
             let first = try Data.fetchOne(db, sql: "SELECT sealed FROM preferences WHERE id = 1")!
@@ -215,8 +215,8 @@ struct VaultTests {
         arguments: ["truncate", "reorder", "alter", "passphrase"])
     func badExports(_ damage: String) throws {
         let temporary = try TemporaryVault()
-        for key in ["email", "phone", "postal"] {
-            try temporary.vault.setPreference(key: key, value: "value-\(key)", persona: "default", share: .ask)
+        for (key, value) in [("email", "ada@example.org"), ("phone", "+49 30 1234567"), ("postal", "1 Road")] {
+            try temporary.vault.setPreference(key: key, value: value, persona: "default", share: .ask)
         }
         let exportPath = temporary.folder.appendingPathComponent("vault.export").path
         try temporary.vault.export(to: exportPath, passphrase: temporary.passphrase)
