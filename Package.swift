@@ -87,9 +87,11 @@ let package = Package(
         ),
         .testTarget(name: "ProfferCryptoTests", dependencies: ["ProfferCrypto"]),
         .testTarget(name: "ProfferEnvelopeTests", dependencies: ["ProfferEnvelope", "ProfferWire", "ProfferCrypto"]),
+        .target(name: "ProfferTestSupport", path: "Tests/ProfferTestSupport"),
         .testTarget(
             name: "ProfferNegotiationTests",
             dependencies: [
+                "proffer", "ProfferTestSupport",
                 "ProfferAgent", "ProfferVendorKit", "ProfferEnvelope", "ProfferVault", "ProfferWire", "ProfferCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -98,7 +100,8 @@ let package = Package(
         .testTarget(
             name: "ProfferCLITests",
             dependencies: [
-                "proffer", "proffer-vendor", "vault-test-writer", "ProfferVault", "ProfferCrypto", "ProfferEnvelope",
+                "proffer", "proffer-vendor", "vault-test-writer", "ProfferTestSupport", "ProfferVault", "ProfferCrypto",
+                "ProfferEnvelope",
                 "ProfferWire", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

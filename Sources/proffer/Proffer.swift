@@ -130,18 +130,22 @@ enum CommandTypo {
         return nil
     }
 
-    /// Levenshtein distance.
+    /// Edits between two words (insert, delete, replace, or swap two neighbours), so "lsit" is one from "list".
     static func distance(_ first: String, _ second: String) -> Int {
-        let a = Array(first)
-        let b = Array(second)
-        var previous = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in stride(from: 1, through: b.count, by: 1) {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        let (a, b) = (Array(first), Array(second))
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                }
             }
-            previous = current
         }
-        return a.isEmpty ? b.count : previous[b.count]
+        return table[a.count][b.count]
     }
 }

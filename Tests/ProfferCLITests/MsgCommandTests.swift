@@ -1,4 +1,5 @@
 import Foundation
+import ProfferTestSupport
 import Testing
 
 @Suite("proffer msg")

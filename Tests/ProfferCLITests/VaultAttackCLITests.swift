@@ -1,4 +1,5 @@
 import Foundation
+import ProfferTestSupport
 import GRDB
 import ProfferCrypto
 import ProfferVault

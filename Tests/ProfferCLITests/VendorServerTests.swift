@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ProfferTestSupport
 import NIOCore
 import ProfferCrypto
 import ProfferEnvelope
