@@ -68,17 +68,17 @@ extension Agent {
             copy.id = vendorID
             envelopes.append((vendor, vendorID, try sign(copy, as: intent.persona, toward: vendor)))
         }
-        let received = await withTaskGroup(of: VendorAnswer.self) { group in
+        var received = await withTaskGroup(of: VendorAnswer.self) { group in
             for (vendor, vendorID, envelope) in envelopes {
                 group.addTask {
                     do {
-                        let replies = try await self.deliver(
+                        let replies = try await self.deliverUnadmitted(
                             envelope, to: vendor, checkingProfile: true, timeout: timeout)
                         let offers = try Agent.offers(
                             in: replies, answering: vendorID, intentID: intent.id, from: vendor)
-                        return VendorAnswer(vendor: vendor.name, offers: offers, error: nil)
+                        return VendorAnswer(vendor: vendor, replies: replies, offers: offers, error: nil)
                     } catch {
-                        return VendorAnswer(vendor: vendor.name, offers: [], error: error as? AgentError)
+                        return VendorAnswer(vendor: vendor, replies: [], offers: [], error: error as? AgentError)
                     }
                 }
             }
@@ -89,10 +89,22 @@ extension Agent {
             }
             return received
         }
-        // One transaction for every vendor's offers: publishing widely costs one commit, not one per vendor.
+        // One write admits every vendor's replies and one stores every offer: publishing widely costs a few
+        // commits, not a few per vendor. A vendor that replayed a reply is refused, and nothing of it is stored.
+        let fresh = try admitting(received.map(\.replies))
+        for (index, answer) in received.enumerated() where answer.error == nil {
+            if let replayed = fresh[index].firstIndex(of: false) {
+                received[index] = VendorAnswer(
+                    vendor: answer.vendor, replies: [], offers: [],
+                    error: .badAnswer(
+                        VendorEndpoint(answer.vendor),
+                        "sent reply \(replayed + 1) again: it was already received before (a replay)"))
+                progress(received[index].outcome)
+            }
+        }
         try vault.addOffers(received.flatMap(\.offers))
         outcomes += received.map(\.outcome)
-        let reached = received.filter { $0.error == nil }.map(\.vendor)
+        let reached = received.filter { $0.error == nil }.map(\.vendor.name)
         try vault.updateIntent(id: intent.id.description) { stored in
             if !reached.isEmpty && stored.state == .draft { stored.state = .published }
             stored.sentTo = Array(Set((stored.sentTo ?? []) + reached)).sorted()
@@ -102,13 +114,14 @@ extension Agent {
 
     /// One vendor's answer to a published intent.
     struct VendorAnswer: Sendable {
-        let vendor: String
+        let vendor: Vendor
+        let replies: [VerifiedEnvelope]
         let offers: [StoredOffer]
         let error: AgentError?
 
         var outcome: PublishOutcome {
             PublishOutcome(
-                vendor: vendor,
+                vendor: vendor.name,
                 result: error.map { .failed($0) } ?? .answered(offers: offers.count))
         }
     }

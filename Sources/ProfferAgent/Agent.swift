@@ -167,8 +167,18 @@ public final class Agent: Sendable {
     }
 
     /// Posts a signed envelope within `timeout` (optionally after checking the vendor's profile in the same time),
-    /// and returns the verified replies.
+    /// and returns the verified replies, admitted as never seen before.
     func deliver(_ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool = false, timeout: Duration)
+        async throws(AgentError) -> [VerifiedEnvelope]
+    {
+        let replies = try await deliverUnadmitted(envelope, to: vendor, checkingProfile: checkingProfile, timeout: timeout)
+        if let problem = try admit(replies) { throw .badAnswer(VendorEndpoint(vendor), problem) }
+        return replies
+    }
+
+    /// Like ``deliver(_:to:checkingProfile:timeout:)``, leaving the replies to be admitted by the caller, so that
+    /// publishing to many vendors admits all their replies in one write.
+    func deliverUnadmitted(_ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool, timeout: Duration)
         async throws(AgentError) -> [VerifiedEnvelope]
     {
         let endpoint = VendorEndpoint(vendor)
@@ -180,8 +190,8 @@ public final class Agent: Sendable {
         return try verifyReplies(body, from: vendor, to: envelope)
     }
 
-    /// Checks every reply: §3's checks addressed to the person's pairwise key, signed by the pinned key, never seen
-    /// before. One bad reply refuses them all.
+    /// Checks every reply: §3's checks addressed to the person's pairwise key, signed by the pinned key, not seen by
+    /// this process. One bad reply refuses them all.
     func verifyReplies(_ body: [UInt8], from vendor: Vendor, to sent: Envelope) throws(AgentError)
         -> [VerifiedEnvelope]
     {
@@ -204,16 +214,36 @@ public final class Agent: Sendable {
                 throw .badAnswer(endpoint, "sent reply \(index + 1), which was refused: \(error.code): \(error.message)")
             }
         }
-        let fresh =
-            (try? vault.admitReplies(
-                verified.map {
-                    ($0.sender.bytes, Base64URL.decode($0.envelope.nonce)!, $0.timestamp.secondsSince1970 + 300)
-                },
-                now: Timestamp.now.secondsSince1970)) ?? []
-        if let replayed = fresh.firstIndex(of: false) {
-            throw .badAnswer(endpoint, "sent reply \(replayed + 1) again: it was already received before (a replay)")
-        }
         return verified
+    }
+
+    /// Records replies in the vault by (sender, nonce), so a copy is refused even in a later run.
+    ///
+    /// - Returns: What is wrong when one was already received before (a replay), else `nil`.
+    func admit(_ verified: [VerifiedEnvelope]) throws(AgentError) -> String? {
+        guard let replayed = try admitting([verified])[0].firstIndex(of: false) else { return nil }
+        return "sent reply \(replayed + 1) again: it was already received before (a replay)"
+    }
+
+    /// Records several vendors' replies in one write.
+    ///
+    /// - Returns: For each group, whether each reply is new.
+    func admitting(_ groups: [[VerifiedEnvelope]]) throws(AgentError) -> [[Bool]] {
+        let all = groups.flatMap { $0 }
+        guard !all.isEmpty else { return groups.map { $0.map { _ in true } } }
+        let fresh: [Bool]
+        do {
+            fresh = try vault.admitReplies(
+                all.map { ($0.sender.bytes, Base64URL.decode($0.envelope.nonce)!, $0.timestamp.secondsSince1970 + 300) },
+                now: Timestamp.now.secondsSince1970)
+        } catch {
+            throw .refused("the replies could not be recorded in the vault: \(error)")
+        }
+        var start = 0
+        return groups.map { group in
+            defer { start += group.count }
+            return Array(fresh[start..<start + group.count])
+        }
     }
 
     /// When an offer lapses: a duration `exp` counts from its envelope's `ts`, a date `exp` ends at that day's end (UTC).
