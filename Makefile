@@ -4,7 +4,7 @@ SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks
 SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config
 PROFFER := .build/release/proffer
 
-.PHONY: setup build release test lint format demo demo-messages bench corpus fuzz registry clean
+.PHONY: setup build release test lint format demo demo-messages man bench corpus fuzz registry clean
 
 ## setup: install the C libraries Proffer builds against (Debian/Ubuntu), if any is missing.
 setup:
@@ -43,6 +43,12 @@ demo: setup
 	$(SWIFT) build --product proffer
 	$(SWIFT) build --product proffer-vendor
 	@./examples/demo.sh .build/debug
+
+## man: write the man pages (proffer.1, proffer-vendor.1) into .build/man from the command tree.
+man:
+	@mkdir -p .build/man
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --output-directory .build/man
+	@echo "man pages in .build/man: man .build/man/proffer.1"
 
 ## demo-messages: parse and explain the example messages.
 demo-messages: release

@@ -48,7 +48,9 @@ extension Agent {
     // MARK: - Counter
 
     /// Proposes another price, quantity or delivery time for an offer.
-    public func counter(offerName: String, price: Money?, qty: Quantity?, eta: TimeSpan?, timeout: Duration = Agent.defaultTimeout)
+    public func counter(
+        offerName: String, price: Money?, qty: Quantity?, eta: TimeSpan?, timeout: Duration = Agent.defaultTimeout
+    )
         async throws -> CounterOutcome
     {
         let offer = try vault.offer(named: offerName)
@@ -157,7 +159,9 @@ extension Agent {
     ///
     /// - Parameter consented: Whether the person agreed to send the data whose rule is `ask`.
     /// - Returns: The deal as it stands after the exchange; the error, if any, is in ``StoredDeal/problem``.
-    public func accept(_ plan: DisclosurePlan, consented: Bool, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
+    public func accept(_ plan: DisclosurePlan, consented: Bool, timeout: Duration = Agent.defaultTimeout) async throws
+        -> StoredDeal
+    {
         guard consented || !plan.needsConsent else {
             let asked = plan.items.filter(\.needsConsent).map(\.category.rawValue)
             throw AgentError.refused(
@@ -179,7 +183,8 @@ extension Agent {
         accept.re = offer.id
         accept.give = plan.items.isEmpty ? nil : FieldList(plan.items.map(\.category))
         accept.terms = plan.terms.isEmpty ? nil : FieldList(plan.terms)
-        let envelope = try sealAndSign(accept, disclosing: plan.items.map(\.category), as: plan.persona, to: plan.vendor)
+        let envelope = try sealAndSign(
+            accept, disclosing: plan.items.map(\.category), as: plan.persona, to: plan.vendor)
         var deal = StoredDeal(
             id: acceptID, vendor: plan.vendor.name, persona: plan.persona, offerID: offer.id, intentID: offer.intentID,
             acceptEnvelope: envelope.json, replyEnvelope: nil, disclosed: plan.items.map(\.category),
@@ -196,7 +201,8 @@ extension Agent {
     public func retry(dealID: String, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
         let deal = try vault.deal(id: dealID)
         guard deal.state.canRetry else {
-            throw AgentError.refused("deal \(deal.id) is \(deal.state.rawValue): only an unconfirmed deal is sent again")
+            throw AgentError.refused(
+                "deal \(deal.id) is \(deal.state.rawValue): only an unconfirmed deal is sent again")
         }
         guard let sent = try? Envelope.decode(json: Array(deal.acceptEnvelope.utf8)),
             let accept = try? Message.parse(sent.envelope.msg)
@@ -217,7 +223,9 @@ extension Agent {
     }
 
     /// Seals the persona's values for `categories` to the vendor's pinned box key, and signs the accept.
-    private func sealAndSign(_ accept: Message, disclosing categories: [DataCategory], as persona: String, to vendor: Vendor)
+    private func sealAndSign(
+        _ accept: Message, disclosing categories: [DataCategory], as persona: String, to vendor: Vendor
+    )
         throws -> Envelope
     {
         var sealed: [UInt8]?
@@ -247,7 +255,9 @@ extension Agent {
             }
             deal.replyEnvelope = reply.envelope.json
             deal.state = reply.message.kind == .confirm ? .confirmed : .declined
-            if reply.message.kind == .decline { deal.problem = VendorText.clean(reply.message.why ?? "no reason given") }
+            if reply.message.kind == .decline {
+                deal.problem = VendorText.clean(reply.message.why ?? "no reason given")
+            }
         } catch let error as AgentError {
             // A vendor that refused the accept by protocol error will not go on with it; anything else leaves the
             // outcome unknown.
@@ -272,7 +282,8 @@ extension Agent {
             writer.appendJSONString(category.rawValue)
             writer.append(utf8: ":")
             guard let preference = try vault.preference(key: category.rawValue, persona: persona) else {
-                throw AgentError.refused("the \(category.rawValue) of persona \(persona) is no longer set: nothing was sent")
+                throw AgentError.refused(
+                    "the \(category.rawValue) of persona \(persona) is no longer set: nothing was sent")
             }
             writer.appendJSONString(preference.value)
         }
@@ -307,7 +318,8 @@ extension Agent {
         let vendorNames: [String]
         if intent.state == .withdrawn {
             guard let untold = intent.untold, !untold.isEmpty else {
-                throw AgentError.refused("intent \(intent.id) is already withdrawn and every vendor was told: nothing was sent")
+                throw AgentError.refused(
+                    "intent \(intent.id) is already withdrawn and every vendor was told: nothing was sent")
             }
             vendorNames = untold
         } else {

@@ -146,7 +146,9 @@ extension Agent {
     }
 
     /// The verified offers among `replies`, ready to store under the person's own intent id.
-    static func offers(in replies: [VerifiedEnvelope], answering vendorID: MessageID, intentID: MessageID, from vendor: Vendor)
+    static func offers(
+        in replies: [VerifiedEnvelope], answering vendorID: MessageID, intentID: MessageID, from vendor: Vendor
+    )
         throws(AgentError) -> [StoredOffer]
     {
         let now = Date()

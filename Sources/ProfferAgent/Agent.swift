@@ -53,7 +53,9 @@ public final class Agent: Sendable {
     ///
     /// - Throws: ``AgentError`` when the URL is not https (or loopback, or allowed http), or the profile does not
     ///   verify.
-    public func fetchProfile(url: String, allowHTTP: Bool, timeout: Duration = Agent.defaultTimeout) async throws -> VendorProfile {
+    public func fetchProfile(url: String, allowHTTP: Bool, timeout: Duration = Agent.defaultTimeout) async throws
+        -> VendorProfile
+    {
         if let problem = VendorEndpoint.transportProblem(url: url, allowsHTTP: allowHTTP) {
             throw AgentError.refused(problem)
         }
@@ -68,7 +70,9 @@ public final class Agent: Sendable {
     public func addVendor(url: String, name: String?, allowHTTP: Bool = false, timeout: Duration = Agent.defaultTimeout)
         async throws -> Vendor
     {
-        try pin(try await fetchProfile(url: url, allowHTTP: allowHTTP, timeout: timeout), url: url, name: name, allowHTTP: allowHTTP)
+        try pin(
+            try await fetchProfile(url: url, allowHTTP: allowHTTP, timeout: timeout), url: url, name: name,
+            allowHTTP: allowHTTP)
     }
 
     /// Pins a verified profile's keys under `name` (by default derived from the profile's name).
@@ -87,7 +91,9 @@ public final class Agent: Sendable {
     /// Accepts the keys a vendor now presents, on the person's explicit word.
     ///
     /// - Returns: The previously pinned and the newly pinned fingerprints.
-    public func repin(vendorName: String, timeout: Duration = Agent.defaultTimeout) async throws -> (previous: String, current: String) {
+    public func repin(vendorName: String, timeout: Duration = Agent.defaultTimeout) async throws -> (
+        previous: String, current: String
+    ) {
         var vendor = try vault.vendor(named: vendorName)
         let endpoint = VendorEndpoint(vendor)
         let client = self.client
@@ -171,7 +177,8 @@ public final class Agent: Sendable {
     func deliver(_ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool = false, timeout: Duration)
         async throws(AgentError) -> [VerifiedEnvelope]
     {
-        let replies = try await deliverUnadmitted(envelope, to: vendor, checkingProfile: checkingProfile, timeout: timeout)
+        let replies = try await deliverUnadmitted(
+            envelope, to: vendor, checkingProfile: checkingProfile, timeout: timeout)
         if let problem = try admit(replies) { throw .badAnswer(VendorEndpoint(vendor), problem) }
         return replies
     }
@@ -211,7 +218,8 @@ public final class Agent: Sendable {
                 }
                 verified.append(try verifier.verify(decoded))
             } catch {
-                throw .badAnswer(endpoint, "sent reply \(index + 1), which was refused: \(error.code): \(error.message)")
+                throw .badAnswer(
+                    endpoint, "sent reply \(index + 1), which was refused: \(error.code): \(error.message)")
             }
         }
         return verified
@@ -234,7 +242,9 @@ public final class Agent: Sendable {
         let fresh: [Bool]
         do {
             fresh = try vault.admitReplies(
-                all.map { ($0.sender.bytes, Base64URL.decode($0.envelope.nonce)!, $0.timestamp.secondsSince1970 + 300) },
+                all.map {
+                    ($0.sender.bytes, Base64URL.decode($0.envelope.nonce)!, $0.timestamp.secondsSince1970 + 300)
+                },
                 now: Timestamp.now.secondsSince1970)
         } catch {
             throw .refused("the replies could not be recorded in the vault: \(error)")

@@ -42,7 +42,8 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     static func unreachable(_ endpoint: VendorEndpoint, _ what: String) -> AgentError {
         AgentError(
             .unreachable,
-            "\(endpoint.label) \(what). Check that the vendor is up and its URL is right (`proffer vendor show \(endpoint.name)`), then try again")
+            "\(endpoint.label) \(what). Check that the vendor is up and its URL is right (`proffer vendor show \(endpoint.name)`), then try again"
+        )
     }
 
     static func timedOut(_ endpoint: VendorEndpoint, _ timeout: Duration) -> AgentError {
@@ -61,7 +62,8 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     {
         guard let code = ProtocolError.Code(wireName: wireCode) else {
             return AgentError(
-                .badAnswer, "\(endpoint.label) refused it with HTTP \(status) and an error code the protocol does not define")
+                .badAnswer,
+                "\(endpoint.label) refused it with HTTP \(status) and an error code the protocol does not define")
         }
         return AgentError(
             .vendorRefused, "\(endpoint.label) refused it: \(code) (HTTP \(status)): \(VendorText.clean(message))",

@@ -47,7 +47,8 @@ public struct IntentDefaults: Sendable {
 
     /// Whether `value` is digits with at most one `.`: an amount that needs a currency.
     public static func isBareAmount(_ value: Substring) -> Bool {
-        !value.isEmpty && value.filter { $0 == "." }.count <= 1 && value.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+        !value.isEmpty && value.filter { $0 == "." }.count <= 1
+            && value.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
             && value.first != "." && value.last != "."
     }
 }

@@ -28,7 +28,9 @@ public struct OfferReview: Sendable {
     public var remarks: [String] {
         var remarks: [String] = []
         if offer.state == .open && isExpired { remarks.append("expired") }
-        if !missingTerms.isEmpty { remarks.append("lacks your terms \(missingTerms.map(\.description).joined(separator: ","))") }
+        if !missingTerms.isEmpty {
+            remarks.append("lacks your terms \(missingTerms.map(\.description).joined(separator: ","))")
+        }
         if !extraTerms.isEmpty { remarks.append("adds terms \(extraTerms.map(\.description).joined(separator: ","))") }
         return remarks
     }
@@ -65,7 +67,8 @@ public struct OfferRanking: Sendable {
         for (intentID, group) in byIntent {
             let intent = intentsByID[intentID]?.message
             let counts = Dictionary(grouping: group.compactMap(\.offer.message.price?.currency), by: { $0 })
-            let mostUsed = counts.max { ($0.value.count, $1.key.description) < ($1.value.count, $0.key.description) }?.key
+            let mostUsed = counts.max { ($0.value.count, $1.key.description) < ($1.value.count, $0.key.description) }?
+                .key
             guard let currency = intent?.max?.currency ?? intent?.min?.currency ?? defaultCurrency ?? mostUsed else {
                 ordered += group.map { ($0, nil) }
                 continue

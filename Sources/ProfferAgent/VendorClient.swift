@@ -111,7 +111,8 @@ public final class VendorClient: Sendable {
         _ timeout: Duration, for endpoint: VendorEndpoint, _ body: @escaping @Sendable () async throws(AgentError) -> T
     ) async throws(AgentError) -> T {
         let race = DeadlineRace<T>()
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, AgentError>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<T, AgentError>, Never>) in
             race.start(continuation)
             let work = Task {
                 do throws(AgentError) {
@@ -208,7 +209,8 @@ private final class DeadlineRace<T: Sendable>: Sendable {
     }
 
     func finish(_ result: Result<T, AgentError>) {
-        let (continuation, action) = state.withLock { state -> (CheckedContinuation<Result<T, AgentError>, Never>?, (@Sendable () -> Void)?) in
+        let (continuation, action) = state.withLock {
+            state -> (CheckedContinuation<Result<T, AgentError>, Never>?, (@Sendable () -> Void)?) in
             guard !state.finished else { return (nil, nil) }
             state.finished = true
             defer { state.continuation = nil }

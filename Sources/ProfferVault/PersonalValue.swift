@@ -32,7 +32,9 @@ extension DataCategory {
             else { return refuse("write a past date as YYYY-MM-DD, such as 1990-04-17") }
             return .success(trimmed)
         case .age:
-            guard let age = Int(trimmed), (0...150).contains(age) else { return refuse("write a number of years, 0 to 150") }
+            guard let age = Int(trimmed), (0...150).contains(age) else {
+                return refuse("write a number of years, 0 to 150")
+            }
             return .success(String(age))
         case .location:
             guard let region = Region(trimmed.uppercased()) else {

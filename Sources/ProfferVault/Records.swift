@@ -417,6 +417,8 @@ extension When {
 extension CalendarDate {
     /// The end of this day in UTC: when a `by:` or `exp:` date has passed.
     public var endOfDay: Date {
-        Date(timeIntervalSince1970: TimeInterval((CalendarDate.daysFromCivil(year: year, month: month, day: day) + 1) * 86_400))
+        Date(
+            timeIntervalSince1970: TimeInterval(
+                (CalendarDate.daysFromCivil(year: year, month: month, day: day) + 1) * 86_400))
     }
 }

@@ -132,7 +132,8 @@ extension StoredIntent: SealedJSONReadable {
             var ids: [String: MessageID] = [:]
             if !reader.skip("}") {
                 repeat {
-                    guard let vendor = reader.string(), reader.skip(":"), let id = reader.string().flatMap(MessageID.init)
+                    guard let vendor = reader.string(), reader.skip(":"),
+                        let id = reader.string().flatMap(MessageID.init)
                     else { return nil }
                     ids[vendor] = id
                 } while reader.skip(",")

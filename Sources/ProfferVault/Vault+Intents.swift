@@ -22,7 +22,8 @@ extension Vault {
             }
             for (field, when) in [("by", message.by), ("exp", message.exp)] {
                 if let when, when.end(countingFrom: now) <= now {
-                    throw VaultError(.invalidInput("\(field):\(when) has passed: give a date from today on, or a duration"))
+                    throw VaultError(
+                        .invalidInput("\(field):\(when) has passed: give a date from today on, or a duration"))
                 }
             }
             var intent = message

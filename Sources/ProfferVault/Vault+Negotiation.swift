@@ -89,8 +89,10 @@ extension Vault {
     /// Replaces the stored deal of the same id, and appends `audit` in the same transaction.
     public func saveDeal(_ deal: StoredDeal, audit: [AuditEntry] = []) throws {
         try write { transaction in
-            guard var stored = try transaction.reader.one(
-                StoredDeal.self, where: "deal_index", is: transaction.keys.blindIndex(deal.id.description, in: "deal"))
+            guard
+                var stored = try transaction.reader.one(
+                    StoredDeal.self, where: "deal_index",
+                    is: transaction.keys.blindIndex(deal.id.description, in: "deal"))
             else { throw VaultError(.noSuchRecord(kind: "deal", name: deal.id.description)) }
             stored.record = deal
             try transaction.update(stored)
@@ -105,7 +107,8 @@ extension Vault {
     public func deal(id: String) throws -> StoredDeal {
         let exact = try read { reader in
             try MessageID(id).flatMap {
-                try reader.one(StoredDeal.self, where: "deal_index", is: reader.keys.blindIndex($0.description, in: "deal"))
+                try reader.one(
+                    StoredDeal.self, where: "deal_index", is: reader.keys.blindIndex($0.description, in: "deal"))
             }?.record
         }
         if let exact { return exact }

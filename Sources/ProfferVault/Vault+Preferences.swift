@@ -13,7 +13,8 @@ extension Vault {
     ///   - share: The sharing rule for personal data; `nil` keeps the current rule (`ask` for new data).
     /// - Throws: ``VaultError`` for an unknown key, a value that is not valid for its key, a sharing rule on a
     ///   setting, or neither a value nor a rule.
-    public func setPreference(key rawKey: String, value newValue: String?, persona: String, share: SharingRule?) throws {
+    public func setPreference(key rawKey: String, value newValue: String?, persona: String, share: SharingRule?) throws
+    {
         let key = rawKey.lowercased()
         let category = DataCategory(rawValue: key)
         guard let value = try newValue ?? keptValue(key: key, persona: persona, share: share) else { return }

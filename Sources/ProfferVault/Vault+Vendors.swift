@@ -19,7 +19,9 @@ extension Vault {
             for known in try transaction.reader.all(Vendor.self).records.map(\.record) {
                 if Vault.sameURL(known.baseURL, vendor.baseURL) {
                     throw VaultError(
-                        .invalidInput("\(vendor.baseURL) is already known as vendor \(known.name): see `proffer vendor show \(known.name)`"))
+                        .invalidInput(
+                            "\(vendor.baseURL) is already known as vendor \(known.name): see `proffer vendor show \(known.name)`"
+                        ))
                 }
                 if let key = vendor.signingKey, key == known.signingKey {
                     throw VaultError(
@@ -39,7 +41,8 @@ extension Vault {
             while text.hasSuffix("/") { text.removeLast() }
             guard let components = URLComponents(string: text) else { return text }
             let port = components.port.map { ":\($0)" } ?? ""
-            return "\(components.scheme?.lowercased() ?? "")://\(components.host?.lowercased() ?? "")\(port)\(components.path)"
+            return
+                "\(components.scheme?.lowercased() ?? "")://\(components.host?.lowercased() ?? "")\(port)\(components.path)"
         }
         return normal(first) == normal(second)
     }
@@ -82,7 +85,8 @@ extension Vault {
                             + holding.map {
                                 "\($0.disclosed.map(\.rawValue).joined(separator: ", ")) (deal \($0.id), \($0.state.rawValue))"
                             }.joined(separator: "; ")
-                            + ". Ask it to forget first (`proffer deal forget DEAL`), or pass --force to remove it anyway"))
+                            + ". Ask it to forget first (`proffer deal forget DEAL`), or pass --force to remove it anyway"
+                    ))
             }
             try transaction.delete(vendor)
             return holding

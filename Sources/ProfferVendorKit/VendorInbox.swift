@@ -222,7 +222,9 @@ public final class VendorInbox: Sendable {
             var confirm = Message(kind: .confirm)
             confirm.id = MessageID.random()
             confirm.re = accept.id
-            return .replies([Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now).json])
+            return .replies([
+                Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now).json
+            ])
         }
         let offer = try await requireOpenOffer(accept.re!, sender: senderData, now: now)
         let agreed = accept.terms.map { $0.map(\.description) } ?? offer.terms

@@ -35,13 +35,15 @@ struct AuditCommand: ParsableCommand {
                     let vendor = entry.vendor ?? "?"
                     let detail =
                         switch entry.kind {
-                        case .sharingRule: "\(entry.previousRule?.rawValue ?? "none") → \(entry.rule?.rawValue ?? "none")"
+                        case .sharingRule:
+                            "\(entry.previousRule?.rawValue ?? "none") → \(entry.rule?.rawValue ?? "none")"
                         case .disclosure:
                             "to \(vendor) under \((entry.terms ?? []).map(\.description).joined(separator: ",")), deal \(deal)"
                                 + (entry.note.map { " (\($0))" } ?? "")
                         case .forgetRequest: "asked \(vendor) to delete it, deal \(deal)"
                         case .forgetConfirmed: "\(vendor) confirmed it deleted it, deal \(deal)"
-                        case .preferenceRemoved: "removed from the vault (rule was \(entry.previousRule?.rawValue ?? "none"))"
+                        case .preferenceRemoved:
+                            "removed from the vault (rule was \(entry.previousRule?.rawValue ?? "none"))"
                         case .salvage: entry.note ?? "rebuilt from a salvaged export"
                         }
                     return [
@@ -56,7 +58,8 @@ struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the audit chain; exit 1 and name the first bad entry if anything was altered.")
         @OptionGroup var vault: VaultOptions
-        @Flag(help: "Write JSON: {\"intact\":…,\"entries\":…} or {\"intact\":false,\"entry\":…,\"reason\":…}.") var json =
+        @Flag(help: "Write JSON: {\"intact\":…,\"entries\":…} or {\"intact\":false,\"entry\":…,\"reason\":…}.")
+        var json =
             false
 
         struct Report: Encodable {

@@ -56,7 +56,8 @@ struct DealCommand: ParsableCommand {
                 deals.map {
                     [
                         $0.id.description, $0.vendor, $0.persona, $0.item ?? "-", $0.price?.description ?? "-",
-                        $0.state.rawValue, $0.disclosed.isEmpty ? "-" : $0.disclosed.map(\.rawValue).joined(separator: ","),
+                        $0.state.rawValue,
+                        $0.disclosed.isEmpty ? "-" : $0.disclosed.map(\.rawValue).joined(separator: ","),
                         $0.terms.map(\.description).joined(separator: ","), $0.createdAt.shortText,
                     ]
                 })
@@ -73,7 +74,8 @@ struct DealCommand: ParsableCommand {
             let deal = try vault.openVault(.readOnly).deal(id: id)
             if json { return try printJSON(deal) }
             func message(_ envelope: String?) -> String {
-                envelope.flatMap { try? Envelope.decode(json: Array($0.utf8)).envelope.msg }.map(VendorText.clean) ?? "-"
+                envelope.flatMap { try? Envelope.decode(json: Array($0.utf8)).envelope.msg }.map(VendorText.clean)
+                    ?? "-"
             }
             printTable(
                 ["FIELD", "VALUE"],
@@ -82,7 +84,10 @@ struct DealCommand: ParsableCommand {
                     ["item", deal.item ?? "-"], ["price", deal.price?.description ?? "-"],
                     ["offer", deal.offerID.description], ["intent", deal.intentID.description],
                     ["state", deal.state.rawValue], ["problem", deal.problem ?? "-"],
-                    ["disclosed", deal.disclosed.isEmpty ? "nothing" : deal.disclosed.map(\.rawValue).joined(separator: ", ")],
+                    [
+                        "disclosed",
+                        deal.disclosed.isEmpty ? "nothing" : deal.disclosed.map(\.rawValue).joined(separator: ", "),
+                    ],
                     ["terms", deal.terms.map(\.description).joined(separator: ", ")],
                     ["date", deal.createdAt.shortText],
                     ["you sent", message(deal.acceptEnvelope)], ["vendor replied", message(deal.replyEnvelope)],
@@ -107,7 +112,8 @@ struct DealCommand: ParsableCommand {
             let deal = try await agent.retry(dealID: id, timeout: network.duration(vault: agent.vault))
             switch deal.state {
             case .confirmed: standardOutput.write(line: "deal \(deal.id) confirmed by \(deal.vendor)")
-            case .declined: throw CLIError("\(deal.vendor) declined deal \(deal.id): \(deal.problem ?? "no reason given")")
+            case .declined:
+                throw CLIError("\(deal.vendor) declined deal \(deal.id): \(deal.problem ?? "no reason given")")
             default: throw AgentError.unconfirmed(deal)
             }
         }

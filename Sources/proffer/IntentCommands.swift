@@ -80,7 +80,9 @@ struct IntentCommand: ParsableCommand {
             }
             printTable(
                 ["ID", "STATE", "PERSONA", "CREATED", "MESSAGE"],
-                intents.map { [$0.id.description, $0.state.rawValue, $0.persona, $0.createdAt.shortText, $0.canonical] })
+                intents.map {
+                    [$0.id.description, $0.state.rawValue, $0.persona, $0.createdAt.shortText, $0.canonical]
+                })
         }
     }
 
@@ -143,16 +145,21 @@ struct IntentCommand: ParsableCommand {
                 try printJSON(
                     outcomes.map { outcome in
                         switch outcome.result {
-                        case .answered(let count): Outcome(vendor: outcome.vendor, outcome: "answered", offers: count, detail: nil)
-                        case .skipped(let reason): Outcome(vendor: outcome.vendor, outcome: "skipped", offers: 0, detail: reason)
+                        case .answered(let count):
+                            Outcome(vendor: outcome.vendor, outcome: "answered", offers: count, detail: nil)
+                        case .skipped(let reason):
+                            Outcome(vendor: outcome.vendor, outcome: "skipped", offers: 0, detail: reason)
                         case .failed(let error):
-                            Outcome(vendor: outcome.vendor, outcome: error.code.description, offers: 0, detail: error.message)
+                            Outcome(
+                                vendor: outcome.vendor, outcome: error.code.description, offers: 0,
+                                detail: error.message)
                         }
                     })
             } else {
                 printTable(["VENDOR", "OUTCOME"], outcomes.map { [$0.vendor, $0.result.summary] })
                 standardOutput.write(
-                    line: "\(offers) offer\(offers == 1 ? "" : "s") from \(answered.count) of \(outcomes.count) vendors; "
+                    line:
+                        "\(offers) offer\(offers == 1 ? "" : "s") from \(answered.count) of \(outcomes.count) vendors; "
                         + "see `proffer offer list \(id)`")
             }
             let sent = outcomes.filter { if case .skipped = $0.result { false } else { true } }

@@ -9,12 +9,13 @@ struct Msg: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Offline tools for Proffer short messages: parse, format, lint and explain.",
         discussion: """
-            A message is one line: a kind (#buy #rent #hire #fix #offer #counter #accept #decline #confirm
-            #withdraw #forget), for intents a category, then key:value fields. Quote text with spaces:
+            A message is one line: a kind (#buy #rent #hire #fix #offer #counter #accept #decline #confirm \
+            #withdraw #forget), for intents a category, then key:value fields. Quote text with spaces: \
             note:"two words". See schema/message.abnf for the whole grammar.
 
-            Each command takes messages as arguments, or reads one message per line from standard input when none
-            is given (LF-separated; a CR before the LF is removed).
+            Each command takes messages as arguments, or reads one message per line from standard input when none \
+            is given (LF-separated; a CR before the LF is removed). `proffer msg terms` and `proffer msg \
+            categories` list the registries that terms:, needs: and give: draw from.
             """,
         subcommands: [Parse.self, Format.self, Lint.self, Explain.self, Terms.self, Categories.self]
     )
@@ -53,7 +54,7 @@ extension Msg {
                 Writes one line per message. With --json each line is a JSON object:
                   {"ok":true,"canonical":…,"kind":…,"category":…,"fields":{…},"attributes":{…}}
                   {"ok":false,"error":{"code":…,"column":…,"message":…}}
-                Without --json a valid message prints its canonical form and an invalid one prints
+                Without --json a valid message prints its canonical form and an invalid one prints \
                 "error: CODE at column N: MESSAGE".
 
                 Exit status: 0 when every message parsed, 65 when any did not, 64 for a usage error.
@@ -184,7 +185,8 @@ extension Msg {
 extension Msg {
     struct Terms: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the terms ids (IEEE 7012 agreements) that terms: and terms.default accept, with their IRIs.")
+            abstract: "List the terms ids (IEEE 7012 agreements) that terms: and terms.default accept, with their IRIs."
+        )
         @Flag(help: "Write JSON.") var json = false
 
         struct Entry: Encodable {

@@ -118,8 +118,8 @@ struct OfferCommand: ParsableCommand {
             abstract: "Propose another price, quantity or delivery time; the vendor answers with an offer or a no.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.") var offer:
-            String
+        @Argument(help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.")
+        var offer: String
         @Option(help: "The price you propose per unit, such as 1100EUR (1100 takes currency.default).") var price:
             String?
         @Option(help: "The quantity you want.") var qty: Int?
@@ -136,7 +136,9 @@ struct OfferCommand: ParsableCommand {
             var money: Money?
             if let price {
                 let defaults = try IntentDefaults(vault: agent.vault, persona: Persona.defaultName)
-                let written = IntentDefaults.isBareAmount(Substring(price)) ? price + (defaults.currency?.description ?? "") : price
+                let written =
+                    IntentDefaults.isBareAmount(Substring(price))
+                    ? price + (defaults.currency?.description ?? "") : price
                 guard let parsed = Money(written) else {
                     throw CLIError(
                         "--price \"\(price)\" is not like 1100EUR"
@@ -175,8 +177,8 @@ struct OfferCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.") var offer:
-            String
+        @Argument(help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.")
+        var offer: String
         @Flag(help: "Consent in advance to sending data whose rule is ask.") var yes = false
         @Option(
             name: .customLong("agree-terms"), parsing: .upToNextOption,
@@ -195,18 +197,22 @@ struct OfferCommand: ParsableCommand {
             let plan = try agent.planAcceptance(offerName: offer, agreedTerms: agreed, another: another)
             let message = plan.offer.message
             standardOutput.write(
-                line: "Accepting \(plan.offer.name): \(VendorText.clean(message.item ?? message.sku?.description ?? "-")), "
+                line:
+                    "Accepting \(plan.offer.name): \(VendorText.clean(message.item ?? message.sku?.description ?? "-")), "
                     + "\(message.price?.description ?? "-")\(message.eta.map { ", eta \($0)" } ?? "")")
             let terms = plan.terms.map(\.description).joined(separator: ", ")
             if !plan.extraTerms.isEmpty {
-                standardOutput.write(line: "You agreed to the added terms \(plan.extraTerms.map(\.description).joined(separator: ", ")).")
+                standardOutput.write(
+                    line: "You agreed to the added terms \(plan.extraTerms.map(\.description).joined(separator: ", "))."
+                )
             }
             if plan.items.isEmpty {
                 standardOutput.write(line: "No personal data is sent. Terms: \(terms.nonEmpty ?? "none").")
             } else {
                 standardOutput.write(
                     line: "This sends persona \(plan.persona)'s data to \(plan.vendor.profileName ?? plan.vendor.name) "
-                        + "(\(plan.vendor.name)), sealed to its pinned key, under the terms \(terms.nonEmpty ?? "none"):")
+                        + "(\(plan.vendor.name)), sealed to its pinned key, under the terms \(terms.nonEmpty ?? "none"):"
+                )
                 var rows: [[String]] = []
                 for item in plan.items {
                     let value = try agent.vault.preference(key: item.category.rawValue, persona: plan.persona)?.value
@@ -222,9 +228,11 @@ struct OfferCommand: ParsableCommand {
             let deal = try await agent.accept(plan, consented: consented, timeout: network.duration(vault: agent.vault))
             switch deal.state {
             case .confirmed:
-                standardOutput.write(line: "deal \(deal.id) confirmed by \(deal.vendor); see `proffer deal show \(deal.id)`")
+                standardOutput.write(
+                    line: "deal \(deal.id) confirmed by \(deal.vendor); see `proffer deal show \(deal.id)`")
             case .declined:
-                throw CLIError("\(deal.vendor) declined: \(deal.problem ?? "no reason given") (recorded as deal \(deal.id))")
+                throw CLIError(
+                    "\(deal.vendor) declined: \(deal.problem ?? "no reason given") (recorded as deal \(deal.id))")
             default:
                 throw AgentError.unconfirmed(deal)
             }

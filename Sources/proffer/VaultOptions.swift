@@ -167,7 +167,6 @@ enum Passphrase {
     }
 }
 
-
 /// Options shared by the commands that talk to vendors.
 struct NetworkOptions: ParsableArguments {
     @Option(

@@ -93,7 +93,9 @@ struct VendorCommand: ParsableCommand {
         func run() throws {
             let vendors = try vault.openVault(.readOnly).vendors()
             if json { return try printJSON(vendors.map(Listing.init)) }
-            if vendors.isEmpty { return standardOutput.write(line: "no vendors yet: add one with `proffer vendor add URL`") }
+            if vendors.isEmpty {
+                return standardOutput.write(line: "no vendors yet: add one with `proffer vendor add URL`")
+            }
             printTable(
                 ["NAME", "URL", "TRANSPORT", "FINGERPRINT", "TERMS", "ADDED"],
                 vendors.map {

@@ -1,7 +1,7 @@
 import Foundation
-import ProfferTestSupport
 import GRDB
 import ProfferCrypto
+import ProfferTestSupport
 import ProfferVault
 import Testing
 

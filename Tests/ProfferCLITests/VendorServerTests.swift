@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
-import ProfferTestSupport
 import NIOCore
 import ProfferCrypto
 import ProfferEnvelope
+import ProfferTestSupport
 import ProfferWire
 import Testing
 

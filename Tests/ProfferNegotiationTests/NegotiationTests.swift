@@ -150,13 +150,16 @@ struct NegotiationTests {
             }
             #expect(byName["good"] == "answered 2")
             #expect(byName["down"]?.contains("could not be connected to") == true, "\(byName["down"] ?? "")")
-            #expect(byName["silent"]?.contains("did not finish answering within 2 s") == true, "\(byName["silent"] ?? "")")
+            #expect(
+                byName["silent"]?.contains("did not finish answering within 2 s") == true, "\(byName["silent"] ?? "")")
             #expect(
                 byName["garbage"]?.contains("something other than {\"replies\"") == true, "\(byName["garbage"] ?? "")")
             #expect(byName["huge"]?.contains("more than 1024 KiB") == true, "\(byName["huge"] ?? "")")
             #expect(byName["forged"]?.contains("bad-signature") == true, "\(byName["forged"] ?? "")")
             #expect(byName["misaddressed"]?.contains("not-for-me") == true, "\(byName["misaddressed"] ?? "")")
-            #expect(byName["unknown-id"]?.contains("not an offer with an id answering") == true, "\(byName["unknown-id"] ?? "")")
+            #expect(
+                byName["unknown-id"]?.contains("not an offer with an id answering") == true,
+                "\(byName["unknown-id"] ?? "")")
             let stored = try person.vault.offers()
             #expect(stored.count == 2)
             #expect(Set(stored.map(\.vendor)) == ["good"])

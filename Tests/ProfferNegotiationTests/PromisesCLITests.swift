@@ -103,15 +103,19 @@ struct PromisesCLITests {
         let received = Received()
         let person = try await CLIPerson()
         try await person.expectSuccess("persona", "add", "work")
-        try await person.expectSuccess("pref", "set", "name", "A. Lovelace (work)", "--persona", "work", "--share", "always")
-        try await person.expectSuccess("pref", "set", "postal", "1 Works Road", "--persona", "work", "--share", "always")
+        try await person.expectSuccess(
+            "pref", "set", "name", "A. Lovelace (work)", "--persona", "work", "--share", "always")
+        try await person.expectSuccess(
+            "pref", "set", "postal", "1 Works Road", "--persona", "work", "--share", "always")
         try await withServer(vendor.recordingRouter(received)) { url in
             try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
             let home = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
             let work = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base", persona: "work")
             try await person.expectSuccess("intent", "publish", home)
             try await person.expectSuccess("intent", "publish", work)
-            let offer = try await person.json("offer", "list", work, "--json").first { ($0["item"] as? String) == "X-T5 body" }
+            let offer = try await person.json("offer", "list", work, "--json").first {
+                ($0["item"] as? String) == "X-T5 body"
+            }
             try await person.expectSuccess("offer", "accept", offer!["name"] as! String, "--yes")
 
             let deals = try await vendor.inbox.store.deals()
@@ -225,7 +229,8 @@ struct PromisesCLITests {
                 return (
                     200,
                     vendor.replies(
-                        to: body, ["#offer id:aaaaaaaa re:\(message.id!) price:900EUR terms:sd-base,sd-base-s3p needs:name"])
+                        to: body,
+                        ["#offer id:aaaaaaaa re:\(message.id!) price:900EUR terms:sd-base,sd-base-s3p needs:name"])
                 )
             }
         })
@@ -257,7 +262,9 @@ struct PromisesCLITests {
         let router = Router()
         let inbox = vendor.inbox
         router.get("profile") { _, _ in
-            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: profile.withLock { $0 } ?? inbox.profile.jsonBytes)))
+            Response(
+                status: .ok,
+                body: .init(byteBuffer: ByteBuffer(bytes: profile.withLock { $0 } ?? inbox.profile.jsonBytes)))
         }
         router.post("inbox") { request, _ in
             var request = request
@@ -275,21 +282,23 @@ struct PromisesCLITests {
             let id = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
 
             profile.withLock {
-                $0 = VendorProfile.signed(
-                    name: "Test Cameras", signer: inbox.keys.signing, boxKey: other.publicKey,
-                    terms: [TermsID("sd-base")!, TermsID("pdc-intent")!], categories: [IntentCategory("camera")!]
-                ).jsonBytes
+                $0 =
+                    VendorProfile.signed(
+                        name: "Test Cameras", signer: inbox.keys.signing, boxKey: other.publicKey,
+                        terms: [TermsID("sd-base")!, TermsID("pdc-intent")!], categories: [IntentCategory("camera")!]
+                    ).jsonBytes
             }
             let swapped = try await person.run("intent", "publish", id)
             #expect(swapped.status == 69 || swapped.status == 1)
             #expect(swapped.stdout.contains("another key for sealed data"), "\(swapped.stdout)")
 
             profile.withLock {
-                $0 = VendorProfile.signed(
-                    name: "Test Cameras", signer: inbox.keys.signing, boxKey: inbox.keys.box.publicKey,
-                    terms: [TermsID("sd-base")!, TermsID("pdc-intent")!], categories: [IntentCategory("camera")!],
-                    at: Timestamp.now.adding(seconds: -86_400)
-                ).jsonBytes
+                $0 =
+                    VendorProfile.signed(
+                        name: "Test Cameras", signer: inbox.keys.signing, boxKey: inbox.keys.box.publicKey,
+                        terms: [TermsID("sd-base")!, TermsID("pdc-intent")!], categories: [IntentCategory("camera")!],
+                        at: Timestamp.now.adding(seconds: -86_400)
+                    ).jsonBytes
             }
             let old = try await person.run("intent", "publish", id)
             #expect(old.stdout.contains("older than the pinned one"), "\(old.stdout)")
@@ -330,7 +339,8 @@ struct PromisesCLITests {
                 #expect(published.status == 0)
                 #expect(published.stdout.contains("honest  answered: 2 offers"), "\(published.stdout)")
                 #expect(published.stdout.contains("did not finish answering within 2 s"), "\(published.stdout)")
-                let json = try await person.json("intent", "publish", id, "--timeout", "1", "--json", "--vendor", "drip")
+                let json = try await person.json(
+                    "intent", "publish", id, "--timeout", "1", "--json", "--vendor", "drip")
                 #expect(json.first?["outcome"] as? String == "timed-out")
             }
         }
