@@ -43,7 +43,7 @@ struct NegotiationTests {
             let pinned = try await agent.addVendor(url: url, name: "shop")
             #expect(pinned.signingKey == vendor.inbox.profile.signingKey)
             let intent = try person.intent()
-            let outcomes = try await agent.publish(intentID: intent.id.description, timeout: .seconds(5))
+            let outcomes = try await agent.publish(intentID: intent.id.description, timeout: .seconds(60))
             guard case .answered(offers: 2) = outcomes[0].result else {
                 Issue.record("unexpected outcome \(outcomes)")
                 return
@@ -55,7 +55,7 @@ struct NegotiationTests {
             let xt5 = offers.first { $0.message.sku?.description == "xt5" }!
             guard
                 case .newOffer(let countered) = try await agent.counter(
-                    offerName: xt5.name, price: Money("1000EUR"), qty: nil, eta: nil)
+                    offerName: xt5.name, price: Money("1000EUR"), qty: nil, eta: nil, timeout: .seconds(60))
             else {
                 Issue.record("unexpected answer")
                 return
@@ -64,7 +64,7 @@ struct NegotiationTests {
             #expect(try person.vault.offer(id: xt5.id.description).state == .countered)
             guard
                 case .declined = try await agent.counter(
-                    offerName: countered.name, price: Money("1000EUR"), qty: nil, eta: nil)
+                    offerName: countered.name, price: Money("1000EUR"), qty: nil, eta: nil, timeout: .seconds(60))
             else {
                 Issue.record("unexpected answer")
                 return
@@ -72,7 +72,7 @@ struct NegotiationTests {
 
             let plan = try agent.planAcceptance(offerName: countered.name)
             #expect(plan.items.map(\.category.rawValue) == ["name", "postal"])
-            let deal = try await agent.accept(plan, consented: false)
+            let deal = try await agent.accept(plan, consented: false, timeout: .seconds(60))
             #expect(deal.state == .confirmed)
             #expect(try person.vault.auditEntries().last?.entry.kind == .disclosure)
             let vendorDeals = try await vendor.inbox.store.deals()
@@ -80,7 +80,7 @@ struct NegotiationTests {
             #expect(vendorDeals[0].disclosed?.contains("Ada Lovelace") == true)
             #expect(vendor.folder.rawBytes().contains("Ada Lovelace"))
 
-            let forgotten = try await agent.forget(dealID: deal.id.description)
+            let forgotten = try await agent.forget(dealID: deal.id.description, timeout: .seconds(60))
             #expect(forgotten.state == .forgotten)
             #expect(try await vendor.inbox.store.deals()[0].state == "forgotten")
             let raw = vendor.folder.rawBytes()
@@ -195,21 +195,21 @@ struct NegotiationTests {
             _ = try await agent.addVendor(url: urls[1], name: "stale")
             let intent = try person.intent()
             let first = try await agent.publish(
-                intentID: intent.id.description, vendorNames: ["replaying"], timeout: .seconds(5))
+                intentID: intent.id.description, vendorNames: ["replaying"], timeout: .seconds(60))
             guard case .answered(2) = first[0].result else {
                 Issue.record("unexpected answer")
                 return
             }
             // A second agent process (no memory of its own) still refuses the copy: the vault remembers.
             let second = try await Agent(vault: person.vault).publish(
-                intentID: intent.id.description, vendorNames: ["replaying"], timeout: .seconds(5))
+                intentID: intent.id.description, vendorNames: ["replaying"], timeout: .seconds(60))
             guard case .failed(let replayError) = second[0].result else {
                 Issue.record("unexpected answer")
                 return
             }
             #expect(replayError.message.contains("replay"))
             let stalePublish = try await agent.publish(
-                intentID: intent.id.description, vendorNames: ["stale"], timeout: .seconds(5))
+                intentID: intent.id.description, vendorNames: ["stale"], timeout: .seconds(60))
             guard case .failed(let staleError) = stalePublish[0].result else {
                 Issue.record("unexpected answer")
                 return
@@ -243,12 +243,12 @@ struct NegotiationTests {
         try await withServer(router) { url in
             _ = try await agent.addVendor(url: url, name: "shop")
             let intent = try person.intent()
-            _ = try await agent.publish(intentID: intent.id.description, timeout: .seconds(5))
+            _ = try await agent.publish(intentID: intent.id.description, timeout: .seconds(60))
             let offer = try person.vault.offers()[0]
             useImpostor.withLock { $0 = true }
             let plan = try agent.planAcceptance(offerName: offer.name)
             do {
-                _ = try await agent.accept(plan, consented: true)
+                _ = try await agent.accept(plan, consented: true, timeout: .seconds(60))
                 Issue.record("accepted despite a changed key")
             } catch let error as AgentError {
                 #expect(error.code == .keyChanged)
@@ -259,7 +259,7 @@ struct NegotiationTests {
             #expect(try person.vault.auditEntries().allSatisfy { $0.entry.kind != .disclosure })
             #expect(try await impostor.inbox.store.deals().isEmpty)
             #expect(!impostor.folder.rawBytes().contains("Ada Lovelace"))
-            let republished = try await agent.publish(intentID: intent.id.description, timeout: .seconds(5))
+            let republished = try await agent.publish(intentID: intent.id.description, timeout: .seconds(60))
             guard case .failed(let error) = republished[0].result else {
                 Issue.record("unexpected answer")
                 return
@@ -268,7 +268,7 @@ struct NegotiationTests {
 
             let (previous, current) = try await agent.repin(vendorName: "shop")
             #expect(previous != current)
-            let afterRepin = try await agent.publish(intentID: intent.id.description, timeout: .seconds(5))
+            let afterRepin = try await agent.publish(intentID: intent.id.description, timeout: .seconds(60))
             guard case .answered(2) = afterRepin[0].result else {
                 Issue.record("unexpected answer")
                 return
@@ -285,7 +285,7 @@ struct NegotiationTests {
         try await withServers([first.router(), second.router()]) { urls in
             _ = try await person.agent.addVendor(url: urls[0], name: "first")
             _ = try await person.agent.addVendor(url: urls[1], name: "second")
-            _ = try await person.agent.publish(intentID: try person.intent().id.description, timeout: .seconds(5))
+            _ = try await person.agent.publish(intentID: try person.intent().id.description, timeout: .seconds(60))
             let firstKeys = try await first.inbox.store.knownSenders()
             let secondKeys = try await second.inbox.store.knownSenders()
             #expect(firstKeys.count == 1 && secondKeys.count == 1)
@@ -320,7 +320,7 @@ struct NegotiationTests {
         try await withServer(router) { url in
             _ = try await person.agent.addVendor(url: url, name: "shop")
             try person.vault.setPreference(key: "email", value: "ada@example.org", persona: "default", share: .never)
-            _ = try await person.agent.publish(intentID: try person.intent().id.description, timeout: .seconds(5))
+            _ = try await person.agent.publish(intentID: try person.intent().id.description, timeout: .seconds(60))
             for (offer, reason) in [
                 ("shop/aaaaaaaa", "does not include your terms"), ("shop/bbbbbbbb", "expired"),
                 ("shop/cccccccc", "whose rule is never"),
