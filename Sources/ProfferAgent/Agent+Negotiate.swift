@@ -22,6 +22,8 @@ public struct DisclosurePlan: Sendable {
     public let terms: [TermsID]
     /// Terms the offer adds beyond the intent's (all of them agreed to, or the plan would not exist).
     public let extraTerms: [TermsID]
+    /// How the offer differs from what the intent asked for (a price above its max, another quantity).
+    public let differences: [String]
     public var needsConsent: Bool { items.contains(where: \.needsConsent) }
 }
 
@@ -110,6 +112,19 @@ extension Agent {
                 "offer \(offer.name) does not include your terms "
                     + "\(review.missingTerms.map(\.description).joined(separator: ", ")): it will not be accepted")
         }
+        guard intent.state == .published || intent.state == .draft || intent.state == .fulfilled else {
+            throw AgentError.refused(
+                "intent \(intent.id) is \(intent.state.rawValue): its offers can no longer be accepted")
+        }
+        let notAdded = agreedTerms.filter { !review.extraTerms.contains($0) }
+        guard notAdded.isEmpty else {
+            throw AgentError.refused(
+                "--agree-terms \(notAdded.map(\.description).joined(separator: ",")): offer \(offer.name) does not add "
+                    + (notAdded.count == 1 ? "that term" : "those terms")
+                    + (review.extraTerms.isEmpty
+                        ? "; it adds none" : "; it adds \(review.extraTerms.map(\.description).joined(separator: ","))")
+            )
+        }
         let unagreed = review.extraTerms.filter { !agreedTerms.contains($0) }
         guard unagreed.isEmpty else {
             throw AgentError.refused(
@@ -148,7 +163,7 @@ extension Agent {
         let intentTerms = intent.message.terms.map(Array.init) ?? []
         return DisclosurePlan(
             offer: offer, vendor: vendor, persona: persona, items: items, terms: intentTerms + review.extraTerms,
-            extraTerms: review.extraTerms)
+            extraTerms: review.extraTerms, differences: review.differences)
     }
 
     /// Accepts an offer.
@@ -259,15 +274,17 @@ extension Agent {
                 deal.problem = VendorText.clean(reply.message.why ?? "no reason given")
             }
         } catch let error as AgentError {
-            // A vendor that refused the accept by protocol error will not go on with it; anything else leaves the
-            // outcome unknown.
-            deal.state = error.code == .vendorRefused ? .declined : .unconfirmed
+            // Only a signed decline is a decline; an error answer is not signed, so the outcome stays unknown.
+            deal.state = .unconfirmed
             deal.problem = error.message
         }
         try vault.saveDeal(deal)
         if deal.state == .confirmed {
             try vault.setOfferState(id: deal.offerID.description, to: .accepted)
-            try vault.updateIntent(id: deal.intentID.description) { $0.state = .fulfilled }
+            // An intent withdrawn while the accept was on its way stays withdrawn; the deal stands beside it.
+            try vault.updateIntent(id: deal.intentID.description) {
+                if $0.state != .withdrawn { $0.state = .fulfilled }
+            }
         }
         return deal
     }
@@ -369,8 +386,8 @@ extension Agent {
         guard deal.state != .forgotten else {
             throw AgentError.refused("\(deal.vendor) already confirmed it forgot deal \(deal.id)")
         }
-        guard deal.state != .declined else {
-            throw AgentError.refused("deal \(deal.id) was declined by \(deal.vendor); there is no deal to forget")
+        guard !deal.disclosed.isEmpty || deal.state != .declined else {
+            throw AgentError.refused("deal \(deal.id) was declined by \(deal.vendor) and disclosed nothing")
         }
         let vendor = try vault.vendor(named: deal.vendor)
         var forget = Message(kind: .forget)

@@ -38,7 +38,12 @@ extension Agent {
             throw AgentError.refused(
                 "intent \(intent.id) is \(intent.state.rawValue); only a draft or published intent can be sent")
         }
-        let vendors = try vendorNames.isEmpty ? vault.vendors() : vendorNames.map { try vault.vendor(named: $0) }
+        var named: [Vendor] = []
+        for name in vendorNames {
+            let vendor = try vault.vendor(named: name)
+            if !named.contains(where: { $0.name == vendor.name }) { named.append(vendor) }
+        }
+        let vendors = try vendorNames.isEmpty ? vault.vendors() : named
         guard !vendors.isEmpty else {
             throw AgentError.refused("no vendors yet: add one with `proffer vendor add URL`")
         }

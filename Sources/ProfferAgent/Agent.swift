@@ -57,9 +57,12 @@ public final class Agent: Sendable {
         -> VendorProfile
     {
         if let problem = VendorEndpoint.transportProblem(url: url, allowsHTTP: allowHTTP) {
-            throw AgentError.refused(problem)
+            let isURL = URLComponents(string: url)?.scheme.map { ["http", "https"].contains($0.lowercased()) } ?? false
+            throw AgentError(isURL ? .refused : .invalidInput, problem)
         }
-        let endpoint = VendorEndpoint(name: "the vendor", baseURL: url, allowsHTTP: allowHTTP)
+        // Known already: say so before asking anyone to compare a fingerprint.
+        try vault.requireNewVendor(url: url)
+        let endpoint = VendorEndpoint(name: "", baseURL: url, allowsHTTP: allowHTTP)
         let client = self.client
         return try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
             try await client.profile(endpoint)
@@ -88,27 +91,29 @@ public final class Agent: Sendable {
         return try vault.vendor(named: vendor.name)
     }
 
-    /// Accepts the keys a vendor now presents, on the person's explicit word.
-    ///
-    /// - Returns: The previously pinned and the newly pinned fingerprints.
-    public func repin(vendorName: String, timeout: Duration = Agent.defaultTimeout) async throws -> (
-        previous: String, current: String
-    ) {
-        var vendor = try vault.vendor(named: vendorName)
+    /// Fetches the profile a vendor presents now, verified but not pinned, for the person to compare.
+    public func presentedProfile(of vendorName: String, timeout: Duration = Agent.defaultTimeout) async throws
+        -> (vendor: Vendor, profile: VendorProfile)
+    {
+        let vendor = try vault.vendor(named: vendorName)
         let endpoint = VendorEndpoint(vendor)
         let client = self.client
         let profile = try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
             try await client.profile(endpoint)
         }
-        let previous = vendor.signingKey
-        vendor.signingKey = profile.signingKey
-        vendor.boxKey = profile.boxKey
-        vendor.terms = profile.terms.compactMap(TermsID.init)
-        vendor.categories = profile.categories.compactMap(IntentCategory.init)
-        vendor.profileName = VendorText.clean(profile.name)
-        vendor.profileTime = profile.ts
-        try vault.updateVendor(vendor)
-        return (previous.map(fingerprint(of:)) ?? "none", fingerprint(of: profile.signingKey))
+        return (vendor, profile)
+    }
+
+    /// Pins the keys of `profile` for `vendor`, on the person's explicit word.
+    public func repin(_ vendor: Vendor, to profile: VendorProfile) throws {
+        var repinned = vendor
+        repinned.signingKey = profile.signingKey
+        repinned.boxKey = profile.boxKey
+        repinned.terms = profile.terms.compactMap(TermsID.init)
+        repinned.categories = profile.categories.compactMap(IntentCategory.init)
+        repinned.profileName = VendorText.clean(profile.name)
+        repinned.profileTime = profile.ts
+        try vault.updateVendor(repinned)
     }
 
     /// A vendor name from a profile name: lowercase letters, digits and dashes ("Lumen Cameras" → "lumen-cameras").

@@ -21,6 +21,8 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let keyChanged = Code("key-changed")
         /// The person's rules, the offer, or the state of things forbid the step.
         public static let refused = Code("refused")
+        /// What the person typed cannot be used (a URL that is not one, say).
+        public static let invalidInput = Code("invalid-input")
     }
 
     public let code: Code
@@ -89,10 +91,12 @@ public enum VendorText {
         return String(scalars)
     }
 
-    /// C0, DEL, C1, and the Unicode bidirectional marks, embeddings, overrides and isolates.
+    /// C0, DEL, C1, line and paragraph separators, and every invisible format character (Unicode category Cf: the
+    /// bidirectional marks, embeddings, overrides and isolates, zero-width spaces and joiners, soft hyphens, tags),
+    /// which could reorder or hide what the person reads.
     public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: true
         default: false
         }
     }

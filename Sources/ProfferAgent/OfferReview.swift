@@ -11,9 +11,23 @@ public struct OfferReview: Sendable {
     /// Terms the offer adds beyond the intent's: accepting needs the person to agree to each by name.
     public let extraTerms: [TermsID]
     public let isExpired: Bool
+    /// Differences from what the intent asked for (a price above its max, another quantity), worth a look before
+    /// accepting but not reasons to refuse.
+    public let differences: [String]
 
     public init(_ offer: StoredOffer, intent: StoredIntent?, now: Date = Date()) {
         self.offer = offer
+        var differences: [String] = []
+        if let price = offer.message.price, let max = intent?.message.max, price.currency == max.currency,
+            price.thousandths > max.thousandths
+        {
+            differences.append("above your max \(max)")
+        }
+        let (offeredQuantity, askedQuantity) = (offer.message.qty?.value ?? 1, intent?.message.qty?.value ?? 1)
+        if offeredQuantity != askedQuantity {
+            differences.append("qty \(offeredQuantity), you asked \(askedQuantity)")
+        }
+        self.differences = differences
         let intentTerms = intent?.message.terms.map(Array.init) ?? []
         let offered = offer.message.terms.map(Array.init) ?? []
         missingTerms = intentTerms.filter { !offered.contains($0) }
@@ -32,7 +46,7 @@ public struct OfferReview: Sendable {
             remarks.append("lacks your terms \(missingTerms.map(\.description).joined(separator: ","))")
         }
         if !extraTerms.isEmpty { remarks.append("adds terms \(extraTerms.map(\.description).joined(separator: ","))") }
-        return remarks
+        return remarks + differences
     }
 }
 

@@ -18,8 +18,8 @@ public struct VendorEndpoint: Hashable, Sendable {
 
     init(_ vendor: Vendor) { self.init(name: vendor.name, baseURL: vendor.baseURL, allowsHTTP: vendor.allowsHTTP) }
 
-    /// "lumen (https://lumen.example/proffer)", how errors name the vendor.
-    var label: String { "\(name) (\(baseURL))" }
+    /// "lumen (https://lumen.example/proffer)", how errors name the vendor; a vendor not added yet is its URL.
+    var label: String { name.isEmpty ? "the vendor at \(baseURL)" : "\(name) (\(baseURL))" }
 
     /// Why the agent will not talk to this URL, or `nil` when it will: `https`, or `http` to a loopback address, or
     /// `http` the person allowed explicitly. Over plain http anyone on the path could present their own keys at

@@ -66,32 +66,61 @@ extension DataCategory {
         }
     }
 
-    /// A well-formed BCP 47 tag (RFC 5646's langtag, without grandfathered tags) in its conventional case:
-    /// language lowercase, script title case, region uppercase. `nil` when it is not well-formed.
+    /// A well-formed BCP 47 tag (RFC 5646 §2.1's langtag: language, then optional script, region, variants,
+    /// extensions and a private use part, in that order; grandfathered tags are not accepted) in its conventional
+    /// case: language lowercase, script title case, region uppercase. `nil` when it is not well-formed.
     static func canonicalLanguageTag(_ text: String) -> String? {
         let subtags = text.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-        guard let language = subtags.first, (2...3).contains(language.count) || (5...8).contains(language.count),
-            language.allSatisfy({ $0.isASCII && $0.isLetter }), text.utf8.count <= 35
+        func isAlpha(_ s: String) -> Bool { s.allSatisfy { $0.isASCII && $0.isLetter } }
+        func isDigit(_ s: String) -> Bool { s.allSatisfy { $0.isASCII && $0.isNumber } }
+        func isAlnum(_ s: String) -> Bool { s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
+        guard text.utf8.count <= 64, let language = subtags.first, isAlpha(language),
+            (2...3).contains(language.count) || (5...8).contains(language.count)
         else { return nil }
         var result = [language.lowercased()]
-        var sawScript = false
-        var sawRegion = false
-        for subtag in subtags.dropFirst() {
-            guard (1...8).contains(subtag.count), subtag.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
-            else { return nil }
-            if !sawScript && !sawRegion && subtag.count == 4 && subtag.allSatisfy(\.isLetter) {
-                sawScript = true
-                result.append(subtag.prefix(1).uppercased() + subtag.dropFirst().lowercased())
-            } else if !sawRegion
-                && ((subtag.count == 2 && subtag.allSatisfy(\.isLetter))
-                    || (subtag.count == 3 && subtag.allSatisfy(\.isNumber)))
-            {
-                sawRegion = true
-                result.append(subtag.uppercased())
-            } else {
-                result.append(subtag.lowercased())
-            }
+        var index = 1
+        // Up to three extended language subtags follow a 2–3 letter language.
+        var extended = 0
+        while index < subtags.count, language.count <= 3, extended < 3, subtags[index].count == 3,
+            isAlpha(subtags[index])
+        {
+            result.append(subtags[index].lowercased())
+            (index, extended) = (index + 1, extended + 1)
         }
-        return result.joined(separator: "-")
+        if index < subtags.count, subtags[index].count == 4, isAlpha(subtags[index]) {
+            result.append(subtags[index].prefix(1).uppercased() + subtags[index].dropFirst().lowercased())
+            index += 1
+        }
+        if index < subtags.count,
+            (subtags[index].count == 2 && isAlpha(subtags[index]))
+                || (subtags[index].count == 3 && isDigit(subtags[index]))
+        {
+            result.append(subtags[index].uppercased())
+            index += 1
+        }
+        while index < subtags.count, isAlnum(subtags[index]),
+            (5...8).contains(subtags[index].count)
+                || (subtags[index].count == 4 && subtags[index].first!.isNumber)
+        {
+            result.append(subtags[index].lowercased())
+            index += 1
+        }
+        // Extensions and private use: a singleton, then one or more subtags of 2–8 (1–8 after x).
+        while index < subtags.count, subtags[index].count == 1, isAlnum(subtags[index]) {
+            let singleton = subtags[index].lowercased()
+            let minimum = singleton == "x" ? 1 : 2
+            result.append(singleton)
+            index += 1
+            var count = 0
+            while index < subtags.count, (minimum...8).contains(subtags[index].count), isAlnum(subtags[index]),
+                singleton == "x" || subtags[index].count > 1
+            {
+                result.append(subtags[index].lowercased())
+                (index, count) = (index + 1, count + 1)
+            }
+            guard count > 0 else { return nil }
+            if singleton == "x" { break }
+        }
+        return index == subtags.count ? result.joined(separator: "-") : nil
     }
 }

@@ -44,10 +44,12 @@ public enum AgentSetting: String, CaseIterable, Sendable {
     /// What the setting does and how its value is written, for `--help`.
     public var summary: String {
         switch self {
-        case .defaultTerms: "terms proffered when an intent names none (e.g. sd-base or sd-base,pdc-intent)"
+        case .defaultTerms:
+            "registered terms proffered when an intent names none, each once (e.g. sd-base or sd-base,pdc-intent; "
+                + "see `proffer msg terms`)"
         case .defaultRegion: "region added when an intent names none (e.g. DE or US-CA)"
         case .defaultCurrency: "currency assumed for amounts written without one (e.g. EUR)"
-        case .publishTimeout: "seconds to wait for each vendor when publishing (1 to 600)"
+        case .publishTimeout: "seconds each vendor's whole exchange may take (1 to 600), for the whole vault"
         }
     }
 
@@ -55,13 +57,15 @@ public enum AgentSetting: String, CaseIterable, Sendable {
     func canonical(_ value: String) -> String? {
         switch self {
         case .defaultTerms:
-            let ids = value.split(separator: ",", omittingEmptySubsequences: false).compactMap { TermsID(String($0)) }
-            guard ids.count == value.split(separator: ",", omittingEmptySubsequences: false).count else { return nil }
+            // Only registered terms, each once: an unknown id would be proffered without anyone knowing its meaning.
+            let parts = value.split(separator: ",", omittingEmptySubsequences: false)
+            let ids = parts.compactMap { TermsID(String($0)) }.filter { TermsDefinition.lookup($0) != nil }
+            guard ids.count == parts.count, Set(ids).count == ids.count else { return nil }
             return ids.map(\.description).joined(separator: ",")
         case .defaultRegion:
             let parts = value.split(separator: ",", omittingEmptySubsequences: false)
             let regions = parts.compactMap { Region(String($0)) }
-            guard regions.count == parts.count else { return nil }
+            guard regions.count == parts.count, Set(regions).count == regions.count else { return nil }
             return regions.map(\.description).joined(separator: ",")
         case .defaultCurrency:
             return CurrencyCode(value)?.description
@@ -213,8 +217,9 @@ public enum DealState: String, CaseIterable, Sendable {
     /// The vendor confirmed that it deleted the disclosed data.
     case forgotten
 
-    /// Whether the vendor may hold the data disclosed under the deal.
-    public var vendorMayHoldData: Bool { self != .forgotten && self != .declined }
+    /// Whether the vendor may hold the data disclosed under the deal: it received the sealed data unless the deal was
+    /// forgotten, whatever it answered (a vendor that declined had the data in hand too).
+    public var vendorMayHoldData: Bool { self != .forgotten }
     /// Whether the accept can be sent again with `deal retry`.
     public var canRetry: Bool { self == .sending || self == .unconfirmed }
 }

@@ -65,9 +65,11 @@ extension Vault {
 
     /// Removes a persona and its preferences. Intents and deals keep its name as history.
     ///
+    /// - Parameter force: Remove it even though vendors may hold its data; its key is then gone, so no forget can be
+    ///   signed as it.
     /// - Throws: ``VaultError`` when it is the default persona, or a vendor may still hold data disclosed under it
-    ///   (a deal not forgotten): forget those deals first.
-    public func removePersona(named name: String) throws {
+    ///   (a deal not forgotten), unless `force`.
+    public func removePersona(named name: String, force: Bool = false) throws {
         guard name.lowercased() != Persona.defaultName else {
             throw VaultError(.invalidInput("the default persona cannot be removed: commands use it by default"))
         }
@@ -76,13 +78,14 @@ extension Vault {
             let holding = try transaction.reader.all(StoredDeal.self).records.map(\.record).filter {
                 $0.persona == persona.record.name && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
             }
-            guard holding.isEmpty else {
+            guard force || holding.isEmpty else {
                 throw VaultError(
                     .refused(
                         "persona \(persona.record.name) is still needed: "
                             + holding.map { "\($0.vendor) may hold its data (deal \($0.id), \($0.state.rawValue))" }
                             .joined(separator: "; ")
-                            + ". Ask them to forget it first: `proffer deal forget DEAL`"))
+                            + ". Ask them to forget it first (`proffer deal forget DEAL`), or pass --force to remove it "
+                            + "anyway: then no forget can be signed as it"))
             }
             for preference in try transaction.reader.all(
                 Preference.self, where: "persona_index", is: keys.personaIndex(persona.record.name)

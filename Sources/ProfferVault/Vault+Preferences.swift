@@ -26,6 +26,10 @@ extension Vault {
                 throw VaultError(
                     .invalidInput("--share applies to personal data only; \(key) is a setting of the agent"))
             }
+            guard setting != .publishTimeout || persona.lowercased() == Persona.defaultName else {
+                throw VaultError(
+                    .invalidInput("\(key) is a setting of the whole vault: set it without --persona"))
+            }
             guard let canonical = setting.canonical(value) else {
                 throw VaultError(.invalidInput("\"\(value)\" is not a valid \(key): \(setting.summary)"))
             }
@@ -119,7 +123,8 @@ extension Vault {
     static func unknownKeyMessage(_ key: String) -> String {
         let categories = DataCategory.allCases.map(\.rawValue)
         let settings = AgentSetting.allCases.map(\.rawValue)
-        return "unknown preference \"\(key)\": personal data keys are \(categories.joined(separator: ", ")); "
+        let nearest = Suggestions.nearest(to: key, among: categories + settings).map { "did you mean \($0)? " } ?? ""
+        return "unknown preference \"\(key)\": \(nearest)personal data keys are \(categories.joined(separator: ", ")); "
             + "settings are \(settings.joined(separator: ", "))"
     }
 }

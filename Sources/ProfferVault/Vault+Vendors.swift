@@ -34,6 +34,15 @@ extension Vault {
         }
     }
 
+    /// Checks that no vendor is known at `url` yet.
+    public func requireNewVendor(url: String) throws {
+        if let known = try vendors().first(where: { Vault.sameURL($0.baseURL, url) }) {
+            throw VaultError(
+                .invalidInput(
+                    "\(url) is already known as vendor \(known.name): see `proffer vendor show \(known.name)`"))
+        }
+    }
+
     /// Whether two base URLs name the same endpoint: scheme and host in any case, a trailing `/` ignored.
     static func sameURL(_ first: String, _ second: String) -> Bool {
         func normal(_ url: String) -> String {
@@ -89,6 +98,12 @@ extension Vault {
                     ))
             }
             try transaction.delete(vendor)
+            // Its open offers can no longer be acted on: nothing would reach it.
+            for var offer in try transaction.reader.all(StoredOffer.self).records
+            where offer.record.vendor == vendor.record.name && offer.record.state == .open {
+                offer.record.state = .withdrawn
+                try transaction.update(offer)
+            }
             return holding
         }
     }

@@ -292,14 +292,15 @@ public final class VendorInbox: Sendable {
         let forget = envelope.message
         let senderData = Data(envelope.sender.bytes)
         let acceptID = forget.re!.description
-        guard let stored = try await store.dealAcceptEnvelope(sender: senderData, acceptID: acceptID) else {
-            throw ProtocolError(.unknownRef, "no deal \(acceptID) was made with this key")
+        // An accept this vendor declined or refused was never stored, and its data never kept: there is nothing to
+        // delete, and the confirm says so truthfully, so the person's agent can close the record.
+        if let stored = try await store.dealAcceptEnvelope(sender: senderData, acceptID: acceptID) {
+            let original = try Envelope.decode(json: Array(stored.utf8)).envelope
+            let stripped = original.removingData()
+            let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
+            _ = try await store.forget(
+                sender: senderData, acceptID: acceptID, strippedAccept: stripped.json, digest: digest)
         }
-        let original = try Envelope.decode(json: Array(stored.utf8)).envelope
-        let stripped = original.removingData()
-        let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
-        _ = try await store.forget(
-            sender: senderData, acceptID: acceptID, strippedAccept: stripped.json, digest: digest)
         var confirm = Message(kind: .confirm)
         confirm.id = MessageID.random()
         // A forget without an id is confirmed against the deal's accept (schema/envelope.md).

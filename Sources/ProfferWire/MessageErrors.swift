@@ -224,9 +224,9 @@ extension Unicode.UTF8 {
 }
 
 /// Finds the registered name nearest a misspelling.
-enum Suggestions {
+package enum Suggestions {
     /// The candidate within a small edit distance of `word` (transpositions count as one edit), or `nil`.
-    static func nearest(to word: String, among candidates: [String]) -> String? {
+    package static func nearest(to word: String, among candidates: [String]) -> String? {
         let limit = word.count <= 3 ? 1 : 2
         var best: (candidate: String, distance: Int)?
         for candidate in candidates {
@@ -237,7 +237,7 @@ enum Suggestions {
     }
 
     /// Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent transpositions.
-    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    package static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previousPrevious = [Int](repeating: 0, count: b.count + 1)

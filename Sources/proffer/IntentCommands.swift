@@ -29,6 +29,11 @@ struct IntentCommand: ParsableCommand {
             let defaults = try IntentDefaults(vault: opened, persona: persona)
             var parsed = try IntentCommand.parse(defaults.writingCurrency(into: message), defaults: defaults)
             defaults.fill(&parsed)
+            for (attribute, field) in parsed.likelyMisspelledAttributes {
+                printError(
+                    "warning: \(attribute): is kept as an attribute for vendors to read; did you mean the field \(field):?"
+                )
+            }
             let intent = try opened.addIntent(parsed, persona: persona)
             standardOutput.write(line: intent.canonical)
         }

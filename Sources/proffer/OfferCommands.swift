@@ -53,14 +53,16 @@ struct OfferCommand: ParsableCommand {
 
         var row: [String] {
             [
-                name, rank.map(String.init) ?? "-", price ?? "-", eta ?? "-", String(qty), item ?? "-",
+                name, intent, rank.map(String.init) ?? "-", price ?? "-", eta ?? "-", String(qty), item ?? "-",
                 terms.joined(separator: ","), needs.isEmpty ? "-" : needs.joined(separator: ","),
                 expires?.shortText ?? "-", ([state] + remarks).joined(separator: "; "),
             ]
         }
     }
 
-    static let header = ["OFFER", "RANK", "PRICE", "ETA", "QTY", "ITEM", "TERMS", "NEEDS", "EXPIRES", "STATE"]
+    static let header = [
+        "OFFER", "INTENT", "RANK", "PRICE", "ETA", "QTY", "ITEM", "TERMS", "NEEDS", "EXPIRES", "STATE",
+    ]
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(

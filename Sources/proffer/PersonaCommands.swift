@@ -54,14 +54,18 @@ struct PersonaCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm", abstract: "Remove a persona and its data.",
             discussion: """
-                Refused while a vendor may hold data disclosed under it (a deal not forgotten): ask it to forget \
-                first with `proffer deal forget DEAL`. Intents and deals keep its name as history.
+                Refused while a vendor may hold data disclosed under it (a deal not forgotten, declined ones \
+                included: the vendor had the data): ask it to forget first with `proffer deal forget DEAL`, or pass \
+                --force. Intents and deals keep its name as history.
                 """)
         @OptionGroup var vault: VaultOptions
         @Argument(help: "The persona's name.") var name: String
+        @Flag(help: "Remove it although vendors may hold its data; no forget can be signed as it afterwards.")
+        var force =
+            false
 
         func run() throws {
-            try vault.openVault().removePersona(named: name)
+            try vault.openVault().removePersona(named: name, force: force)
             standardOutput.write(line: "removed persona \(name) and its data")
         }
     }

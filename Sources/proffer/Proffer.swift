@@ -89,7 +89,7 @@ struct Failure {
                 }
         case let error as AgentError:
             message = error.message
-            status = error.isUnavailable ? 69 : 1
+            status = error.isUnavailable ? 69 : error.code == .invalidInput ? 65 : 1
         case let error as CLIError:
             message = error.description
             status = error.status
@@ -120,7 +120,10 @@ enum CommandTypo {
                 continue
             }
             if argument == "help" { return nil }
-            let close = names.filter { distance($0, argument) <= max(1, argument.count / 3) || $0.hasPrefix(argument) }
+            let close = names.filter {
+                Suggestions.editDistance(Array($0.utf8), Array(argument.utf8)) <= (argument.count <= 3 ? 1 : 2)
+                    || $0.hasPrefix(argument)
+            }
             // A command with a default subcommand may take this word as its argument.
             guard command.configuration.defaultSubcommand == nil || !close.isEmpty else { return nil }
             let suggestion = close.isEmpty ? "" : "; did you mean \(close.map { "`\($0)`" }.joined(separator: " or "))?"
@@ -128,24 +131,5 @@ enum CommandTypo {
                 + "(see `\(path.joined(separator: " ")) --help`)"
         }
         return nil
-    }
-
-    /// Edits between two words (insert, delete, replace, or swap two neighbours), so "lsit" is one from "list".
-    static func distance(_ first: String, _ second: String) -> Int {
-        let (a, b) = (Array(first), Array(second))
-        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
-        var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0...a.count { table[i][0] = i }
-        for j in 0...b.count { table[0][j] = j }
-        for i in 1...a.count {
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
-                }
-            }
-        }
-        return table[a.count][b.count]
     }
 }

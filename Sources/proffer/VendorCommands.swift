@@ -132,19 +132,39 @@ struct VendorCommand: ParsableCommand {
 
     struct Repin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Accept the keys a vendor now presents. Do this only when the vendor told you its keys changed.")
+            abstract: "Accept the keys a vendor now presents. Do this only when the vendor told you its keys changed.",
+            discussion: """
+                Shows the pinned and the presented fingerprints and asks before pinning (scripts pass --yes). \
+                Compare the new fingerprint with one the vendor gave you another way: someone between you and the \
+                vendor could present their own keys.
+                """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
         @Argument(help: "The vendor's name.") var name: String
+        @Flag(help: "Pin the presented keys without asking.") var yes = false
 
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
-            let (previous, current) = try await agent.repin(
-                vendorName: name, timeout: network.duration(vault: agent.vault))
+            let (vendor, profile) = try await agent.presentedProfile(
+                of: name, timeout: network.duration(vault: agent.vault))
+            let pinned = vendor.signingKey.map(fingerprint(of:)) ?? "none"
+            let presented = fingerprint(of: profile.signingKey)
+            let sameKeys = vendor.signingKey == profile.signingKey && vendor.boxKey == profile.boxKey
+            if !yes && !sameKeys {
+                printError("\(vendor.name) at \(vendor.baseURL)")
+                printError("  pinned     \(pinned)")
+                printError(
+                    "  presented  \(presented)\(vendor.boxKey == profile.boxKey ? "" : " (and a new key for sealed data)")"
+                )
+                guard try confirm("Pin the presented keys?", orPass: "--yes") else {
+                    throw CLIError("nothing was changed")
+                }
+            }
+            try agent.repin(vendor, to: profile)
             standardOutput.write(
-                line: previous == current
-                    ? "\(name) presents the pinned signing key \(current); its profile was pinned again"
-                    : "re-pinned \(name): \(previous) → \(current)")
+                line: sameKeys
+                    ? "\(vendor.name) presents the pinned keys \(presented); its profile was pinned again"
+                    : "re-pinned \(vendor.name): \(pinned) → \(presented)")
         }
     }
 

@@ -266,8 +266,10 @@ struct NegotiationTests {
             }
             #expect(error.code == .keyChanged)
 
-            let (previous, current) = try await agent.repin(vendorName: "shop")
-            #expect(previous != current)
+            let (vendor, presented) = try await agent.presentedProfile(of: "shop")
+            #expect(vendor.signingKey != presented.signingKey)
+            try agent.repin(vendor, to: presented)
+            #expect(try person.vault.vendor(named: "shop").signingKey == presented.signingKey)
             let afterRepin = try await agent.publish(intentID: intent.id.description, timeout: .seconds(60))
             guard case .answered(2) = afterRepin[0].result else {
                 Issue.record("unexpected answer")

@@ -172,6 +172,9 @@ struct PromisesCLITests {
                 #expect(firstReceived.envelopes[0].sender != secondReceived.envelopes[0].sender)
                 #expect(firstReceived.envelopes[0].envelope.nonce != secondReceived.envelopes[0].envelope.nonce)
 
+                try await person.expectSuccess("intent", "publish", id, "--vendor", "first", "--vendor", "FIRST")
+                #expect(firstReceived.messages.count == 2, "one resend, not two")
+                #expect(firstReceived.messages[1].id == a.id, "a resend keeps the vendor's id")
                 try await person.expectSuccess("intent", "withdraw", id)
                 let withdrawA = firstReceived.messages.last!
                 let withdrawB = secondReceived.messages.last!
@@ -181,7 +184,7 @@ struct PromisesCLITests {
                 let again = try await person.run("intent", "withdraw", id)
                 #expect(again.status == 1)
                 #expect(again.stderr.contains("already withdrawn"))
-                #expect(firstReceived.messages.count == 2 && secondReceived.messages.count == 2, "nothing sent again")
+                #expect(firstReceived.messages.count == 3 && secondReceived.messages.count == 2, "nothing sent again")
             }
         }
     }
@@ -206,6 +209,17 @@ struct PromisesCLITests {
             let refused = try await person.run("pref", "set", key, value)
             #expect(refused.status == 65, "\(key)=\(value) was accepted")
         }
+        for (key, value) in [
+            ("terms.default", "sd-base,sd-base"), ("terms.default", "bogus-term"), ("language", "xx-YY-zz"),
+        ] {
+            #expect(try await person.run("pref", "set", key, value).status == 65, "\(key)=\(value) was accepted")
+        }
+        let perPersona = try await person.run("pref", "set", "publish.timeout", "5", "--persona", "default2")
+        #expect(perPersona.status == 65)
+        let misspelt = try await person.run("pref", "set", "emial", "ada@example.org")
+        #expect(misspelt.stderr.contains("did you mean email?"))
+        try await person.expectSuccess("pref", "set", "language", "zh-hant-tw")
+        #expect(try await person.expectSuccess("pref", "get", "language").stdout == "zh-Hant-TW\n")
         try await person.expectSuccess("pref", "set", "language", "DE-ch")
         #expect(try await person.expectSuccess("pref", "get", "language").stdout == "de-CH\n")
         try await person.expectSuccess("pref", "set", "postal", "--share", "ask")
@@ -248,6 +262,10 @@ struct PromisesCLITests {
             #expect(refused.status == 1)
             #expect(refused.stderr.contains("--agree-terms sd-base-s3p"))
             #expect(!received.messages.contains { $0.kind == .accept })
+            let notAdded = try await person.run(
+                "offer", "accept", "shop/aaaaaaaa", "--yes", "--agree-terms", "sd-base-s3p,pdc-good")
+            #expect(notAdded.status == 1)
+            #expect(notAdded.stderr.contains("does not add that term"))
             try await person.expectSuccess("offer", "accept", "shop/aaaaaaaa", "--yes", "--agree-terms", "sd-base-s3p")
             let accept = received.messages.first { $0.kind == .accept }!
             #expect(accept.terms.map { $0.map(\.description) } == ["sd-base", "sd-base-s3p"])
@@ -423,7 +441,7 @@ struct PromisesCLITests {
     func terminalSafety() async throws {
         let vendor = try TestVendor()
         let person = try await CLIPerson()
-        let hostileName = "Evil\u{9B}2J\u{7F} Shop\u{202E}gpj.exe\u{2067}"
+        let hostileName = "Evil\u{9B}2J\u{7F} Shop\u{202E}gpj.exe\u{2067}\u{2028}\u{200B}\u{FEFF}"
         let profile = VendorProfile.signed(
             name: hostileName, signer: vendor.inbox.keys.signing, boxKey: vendor.inbox.keys.box.publicKey,
             terms: [TermsID("sd-base")!], categories: [IntentCategory("camera")!])
@@ -452,6 +470,8 @@ struct PromisesCLITests {
             }
             let listed = try await person.expectSuccess("vendor", "list")
             #expect(!listed.stdout.unicodeScalars.contains { $0.value == 0x1B })
+            let json = try await person.expectSuccess("vendor", "list", "--json")
+            #expect(!json.stdout.unicodeScalars.contains { $0 != "\n" && VendorText.isControl($0) })
         }
         let named = try await person.run("pref", "set", "name", "Ada\nForged row", "--share", "always")
         #expect(named.status == 0)
@@ -484,5 +504,78 @@ struct PromisesCLITests {
             ["import", exported, "--vault", person.folder.path + "/other/vault.db", "--passphrase-file", wrong],
             environment: person.environment)
         #expect(imported.status == 77)
+    }
+
+    @Test("a vendor that declined had the data: rm needs --force, and a forget closes the record")
+    func declinedAfterDisclosure() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await person.expectSuccess("persona", "add", "side")
+        try await person.expectSuccess("pref", "set", "name", "Side Name", "--persona", "side", "--share", "always")
+        try await person.expectSuccess(
+            "pref", "set", "postal", "2 Side Street", "--persona", "side", "--share", "always")
+        let mode = Mutex(0)
+        let inbox = vendor.inbox
+        let router = vendor.router(inbox: { body in
+            let message = try! Message.parse(Envelope.decode(json: body).envelope.msg)
+            switch (message.kind, mode.withLock { $0 }) {
+            case (.accept, 0):
+                return (200, vendor.replies(to: body, ["#decline id:dddddddd re:\(message.id!) why:sold-out"]))
+            case (.accept, _):
+                return (422, Array("{\"error\":{\"code\":\"missing-data\",\"message\":\"no\"}}".utf8))
+            default:
+                let answer = await inbox.handle(body: body)
+                return (answer.status, answer.body)
+            }
+        })
+        try await withServer(router) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base", persona: "side")
+            try await person.expectSuccess("intent", "publish", id)
+            let offers = try await person.json("offer", "list", id, "--json").compactMap { $0["name"] as? String }
+            let declined = try await person.run("offer", "accept", offers[0], "--yes")
+            #expect(declined.status == 1)
+            #expect(try await person.json("deal", "list", "--json")[0]["state"] as? String == "declined")
+            mode.withLock { $0 = 1 }
+            let refused = try await person.run("offer", "accept", offers[1], "--yes")
+            #expect(refused.status == 69, "an unsigned error is no decline: the outcome is unknown")
+            #expect(try await person.json("deal", "list", "--json")[1]["state"] as? String == "unconfirmed")
+
+            let removal = try await person.run("vendor", "rm", "shop")
+            #expect(removal.status == 1)
+            #expect(removal.stderr.contains("may still hold your data"))
+            #expect(try await person.run("persona", "rm", "side").status == 1)
+            for deal in try await person.json("deal", "list", "--json").compactMap({ $0["id"] as? String }) {
+                try await person.expectSuccess("deal", "forget", deal)
+            }
+            try await person.expectSuccess("vendor", "rm", "shop")
+            try await person.expectSuccess("persona", "rm", "side")
+        }
+    }
+
+    @Test("repin shows both fingerprints and asks; without a terminal it needs --yes")
+    func repinAsks() async throws {
+        let vendor = try TestVendor()
+        let replacement = try TestVendor()
+        let useReplacement = Flag()
+        let person = try await CLIPerson()
+        let router = Router()
+        router.get("profile") { _, _ in
+            let profile = useReplacement.isOn ? replacement.inbox.profile : vendor.inbox.profile
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: profile.jsonBytes)))
+        }
+        try await withServer(router) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            useReplacement.set(true)
+            let unasked = try await person.run("vendor", "repin", "shop")
+            #expect(unasked.status == 1)
+            #expect(unasked.stderr.contains(fingerprint(of: replacement.inbox.profile.signingKey)))
+            #expect(unasked.stderr.contains("--yes"))
+            let shown = try await person.expectSuccess("vendor", "show", "shop")
+            #expect(shown.stdout.contains(fingerprint(of: vendor.inbox.profile.signingKey)))
+            try await person.expectSuccess("vendor", "repin", "shop", "--yes")
+            let after = try await person.expectSuccess("vendor", "show", "shop")
+            #expect(after.stdout.contains(fingerprint(of: replacement.inbox.profile.signingKey)))
+        }
     }
 }
