@@ -92,10 +92,15 @@ public final class Agent: Sendable {
     }
 
     /// Fetches the profile a vendor presents now, verified but not pinned, for the person to compare.
-    public func presentedProfile(of vendorName: String, timeout: Duration = Agent.defaultTimeout) async throws
-        -> (vendor: Vendor, profile: VendorProfile)
+    ///
+    /// - Parameter allowHTTP: Allow plain http to this vendor from now on (for a vendor added before the rule).
+    public func presentedProfile(
+        of vendorName: String, allowHTTP: Bool = false, timeout: Duration = Agent.defaultTimeout
+    )
+        async throws -> (vendor: Vendor, profile: VendorProfile)
     {
-        let vendor = try vault.vendor(named: vendorName)
+        var vendor = try vault.vendor(named: vendorName)
+        vendor.allowsHTTP = vendor.allowsHTTP || allowHTTP
         let endpoint = VendorEndpoint(vendor)
         let client = self.client
         let profile = try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
@@ -104,7 +109,8 @@ public final class Agent: Sendable {
         return (vendor, profile)
     }
 
-    /// Pins the keys of `profile` for `vendor`, on the person's explicit word.
+    /// Pins the keys of `profile` for `vendor` (as ``presentedProfile(of:allowHTTP:timeout:)`` returned it, with its
+    /// transport), on the person's explicit word.
     public func repin(_ vendor: Vendor, to profile: VendorProfile) throws {
         var repinned = vendor
         repinned.signingKey = profile.signingKey

@@ -38,9 +38,6 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    /// Whether the vendor was simply unavailable, as opposed to answering wrongly.
-    public var isUnavailable: Bool { code == .unreachable || code == .timedOut }
-
     static func unreachable(_ endpoint: VendorEndpoint, _ what: String) -> AgentError {
         AgentError(
             .unreachable,

@@ -60,7 +60,7 @@ extension Vault {
         var intent: StoredIntent
         do {
             intent = try read { reader in try fetchIntent(id: id, in: reader).record }
-        } catch let error as VaultError where error.isNoSuchRecord {
+        } catch let error as VaultError where error.code == .noSuchRecord {
             intent = try Vault.onlyMatch(id, in: try listAll(StoredIntent.self), kind: "intent", list: "intent list") {
                 [$0.id.description]
             }

@@ -19,8 +19,10 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         public static let damaged = Code("damaged")
         /// The vault file is older than the state this machine last saw.
         public static let rolledBack = Code("rolled-back")
-        /// The input (a name, key, value or file) is not acceptable, or names nothing in the vault.
+        /// The input (a name, key, value or file) is not acceptable.
         public static let invalidInput = Code("invalid-input")
+        /// Nothing in the vault has the name or id asked for.
+        public static let noSuchRecord = Code("no-such-record")
         /// The vault or its folder cannot be written (or another file is in the way).
         public static let storage = Code("storage")
         /// Refused for safety: unsafe permissions, a vault opened read-only, a file that would be overwritten.
@@ -60,7 +62,8 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         case .notFound: .notFound
         case .damaged, .anchorMismatch: .damaged
         case .rolledBack, .differentVault: .rolledBack
-        case .invalidInput, .invalidExport, .duplicate, .notAVault, .noSuchRecord: .invalidInput
+        case .invalidInput, .invalidExport, .duplicate, .notAVault: .invalidInput
+        case .noSuchRecord: .noSuchRecord
         case .storage, .alreadyExists: .storage
         case .unsafePermissions, .unsupportedFormat, .readOnly, .refused: .refused
         }
@@ -68,11 +71,6 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
 
     /// The command that accepts an older vault state on purpose.
     public static let acceptRollbackCommand = "proffer vault accept-rollback"
-
-    /// Whether nothing by the asked-for name exists.
-    public var isNoSuchRecord: Bool {
-        if case .noSuchRecord = reason { true } else { false }
-    }
 
     public var description: String {
         switch reason {

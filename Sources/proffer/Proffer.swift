@@ -84,12 +84,17 @@ struct Failure {
                 switch error.code {
                 case .wrongPassphrase: 77
                 case .busy: 75
-                case .invalidInput: 65
+                case .invalidInput, .noSuchRecord: 65
                 default: 1
                 }
         case let error as AgentError:
             message = error.message
-            status = error.isUnavailable ? 69 : error.code == .invalidInput ? 65 : 1
+            status =
+                switch error.code {
+                case .unreachable, .timedOut: 69
+                case .invalidInput: 65
+                default: 1
+                }
         case let error as CLIError:
             message = error.description
             status = error.status

@@ -142,11 +142,13 @@ struct VendorCommand: ParsableCommand {
         @OptionGroup var network: NetworkOptions
         @Argument(help: "The vendor's name.") var name: String
         @Flag(help: "Pin the presented keys without asking.") var yes = false
+        @Flag(help: "Allow plain http to this vendor from now on (a vendor added over http before https was required).")
+        var allowHTTP = false
 
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
             let (vendor, profile) = try await agent.presentedProfile(
-                of: name, timeout: network.duration(vault: agent.vault))
+                of: name, allowHTTP: allowHTTP, timeout: network.duration(vault: agent.vault))
             let pinned = vendor.signingKey.map(fingerprint(of:)) ?? "none"
             let presented = fingerprint(of: profile.signingKey)
             let sameKeys = vendor.signingKey == profile.signingKey && vendor.boxKey == profile.boxKey
