@@ -75,17 +75,13 @@ extension Vault {
         }
         try write { transaction in
             let persona = try fetchPersona(name, in: transaction.reader)
-            let holding = try transaction.reader.all(StoredDeal.self).records.map(\.record).filter {
-                $0.persona == persona.record.name && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
-            }
+            let holding = try Vault.dealsHoldingData(in: transaction.reader) { $0.persona == persona.record.name }
             guard force || holding.isEmpty else {
                 throw VaultError(
                     .refused(
-                        "persona \(persona.record.name) is still needed: "
-                            + holding.map { "\($0.vendor) may hold its data (deal \($0.id), \($0.state.rawValue))" }
-                            .joined(separator: "; ")
-                            + ". Ask them to forget it first (`proffer deal forget DEAL`), or pass --force to remove it "
-                            + "anyway: then no forget can be signed as it"))
+                        "persona \(persona.record.name) is still needed: vendors may hold its data: "
+                            + "\(Vault.describe(holding)). Ask them to forget it first (`proffer deal forget DEAL`), or "
+                            + "pass --force to remove it anyway: then no forget can be signed as it"))
             }
             for preference in try transaction.reader.all(
                 Preference.self, where: "persona_index", is: keys.personaIndex(persona.record.name)

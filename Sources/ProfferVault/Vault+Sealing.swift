@@ -48,14 +48,7 @@ extension StoredIntent: SealedJSONWritable {
         } else {
             SealedJSON.appendDate(updatedAt, to: &output)
         }
-        if let sentTo {
-            output.append(contentsOf: ",\"sentTo\":[".utf8)
-            for (index, vendor) in sentTo.enumerated() {
-                if index > 0 { output.append(0x2C) }
-                SealedJSON.appendString(vendor, to: &output)
-            }
-            output.append(0x5D)
-        }
+        if let sentTo { SealedJSON.appendMember("sentTo", strings: sentTo, to: &output) }
         if let vendorIDs {
             output.append(contentsOf: ",\"vendorIDs\":{".utf8)
             for (index, vendor) in vendorIDs.keys.sorted().enumerated() {
@@ -66,19 +59,22 @@ extension StoredIntent: SealedJSONWritable {
             }
             output.append(0x7D)
         }
-        if let untold {
-            output.append(contentsOf: ",\"untold\":[".utf8)
-            for (index, vendor) in untold.enumerated() {
-                if index > 0 { output.append(0x2C) }
-                SealedJSON.appendString(vendor, to: &output)
-            }
-            output.append(0x5D)
-        }
+        if let untold { SealedJSON.appendMember("untold", strings: untold, to: &output) }
         output.append(0x7D)
     }
 }
 
 enum SealedJSON {
+    /// `,"name":["a","b"]`.
+    static func appendMember(_ name: String, strings: [String], to output: inout [UInt8]) {
+        output.append(contentsOf: ",\"\(name)\":[".utf8)
+        for (index, string) in strings.enumerated() {
+            if index > 0 { output.append(0x2C) }
+            appendString(string, to: &output)
+        }
+        output.append(0x5D)
+    }
+
     static func appendString(_ string: String, to output: inout [UInt8]) {
         output.append(0x22)
         var plain = string

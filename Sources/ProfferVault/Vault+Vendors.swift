@@ -84,18 +84,12 @@ extension Vault {
     public func removeVendor(named name: String, force: Bool = false) throws -> [StoredDeal] {
         try write { transaction in
             let vendor = try fetchVendor(named: name, in: transaction.reader)
-            let holding = try transaction.reader.all(StoredDeal.self).records.map(\.record).filter {
-                $0.vendor == vendor.record.name && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
-            }
+            let holding = try Vault.dealsHoldingData(in: transaction.reader) { $0.vendor == vendor.record.name }
             guard force || holding.isEmpty else {
                 throw VaultError(
                     .refused(
-                        "\(vendor.record.name) may still hold your data: "
-                            + holding.map {
-                                "\($0.disclosed.map(\.rawValue).joined(separator: ", ")) (deal \($0.id), \($0.state.rawValue))"
-                            }.joined(separator: "; ")
-                            + ". Ask it to forget first (`proffer deal forget DEAL`), or pass --force to remove it anyway"
-                    ))
+                        "\(vendor.record.name) may still hold your data: \(Vault.describe(holding)). Ask it to forget "
+                            + "first (`proffer deal forget DEAL`), or pass --force to remove it anyway"))
             }
             try transaction.delete(vendor)
             // Its open offers can no longer be acted on: nothing would reach it.
@@ -114,5 +108,19 @@ extension Vault {
                 Vendor.self, where: "name_index", is: reader.keys.blindIndex(name.lowercased(), in: "vendor"))
         else { throw VaultError(.noSuchRecord(kind: "vendor", name: "\(name) (see `proffer vendor list`)")) }
         return stored
+    }
+
+    /// The deals under which a vendor may still hold disclosed data (none forgotten), among those `matching`.
+    static func dealsHoldingData(in reader: RecordReader, matching: (StoredDeal) -> Bool) throws -> [StoredDeal] {
+        try reader.all(StoredDeal.self).records.map(\.record).filter {
+            matching($0) && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
+        }
+    }
+
+    /// "postal, name (deal k7f3q2ab, confirmed); …".
+    static func describe(_ holding: [StoredDeal]) -> String {
+        holding.map {
+            "\($0.vendor): \($0.disclosed.map(\.rawValue).joined(separator: ", ")) (deal \($0.id), \($0.state.rawValue))"
+        }.joined(separator: "; ")
     }
 }

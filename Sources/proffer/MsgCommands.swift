@@ -182,6 +182,18 @@ extension Msg {
     }
 }
 
+/// One registered id, as `msg terms` and `msg categories` list it.
+struct RegistryEntry: Encodable {
+    let id: String
+    let iri: String
+    let meaning: String
+
+    static func print(_ entries: [RegistryEntry], json: Bool) throws {
+        if json { return try printJSON(entries) }
+        printTable(["ID", "IRI", "MEANING"], entries.map { [$0.id, $0.iri, $0.meaning] })
+    }
+}
+
 extension Msg {
     struct Terms: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -189,18 +201,10 @@ extension Msg {
         )
         @Flag(help: "Write JSON.") var json = false
 
-        struct Entry: Encodable {
-            let id: String
-            let iri: String
-            let meaning: String
-        }
-
         func run() throws {
-            let entries = TermsDefinition.registry.map {
-                Entry(id: $0.id.description, iri: $0.iri, meaning: $0.meaning)
-            }
-            if json { return try printJSON(entries) }
-            printTable(["ID", "IRI", "MEANING"], entries.map { [$0.id, $0.iri, $0.meaning] })
+            try RegistryEntry.print(
+                TermsDefinition.registry.map { RegistryEntry(id: $0.id.description, iri: $0.iri, meaning: $0.meaning) },
+                json: json)
         }
     }
 
@@ -209,16 +213,10 @@ extension Msg {
             abstract: "List the personal data categories that needs: and give: accept, with their W3C DPV IRIs.")
         @Flag(help: "Write JSON.") var json = false
 
-        struct Entry: Encodable {
-            let id: String
-            let iri: String
-            let meaning: String
-        }
-
         func run() throws {
-            let entries = DataCategory.allCases.map { Entry(id: $0.rawValue, iri: $0.dpvIRI, meaning: $0.meaning) }
-            if json { return try printJSON(entries) }
-            printTable(["ID", "IRI", "MEANING"], entries.map { [$0.id, $0.iri, $0.meaning] })
+            try RegistryEntry.print(
+                DataCategory.allCases.map { RegistryEntry(id: $0.rawValue, iri: $0.dpvIRI, meaning: $0.meaning) },
+                json: json)
         }
     }
 }
