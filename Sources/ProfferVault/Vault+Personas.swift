@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ProfferCrypto
+import ProfferWire
 
 extension Vault {
     /// Adds a persona.
@@ -94,7 +95,9 @@ extension Vault {
 
     private func fetchPersona(_ name: String, in reader: RecordReader) throws -> Stored<Persona> {
         guard let stored = try reader.one(Persona.self, where: "name_index", is: reader.keys.personaIndex(name)) else {
-            throw VaultError(.noSuchRecord(kind: "persona", name: "\(name) (see `proffer persona list`)"))
+            let names = try reader.all(Persona.self).records.map(\.record.name)
+            throw VaultError(
+                .noSuchRecord(kind: "persona", name: Vault.missingName(name, among: names, list: "persona list")))
         }
         return stored
     }
@@ -129,5 +132,13 @@ extension Vault {
         guard (1...64).contains(name.count), allowed else {
             throw VaultError(.invalidInput("a \(kind) name is 1 to 64 letters, digits, -, _ or ., not \"\(name)\""))
         }
+    }
+
+    /// "nam (did you mean name?)" or "nam (see `proffer LIST`)", for a name that matches nothing.
+    static func missingName(_ name: String, among names: [String], list: String) -> String {
+        if let nearest = Suggestions.nearest(to: name.lowercased(), among: names.map { $0.lowercased() }) {
+            return "\(name) (did you mean \(nearest)?)"
+        }
+        return "\(name) (see `proffer \(list)`)"
     }
 }

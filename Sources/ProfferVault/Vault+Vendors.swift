@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ProfferCrypto
+import ProfferWire
 
 extension Vault {
     /// Adds a vendor the person deals with.
@@ -106,7 +107,11 @@ extension Vault {
         guard
             let stored = try reader.one(
                 Vendor.self, where: "name_index", is: reader.keys.blindIndex(name.lowercased(), in: "vendor"))
-        else { throw VaultError(.noSuchRecord(kind: "vendor", name: "\(name) (see `proffer vendor list`)")) }
+        else {
+            let names = try reader.all(Vendor.self).records.map(\.record.name)
+            throw VaultError(
+                .noSuchRecord(kind: "vendor", name: Vault.missingName(name, among: names, list: "vendor list")))
+        }
         return stored
     }
 

@@ -234,6 +234,13 @@ struct VendorServerTests {
         #expect((offers?.first?["name"] as? String)?.hasPrefix("cameras/") == true)
 
         #expect(vendor.stop() == 0)
+        // Down between publish and accept: nothing is sent, so no deal and no disclosure is recorded.
+        let offer = try #require(offers?.first?["name"] as? String)
+        let accept = try proffer("offer", "accept", offer, "--yes", "--timeout", "2")
+        #expect(accept.status == 69)
+        #expect(accept.stderr.contains("could not be connected to"), "\(accept.stderr)")
+        #expect(try proffer("deal", "list").stdout.contains("no deals yet"))
+        #expect(!(try proffer("audit", "list").stdout.contains("disclosure")))
         let unreachable = try proffer("intent", "publish", id, "--timeout", "2")
         #expect(unreachable.status == 69)
         #expect(unreachable.stdout.contains("could not be connected to"))

@@ -295,6 +295,11 @@ struct PromisesCLITests {
             return Response(status: .init(code: answer.status), body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
         try await withServer(router) { url in
+            let unconfirmed = try await person.run("vendor", "add", url, "--name", "shop")
+            #expect(unconfirmed.status == 1, "no terminal to confirm on, and no --yes")
+            #expect(unconfirmed.stderr.contains(fingerprint(of: inbox.profile.signingKey)))
+            #expect(unconfirmed.stderr.contains("--yes"))
+            #expect(try await person.run("vendor", "list").stdout.contains("no vendors yet"))
             try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
             let listed = try await person.expectSuccess("vendor", "list")
             #expect(listed.stdout.contains("http (this machine)"))
@@ -492,6 +497,7 @@ struct PromisesCLITests {
         let categories = try await person.expectSuccess("msg", "categories")
         #expect(categories.stdout.contains("https://w3id.org/dpv/pd#EmailAddress"))
         #expect(try await person.run("audit", "list", "--vendor", "nosuch").status == 1)
+        #expect(try await person.run("pref", "list", "--persona", "defualt").stderr.contains("did you mean default?"))
         #expect(try await person.run("offer", "list", "nosuchid").status == 65)
         let id = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
         let shown = try await person.expectSuccess("intent", "show", String(id.prefix(3)))
