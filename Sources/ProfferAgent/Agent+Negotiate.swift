@@ -24,6 +24,8 @@ public struct DisclosurePlan: Sendable {
     public let extraTerms: [TermsID]
     /// How the offer differs from what the intent asked for (a price above its max, another quantity).
     public let differences: [String]
+    /// The person asked for a deal although the intent already has one (`--another`).
+    public let allowsAnother: Bool
     public var needsConsent: Bool { items.contains(where: \.needsConsent) }
 }
 
@@ -77,11 +79,14 @@ extension Agent {
         let reply = replies[0]
         switch reply.message.kind {
         case .offer where reply.message.re == intent.id(toward: vendor.name) && reply.message.id != nil:
+            // The intent may have been withdrawn while the counter was on its way: its new offer is kept, closed.
+            let stillWanted = try vault.intent(id: offer.intentID.description).state != .withdrawn
             let newOffer = StoredOffer(
                 vendor: vendor.name, intentID: offer.intentID, envelope: reply.envelope.json, message: reply.message,
-                receivedAt: Date(), expiresAt: Agent.expiry(of: reply.message, sentAt: reply.timestamp))
+                receivedAt: Date(), expiresAt: Agent.expiry(of: reply.message, sentAt: reply.timestamp),
+                state: stillWanted ? .open : .withdrawn)
             try vault.addOffers([newOffer])
-            try vault.setOfferState(id: offer.id.description, to: .countered)
+            try vault.setOfferState(id: offer.id.description, to: .countered, onlyFrom: [.open])
             return .newOffer(newOffer)
         case .decline where reply.message.re == counter.id:
             return .declined(why: VendorText.clean(reply.message.why ?? "no reason given"))
@@ -163,14 +168,15 @@ extension Agent {
         let intentTerms = intent.message.terms.map(Array.init) ?? []
         return DisclosurePlan(
             offer: offer, vendor: vendor, persona: persona, items: items, terms: intentTerms + review.extraTerms,
-            extraTerms: review.extraTerms, differences: review.differences)
+            extraTerms: review.extraTerms, differences: review.differences, allowsAnother: another)
     }
 
     /// Accepts an offer.
     ///
-    /// The deal is written as `sending`, with the audit entry of what it discloses, before the sealed data leaves;
-    /// then it becomes `confirmed`, `declined` or `unconfirmed` (not delivered, or no valid answer). The data is
-    /// sealed to the *pinned* box key, and the accept is signed with the persona's pairwise key.
+    /// The deal is written as `sending`, with the audit entry of what it discloses, before the sealed data leaves
+    /// (and the vault checks again, in that write, that the offer is open and has no deal); then it becomes
+    /// `confirmed`, `declined` or `unconfirmed` (not delivered, or no valid answer). The data is sealed to the
+    /// *pinned* box key, and the accept is signed with the persona's pairwise key.
     ///
     /// - Parameter consented: Whether the person agreed to send the data whose rule is `ask`.
     /// - Returns: The deal as it stands after the exchange; the error, if any, is in ``StoredDeal/problem``.
@@ -192,95 +198,138 @@ extension Agent {
         try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
             try Agent.checkPinned(try await client.profile(endpoint), against: vendor)
         }
+        let remaining = timeout - (ContinuousClock.now - started)
+        guard remaining > .zero else { throw AgentError.timedOut(endpoint, timeout) }
         var accept = Message(kind: .accept)
         let acceptID = MessageID.random()
         accept.id = acceptID
         accept.re = offer.id
         accept.give = plan.items.isEmpty ? nil : FieldList(plan.items.map(\.category))
         accept.terms = plan.terms.isEmpty ? nil : FieldList(plan.terms)
-        let envelope = try sealAndSign(
-            accept, disclosing: plan.items.map(\.category), as: plan.persona, to: plan.vendor)
+        let sealed = try sealDisclosure(plan.items.map(\.category), of: plan.persona, to: plan.vendor)
+        let envelope = try sign(accept, as: plan.persona, toward: plan.vendor, sealedData: sealed)
         var deal = StoredDeal(
             id: acceptID, vendor: plan.vendor.name, persona: plan.persona, offerID: offer.id, intentID: offer.intentID,
             acceptEnvelope: envelope.json, replyEnvelope: nil, disclosed: plan.items.map(\.category),
             terms: plan.terms, createdAt: Date(), state: .sending)
         deal.item = offer.message.item ?? offer.message.sku?.description
         deal.price = offer.message.price
-        try vault.beginDeal(deal)
-        let remaining = max(timeout - (ContinuousClock.now - started), .seconds(1))
-        return try await send(envelope, for: deal, timeout: remaining)
+        deal.vendorLabel = plan.vendor.identityLabel
+        deal.personaLabel = try vault.persona(named: plan.persona).keyLabel
+        deal.sealedTo = sealed == nil ? nil : plan.vendor.boxKey.map { Base64URL.encode($0.bytes) }
+        try vault.beginDeal(deal, allowAnother: plan.allowsAnother)
+        return try await send(envelope, for: deal, timeout: remaining, reportedAs: timeout)
     }
 
-    /// Sends an unconfirmed (or interrupted) deal's accept again: the same accept id and data, freshly signed and
-    /// sealed to the pinned key, so the vendor can tell it is the same accept.
+    /// Sends an unconfirmed (or interrupted) deal's accept again: the same message and the same sealed data, freshly
+    /// signed, so the vendor can tell it is the same accept and receives nothing new.
+    ///
+    /// - Throws: ``AgentError`` when the deal is not `sending` or `unconfirmed`, its vendor or persona is not the one
+    ///   it was made with, the vendor's box key changed since, or a disclosed category's rule is now `never`.
     public func retry(dealID: String, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
         let deal = try vault.deal(id: dealID)
         guard deal.state.canRetry else {
             throw AgentError.refused(
                 "deal \(deal.id) is \(deal.state.rawValue): only an unconfirmed deal is sent again")
         }
+        let vendor = try requireParties(of: deal)
         guard let sent = try? Envelope.decode(json: Array(deal.acceptEnvelope.utf8)),
             let accept = try? Message.parse(sent.envelope.msg)
         else { throw AgentError.refused("deal \(deal.id)'s stored accept does not parse: see `proffer vault check`") }
-        let vendor = try vault.vendor(named: deal.vendor)
-        let envelope = try sealAndSign(accept, disclosing: deal.disclosed, as: deal.persona, to: vendor)
-        var resent = deal
-        resent.acceptEnvelope = envelope.json
-        resent.problem = nil
-        let audit =
-            deal.disclosed.isEmpty
-            ? nil
-            : AuditEntry(
-                kind: .disclosure, at: Date(), persona: deal.persona, categories: deal.disclosed, vendor: deal.vendor,
-                terms: deal.terms, deal: deal.id, note: "sent again (deal retry)")
-        try vault.saveDeal(resent, audit: audit.map { [$0] } ?? [])
-        return try await send(envelope, for: resent, timeout: timeout)
-    }
-
-    /// Seals the persona's values for `categories` to the vendor's pinned box key, and signs the accept.
-    private func sealAndSign(
-        _ accept: Message, disclosing categories: [DataCategory], as persona: String, to vendor: Vendor
-    )
-        throws -> Envelope
-    {
         var sealed: [UInt8]?
-        if !categories.isEmpty {
-            guard let boxKey = vendor.boxKey else {
-                throw AgentError.refused("\(vendor.name) has no pinned key for sealed data: add it again")
+        if let data = sent.envelope.data {
+            guard let sealedTo = deal.sealedTo, vendor.boxKey.map({ Base64URL.encode($0.bytes) }) == sealedTo,
+                let bytes = Base64URL.decode(data)
+            else {
+                throw AgentError.refused(
+                    "\(vendor.name)'s key for sealed data changed since deal \(deal.id) was sent: its data cannot be sent "
+                        + "again. Accept a new offer instead")
             }
-            var json = try disclosureJSON(categories, of: persona)
-            defer { wipe(&json) }
-            sealed = boxKey.seal(json)
+            sealed = bytes
         }
-        return try sign(accept, as: persona, toward: vendor, sealedData: sealed)
+        for category in deal.disclosed
+        where (try vault.preference(key: category.rawValue, persona: deal.persona))?.share == .never {
+            throw AgentError.refused(
+                "the rule for the \(category.rawValue) of persona \(deal.persona) is now never: deal \(deal.id) was not "
+                    + "sent again")
+        }
+        let envelope = try sign(accept, as: deal.persona, toward: vendor, sealedData: sealed)
+        let resending = try vault.updateDeal(id: deal.id) { stored in
+            guard stored.state.canRetry else {
+                throw AgentError.refused("deal \(stored.id) is now \(stored.state.rawValue): it was not sent again")
+            }
+            stored.state = .sending
+            stored.acceptEnvelope = envelope.json
+            stored.problem = nil
+            return stored.disclosed.isEmpty
+                ? []
+                : [
+                    AuditEntry(
+                        kind: .disclosure, at: Date(), persona: stored.persona, categories: stored.disclosed,
+                        vendor: stored.vendor, terms: stored.terms, deal: stored.id, note: "sent again (deal retry)")
+                ]
+        }
+        return try await send(envelope, for: resending, timeout: timeout, reportedAs: timeout)
     }
 
-    /// Delivers a deal's accept and records what came of it.
-    private func send(_ envelope: Envelope, for sending: StoredDeal, timeout: Duration) async throws -> StoredDeal {
-        var deal = sending
+    /// The deal's vendor, when it and the deal's persona are still the parties the deal was made with.
+    private func requireParties(of deal: StoredDeal) throws -> Vendor {
         let vendor = try vault.vendor(named: deal.vendor)
+        if let label = deal.vendorLabel, label != vendor.identityLabel {
+            throw AgentError.refused(
+                "deal \(deal.id) was made with a vendor since removed: the vendor now named \(deal.vendor) is another "
+                    + "one, and nothing of this deal goes to it")
+        }
+        if let label = deal.personaLabel, label != (try? vault.persona(named: deal.persona))?.keyLabel {
+            throw AgentError.refused(
+                "deal \(deal.id) was made by a persona since removed: the persona now named \(deal.persona) is another "
+                    + "one, and cannot speak for this deal")
+        }
+        return vendor
+    }
+
+    /// Seals the persona's values for `categories` to the vendor's pinned box key; `nil` when nothing is disclosed.
+    private func sealDisclosure(_ categories: [DataCategory], of persona: String, to vendor: Vendor) throws -> [UInt8]?
+    {
+        guard !categories.isEmpty else { return nil }
+        guard let boxKey = vendor.boxKey else {
+            throw AgentError.refused("\(vendor.name) has no pinned key for sealed data: add it again")
+        }
+        var json = try disclosureJSON(categories, of: persona)
+        defer { wipe(&json) }
+        return boxKey.seal(json)
+    }
+
+    /// Delivers a deal's accept and records what came of it, over whatever another process did meanwhile: only a
+    /// deal still `sending` takes the outcome.
+    private func send(_ envelope: Envelope, for sending: StoredDeal, timeout: Duration, reportedAs: Duration)
+        async throws -> StoredDeal
+    {
+        let vendor = try vault.vendor(named: sending.vendor)
+        var outcome: (state: DealState, reply: String?, problem: String?)
         do {
-            let replies = try await deliver(envelope, to: vendor, timeout: timeout)
-            guard
-                let reply = replies.first(where: {
-                    $0.message.re == deal.id && ($0.message.kind == .confirm || $0.message.kind == .decline)
-                })
+            let replies = try await deliver(envelope, to: vendor, timeout: timeout, reportedAs: reportedAs)
+            let answers: Set<MessageKind> = [.confirm, .decline]
+            guard let reply = replies.first(where: { $0.message.re == sending.id && answers.contains($0.message.kind) })
             else {
                 throw AgentError.badAnswer(VendorEndpoint(vendor), "answered the accept without a confirm or decline")
             }
-            deal.replyEnvelope = reply.envelope.json
-            deal.state = reply.message.kind == .confirm ? .confirmed : .declined
-            if reply.message.kind == .decline {
-                deal.problem = VendorText.clean(reply.message.why ?? "no reason given")
-            }
+            let confirmed = reply.message.kind == MessageKind.confirm
+            let why = VendorText.clean(reply.message.why ?? "no reason given")
+            outcome = confirmed ? (.confirmed, reply.envelope.json, nil) : (.declined, reply.envelope.json, why)
         } catch let error as AgentError {
             // Only a signed decline is a decline; an error answer is not signed, so the outcome stays unknown.
-            deal.state = .unconfirmed
-            deal.problem = error.message
+            outcome = (.unconfirmed, nil, error.message)
         }
-        try vault.saveDeal(deal)
-        if deal.state == .confirmed {
-            try vault.setOfferState(id: deal.offerID.description, to: .accepted)
+        let deal = try vault.updateDeal(id: sending.id) { stored in
+            guard stored.state == .sending else { return [] }
+            stored.state = outcome.state
+            stored.replyEnvelope = outcome.reply ?? stored.replyEnvelope
+            stored.problem = outcome.problem
+            return []
+        }
+        if outcome.state == .confirmed {
+            try vault.setOfferState(id: deal.offerID.description, to: .accepted, onlyFrom: [.open])
             // An intent withdrawn while the accept was on its way stays withdrawn; the deal stands beside it.
             try vault.updateIntent(id: deal.intentID.description) {
                 if $0.state != .withdrawn { $0.state = .fulfilled }
@@ -325,7 +374,11 @@ extension Agent {
         let vendor = try vault.vendor(named: offer.vendor)
         let persona = try vault.intent(id: offer.intentID.description).persona
         _ = try await deliver(try sign(decline, as: persona, toward: vendor), to: vendor, timeout: timeout)
-        try vault.setOfferState(id: offer.id.description, to: .declined)
+        guard try vault.setOfferState(id: offer.id.description, to: .declined, onlyFrom: [.open]) else {
+            throw AgentError.refused(
+                "\(vendor.name) was told you decline \(offer.name), but meanwhile the offer became "
+                    + "\(try vault.offer(id: offer.id.description).state.rawValue); it stays so")
+        }
     }
 
     /// Withdraws an intent and tells every vendor it was sent to, each under its own ids. Vendors not reached are
@@ -340,7 +393,8 @@ extension Agent {
             }
             vendorNames = untold
         } else {
-            vendorNames = intent.sentTo ?? []
+            // Every vendor the intent was sent to, answered or not: one that timed out may still have received it.
+            vendorNames = Array(Set((intent.sentTo ?? []) + (intent.vendorIDs ?? [:]).keys)).sorted()
             try vault.updateIntent(id: intent.id.description) {
                 $0.state = .withdrawn
                 $0.untold = vendorNames
@@ -380,53 +434,64 @@ extension Agent {
     /// Asks the vendor of a deal to delete what was disclosed.
     ///
     /// The deal is `forget-pending` until the vendor confirms; the audit log says "asked" only once the forget
-    /// reached the vendor, and "forgotten" once it confirmed. Run it again to retry a pending forget (the same id).
+    /// reached the vendor, and "forgotten" once it confirmed, each once however many processes try. Run it again to
+    /// retry a pending forget (the same id).
     public func forget(dealID: String, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
-        var deal = try vault.deal(id: dealID)
-        guard deal.state != .forgotten else {
-            throw AgentError.refused("\(deal.vendor) already confirmed it forgot deal \(deal.id)")
+        let found = try vault.deal(id: dealID)
+        guard found.state != .forgotten else {
+            throw AgentError.refused("\(found.vendor) already confirmed it forgot deal \(found.id)")
         }
-        guard !deal.disclosed.isEmpty || deal.state != .declined else {
-            throw AgentError.refused("deal \(deal.id) was declined by \(deal.vendor) and disclosed nothing")
+        guard !found.disclosed.isEmpty || found.state != .declined else {
+            throw AgentError.refused("deal \(found.id) was declined by \(found.vendor) and disclosed nothing")
         }
-        let vendor = try vault.vendor(named: deal.vendor)
+        let vendor = try requireParties(of: found)
         var forget = Message(kind: .forget)
-        let previous = deal.forgetEnvelope.flatMap { try? Envelope.decode(json: Array($0.utf8)) }
+        let previous = found.forgetEnvelope.flatMap { try? Envelope.decode(json: Array($0.utf8)) }
             .flatMap { try? Message.parse($0.envelope.msg) }
-        forget.id = previous?.id ?? MessageID.random()
-        forget.re = deal.id
-        let envelope = try sign(forget, as: deal.persona, toward: vendor)
-        deal.state = .forgetPending
-        deal.forgetEnvelope = envelope.json
-        try vault.saveDeal(deal)
+        let forgetID = previous?.id ?? MessageID.random()
+        forget.id = forgetID
+        forget.re = found.id
+        let envelope = try sign(forget, as: found.persona, toward: vendor)
+        try vault.updateDeal(id: found.id) { stored in
+            guard stored.state != .forgotten else { return [] }
+            stored.state = .forgetPending
+            stored.forgetEnvelope = envelope.json
+            return []
+        }
         let replies: [VerifiedEnvelope]
         do {
             replies = try await deliver(envelope, to: vendor, timeout: timeout)
         } catch {
-            deal.problem = error.message
-            try vault.saveDeal(deal)
+            try vault.updateDeal(id: found.id) { stored in
+                if stored.state == .forgetPending { stored.problem = error.message }
+                return []
+            }
             throw error
         }
-        var audit: [AuditEntry] = []
-        if deal.forgetDelivered != true {
-            deal.forgetDelivered = true
-            audit.append(
-                AuditEntry(
-                    kind: .forgetRequest, at: Date(), persona: deal.persona, categories: deal.disclosed,
-                    vendor: deal.vendor, deal: deal.id))
+        let confirm = replies.first { $0.message.kind == .confirm && $0.message.re == forgetID }
+        return try vault.updateDeal(id: found.id) { stored in
+            var audit: [AuditEntry] = []
+            if stored.forgetDelivered != true {
+                stored.forgetDelivered = true
+                audit.append(
+                    AuditEntry(
+                        kind: .forgetRequest, at: Date(), persona: stored.persona, categories: stored.disclosed,
+                        vendor: stored.vendor, deal: stored.id))
+            }
+            guard stored.state != .forgotten else { return audit }
+            if let confirm {
+                stored.forgetReplyEnvelope = confirm.envelope.json
+                stored.state = .forgotten
+                stored.problem = nil
+                audit.append(
+                    AuditEntry(
+                        kind: .forgetConfirmed, at: Date(), persona: stored.persona, categories: stored.disclosed,
+                        vendor: stored.vendor, deal: stored.id))
+            } else {
+                stored.state = .forgetPending
+                stored.problem = "\(stored.vendor) received the forget but has not confirmed it yet"
+            }
+            return audit
         }
-        if let confirm = replies.first(where: { $0.message.kind == .confirm && $0.message.re == forget.id }) {
-            deal.forgetReplyEnvelope = confirm.envelope.json
-            deal.state = .forgotten
-            deal.problem = nil
-            audit.append(
-                AuditEntry(
-                    kind: .forgetConfirmed, at: Date(), persona: deal.persona, categories: deal.disclosed,
-                    vendor: deal.vendor, deal: deal.id))
-        } else {
-            deal.problem = "\(deal.vendor) received the forget but has not confirmed it yet"
-        }
-        try vault.saveDeal(deal, audit: audit)
-        return deal
     }
 }

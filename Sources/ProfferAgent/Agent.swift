@@ -80,7 +80,9 @@ public final class Agent: Sendable {
 
     /// Pins a verified profile's keys under `name` (by default derived from the profile's name).
     public func pin(_ profile: VendorProfile, url: String, name: String?, allowHTTP: Bool) throws -> Vendor {
-        let profileName = VendorText.clean(profile.name)
+        let cleaned = VendorText.clean(profile.name).trimmingCharacters(in: .whitespaces)
+        // A name of nothing but invisible characters names nothing: the vendor is known by its host instead.
+        let profileName = cleaned.isEmpty ? (URLComponents(string: url)?.host ?? url) : cleaned
         let vendor = Vendor(
             name: name ?? Agent.shortName(profileName), baseURL: url, signingKey: profile.signingKey,
             boxKey: profile.boxKey, terms: profile.terms.compactMap(TermsID.init),
@@ -185,23 +187,27 @@ public final class Agent: Sendable {
 
     /// Posts a signed envelope within `timeout` (optionally after checking the vendor's profile in the same time),
     /// and returns the verified replies, admitted as never seen before.
-    func deliver(_ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool = false, timeout: Duration)
-        async throws(AgentError) -> [VerifiedEnvelope]
-    {
+    ///
+    /// - Parameter reportedAs: The timeout to name if it runs out, when `timeout` is what is left of a longer one.
+    func deliver(
+        _ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool = false, timeout: Duration,
+        reportedAs: Duration? = nil
+    ) async throws(AgentError) -> [VerifiedEnvelope] {
         let replies = try await deliverUnadmitted(
-            envelope, to: vendor, checkingProfile: checkingProfile, timeout: timeout)
+            envelope, to: vendor, checkingProfile: checkingProfile, timeout: timeout, reportedAs: reportedAs)
         if let problem = try admit(replies) { throw .badAnswer(VendorEndpoint(vendor), problem) }
         return replies
     }
 
     /// Like ``deliver(_:to:checkingProfile:timeout:)``, leaving the replies to be admitted by the caller, so that
     /// publishing to many vendors admits all their replies in one write.
-    func deliverUnadmitted(_ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool, timeout: Duration)
-        async throws(AgentError) -> [VerifiedEnvelope]
-    {
+    func deliverUnadmitted(
+        _ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool, timeout: Duration, reportedAs: Duration? = nil
+    ) async throws(AgentError) -> [VerifiedEnvelope] {
         let endpoint = VendorEndpoint(vendor)
         let client = self.client
-        let body = try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
+        let body = try await VendorClient.withDeadline(timeout, for: endpoint, reportedAs: reportedAs) {
+            () async throws(AgentError) in
             if checkingProfile { try Agent.checkPinned(try await client.profile(endpoint), against: vendor) }
             return try await client.post(envelope, to: endpoint)
         }

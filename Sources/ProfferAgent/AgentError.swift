@@ -82,9 +82,18 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
 /// Text a vendor sent, made safe to print: C0 and C1 control characters and bidirectional overrides are removed, so
 /// a vendor cannot move the cursor, recolour the terminal, forge a line or reorder what the person reads.
 public enum VendorText {
+    /// How much of a vendor's text is shown: enough for any honest message, not a screenful of noise.
+    public static let maximumScalars = 300
+
     public static func clean(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars where !isControl(scalar) { scalars.append(scalar) }
+        for scalar in text.unicodeScalars where !isControl(scalar) {
+            guard scalars.count < maximumScalars else {
+                scalars.append("…")
+                break
+            }
+            scalars.append(scalar)
+        }
         return String(scalars)
     }
 

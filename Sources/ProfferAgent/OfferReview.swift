@@ -11,6 +11,8 @@ public struct OfferReview: Sendable {
     /// Terms the offer adds beyond the intent's: accepting needs the person to agree to each by name.
     public let extraTerms: [TermsID]
     public let isExpired: Bool
+    /// The intent's state when it no longer takes deals (expired, withdrawn), else `nil`.
+    public let intentClosed: IntentState?
     /// Differences from what the intent asked for (a price above its max, another quantity), worth a look before
     /// accepting but not reasons to refuse.
     public let differences: [String]
@@ -33,15 +35,20 @@ public struct OfferReview: Sendable {
         missingTerms = intentTerms.filter { !offered.contains($0) }
         extraTerms = offered.filter { !intentTerms.contains($0) }
         isExpired = offer.expiresAt.map { $0 <= now } ?? false
+        let intentState = intent?.state(at: now)
+        intentClosed = intentState == .expired || intentState == .withdrawn ? intentState : nil
     }
 
     /// Open, not expired, and carrying every term of the intent.
-    public var canBeAccepted: Bool { offer.state == .open && !isExpired && missingTerms.isEmpty }
+    public var canBeAccepted: Bool {
+        offer.state == .open && !isExpired && missingTerms.isEmpty && intentClosed == nil
+    }
 
     /// Why the offer cannot be accepted as it stands, or what accepting it needs, in a few words for a listing.
     public var remarks: [String] {
         var remarks: [String] = []
         if offer.state == .open && isExpired { remarks.append("expired") }
+        if let intentClosed { remarks.append("intent \(intentClosed.rawValue)") }
         if !missingTerms.isEmpty {
             remarks.append("lacks your terms \(missingTerms.map(\.description).joined(separator: ","))")
         }

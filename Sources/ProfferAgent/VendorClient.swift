@@ -107,8 +107,11 @@ public final class VendorClient: Sendable {
 
     /// Runs `body` (one vendor's whole exchange) and gives up at `timeout`, whatever the vendor does: a vendor that
     /// drips its answer a byte at a time is cut off at the deadline, and the caller goes on at once.
+    ///
+    /// - Parameter reportedAs: The timeout to name in the error, when `timeout` is what is left of a longer one.
     public static func withDeadline<T: Sendable>(
-        _ timeout: Duration, for endpoint: VendorEndpoint, _ body: @escaping @Sendable () async throws(AgentError) -> T
+        _ timeout: Duration, for endpoint: VendorEndpoint, reportedAs: Duration? = nil,
+        _ body: @escaping @Sendable () async throws(AgentError) -> T
     ) async throws(AgentError) -> T {
         let race = DeadlineRace<T>()
         let result = await withCheckedContinuation {
@@ -123,7 +126,7 @@ public final class VendorClient: Sendable {
             }
             let timer = Task {
                 try? await Task.sleep(for: timeout)
-                race.finish(.failure(.timedOut(endpoint, timeout)))
+                race.finish(.failure(.timedOut(endpoint, reportedAs ?? timeout)))
                 work.cancel()
             }
             race.onFinish { timer.cancel() }

@@ -264,6 +264,13 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     public var forgetDelivered: Bool?
     /// What went wrong at the last exchange, or why the vendor declined, in words for the person.
     public var problem: String?
+    /// The identity labels of the vendor and persona the deal was made with: a vendor or persona removed and made
+    /// again under the same name is another party, and nothing of this deal is sent to or signed as it.
+    public var vendorLabel: String?
+    public var personaLabel: String?
+    /// The pinned box key (base64url) the accept's data was sealed to, so a retry resends exactly that data only while
+    /// the vendor still holds that key.
+    public var sealedTo: String?
 
     public init(
         id: MessageID, vendor: String, persona: String, offerID: MessageID, intentID: MessageID,

@@ -30,7 +30,10 @@ extension Vault {
             if intent.id == nil { intent.id = MessageID.random() }
             let canonical = intent.canonicalForm
             guard (try? Message.parse(canonical)) != nil else {
-                throw VaultError(.invalidInput("with its new id the intent is longer than 280 characters: shorten it"))
+                throw VaultError(
+                    .invalidInput(
+                        "with its id (and your defaults) filled in, the intent is longer than 280 characters: shorten it"
+                    ))
             }
             return StoredIntent(
                 message: intent, canonical: canonical, persona: persona, state: .draft, createdAt: now, updatedAt: now)

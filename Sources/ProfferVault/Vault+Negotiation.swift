@@ -52,12 +52,19 @@ extension Vault {
         }
     }
 
-    /// Moves an offer to `state`.
-    public func setOfferState(id: String, to state: OfferState) throws {
+    /// Moves an offer to `state`, or, with `onlyFrom`, only when it is in one of those states now: a check and a
+    /// change in one transaction, so two processes cannot both act on one open offer.
+    ///
+    /// - Returns: Whether the offer was moved.
+    @discardableResult
+    public func setOfferState(id: String, to state: OfferState, onlyFrom current: Set<OfferState>? = nil) throws -> Bool
+    {
         try write { transaction in
             var stored = try fetchOffer(id: id, in: transaction.reader)
+            if let current, !current.contains(stored.record.state) { return false }
             stored.record.state = state
             try transaction.update(stored)
+            return true
         }
     }
 
@@ -74,8 +81,32 @@ extension Vault {
     /// Writes a new deal as ``DealState/sending`` together with the audit entry of what it discloses, in one
     /// transaction, before anything leaves: a process killed mid-send leaves a deal that says so, never an audit entry
     /// naming a deal that does not exist.
-    public func beginDeal(_ deal: StoredDeal) throws {
+    ///
+    /// The checks that make the deal allowed run again in the same transaction, so two processes accepting at once
+    /// cannot both pass them: the offer is open, no other deal (not declined) exists for the same offer, and, unless
+    /// `allowAnother`, none for the same intent.
+    public func beginDeal(_ deal: StoredDeal, allowAnother: Bool = false) throws {
         try write { transaction in
+            let offer = try fetchOffer(id: deal.offerID.description, in: transaction.reader).record
+            guard offer.state == .open else {
+                throw VaultError(.refused("offer \(offer.name) is \(offer.state.rawValue): nothing was sent"))
+            }
+            let others = try transaction.reader.all(StoredDeal.self).records.map(\.record).filter {
+                $0.intentID == deal.intentID && $0.state != .declined
+            }
+            if let same = others.first(where: { $0.offerID == deal.offerID }) {
+                throw VaultError(
+                    .refused(
+                        "offer \(offer.name) already has deal \(same.id) (\(same.state.rawValue)): nothing was sent; "
+                            + "see `proffer deal show \(same.id)`"))
+            }
+            if let other = others.first, !allowAnother {
+                throw VaultError(
+                    .refused(
+                        "intent \(deal.intentID) already has deal \(other.id) with \(other.vendor) "
+                            + "(\(other.state.rawValue)): nothing was sent. To make another deal for it, pass --another"
+                    ))
+            }
             try transaction.insert(deal, duplicateName: deal.id.description)
             if !deal.disclosed.isEmpty {
                 try transaction.appendAudit(
@@ -86,17 +117,19 @@ extension Vault {
         }
     }
 
-    /// Replaces the stored deal of the same id, and appends `audit` in the same transaction.
-    public func saveDeal(_ deal: StoredDeal, audit: [AuditEntry] = []) throws {
+    /// Changes a stored deal in one transaction: `change` sees the deal as stored now (another process may have
+    /// moved it since it was read) and returns the audit entries to append with the change.
+    @discardableResult
+    public func updateDeal(id: MessageID, _ change: (inout StoredDeal) throws -> [AuditEntry]) throws -> StoredDeal {
         try write { transaction in
             guard
                 var stored = try transaction.reader.one(
-                    StoredDeal.self, where: "deal_index",
-                    is: transaction.keys.blindIndex(deal.id.description, in: "deal"))
-            else { throw VaultError(.noSuchRecord(kind: "deal", name: deal.id.description)) }
-            stored.record = deal
+                    StoredDeal.self, where: "deal_index", is: transaction.keys.blindIndex(id.description, in: "deal"))
+            else { throw VaultError(.noSuchRecord(kind: "deal", name: id.description)) }
+            let audit = try change(&stored.record)
             try transaction.update(stored)
             for entry in audit { try transaction.appendAudit(entry) }
+            return stored.record
         }
     }
 

@@ -136,7 +136,11 @@ extension Vault {
 
     /// "nam (did you mean name?)" or "nam (see `proffer LIST`)", for a name that matches nothing.
     static func missingName(_ name: String, among names: [String], list: String) -> String {
-        if let nearest = Suggestions.nearest(to: name.lowercased(), among: names.map { $0.lowercased() }) {
+        let lowercased = names.map { $0.lowercased() }
+        let starting = lowercased.filter { $0.hasPrefix(name.lowercased()) }
+        if let nearest = starting.count == 1
+            ? starting[0] : Suggestions.nearest(to: name.lowercased(), among: lowercased)
+        {
             return "\(name) (did you mean \(nearest)?)"
         }
         return "\(name) (see `proffer \(list)`)"

@@ -105,7 +105,7 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         case .noSuchRecord(let kind, let name):
             "no \(kind) named \(name)"
         case .duplicate(let kind, let name):
-            "a \(kind) named \(name) already exists"
+            "\("aeiou".contains(kind.prefix(1)) ? "an" : "a") \(kind) named \(name) already exists"
         case .invalidInput(let message):
             message
         case .storage(let message):

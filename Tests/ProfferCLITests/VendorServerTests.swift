@@ -235,6 +235,8 @@ struct VendorServerTests {
 
         #expect(vendor.stop() == 0)
         // Down between publish and accept: nothing is sent, so no deal and no disclosure is recorded.
+        #expect(try proffer("pref", "set", "name", "Ada Lovelace", "--share", "always").status == 0)
+        #expect(try proffer("pref", "set", "postal", "12 Example Street", "--share", "always").status == 0)
         let offer = try #require(offers?.first?["name"] as? String)
         let accept = try proffer("offer", "accept", offer, "--yes", "--timeout", "2")
         #expect(accept.status == 69)

@@ -584,4 +584,96 @@ struct PromisesCLITests {
             #expect(after.stdout.contains(fingerprint(of: replacement.inbox.profile.signingKey)))
         }
     }
+
+    @Test("a deal stays with its parties; a retry resends the very data; two accepts at once make one deal")
+    func dealIntegrity() async throws {
+        let first = try TestVendor()
+        let impostor = try TestVendor()
+        let received = Received()
+        let failing = Flag()
+        let useImpostor = Flag()
+        let person = try await CLIPerson()
+        let (firstInbox, impostorInbox) = (first.inbox, impostor.inbox)
+        let router = Router()
+        router.get("profile") { _, _ in
+            let profile = useImpostor.isOn ? impostorInbox.profile : firstInbox.profile
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: profile.jsonBytes)))
+        }
+        router.post("inbox") { request, _ in
+            var request = request
+            let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
+            received.append(body)
+            if failing.isOn { return Response(status: .serviceUnavailable) }
+            let answer = await (useImpostor.isOn ? impostorInbox : firstInbox).handle(body: body)
+            return Response(status: .init(code: answer.status), body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
+        try await withServer(router) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+            try await person.expectSuccess("intent", "publish", id)
+            let offers = try await person.json("offer", "list", id, "--json").compactMap { $0["name"] as? String }
+
+            // Two accepts of two offers of one intent at once: one deal, the other refused before anything is sent.
+            failing.set(true)
+            async let one = person.run("offer", "accept", offers[0], "--yes")
+            async let two = person.run("offer", "accept", offers[1], "--yes")
+            let outcomes = try await [one, two]
+            #expect(outcomes.filter { $0.stderr.contains("already has deal") }.count == 1, "\(outcomes.map(\.stderr))")
+            let deals = try await person.json("deal", "list", "--json")
+            #expect(deals.count == 1)
+            let dealID = try #require(deals.first?["id"] as? String)
+            let firstData = received.envelopes.first { $0.envelope.msg.hasPrefix("#accept") }?.envelope.data
+
+            try await person.expectSuccess("pref", "set", "name", "--share", "never")
+            let never = try await person.run("deal", "retry", dealID)
+            #expect(never.status == 1)
+            #expect(never.stderr.contains("is now never"))
+            try await person.expectSuccess("pref", "set", "name", "--share", "always")
+            try await person.expectSuccess("pref", "set", "postal", "Changed Street 9")
+            failing.set(false)
+            try await person.expectSuccess("deal", "retry", dealID)
+            let resent = received.envelopes.filter { $0.envelope.msg.hasPrefix("#accept") }.last?.envelope.data
+            #expect(resent != nil && resent == firstData, "the very data first sealed, not today's values")
+            #expect(try await first.inbox.store.deals()[0].disclosed?.contains("Changed Street") == false)
+
+            // The vendor is removed and another takes its name and URL: the old deal goes nowhere near it.
+            try await person.expectSuccess("vendor", "rm", "shop", "--force")
+            useImpostor.set(true)
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let forget = try await person.run("deal", "forget", dealID)
+            #expect(forget.status == 1)
+            #expect(forget.stderr.contains("since removed"))
+            #expect(!received.envelopes.contains { $0.envelope.msg.hasPrefix("#forget") })
+            #expect(try await person.json("deal", "list", "--json")[0]["state"] as? String == "confirmed")
+        }
+    }
+
+    @Test("a vendor that timed out may still have the intent: withdraw tells it too")
+    func withdrawAfterTimeout() async throws {
+        let vendor = try TestVendor()
+        let received = Received()
+        let slow = Flag()
+        slow.set(true)
+        let person = try await CLIPerson()
+        let inbox = vendor.inbox
+        let router = vendor.router(inbox: { body in
+            received.append(body)
+            if slow.isOn { try? await Task.sleep(for: .seconds(3)) }
+            let answer = await inbox.handle(body: body)
+            return (answer.status, answer.body)
+        })
+        try await withServer(router) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+            let published = try await person.run("intent", "publish", id, "--timeout", "1")
+            #expect(published.status == 69)
+            slow.set(false)
+            // The vendor stores the intent once its slow answer is done.
+            try await Task.sleep(for: .seconds(3))
+            try await person.expectSuccess("intent", "withdraw", id)
+            let withdraw = received.messages.last
+            #expect(withdraw?.kind == .withdraw)
+            #expect(withdraw?.re == received.messages.first?.id)
+        }
+    }
 }

@@ -33,9 +33,10 @@ func populatedVault() throws -> TemporaryVault {
         acceptEnvelope: "{\"accept\":1}", replyEnvelope: "{\"confirm\":1}", disclosed: [.email],
         terms: [TermsID("sd-base")!], createdAt: Date(), state: .sending)
     try vault.beginDeal(deal)
-    var confirmed = deal
-    confirmed.state = .confirmed
-    try vault.saveDeal(confirmed)
+    try vault.updateDeal(id: deal.id) { stored in
+        stored.state = .confirmed
+        return []
+    }
     _ = try vault.admitReplies([(sender: Array(repeating: 7, count: 32), nonce: [1, 2, 3], freshUntil: .max)], now: 0)
     return temporary
 }
