@@ -196,7 +196,9 @@ public final class VendorInbox: Sendable {
         let newOffer = makeOffer(
             item: item, price: price, qty: qty, intentID: MessageID(offer.intentID)!, terms: terms, to: sender,
             now: now)
-        try await store.supersede(offerID: offer.id, with: newOffer)
+        guard try await store.supersede(offerID: offer.id, with: newOffer) else {
+            throw ProtocolError(.unknownRef, "offer \(offer.id) is no longer open")
+        }
         return .replies([newOffer.envelope])
     }
 
@@ -237,17 +239,23 @@ public final class VendorInbox: Sendable {
         guard let item = catalog.item(sku: offer.sku) else {
             return decline(accept, why: "this item is no longer sold", to: envelope.sender, now: now)
         }
-        guard offer.qty <= item.stock - (try await store.soldCount(sku: offer.sku)) else {
-            return decline(accept, why: "sold out", to: envelope.sender, now: now)
-        }
         var confirm = Message(kind: .confirm)
         confirm.id = MessageID.random()
         confirm.re = accept.id
         confirm.eta = item.eta
         let reply = Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now)
-        try await store.storeDeal(
-            sender: senderData, acceptID: accept.id!.description, offer: offer, acceptEnvelope: envelope.envelope.json,
-            confirmEnvelope: reply.json, disclosed: disclosed)
+        // The checks above were reads; the one that decides is made again with the write, in one transaction.
+        switch try await store.makeDeal(
+            sender: senderData, acceptID: accept.id!.description, offer: offer, stock: item.stock,
+            acceptEnvelope: envelope.envelope.json, confirmEnvelope: reply.json, disclosed: disclosed,
+            now: now.secondsSince1970)
+        {
+        case .made, .alreadyMade: break
+        case .soldOut: return decline(accept, why: "sold out", to: envelope.sender, now: now)
+        case .expired: throw ProtocolError(.expired, "offer \(offer.id) has expired")
+        case .offerNotOpen(let state):
+            throw ProtocolError(.unknownRef, "offer \(offer.id) is no longer open (it was \(state))")
+        }
         return .replies([reply.json])
     }
 

@@ -179,11 +179,22 @@ public final class VendorStore: Sendable {
         }
     }
 
-    /// Replaces a countered offer by the new one.
-    func supersede(offerID: String, with newOffer: StoredOffer) async throws {
-        try await database.write { db in
-            try db.execute(sql: "UPDATE offers SET state = 'countered' WHERE id = ?", arguments: [offerID])
-            try VendorStore.insert([newOffer], in: db)
+    /// Replaces a countered offer by the new one, only while the countered offer is still open: of two counters (or
+    /// a counter and an accept) arriving at once, one wins.
+    ///
+    /// - Returns: Whether the offer was still open and was replaced.
+    func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Bool {
+        try await database.writeWithoutTransaction { db in
+            var replaced = false
+            try db.inTransaction(.immediate) {
+                try db.execute(
+                    sql: "UPDATE offers SET state = 'countered' WHERE id = ? AND state = 'open'", arguments: [offerID])
+                guard db.changesCount == 1 else { return .rollback }
+                try VendorStore.insert([newOffer], in: db)
+                replaced = true
+                return .commit
+            }
+            return replaced
         }
     }
 
@@ -216,21 +227,70 @@ public final class VendorStore: Sendable {
         }
     }
 
-    /// Records a deal: both signed envelopes and the disclosed data; the offer becomes `accepted`.
-    func storeDeal(
-        sender: Data, acceptID: String, offer: StoredOffer, acceptEnvelope: String, confirmEnvelope: String,
-        disclosed: String?
-    ) async throws {
-        try await database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed)
-                    VALUES (?, ?, ?, ?, ?, 'confirmed', ?, ?, ?)
-                    """,
-                arguments: [
-                    sender, acceptID, offer.id, offer.sku, offer.qty, acceptEnvelope, confirmEnvelope, disclosed,
-                ])
-            try db.execute(sql: "UPDATE offers SET state = 'accepted' WHERE id = ?", arguments: [offer.id])
+    /// What came of an attempt to make a deal.
+    enum DealOutcome: Equatable, Sendable {
+        /// The deal was written and the offer is `accepted`.
+        case made
+        /// This very accept made the deal before (a retry racing the first send).
+        case alreadyMade
+        /// The offer was no longer open (another accept won, or it was countered or withdrawn): its state now.
+        case offerNotOpen(String)
+        /// The offer has expired.
+        case expired
+        /// Fewer than the offer's quantity are left.
+        case soldOut
+    }
+
+    /// Makes a deal exactly once: in one `BEGIN IMMEDIATE` transaction the offer must still be open and unexpired,
+    /// the stock must cover it, and the offer moves to `accepted` as the deal is written. However many accepts of one
+    /// offer arrive at once, in this process or another, one deal is made and stock never goes below zero.
+    ///
+    /// - Parameter stock: The item's stock, or `nil` when it is unlimited.
+    func makeDeal(
+        sender: Data, acceptID: String, offer: StoredOffer, stock: Int?, acceptEnvelope: String,
+        confirmEnvelope: String, disclosed: String?, now: Int64
+    ) async throws -> DealOutcome {
+        try await database.writeWithoutTransaction { db in
+            var outcome = DealOutcome.made
+            try db.inTransaction(.immediate) {
+                if try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM deals WHERE sender = ? AND accept_id = ?", arguments: [sender, acceptID])
+                    == true
+                {
+                    outcome = .alreadyMade
+                    return .rollback
+                }
+                try db.execute(
+                    sql:
+                        "UPDATE offers SET state = 'accepted' WHERE id = ? AND sender = ? AND state = 'open' AND expires_at >= ?",
+                    arguments: [offer.id, sender, now])
+                guard db.changesCount == 1 else {
+                    let state = try String.fetchOne(
+                        db, sql: "SELECT state FROM offers WHERE id = ? AND sender = ?", arguments: [offer.id, sender])
+                    outcome = state == "open" ? .expired : .offerNotOpen(state ?? "unknown")
+                    return .rollback
+                }
+                if let stock {
+                    let sold =
+                        try Int.fetchOne(
+                            db, sql: "SELECT COALESCE(SUM(qty), 0) FROM deals WHERE sku = ?", arguments: [offer.sku])
+                        ?? 0
+                    guard sold + offer.qty <= stock else {
+                        outcome = .soldOut
+                        return .rollback
+                    }
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed)
+                        VALUES (?, ?, ?, ?, ?, 'confirmed', ?, ?, ?)
+                        """,
+                    arguments: [
+                        sender, acceptID, offer.id, offer.sku, offer.qty, acceptEnvelope, confirmEnvelope, disclosed,
+                    ])
+                return .commit
+            }
+            return outcome
         }
     }
 
