@@ -14,13 +14,16 @@ public struct VendorKeys: Sendable {
 
     /// Loads the keys from `folder`, creating the folder (0700) and the keys when missing.
     public static func loadOrCreate(in folder: String) throws -> VendorKeys {
-        try VendorStore.makePrivateFolder(folder)
+        try VendorStore.preparePrivateFolder(folder)
         func seed(_ name: String) throws -> SecretBytes {
             let path = (folder as NSString).appendingPathComponent(name)
             if let existing = try SecretBytes.contentsOfKeyFile(path, byteCount: 32) {
                 var status = stat()
                 if stat(path, &status) == 0, status.st_mode & 0o077 != 0 {
                     throw VendorStoreError("\(path) is readable by other users: run chmod 600 \(path)")
+                }
+                if status.st_uid != getuid() {
+                    throw VendorStoreError("\(path) belongs to another user: these cannot be this vendor's keys")
                 }
                 return existing
             }

@@ -12,6 +12,10 @@ import Synchronization
 public final class VendorStore: Sendable {
     let database: DatabaseQueue
     private let pendingIntents = Mutex(PendingIntents())
+    /// The folder lock, released when the store goes away.
+    private let lockDescriptor: Int32
+
+    deinit { close(lockDescriptor) }
 
     struct StoredOffer: Sendable {
         var id: String
@@ -28,7 +32,8 @@ public final class VendorStore: Sendable {
     }
 
     public init(folder: String) throws {
-        try VendorStore.makePrivateFolder(folder)
+        try VendorStore.preparePrivateFolder(folder)
+        lockDescriptor = try VendorStore.lockFolder(folder)
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(5)
@@ -61,12 +66,53 @@ public final class VendorStore: Sendable {
         try migrator.migrate(database)
     }
 
-    static func makePrivateFolder(_ folder: String) throws {
-        if !FileManager.default.fileExists(atPath: folder) {
-            try FileManager.default.createDirectory(
-                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    /// Creates the data folder (0700) when missing. An existing folder is checked, never changed: it must be a
+    /// folder this user owns that no one else can read or write (a shared folder such as /tmp is refused, not
+    /// turned private under everyone else's feet).
+    static func preparePrivateFolder(_ folder: String) throws {
+        var status = stat()
+        if lstat(folder, &status) != 0 {
+            guard errno == ENOENT else {
+                throw VendorStoreError("cannot use \(folder) as the data folder: \(String(cString: strerror(errno)))")
+            }
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw VendorStoreError("cannot create the data folder \(folder): check the path and its permissions")
+            }
+            return
         }
-        guard chmod(folder, 0o700) == 0 else { throw VendorStoreError("cannot make \(folder) private (chmod 700)") }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            throw VendorStoreError("\(folder) is not a folder: give --data a folder for the vendor's keys and records")
+        }
+        guard status.st_uid == getuid() else {
+            throw VendorStoreError(
+                "\(folder) belongs to another user: give --data a folder of your own, e.g. a new one that "
+                    + "proffer-vendor creates")
+        }
+        guard status.st_mode & 0o077 == 0 else {
+            throw VendorStoreError(
+                "\(folder) can be read or written by other users (mode \(String(status.st_mode & 0o7777, radix: 8))): "
+                    + "the vendor's keys and the data people disclose must not be. Run `chmod 700 \(folder)`, or give "
+                    + "--data a new folder")
+        }
+    }
+
+    /// Holds an exclusive lock on the folder's `lock` file for as long as the process runs, so a second process
+    /// cannot serve from the same folder (two SQLite writers with separate replay windows would accept replays).
+    static func lockFolder(_ folder: String) throws -> Int32 {
+        let path = (folder as NSString).appendingPathComponent("lock")
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw VendorStoreError("cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw VendorStoreError(
+                "another proffer-vendor is already using \(folder): stop it first, or give this one its own --data")
+        }
+        return descriptor
     }
 
     // MARK: - Intents and offers

@@ -60,9 +60,15 @@ extension ProfferVendor {
                 FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
                 throw ExitCode(65)
             }
-            let inbox = VendorInbox(
-                catalog: loadedCatalog, keys: try VendorKeys.loadOrCreate(in: data),
-                store: try VendorStore(folder: data))
+            let inbox: VendorInbox
+            do {
+                inbox = VendorInbox(
+                    catalog: loadedCatalog, keys: try VendorKeys.loadOrCreate(in: data),
+                    store: try VendorStore(folder: data))
+            } catch {
+                FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
             var logger = Logger(label: "proffer-vendor")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .notice
@@ -72,7 +78,22 @@ extension ProfferVendor {
             let app = server.application(logger: logger) { boundPort in
                 FileHandle.standardOutput.write(Data("listening on http://\(host):\(boundPort) as \"\(name)\"\n".utf8))
             }
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            do {
+                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            } catch {
+                // NIO's text ("bind(descriptor:ptr:bytes:): Address already in use (errno: 98)") says little to a
+                // person; the usual causes get one clear line.
+                let text = String(describing: error)
+                let line =
+                    text.contains("Address already in use")
+                    ? "\(listen) is already in use: stop what listens there, or choose another --listen"
+                    : text.contains("Permission denied")
+                        ? "not allowed to listen on \(listen): ports below 1024 need privileges; choose another --listen"
+                        : text.contains("Cannot assign requested address")
+                            ? "\(host) is not an address of this machine: choose another --listen" : "stopped: \(text)"
+                FileHandle.standardError.write(Data("proffer-vendor: \(line)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 

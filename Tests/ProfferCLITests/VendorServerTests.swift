@@ -202,6 +202,42 @@ struct VendorServerTests {
         #expect(vendor.stop() == 0)
     }
 
+    @Test("--data is checked, never chmod-ed; one process per folder; a port in use is one clear line")
+    func dataFolderAndStartup() async throws {
+        let vendorBinary = ProfferProcess.builtProduct("proffer-vendor")
+        let catalog = RunningVendor.examples.appendingPathComponent("cameras.json").path
+        func serve(_ data: String, listen: String = "127.0.0.1:0") throws -> ProfferProcess.Outcome {
+            try ProfferProcess.run(
+                ["serve", "--catalog", catalog, "--listen", listen, "--data", data], executable: vendorBinary)
+        }
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "proffer-shared-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: shared) }
+        chmod(shared.path, 0o1777)
+        let refused = try serve(shared.path)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("chmod 700 \(shared.path)"))
+        var status = stat()
+        stat(shared.path, &status)
+        #expect(status.st_mode & 0o7777 == 0o1777, "the folder's mode was left as it was")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: shared.path).isEmpty, "nothing written into it")
+
+        let vendor = try await RunningVendor()
+        let second = try serve(vendor.folder.appendingPathComponent("data").path)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("another proffer-vendor is already using"))
+        let port = String(vendor.baseURL.split(separator: ":").last!)
+        let busy = try serve(shared.path + "-other", listen: "127.0.0.1:\(port)")
+        try? FileManager.default.removeItem(atPath: shared.path + "-other")
+        #expect(busy.status == 1)
+        #expect(
+            busy.stderr
+                == "proffer-vendor: 127.0.0.1:\(port) is already in use: stop what listens there, or choose another --listen\n"
+        )
+        #expect(vendor.stop() == 0)
+    }
+
     @Test("proffer vendor add, intent publish and offer list against a running vendor; 69 when none is reachable")
     func publishFromTheCommandLine() async throws {
         let vendor = try await RunningVendor()
