@@ -52,6 +52,15 @@ public final class VendorInbox: Sendable {
             return .error(error)
         }
         do {
+            // The in-memory window refused copies seen by this process; the store refuses those seen before a
+            // restart. Intents record theirs in the transaction that stores them, the hot path's one commit.
+            if !verified.message.kind.isIntent {
+                guard
+                    try await store.admit(
+                        sender: Data(verified.sender.bytes), nonce: VendorInbox.nonce(of: verified),
+                        expiresAt: VendorInbox.seenUntil(verified), now: now.secondsSince1970)
+                else { throw VendorInbox.replayed }
+            }
             return try await act(on: verified, now: now)
         } catch let error as ProtocolError {
             return .error(error)
@@ -62,11 +71,24 @@ public final class VendorInbox: Sendable {
         }
     }
 
+    static let replayed = ProtocolError(.replay, "this envelope was already received")
+
+    static func nonce(of envelope: VerifiedEnvelope) -> Data { Data(Base64URL.decode(envelope.envelope.nonce) ?? []) }
+
+    /// After this a copy of the envelope would be refused as `stale`, so its pair need not be remembered.
+    static func seenUntil(_ envelope: VerifiedEnvelope) -> Int64 {
+        envelope.timestamp.secondsSince1970 + EnvelopeVerifier.maximumClockSkew
+    }
+
     private func act(on envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
         let message = envelope.message
         let sender = Data(envelope.sender.bytes)
         switch message.kind {
-        case .buy, .rent, .hire, .fix: return try await answerIntent(message, sender: envelope.sender, now: now)
+        case .buy, .rent, .hire, .fix:
+            return try await answerIntent(
+                message, sender: envelope.sender,
+                seen: (VendorInbox.nonce(of: envelope), VendorInbox.seenUntil(envelope)),
+                now: now)
         case .counter: return try await answerCounter(message, sender: envelope.sender, now: now)
         case .accept: return try await answerAccept(envelope, now: now)
         case .decline:
@@ -87,9 +109,9 @@ public final class VendorInbox: Sendable {
 
     // MARK: - Intents
 
-    private func answerIntent(_ intent: Message, sender: SigningPublicKey, now: Timestamp) async throws
-        -> InboxAnswer
-    {
+    private func answerIntent(
+        _ intent: Message, sender: SigningPublicKey, seen: (nonce: Data, until: Int64), now: Timestamp
+    ) async throws -> InboxAnswer {
         guard let intentID = intent.id else {
             throw ProtocolError(.badMessage, "an intent sent to a vendor needs an id:, so that offers can answer it")
         }
@@ -112,11 +134,12 @@ public final class VendorInbox: Sendable {
         }
         // One transaction: stored if new; otherwise the state of the copy received before.
         switch try await store.storeIntent(
-            sender: senderData, message: intent, offers: offers, at: now.secondsSince1970)
+            sender: senderData, message: intent, offers: offers, at: now.secondsSince1970, seen: seen)
         {
-        case nil: break
-        case "withdrawn"?: return .replies([])
-        case .some:
+        case .stored: break
+        case .replay: throw VendorInbox.replayed
+        case .alreadyReceived(state: "withdrawn"): return .replies([])
+        case .alreadyReceived:
             // The same offers again, in fresh envelopes: a copy of the old ones would rightly be refused as a replay.
             let messages = try await store.openOfferMessages(sender: senderData, intentID: intentID.description)
             return .replies(

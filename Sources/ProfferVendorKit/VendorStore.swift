@@ -63,7 +63,32 @@ public final class VendorStore: Sendable {
                         PRIMARY KEY (sender, accept_id));
                     """)
         }
+        migrator.registerMigration("v2-seen") { db in
+            // The replay window, durable: an envelope accepted before a restart is refused after it. Keyed by expiry
+            // first (an envelope's own `ts` fixes it, so a copy has the same key): new rows append at the end of one
+            // B-tree and pruning cuts its start, with no second index to keep (schema/envelope.md).
+            try db.execute(
+                sql: """
+                    CREATE TABLE seen (
+                        expires_at INTEGER NOT NULL, sender BLOB NOT NULL, nonce BLOB NOT NULL,
+                        PRIMARY KEY (expires_at, sender, nonce)) WITHOUT ROWID;
+                    """)
+        }
         try migrator.migrate(database)
+    }
+
+    /// Records `(sender, nonce)` as seen until `expiresAt`, and forgets pairs whose envelopes would be `stale` by now.
+    ///
+    /// - Returns: Whether the pair is new; `false` means the envelope was received before (a replay), perhaps before
+    ///   a restart.
+    func admit(sender: Data, nonce: Data, expiresAt: Int64, now: Int64) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM seen WHERE expires_at < ?", arguments: [now])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)",
+                arguments: [expiresAt, sender, nonce])
+            return db.changesCount == 1
+        }
     }
 
     /// Creates the data folder (0700) when missing. An existing folder is checked, never changed: it must be a
@@ -122,12 +147,17 @@ public final class VendorStore: Sendable {
     /// Intents arriving together are written in one transaction (group commit): under load, one commit serves many
     /// requests instead of one each. Each caller still waits until its intent is committed.
     ///
-    /// - Returns: `nil` when stored; the state of the intent when `sender` had already sent it (nothing is stored).
-    func storeIntent(sender: Data, message: Message, offers: [StoredOffer], at now: Int64) async throws -> String? {
+    /// The envelope's `(sender, nonce)` is recorded as seen in the same transaction, so the durable replay window
+    /// costs intents no commit of its own.
+    ///
+    /// - Parameter seen: The envelope's nonce and the time after which a copy would be `stale` anyway.
+    func storeIntent(
+        sender: Data, message: Message, offers: [StoredOffer], at now: Int64, seen: (nonce: Data, until: Int64)
+    ) async throws -> IntentStorage {
         try await withCheckedThrowingContinuation { continuation in
             let pending = PendingIntent(
                 sender: sender, id: message.id!.description, canonical: message.canonicalForm, offers: offers, at: now,
-                continuation: continuation)
+                nonce: seen.nonce, seenUntil: seen.until, continuation: continuation)
             let startWriter = pendingIntents.withLock { queue in
                 queue.intents.append(pending)
                 defer { queue.writing = true }
@@ -137,13 +167,25 @@ public final class VendorStore: Sendable {
         }
     }
 
+    /// What became of an intent sent to the store.
+    enum IntentStorage: Equatable, Sendable {
+        /// New: stored with its offers.
+        case stored
+        /// The sender had sent this intent before (in another envelope); nothing is stored. Its state.
+        case alreadyReceived(state: String)
+        /// This very envelope was received before (perhaps before a restart): a replay.
+        case replay
+    }
+
     struct PendingIntent: Sendable {
         let sender: Data
         let id: String
         let canonical: String
         let offers: [StoredOffer]
         let at: Int64
-        let continuation: CheckedContinuation<String?, any Error>
+        let nonce: Data
+        let seenUntil: Int64
+        let continuation: CheckedContinuation<IntentStorage, any Error>
     }
 
     struct PendingIntents: Sendable {
@@ -162,18 +204,24 @@ public final class VendorStore: Sendable {
             if batch.isEmpty { return }
             do {
                 let states = try await database.write { db in
-                    try batch.map { intent -> String? in
+                    try db.execute(sql: "DELETE FROM seen WHERE expires_at < ?", arguments: [batch[0].at])
+                    return try batch.map { intent -> IntentStorage in
+                        try db.execute(
+                            sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)",
+                            arguments: [intent.seenUntil, intent.sender, intent.nonce])
+                        guard db.changesCount == 1 else { return .replay }
                         try db.execute(
                             sql:
                                 "INSERT OR IGNORE INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
                             arguments: [intent.sender, intent.id, intent.canonical, intent.at])
                         guard db.changesCount == 1 else {
-                            return try String.fetchOne(
-                                db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?",
-                                arguments: [intent.sender, intent.id]) ?? "open"
+                            return .alreadyReceived(
+                                state: try String.fetchOne(
+                                    db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?",
+                                    arguments: [intent.sender, intent.id]) ?? "open")
                         }
                         try VendorStore.insert(intent.offers, in: db)
-                        return nil
+                        return .stored
                     }
                 }
                 for (intent, state) in zip(batch, states) { intent.continuation.resume(returning: state) }

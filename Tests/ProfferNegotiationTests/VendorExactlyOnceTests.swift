@@ -80,4 +80,38 @@ struct VendorExactlyOnceTests {
         #expect(statuses.filter { $0 == .decline }.count == 7)
         #expect(try await vendor.inbox.store.deals().count == 1)
     }
+
+    @Test("an envelope accepted before a restart is refused as a replay after it")
+    func replayAfterRestart() async throws {
+        let folder = TemporaryFolder("restart")
+        let catalog = try Catalog(json: Data(cameraCatalogJSON.utf8))
+        let person = try SigningKeyPair.generate()
+        func openInbox() async throws -> VendorInbox {
+            // The previous store lets go of the folder lock when its last reference goes.
+            for _ in 0..<100 {
+                if let store = try? VendorStore(folder: folder.path) {
+                    return VendorInbox(
+                        catalog: catalog, keys: try VendorKeys.loadOrCreate(in: folder.path), store: store)
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return VendorInbox(
+                catalog: catalog, keys: try VendorKeys.loadOrCreate(in: folder.path),
+                store: try VendorStore(folder: folder.path))
+        }
+        var envelope: [UInt8] = []
+        do {
+            let inbox = try await openInbox()
+            envelope =
+                Envelope.signed(
+                    message: "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", by: person,
+                    to: inbox.keys.signing.publicKey
+                ).jsonBytes
+            #expect(await inbox.handle(body: envelope).status == 200)
+            #expect(await inbox.handle(body: envelope).status == 409)
+        }
+        let restarted = try await openInbox()
+        let answer = await restarted.handle(body: envelope)
+        #expect(answer.status == 409, "\(String(decoding: answer.body, as: UTF8.self))")
+    }
 }
