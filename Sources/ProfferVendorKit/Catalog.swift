@@ -1,4 +1,5 @@
 import Foundation
+import ProfferEnvelope
 import ProfferWire
 
 /// What a vendor sells and on which terms: read from the JSON file given to `proffer-vendor serve --catalog`.
@@ -75,12 +76,16 @@ public struct Catalog: Sendable {
             throw Invalid(description: "\(source): \(Catalog.path(context.codingPath + [key])) is missing")
         } catch let DecodingError.typeMismatch(_, context) {
             throw Invalid(description: "\(source): \(Catalog.path(context.codingPath)) has the wrong type")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw Invalid(description: "\(source): \(Catalog.path(context.codingPath)) is null")
         } catch {
-            throw Invalid(description: "\(source) is not valid JSON: \(error.localizedDescription)")
+            throw Invalid(description: "\(source) is not valid JSON: \(Catalog.syntaxError(in: Array(json)))")
         }
         func fail(_ what: String) -> Invalid { Invalid(description: "\(source): \(what)") }
-        guard !file.name.isEmpty, file.name.count <= 64, !file.name.contains("\n") else {
-            throw fail("name must be 1 to 64 characters on one line")
+        guard !file.name.isEmpty, file.name.unicodeScalars.count <= 64,
+            !file.name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw fail("name must be 1 to 64 characters, without control characters")
         }
         name = file.name
         terms = try file.terms.map { raw in
@@ -104,9 +109,12 @@ public struct Catalog: Sendable {
             guard let sku = SKU(raw.sku), seen.insert(sku.description).inserted else {
                 throw fail("\(label): sku must be a unique token like xt5-body")
             }
-            guard !raw.title.isEmpty, raw.title.unicodeScalars.count <= 64 else {
-                throw fail("\(label): title must be 1 to 64 characters")
+            guard !raw.title.isEmpty, raw.title.unicodeScalars.count <= 64, Catalog.isProtocolText(raw.title) else {
+                throw fail(
+                    "\(label).title must be 1 to 64 characters of plain text (no control or bidirectional characters): "
+                        + "it goes into every offer as item:")
             }
+            guard (raw.stock ?? 0) >= 0 else { throw fail("\(label).stock must be 0 or more, not \(raw.stock!)") }
             guard let category = IntentCategory(raw.category) else {
                 throw fail("\(label): category \"\(raw.category)\" is not like camera.mirrorless")
             }
@@ -152,6 +160,28 @@ public struct Catalog: Sendable {
                 if !prefixes.contains(top) { prefixes.append(top) }
             }
             categories = prefixes
+        }
+    }
+
+    /// Whether `text` can be an offer's `item:` value: a message carrying it parses.
+    static func isProtocolText(_ text: String) -> Bool {
+        var offer = Message(kind: .offer)
+        (offer.id, offer.re, offer.price) = (MessageID(bits: 1), MessageID(bits: 2), Money("1EUR"))
+        offer.item = text
+        return (try? Message.parse(offer.canonicalForm))?.item == text
+    }
+
+    /// Where the JSON breaks, as "line L, column C: reason".
+    static func syntaxError(in bytes: [UInt8]) -> String {
+        do {
+            _ = try StrictJSON.parse(bytes)
+            return "it does not read as JSON"
+        } catch {
+            let before = bytes.prefix(error.offset)
+            let line = before.filter { $0 == 0x0A }.count + 1
+            let lineStart = before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+            let column = String(decoding: bytes[lineStart..<error.offset], as: UTF8.self).unicodeScalars.count + 1
+            return "line \(line), column \(column): \(error.reason)"
         }
     }
 

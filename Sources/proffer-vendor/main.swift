@@ -13,7 +13,7 @@ struct ProfferVendor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proffer-vendor",
         abstract: "The reference Proffer vendor: answers intents with signed offers from a catalog.",
-        subcommands: [Serve.self, Profile.self])
+        subcommands: [Serve.self, Check.self, Profile.self])
 }
 
 extension ProfferVendor {
@@ -93,6 +93,31 @@ extension ProfferVendor {
                             ? "\(host) is not an address of this machine: choose another --listen" : "stopped: \(text)"
                 FileHandle.standardError.write(Data("proffer-vendor: \(line)\n".utf8))
                 throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a catalog file against schema/catalog.schema.json and the protocol, without serving.",
+            discussion: """
+                Prints a summary and exits 0 when the catalog is valid; otherwise prints what is wrong (the file, \
+                the JSON path or, for a syntax error, the line and column) and exits 65.
+                """)
+
+        @Option(help: "The catalog JSON file.")
+        var catalog: String
+
+        func run() throws {
+            do {
+                let checked = try Catalog(contentsOf: catalog)
+                print(
+                    "\(catalog): valid: \"\(checked.name)\", \(checked.items.count) item\(checked.items.count == 1 ? "" : "s"), "
+                        + "terms \(checked.terms.map(\.description).joined(separator: ",")), "
+                        + "categories \(checked.categories.map(\.description).joined(separator: ","))")
+            } catch {
+                FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
+                throw ExitCode(65)
             }
         }
     }

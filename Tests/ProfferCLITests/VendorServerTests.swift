@@ -202,6 +202,37 @@ struct VendorServerTests {
         #expect(vendor.stop() == 0)
     }
 
+    @Test("proffer-vendor check names the file, the JSON path, or the line and column of what is wrong")
+    func catalogCheck() throws {
+        let vendorBinary = ProfferProcess.builtProduct("proffer-vendor")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "proffer-catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = try String(
+            contentsOf: RunningVendor.examples.appendingPathComponent("cameras.json"), encoding: .utf8)
+        func check(_ text: String) throws -> ProfferProcess.Outcome {
+            let file = folder.appendingPathComponent("catalog-\(UUID().uuidString).json")
+            try Data(text.utf8).write(to: file)
+            return try ProfferProcess.run(["check", "--catalog", file.path], executable: vendorBinary)
+        }
+        let valid = try check(good)
+        #expect(valid.status == 0)
+        #expect(valid.stdout.contains("valid: \"Lumen Cameras\", 5 items"))
+        for (text, expected) in [
+            ("{\n  \"name\": \"x\",\n  \"terms\": [\"sd-base\"],, }", "line 3, column 24"),
+            (good.replacingOccurrences(of: "\"stock\": 2", with: "\"stock\": -5"), ".stock must be 0 or more"),
+            (good.replacingOccurrences(of: "Fujifilm X-T5 body", with: "Fujifilm\\u001b[2J X-T5"), ".title must be"),
+            (good.replacingOccurrences(of: "\"sd-base-dp\"", with: "\"sd-bogus\""), "not a registered terms id"),
+            (good.replacingOccurrences(of: "\"eta\": \"3d\"", with: "\"eta\": 3"), "eta has the wrong type"),
+        ] {
+            let refused = try check(text)
+            #expect(refused.status == 65, "\(expected)")
+            #expect(refused.stderr.contains(expected), "\(refused.stderr)")
+            #expect(refused.stderr.contains(folder.path), "the file is named")
+        }
+    }
+
     @Test("--data is checked, never chmod-ed; one process per folder; a port in use is one clear line")
     func dataFolderAndStartup() async throws {
         let vendorBinary = ProfferProcess.builtProduct("proffer-vendor")
