@@ -39,6 +39,9 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
         /// Not in PROTOCOL.md: the replay window is full of fresh entries, so nothing new can be admitted safely
         /// (schema/envelope.md). Retry later.
         public static let busy = Code("busy", 503)
+        /// Not in PROTOCOL.md: the sender already has as many open intents stored as the vendor keeps for one key
+        /// (schema/envelope.md). Withdraw some, or wait for them to lapse.
+        public static let tooMany = Code("too-many", 429)
         /// Not on the wire: a vendor profile that does not verify.
         public static let badProfile = Code("bad-profile", 502)
 
@@ -48,7 +51,8 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
         ]
 
         public init?(wireName: String) {
-            let all: [Code] = Code.envelopeChecks + [.unknownRef, .expired, .termsUnsupported, .missingData, .busy]
+            let all: [Code] =
+                Code.envelopeChecks + [.unknownRef, .expired, .termsUnsupported, .missingData, .busy, .tooMany]
             guard let code = all.first(where: { $0.description == wireName }) else { return nil }
             self = code
         }

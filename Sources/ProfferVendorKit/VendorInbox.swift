@@ -138,6 +138,11 @@ public final class VendorInbox: Sendable {
         {
         case .stored: break
         case .replay: throw VendorInbox.replayed
+        case .tooMany:
+            throw ProtocolError(
+                .tooMany,
+                "this key already has \(VendorStore.maximumOpenIntentsPerSender) open intents here: withdraw some, or "
+                    + "wait for their offers to lapse")
         case .alreadyReceived(state: "withdrawn"): return .replies([])
         case .alreadyReceived:
             // The same offers again, in fresh envelopes: a copy of the old ones would rightly be refused as a replay.

@@ -175,7 +175,13 @@ public final class VendorStore: Sendable {
         case alreadyReceived(state: String)
         /// This very envelope was received before (perhaps before a restart): a replay.
         case replay
+        /// The sender already has ``VendorStore/maximumOpenIntentsPerSender`` open intents: nothing is stored.
+        case tooMany
     }
+
+    /// How many open intents one key may have stored at once: a flood from one key fills its own quota, not the
+    /// vendor's disk.
+    static let maximumOpenIntentsPerSender = 200
 
     struct PendingIntent: Sendable {
         let sender: Data
@@ -210,16 +216,21 @@ public final class VendorStore: Sendable {
                             sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)",
                             arguments: [intent.seenUntil, intent.sender, intent.nonce])
                         guard db.changesCount == 1 else { return .replay }
+                        if let state = try String.fetchOne(
+                            db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?",
+                            arguments: [intent.sender, intent.id])
+                        {
+                            return .alreadyReceived(state: state)
+                        }
+                        let open =
+                            try Int.fetchOne(
+                                db, sql: "SELECT COUNT(*) FROM intents WHERE sender = ? AND state = 'open'",
+                                arguments: [intent.sender]) ?? 0
+                        guard open < VendorStore.maximumOpenIntentsPerSender else { return .tooMany }
                         try db.execute(
                             sql:
-                                "INSERT OR IGNORE INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
+                                "INSERT INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
                             arguments: [intent.sender, intent.id, intent.canonical, intent.at])
-                        guard db.changesCount == 1 else {
-                            return .alreadyReceived(
-                                state: try String.fetchOne(
-                                    db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?",
-                                    arguments: [intent.sender, intent.id]) ?? "open")
-                        }
                         try VendorStore.insert(intent.offers, in: db)
                         return .stored
                     }

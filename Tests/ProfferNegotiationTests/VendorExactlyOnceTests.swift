@@ -114,4 +114,25 @@ struct VendorExactlyOnceTests {
         let answer = await restarted.handle(body: envelope)
         #expect(answer.status == 409, "\(String(decoding: answer.body, as: UTF8.self))")
     }
+
+    @Test("one key may keep 200 open intents at a vendor; the next is refused with too-many, others are unaffected")
+    func openIntentsPerSender() async throws {
+        let vendor = try TestVendor()
+        let flooder = try SigningKeyPair.generate()
+        for _ in 0..<200 {
+            let answer = await Self.send(
+                "#buy lens id:\(MessageID.random()) terms:sd-base", from: flooder, to: vendor)
+            #expect(answer.status == 200)
+        }
+        let envelope = Envelope.signed(
+            message: "#buy lens id:\(MessageID.random()) terms:sd-base", by: flooder,
+            to: vendor.inbox.keys.signing.publicKey)
+        let refused = await vendor.inbox.handle(body: envelope.jsonBytes)
+        #expect(refused.status == 429)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("\"too-many\""))
+        let someoneElse = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", from: try SigningKeyPair.generate(),
+            to: vendor)
+        #expect(someoneElse.status == 200 && !someoneElse.replies.isEmpty)
+    }
 }

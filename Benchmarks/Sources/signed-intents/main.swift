@@ -1,5 +1,6 @@
 // Writes COUNT signed intent envelopes addressed to a vendor, one JSON per line, for inbox load tests.
-// Each comes from its own fresh person key, as intents from many people would.
+// They come from many fresh person keys, at most 100 intents each, as intents from many people would (a vendor keeps at
+// most 200 open intents per key).
 //
 // usage: signed-intents PROFILE_URL_OR_FILE COUNT
 import Foundation
@@ -15,7 +16,7 @@ else {
     exit(64)
 }
 let profile = try VendorProfile.verified(json: [UInt8](profileData))
-let people = try (0..<64).map { _ in try SigningKeyPair.generate() }
+let people = try (0..<max(64, count / 100 + 1)).map { _ in try SigningKeyPair.generate() }
 var output: [UInt8] = []
 for index in 0..<count {
     let message = "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR in:DE terms:sd-base"
