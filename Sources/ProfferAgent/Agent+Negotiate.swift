@@ -193,11 +193,7 @@ extension Agent {
         // A vendor whose keys changed is refused before a deal is begun: nothing is sent, nothing is recorded.
         let started = ContinuousClock.now
         let endpoint = VendorEndpoint(plan.vendor)
-        let client = self.client
-        let vendor = plan.vendor
-        try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
-            try Agent.checkPinned(try await client.profile(endpoint), against: vendor)
-        }
+        try Agent.checkPinned(try await client.profile(endpoint, within: timeout), against: plan.vendor)
         let remaining = timeout - (ContinuousClock.now - started)
         guard remaining > .zero else { throw AgentError.timedOut(endpoint, timeout) }
         var accept = Message(kind: .accept)

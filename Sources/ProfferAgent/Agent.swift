@@ -62,11 +62,7 @@ public final class Agent: Sendable {
         }
         // Known already: say so before asking anyone to compare a fingerprint.
         try vault.requireNewVendor(url: url)
-        let endpoint = VendorEndpoint(name: "", baseURL: url, allowsHTTP: allowHTTP)
-        let client = self.client
-        return try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
-            try await client.profile(endpoint)
-        }
+        return try await client.profile(VendorEndpoint(name: "", baseURL: url, allowsHTTP: allowHTTP), within: timeout)
     }
 
     /// Fetches, verifies and pins a vendor's profile without asking: for scripts that already trust the URL.
@@ -103,12 +99,7 @@ public final class Agent: Sendable {
     {
         var vendor = try vault.vendor(named: vendorName)
         vendor.allowsHTTP = vendor.allowsHTTP || allowHTTP
-        let endpoint = VendorEndpoint(vendor)
-        let client = self.client
-        let profile = try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
-            try await client.profile(endpoint)
-        }
-        return (vendor, profile)
+        return (vendor, try await client.profile(VendorEndpoint(vendor), within: timeout))
     }
 
     /// Pins the keys of `profile` for `vendor` (as ``presentedProfile(of:allowHTTP:timeout:)`` returned it, with its

@@ -86,6 +86,14 @@ public final class VendorClient: Sendable {
         }
     }
 
+    /// Fetches and verifies the profile, giving up at `timeout` (``withDeadline(_:for:reportedAs:_:)``).
+    public func profile(_ endpoint: VendorEndpoint, within timeout: Duration) async throws(AgentError) -> VendorProfile
+    {
+        try await VendorClient.withDeadline(timeout, for: endpoint) { () async throws(AgentError) in
+            try await self.profile(endpoint)
+        }
+    }
+
     /// Posts an envelope to `{base}/inbox` and returns the body of a 200 answer.
     ///
     /// - Throws: ``AgentError`` when the vendor cannot be reached, answers too much, or refuses the envelope (with its

@@ -17,30 +17,30 @@ extension Vault {
                 .invalidInput("\"\(vendor.baseURL)\" is not a vendor URL: write it like https://shop.example/proffer"))
         }
         try write { transaction in
-            for known in try transaction.reader.all(Vendor.self).records.map(\.record) {
-                if Vault.sameURL(known.baseURL, vendor.baseURL) {
-                    throw VaultError(
-                        .invalidInput(
-                            "\(vendor.baseURL) is already known as vendor \(known.name): see `proffer vendor show \(known.name)`"
-                        ))
-                }
-                if let key = vendor.signingKey, key == known.signingKey {
-                    throw VaultError(
-                        .invalidInput(
-                            "the vendor at \(vendor.baseURL) presents the key of vendor \(known.name) (\(known.baseURL)): "
-                                + "it is the same vendor, already added"))
-                }
-            }
+            try Vault.requireNew(
+                url: vendor.baseURL, key: vendor.signingKey,
+                among: transaction.reader.all(Vendor.self).records.map(\.record))
             try transaction.insert(vendor, duplicateName: vendor.name)
         }
     }
 
     /// Checks that no vendor is known at `url` yet.
     public func requireNewVendor(url: String) throws {
-        if let known = try vendors().first(where: { Vault.sameURL($0.baseURL, url) }) {
+        try Vault.requireNew(url: url, key: nil, among: vendors())
+    }
+
+    /// Refuses a vendor already known by its URL or its key: the same vendor under two names would have two
+    /// pairwise identities and split its deals.
+    static func requireNew(url: String, key: SigningPublicKey?, among known: [Vendor]) throws {
+        if let same = known.first(where: { Vault.sameURL($0.baseURL, url) }) {
+            throw VaultError(
+                .invalidInput("\(url) is already known as vendor \(same.name): see `proffer vendor show \(same.name)`"))
+        }
+        if let key, let same = known.first(where: { $0.signingKey == key }) {
             throw VaultError(
                 .invalidInput(
-                    "\(url) is already known as vendor \(known.name): see `proffer vendor show \(known.name)`"))
+                    "the vendor at \(url) presents the key of vendor \(same.name) (\(same.baseURL)): it is the same "
+                        + "vendor, already added"))
         }
     }
 

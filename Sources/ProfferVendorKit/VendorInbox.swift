@@ -230,6 +230,18 @@ public final class VendorInbox: Sendable {
         return .replies([newOffer.envelope])
     }
 
+    /// A signed `confirm` re `message` (an accept, or a forget when `message` is one).
+    private func confirmation(of message: Message, eta: TimeSpan? = nil, to recipient: SigningPublicKey, now: Timestamp)
+        -> Envelope
+    {
+        var confirm = Message(kind: .confirm)
+        confirm.id = MessageID.random()
+        // A forget without an id is confirmed against the deal's accept (schema/envelope.md).
+        confirm.re = message.id ?? message.re
+        confirm.eta = eta
+        return Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: recipient, at: now)
+    }
+
     private func decline(_ message: Message, why: String, to recipient: SigningPublicKey, now: Timestamp)
         -> InboxAnswer
     {
@@ -249,12 +261,7 @@ public final class VendorInbox: Sendable {
         if try await store.dealAcceptEnvelope(sender: senderData, acceptID: accept.id!.description) != nil {
             // An agent sends the same accept again when it never saw the answer (`deal retry`): the deal stands, and
             // is confirmed again rather than refused as an accept of a closed offer.
-            var confirm = Message(kind: .confirm)
-            confirm.id = MessageID.random()
-            confirm.re = accept.id
-            return .replies([
-                Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now).json
-            ])
+            return .replies([confirmation(of: accept, to: envelope.sender, now: now).json])
         }
         let offer = try await requireOpenOffer(accept.re!, sender: senderData, now: now)
         let agreed = accept.terms.map { $0.map(\.description) } ?? offer.terms
@@ -267,11 +274,7 @@ public final class VendorInbox: Sendable {
         guard let item = catalog.item(sku: offer.sku) else {
             return decline(accept, why: "this item is no longer sold", to: envelope.sender, now: now)
         }
-        var confirm = Message(kind: .confirm)
-        confirm.id = MessageID.random()
-        confirm.re = accept.id
-        confirm.eta = item.eta
-        let reply = Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now)
+        let reply = confirmation(of: accept, eta: item.eta, to: envelope.sender, now: now)
         // The checks above were reads; the one that decides is made again with the write, in one transaction.
         switch try await store.makeDeal(
             sender: senderData, acceptID: accept.id!.description, offer: offer, stock: item.stock,
@@ -337,12 +340,6 @@ public final class VendorInbox: Sendable {
             _ = try await store.forget(
                 sender: senderData, acceptID: acceptID, strippedAccept: stripped.json, digest: digest)
         }
-        var confirm = Message(kind: .confirm)
-        confirm.id = MessageID.random()
-        // A forget without an id is confirmed against the deal's accept (schema/envelope.md).
-        confirm.re = forget.id ?? forget.re
-        return .replies([
-            Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: envelope.sender, at: now).json
-        ])
+        return .replies([confirmation(of: forget, to: envelope.sender, now: now).json])
     }
 }

@@ -83,12 +83,22 @@ public final class VendorStore: Sendable {
     ///   a restart.
     func admit(sender: Data, nonce: Data, expiresAt: Int64, now: Int64) async throws -> Bool {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM seen WHERE expires_at < ?", arguments: [now])
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)",
-                arguments: [expiresAt, sender, nonce])
-            return db.changesCount == 1
+            try VendorStore.pruneSeen(db, now: now)
+            return try VendorStore.recordSeen(db, sender: sender, nonce: nonce, expiresAt: expiresAt)
         }
+    }
+
+    /// Forgets pairs whose envelopes would be refused as `stale` by now.
+    static func pruneSeen(_ db: Database, now: Int64) throws {
+        try db.execute(sql: "DELETE FROM seen WHERE expires_at < ?", arguments: [now])
+    }
+
+    /// Records a pair; `false` when it was there already (a replay).
+    static func recordSeen(_ db: Database, sender: Data, nonce: Data, expiresAt: Int64) throws -> Bool {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)",
+            arguments: [expiresAt, sender, nonce])
+        return db.changesCount == 1
     }
 
     /// Creates the data folder (0700) when missing. An existing folder is checked, never changed: it must be a
@@ -210,12 +220,12 @@ public final class VendorStore: Sendable {
             if batch.isEmpty { return }
             do {
                 let states = try await database.write { db in
-                    try db.execute(sql: "DELETE FROM seen WHERE expires_at < ?", arguments: [batch[0].at])
+                    try VendorStore.pruneSeen(db, now: batch[0].at)
                     return try batch.map { intent -> IntentStorage in
-                        try db.execute(
-                            sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)",
-                            arguments: [intent.seenUntil, intent.sender, intent.nonce])
-                        guard db.changesCount == 1 else { return .replay }
+                        guard
+                            try VendorStore.recordSeen(
+                                db, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
+                        else { return .replay }
                         if let state = try String.fetchOne(
                             db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?",
                             arguments: [intent.sender, intent.id])
