@@ -221,8 +221,11 @@ extension Agent {
     /// signed, so the vendor can tell it is the same accept and receives nothing new.
     ///
     /// - Throws: ``AgentError`` when the deal is not `sending` or `unconfirmed`, its vendor or persona is not the one
-    ///   it was made with, the vendor's box key changed since, or a disclosed category's rule is now `never`.
-    public func retry(dealID: String, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
+    ///   it was made with, the vendor's box key changed since, a disclosed category's rule is now `never`, or one is
+    ///   `ask` and `consented` is false.
+    public func retry(dealID: String, consented: Bool, timeout: Duration = Agent.defaultTimeout) async throws
+        -> StoredDeal
+    {
         let deal = try vault.deal(id: dealID)
         guard deal.state.canRetry else {
             throw AgentError.refused(
@@ -243,11 +246,17 @@ extension Agent {
             }
             sealed = bytes
         }
-        for category in deal.disclosed
-        where (try vault.preference(key: category.rawValue, persona: deal.persona))?.share == .never {
+        // Sending again is sending: the rules as they stand now decide, as they did at accept.
+        let rules = try sharingRules(for: deal)
+        if let never = rules.first(where: { $0.rule == .never }) {
             throw AgentError.refused(
-                "the rule for the \(category.rawValue) of persona \(deal.persona) is now never: deal \(deal.id) was not "
-                    + "sent again")
+                "the rule for the \(never.category.rawValue) of persona \(deal.persona) is now never: deal \(deal.id) was "
+                    + "not sent again")
+        }
+        let asked = rules.filter { $0.rule == .ask }.map(\.category.rawValue)
+        guard consented || asked.isEmpty else {
+            throw AgentError.refused(
+                "sending \(asked.joined(separator: ", ")) again needs your consent: answer yes, or pass --yes")
         }
         let envelope = try sign(accept, as: deal.persona, toward: vendor, sealedData: sealed)
         let resending = try vault.updateDeal(id: deal.id) { stored in
@@ -266,6 +275,13 @@ extension Agent {
                 ]
         }
         return try await send(envelope, for: resending, timeout: timeout, reportedAs: timeout)
+    }
+
+    /// The current sharing rule of each category a deal discloses (`ask` when the value is no longer set).
+    public func sharingRules(for deal: StoredDeal) throws -> [(category: DataCategory, rule: SharingRule)] {
+        try deal.disclosed.map { category in
+            (category, try vault.preference(key: category.rawValue, persona: deal.persona)?.share ?? .ask)
+        }
     }
 
     /// The deal's vendor, when it and the deal's persona are still the parties the deal was made with.

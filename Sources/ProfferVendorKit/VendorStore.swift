@@ -105,6 +105,7 @@ public final class VendorStore: Sendable {
     /// folder this user owns that no one else can read or write (a shared folder such as /tmp is refused, not
     /// turned private under everyone else's feet).
     static func preparePrivateFolder(_ folder: String) throws {
+        try checkAncestors(of: folder)
         var status = stat()
         if lstat(folder, &status) != 0 {
             guard errno == ENOENT else {
@@ -131,6 +132,25 @@ public final class VendorStore: Sendable {
                 "\(folder) can be read or written by other users (mode \(String(status.st_mode & 0o7777, radix: 8))): "
                     + "the vendor's keys and the data people disclose must not be. Run `chmod 700 \(folder)`, or give "
                     + "--data a new folder")
+        }
+    }
+
+    /// Refuses a folder inside one that others may write without the sticky bit: they could rename the data folder
+    /// away and put their own in its place (as ssh refuses for its own files).
+    static func checkAncestors(of folder: String) throws {
+        let absolute =
+            folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder
+        var parent = (absolute as NSString).deletingLastPathComponent
+        while true {
+            var status = stat()
+            if lstat(parent, &status) == 0, status.st_mode & 0o022 != 0, status.st_mode & S_ISVTX == 0 {
+                throw VendorStoreError(
+                    "\(parent), which holds the data folder \(folder), can be written by other users: they could put "
+                        + "their own folder in its place. Give --data a folder under one only you can write, or run "
+                        + "`chmod go-w \(parent)`")
+            }
+            guard parent != "/", !parent.isEmpty else { return }
+            parent = (parent as NSString).deletingLastPathComponent
         }
     }
 

@@ -102,14 +102,27 @@ struct DealCommand: ParsableCommand {
 
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Send an unconfirmed deal's accept again, with the same ids, sealed to the pinned key.")
+            abstract: "Send an unconfirmed deal's accept again, with the same ids and the very data first sealed.",
+            discussion: """
+                The sharing rules as they stand now decide: a category whose rule is now never is not sent again, \
+                and one whose rule is ask needs your yes again (or --yes).
+                """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
         @Argument(help: "The deal's id, or its start.") var id: String
+        @Flag(help: "Consent in advance to sending again data whose rule is ask.") var yes = false
 
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
-            let deal = try await agent.retry(dealID: id, timeout: network.duration(vault: agent.vault))
+            var consented = yes
+            let asked = try agent.sharingRules(for: try agent.vault.deal(id: id)).filter { $0.rule == .ask }
+            if !asked.isEmpty && !yes {
+                consented = try confirm(
+                    "Send your \(asked.map(\.category.rawValue).joined(separator: ", ")) again?", orPass: "--yes")
+                guard consented else { throw CLIError("nothing was sent") }
+            }
+            let deal = try await agent.retry(
+                dealID: id, consented: consented, timeout: network.duration(vault: agent.vault))
             switch deal.state {
             case .confirmed: standardOutput.write(line: "deal \(deal.id) confirmed by \(deal.vendor)")
             case .declined:

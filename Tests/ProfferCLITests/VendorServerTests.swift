@@ -253,6 +253,17 @@ struct VendorServerTests {
         stat(shared.path, &status)
         #expect(status.st_mode & 0o7777 == 0o1777, "the folder's mode was left as it was")
         #expect(try FileManager.default.contentsOfDirectory(atPath: shared.path).isEmpty, "nothing written into it")
+        chmod(shared.path, 0o1777)
+
+        // A private folder inside a folder others can write (no sticky bit) could be swapped for theirs.
+        let open = shared.appendingPathComponent("open")
+        let inside = open.appendingPathComponent("private")
+        try FileManager.default.createDirectory(at: inside, withIntermediateDirectories: true)
+        chmod(open.path, 0o777)
+        chmod(inside.path, 0o700)
+        let swappable = try serve(inside.path)
+        #expect(swappable.status == 1)
+        #expect(swappable.stderr.contains("chmod go-w \(open.path)"), "\(swappable.stderr)")
 
         let vendor = try await RunningVendor()
         let second = try serve(vendor.folder.appendingPathComponent("data").path)
