@@ -2,6 +2,7 @@ import Foundation
 import ProfferCrypto
 import ProfferEnvelope
 import ProfferWire
+import ServiceLifecycle
 
 /// What the inbox answers: an HTTP status and a JSON body.
 public struct InboxAnswer: Sendable {
@@ -9,8 +10,19 @@ public struct InboxAnswer: Sendable {
     public let body: [UInt8]
 
     static func replies(_ envelopes: [String]) -> InboxAnswer {
-        InboxAnswer(status: 200, body: Array(("{\"replies\":[" + envelopes.joined(separator: ",") + "]}").utf8))
+        var writer = ByteWriter(capacity: 16 + envelopes.reduce(0) { $0 + $1.utf8.count + 1 })
+        writer.append(utf8: "{\"replies\":[")
+        for (index, envelope) in envelopes.enumerated() {
+            if index > 0 { writer.append(UInt8(ascii: ",")) }
+            writer.append(utf8: envelope)
+        }
+        writer.append(utf8: "]}")
+        return InboxAnswer(status: 200, body: Array(writer.bytes))
     }
+
+    static let internalError = InboxAnswer(
+        status: 500,
+        body: Array("{\"error\":{\"code\":\"internal\",\"message\":\"the vendor could not store this\"}}".utf8))
 
     static func error(_ error: ProtocolError) -> InboxAnswer {
         var writer = ByteWriter(capacity: 128)
@@ -24,23 +36,46 @@ public struct InboxAnswer: Sendable {
 /// The vendor's side of PROTOCOL.md §4: verifies each envelope, then answers intents with offers from the catalog,
 /// counters down to an item's floor, accepts whose sealed data holds exactly what the offer needs, withdrawals and
 /// requests to forget.
-public final class VendorInbox: Sendable {
+///
+/// It is a `Service`: run it (the server adds it to its service group) for intents to be stored and, on PostgreSQL,
+/// for the records' connections to open.
+public final class VendorInbox: Service {
     public let catalog: Catalog
     public let keys: VendorKeys
-    public let store: VendorStore
+    public let records: any VendorRecords
     public let profile: VendorProfile
     let verifier: EnvelopeVerifier
-    /// Offers made per intent, at most.
-    static let maximumOffersPerIntent = 5
+    let committer: IntentCommitter
 
-    public init(catalog: Catalog, keys: VendorKeys, store: VendorStore, replayWindow: ReplayWindow = ReplayWindow()) {
+    /// - Parameter replayWindow: The in-memory window, a fast first check before the records' durable one. The
+    ///   default forgets its oldest pairs when full rather than refusing everyone: the records still catch every
+    ///   replay, so a flood from fresh keys cannot make the vendor busy for others.
+    public init(
+        catalog: Catalog, keys: VendorKeys, records: any VendorRecords,
+        replayWindow: ReplayWindow = ReplayWindow(whenFull: .forgetOldest)
+    ) {
         self.catalog = catalog
         self.keys = keys
-        self.store = store
+        self.records = records
+        self.committer = IntentCommitter(records: records)
         self.verifier = EnvelopeVerifier(recipient: keys.signing.publicKey, replayWindow: replayWindow)
-        self.profile = VendorProfile.signed(
+        self.profile = VendorInbox.profile(catalog: catalog, keys: keys)
+    }
+
+    /// The signed profile a vendor with these keys serves for this catalog.
+    public static func profile(catalog: Catalog, keys: VendorKeys) -> VendorProfile {
+        VendorProfile.signed(
             name: catalog.name, signer: keys.signing, boxKey: keys.box.publicKey, terms: catalog.terms,
             categories: catalog.categories)
+    }
+
+    /// Runs the records (their connections, on PostgreSQL) and the group commit of intents until the service group
+    /// stops.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.records.run() }
+            group.addTask { try await self.committer.run() }
+        }
     }
 
     /// Answers one envelope. Never throws: every failure becomes the spec's status and code.
@@ -56,7 +91,7 @@ public final class VendorInbox: Sendable {
             // restart. Intents record theirs in the transaction that stores them, the hot path's one commit.
             if !verified.message.kind.isIntent {
                 guard
-                    try await store.admit(
+                    try await records.admit(
                         sender: Data(verified.sender.bytes), nonce: VendorInbox.nonce(of: verified),
                         expiresAt: VendorInbox.seenUntil(verified), now: now.secondsSince1970)
                 else { throw VendorInbox.replayed }
@@ -65,9 +100,7 @@ public final class VendorInbox: Sendable {
         } catch let error as ProtocolError {
             return .error(error)
         } catch {
-            return InboxAnswer(
-                status: 500,
-                body: Array("{\"error\":{\"code\":\"internal\",\"message\":\"the vendor could not store this\"}}".utf8))
+            return .internalError
         }
     }
 
@@ -93,10 +126,11 @@ public final class VendorInbox: Sendable {
         case .accept: return try await answerAccept(envelope, now: now)
         case .decline:
             let offer = try await requireOffer(message.re!, sender: sender)
-            try await store.setOfferState(id: offer.id, sender: sender, to: "declined")
+            // Declining an offer that is no longer open changes nothing, and says so no louder than a success.
+            _ = try await records.declineOffer(id: offer.id, sender: sender)
             return .replies([])
         case .withdraw:
-            guard try await store.withdrawIntent(sender: sender, id: message.re!.description) else {
+            guard try await records.withdrawIntent(sender: sender, id: message.re!.description) else {
                 throw ProtocolError(.unknownRef, "no intent \(message.re!) was received from this key")
             }
             return .replies([])
@@ -126,27 +160,29 @@ public final class VendorInbox: Sendable {
         let senderData = Data(sender.bytes)
         let terms = requested.isEmpty ? [catalog.terms[0]] : requested
         let offers = keys.signing.whileSecretReadable {
-            catalog.matches(intent).prefix(VendorInbox.maximumOffersPerIntent).map { item in
+            catalog.matches(intent).prefix(VendorLimits.offersPerIntent).map { item in
                 makeOffer(
                     item: item, price: item.price, qty: intent.qty?.value ?? 1, intentID: intentID, terms: terms,
                     to: sender, now: now)
             }
         }
         // One transaction: stored if new; otherwise the state of the copy received before.
-        switch try await store.storeIntent(
-            sender: senderData, message: intent, offers: offers, at: now.secondsSince1970, seen: seen)
-        {
+        let toStore = IntentToStore(
+            sender: senderData, id: intentID.description, canonical: intent.canonicalForm, offers: offers,
+            receivedAt: now.secondsSince1970, nonce: seen.nonce, seenUntil: seen.until)
+        switch try await committer.store(toStore) {
         case .stored: break
         case .replay: throw VendorInbox.replayed
         case .tooMany:
             throw ProtocolError(
                 .tooMany,
-                "this key already has \(VendorStore.maximumOpenIntentsPerSender) open intents here: withdraw some, or "
+                "this key already has \(VendorLimits.openIntentsPerSender) open intents here: withdraw some, or "
                     + "wait for their offers to lapse")
-        case .alreadyReceived(state: "withdrawn"): return .replies([])
-        case .alreadyReceived:
+        case .alreadyReceived(.withdrawn): return .replies([])
+        case .alreadyReceived(.open):
             // The same offers again, in fresh envelopes: a copy of the old ones would rightly be refused as a replay.
-            let messages = try await store.openOfferMessages(sender: senderData, intentID: intentID.description)
+            let messages = try await records.openOfferMessages(sender: senderData, intentID: intentID.description)
+                .compactMap { try? Envelope.decode(json: Array($0.utf8)).envelope.msg }
             return .replies(
                 messages.map { Envelope.signed(message: $0, by: keys.signing, to: sender, at: now).json })
         }
@@ -157,7 +193,7 @@ public final class VendorInbox: Sendable {
         item: Catalog.Item, price: Money, qty: Int, intentID: MessageID, terms: [TermsID],
         to recipient: SigningPublicKey,
         now: Timestamp
-    ) -> VendorStore.StoredOffer {
+    ) -> StoredOffer {
         var offer = Message(kind: .offer)
         offer.id = MessageID.random()
         offer.re = intentID
@@ -170,26 +206,26 @@ public final class VendorInbox: Sendable {
         offer.terms = FieldList(terms)
         offer.needs = FieldList(item.needs)
         let envelope = Envelope.signed(message: offer.canonicalForm, by: keys.signing, to: recipient, at: now)
-        return VendorStore.StoredOffer(
+        return StoredOffer(
             id: offer.id!.description, sender: Data(recipient.bytes), intentID: intentID.description,
             sku: item.sku.description, price: price, qty: qty, needs: item.needs, terms: terms.map(\.description),
-            expiresAt: now.secondsSince1970 + Int64(catalog.offerValidity.seconds), state: "open",
+            expiresAt: now.secondsSince1970 + Int64(catalog.offerValidity.seconds), state: .open,
             envelope: envelope.json)
     }
 
-    private func requireOffer(_ id: MessageID, sender: Data) async throws -> VendorStore.StoredOffer {
-        guard let offer = try await store.offer(id: id.description, sender: sender) else {
+    private func requireOffer(_ id: MessageID, sender: Data) async throws -> StoredOffer {
+        guard let offer = try await records.offer(id: id.description, sender: sender) else {
             throw ProtocolError(.unknownRef, "no offer \(id) was made to this key")
         }
         return offer
     }
 
     private func requireOpenOffer(_ id: MessageID, sender: Data, now: Timestamp) async throws
-        -> VendorStore.StoredOffer
+        -> StoredOffer
     {
         let offer = try await requireOffer(id, sender: sender)
-        guard offer.state == "open" else {
-            throw ProtocolError(.unknownRef, "offer \(id) is no longer open (it was \(offer.state))")
+        guard offer.state == .open else {
+            throw ProtocolError(.unknownRef, "offer \(id) is no longer open (it was \(offer.state.rawValue))")
         }
         guard offer.expiresAt >= now.secondsSince1970 else {
             throw ProtocolError(.expired, "offer \(id) expired at \(Timestamp(secondsSince1970: offer.expiresAt))")
@@ -208,7 +244,7 @@ public final class VendorInbox: Sendable {
             return decline(counter, why: "this item is no longer sold", to: sender, now: now)
         }
         let qty = counter.qty?.value ?? offer.qty
-        let available = item.stock - (try await store.soldCount(sku: offer.sku))
+        let available = item.stock - (try await records.soldCount(sku: offer.sku))
         guard qty <= available else {
             return decline(counter, why: "only \(max(available, 0)) left", to: sender, now: now)
         }
@@ -224,7 +260,7 @@ public final class VendorInbox: Sendable {
         let newOffer = makeOffer(
             item: item, price: price, qty: qty, intentID: MessageID(offer.intentID)!, terms: terms, to: sender,
             now: now)
-        guard try await store.supersede(offerID: offer.id, with: newOffer) else {
+        guard try await records.supersede(offerID: offer.id, with: newOffer) else {
             throw ProtocolError(.unknownRef, "offer \(offer.id) is no longer open")
         }
         return .replies([newOffer.envelope])
@@ -258,7 +294,7 @@ public final class VendorInbox: Sendable {
     private func answerAccept(_ envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
         let accept = envelope.message
         let senderData = Data(envelope.sender.bytes)
-        if try await store.dealAcceptEnvelope(sender: senderData, acceptID: accept.id!.description) != nil {
+        if try await records.dealAcceptEnvelope(sender: senderData, acceptID: accept.id!.description) != nil {
             // An agent sends the same accept again when it never saw the answer (`deal retry`): the deal stands, and
             // is confirmed again rather than refused as an accept of a closed offer.
             return .replies([confirmation(of: accept, to: envelope.sender, now: now).json])
@@ -276,16 +312,17 @@ public final class VendorInbox: Sendable {
         }
         let reply = confirmation(of: accept, eta: item.eta, to: envelope.sender, now: now)
         // The checks above were reads; the one that decides is made again with the write, in one transaction.
-        switch try await store.makeDeal(
+        let deal = DealToMake(
             sender: senderData, acceptID: accept.id!.description, offer: offer, stock: item.stock,
             acceptEnvelope: envelope.envelope.json, confirmEnvelope: reply.json, disclosed: disclosed,
             now: now.secondsSince1970)
-        {
+        switch try await records.makeDeal(deal) {
         case .made, .alreadyMade: break
         case .soldOut: return decline(accept, why: "sold out", to: envelope.sender, now: now)
         case .expired: throw ProtocolError(.expired, "offer \(offer.id) has expired")
         case .offerNotOpen(let state):
-            throw ProtocolError(.unknownRef, "offer \(offer.id) is no longer open (it was \(state))")
+            throw ProtocolError(
+                .unknownRef, "offer \(offer.id) is no longer open (it was \(state?.rawValue ?? "removed"))")
         }
         return .replies([reply.json])
     }
@@ -293,7 +330,7 @@ public final class VendorInbox: Sendable {
     /// Opens the sealed data and checks that it holds exactly the categories the offer needs, each a string.
     ///
     /// - Returns: The disclosed JSON object, or `nil` when the offer needs nothing.
-    private func openDisclosure(_ envelope: VerifiedEnvelope, offer: VendorStore.StoredOffer) throws -> String? {
+    private func openDisclosure(_ envelope: VerifiedEnvelope, offer: StoredOffer) throws -> String? {
         let needs = Set(offer.needs.map(\.rawValue))
         let given = Set(envelope.message.give.map { $0.map(\.rawValue) } ?? [])
         guard given == needs else {
@@ -333,11 +370,11 @@ public final class VendorInbox: Sendable {
         let acceptID = forget.re!.description
         // An accept this vendor declined or refused was never stored, and its data never kept: there is nothing to
         // delete, and the confirm says so truthfully, so the person's agent can close the record.
-        if let stored = try await store.dealAcceptEnvelope(sender: senderData, acceptID: acceptID) {
+        if let stored = try await records.dealAcceptEnvelope(sender: senderData, acceptID: acceptID) {
             let original = try Envelope.decode(json: Array(stored.utf8)).envelope
             let stripped = original.removingData()
             let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
-            _ = try await store.forget(
+            _ = try await records.forget(
                 sender: senderData, acceptID: acceptID, strippedAccept: stripped.json, digest: digest)
         }
         return .replies([confirmation(of: forget, to: envelope.sender, now: now).json])

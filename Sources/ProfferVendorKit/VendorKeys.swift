@@ -14,7 +14,7 @@ public struct VendorKeys: Sendable {
 
     /// Loads the keys from `folder`, creating the folder (0700) and the keys when missing.
     public static func loadOrCreate(in folder: String) throws -> VendorKeys {
-        try VendorStore.preparePrivateFolder(folder)
+        try DataFolder.prepare(folder)
         func seed(_ name: String) throws -> SecretBytes {
             let path = (folder as NSString).appendingPathComponent(name)
             if let existing = try SecretBytes.contentsOfKeyFile(path, byteCount: 32) {
@@ -34,10 +34,4 @@ public struct VendorKeys: Sendable {
         return VendorKeys(
             signing: try SigningKeyPair(seed: try seed("sign.key")), box: try BoxKeyPair(seed: try seed("box.key")))
     }
-}
-
-/// Why the vendor's data folder could not be used.
-public struct VendorStoreError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -36,12 +36,16 @@ public struct VendorServer: Sendable {
                 status: .init(code: answer.status), headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
-        return Application(
+        var app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(host, port: port), serverName: "proffer-vendor"),
+            services: [inbox],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+        // The schema is ready before the first request is taken (on PostgreSQL, the first instance to start creates it).
+        app.beforeServerStarts { try await inbox.records.migrate() }
+        return app
     }
 
     static func receive(_ request: Request, inbox: VendorInbox) async -> InboxAnswer {

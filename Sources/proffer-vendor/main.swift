@@ -21,8 +21,15 @@ extension ProfferVendor {
         static let configuration = CommandConfiguration(
             abstract: "Serve GET /profile and POST /inbox until SIGINT or SIGTERM.",
             discussion: """
-                Keys (sign.key, box.key; 0600) and records (vendor.db) live in the --data folder, created on first \
-                run. Once listening, prints `listening on http://HOST:PORT` on standard output (with --listen \
+                Keys (sign.key, box.key; 0600) live in the --data folder, created on first run; back it up, since \
+                the keys are the vendor's identity to every person's agent. Records live in vendor.db in the same \
+                folder (one process per folder), or, with --database, in PostgreSQL, where any number of instances \
+                that share the folder's keys and the database act as one vendor.
+
+                A password in --database shows in the process list: prefer PROFFER_VENDOR_DATABASE in the \
+                environment, or PGPASSWORD, or a socket with peer authentication.
+
+                Once listening, prints `listening on http://HOST:PORT` on standard output (with --listen \
                 127.0.0.1:0, the port the system chose). Logs go to standard error; LOG_LEVEL=debug shows each \
                 request.
                 """)
@@ -36,8 +43,16 @@ extension ProfferVendor {
         @Option(help: "Where to listen, as HOST:PORT (port 0 picks a free one).")
         var listen: String = "127.0.0.1:8700"
 
-        @Option(help: "The folder for the vendor's keys and records.")
+        @Option(help: "The folder for the vendor's keys, and its records unless --database is given.")
         var data: String
+
+        @Option(
+            help: ArgumentHelp(
+                "Keep the records in PostgreSQL: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, with ?host=/socket/dir "
+                    + "for a Unix socket and ?sslmode=require for TLS. Default: $PROFFER_VENDOR_DATABASE, else "
+                    + "vendor.db in --data.",
+                valueName: "url"))
+        var database: String?
 
         func validate() throws {
             guard Self.address(listen) != nil else {
@@ -60,18 +75,23 @@ extension ProfferVendor {
                 FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
                 throw ExitCode(65)
             }
+            var logger = Logger(label: "proffer-vendor")
+            logger.logLevel =
+                ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .notice
             let inbox: VendorInbox
             do {
-                inbox = VendorInbox(
-                    catalog: loadedCatalog, keys: try VendorKeys.loadOrCreate(in: data),
-                    store: try VendorStore(folder: data))
+                let keys = try VendorKeys.loadOrCreate(in: data)
+                let records: any VendorRecords
+                if let url = database ?? ProcessInfo.processInfo.environment["PROFFER_VENDOR_DATABASE"] {
+                    records = PostgresRecords(location: try PostgresLocation(url: url), logger: logger)
+                } else {
+                    records = try SQLiteRecords(folder: data)
+                }
+                inbox = VendorInbox(catalog: loadedCatalog, keys: keys, records: records)
             } catch {
                 FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
                 throw ExitCode(1)
             }
-            var logger = Logger(label: "proffer-vendor")
-            logger.logLevel =
-                ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .notice
             let (host, port) = Self.address(listen)!
             let server = VendorServer(inbox: inbox, host: host, port: port)
             let name = loadedCatalog.name
@@ -85,12 +105,15 @@ extension ProfferVendor {
                 // person; the usual causes get one clear line.
                 let text = String(describing: error)
                 let line =
-                    text.contains("Address already in use")
-                    ? "\(listen) is already in use: stop what listens there, or choose another --listen"
-                    : text.contains("Permission denied")
-                        ? "not allowed to listen on \(listen): ports below 1024 need privileges; choose another --listen"
-                        : text.contains("Cannot assign requested address")
-                            ? "\(host) is not an address of this machine: choose another --listen" : "stopped: \(text)"
+                    error is VendorStoreError
+                    ? text
+                    : text.contains("Address already in use")
+                        ? "\(listen) is already in use: stop what listens there, or choose another --listen"
+                        : text.contains("Permission denied")
+                            ? "not allowed to listen on \(listen): ports below 1024 need privileges; choose another --listen"
+                            : text.contains("Cannot assign requested address")
+                                ? "\(host) is not an address of this machine: choose another --listen"
+                                : "stopped: \(text)"
                 FileHandle.standardError.write(Data("proffer-vendor: \(line)\n".utf8))
                 throw ExitCode(1)
             }
@@ -129,14 +152,13 @@ extension ProfferVendor {
         @Option(help: "The catalog JSON file.")
         var catalog: String
 
-        @Option(help: "The folder for the vendor's keys and records.")
+        @Option(help: "The folder for the vendor's keys.")
         var data: String
 
         func run() async throws {
-            let inbox = VendorInbox(
-                catalog: try Catalog(contentsOf: catalog), keys: try VendorKeys.loadOrCreate(in: data),
-                store: try VendorStore(folder: data))
-            print(String(decoding: inbox.profile.jsonBytes, as: UTF8.self))
+            let profile = VendorInbox.profile(
+                catalog: try Catalog(contentsOf: catalog), keys: try VendorKeys.loadOrCreate(in: data))
+            print(String(decoding: profile.jsonBytes, as: UTF8.self))
         }
     }
 }

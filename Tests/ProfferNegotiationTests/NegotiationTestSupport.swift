@@ -4,6 +4,7 @@ import Logging
 import ProfferAgent
 import ProfferCrypto
 import ProfferEnvelope
+import ProfferTestSupport
 import ProfferVault
 import ProfferVendorKit
 import ProfferWire
@@ -79,16 +80,79 @@ func withServer<T: Sendable>(
     }
 }
 
-/// A reference vendor (ProfferVendorKit) with its own data folder.
-final class TestVendor: Sendable {
-    let folder = TemporaryFolder("vendor")
-    let inbox: VendorInbox
+/// The two engines that keep a vendor's records; the vendor suites run against both.
+enum Engine: String, CaseIterable, Sendable {
+    case sqlite, postgresql
+}
 
-    init(catalogJSON: String = cameraCatalogJSON, replayWindow: ReplayWindow = ReplayWindow()) throws {
-        inbox = VendorInbox(
-            catalog: try Catalog(json: Data(catalogJSON.utf8)), keys: try VendorKeys.loadOrCreate(in: folder.path),
-            store: try VendorStore(folder: folder.path), replayWindow: replayWindow)
+/// Where one vendor keeps its keys and records, so that a test can open it again (a restart, a second instance).
+struct VendorPlace: Sendable {
+    let engine: Engine
+    let folder: TemporaryFolder
+    /// The database, on PostgreSQL: a new one in the tests' own cluster.
+    let databaseURL: String?
+
+    init(_ engine: Engine) throws {
+        self.engine = engine
+        folder = TemporaryFolder("vendor")
+        databaseURL = engine == .postgresql ? try ThrowawayPostgres.shared().newDatabase() : nil
     }
+
+    func openRecords() throws -> any VendorRecords {
+        switch engine {
+        case .sqlite: try SQLiteRecords(folder: folder.path)
+        case .postgresql: PostgresRecords(location: try PostgresLocation(url: databaseURL!))
+        }
+    }
+}
+
+/// A reference vendor (ProfferVendorKit) with its own data folder, its inbox running for as long as it lives.
+final class TestVendor: Sendable {
+    let place: VendorPlace
+    var folder: TemporaryFolder { place.folder }
+    let inbox: VendorInbox
+    private let running: Task<Void, Never>
+
+    /// A vendor on SQLite.
+    convenience init(catalogJSON: String = cameraCatalogJSON, replayWindow: ReplayWindow = ReplayWindow()) throws {
+        try self.init(place: try VendorPlace(.sqlite), catalogJSON: catalogJSON, replayWindow: replayWindow)
+    }
+
+    init(place: VendorPlace, catalogJSON: String = cameraCatalogJSON, replayWindow: ReplayWindow = ReplayWindow())
+        throws
+    {
+        self.place = place
+        let inbox = VendorInbox(
+            catalog: try Catalog(json: Data(catalogJSON.utf8)),
+            keys: try VendorKeys.loadOrCreate(in: place.folder.path), records: try place.openRecords(),
+            replayWindow: replayWindow)
+        self.inbox = inbox
+        running = Task { try? await inbox.run() }
+    }
+
+    /// A vendor on `engine`, its schema ready.
+    static func started(
+        _ engine: Engine, catalogJSON: String = cameraCatalogJSON, replayWindow: ReplayWindow = ReplayWindow()
+    ) async throws -> TestVendor {
+        try await started(at: try VendorPlace(engine), catalogJSON: catalogJSON, replayWindow: replayWindow)
+    }
+
+    /// A vendor over `place`'s keys and records: after ``stop()``, a restart; while another runs, a second instance.
+    static func started(
+        at place: VendorPlace, catalogJSON: String = cameraCatalogJSON, replayWindow: ReplayWindow = ReplayWindow()
+    ) async throws -> TestVendor {
+        let vendor = try TestVendor(place: place, catalogJSON: catalogJSON, replayWindow: replayWindow)
+        try await vendor.inbox.records.migrate()
+        return vendor
+    }
+
+    /// Stops the inbox and waits until its records are closed (the SQLite folder lock is released with them).
+    func stop() async {
+        running.cancel()
+        await running.value
+    }
+
+    deinit { running.cancel() }
 
     /// A router serving this vendor's profile and inbox; `inbox` may replace the answers.
     func router(

@@ -122,7 +122,7 @@ struct PromisesCLITests {
             }
             try await person.expectSuccess("offer", "accept", offer!["name"] as! String, "--yes")
 
-            let deals = try await vendor.inbox.store.deals()
+            let deals = try await vendor.inbox.records.deals()
             #expect(deals.count == 1)
             #expect(deals[0].disclosed?.contains("A. Lovelace (work)") == true)
             #expect(deals[0].disclosed?.contains("Ada Lovelace") == false)
@@ -329,7 +329,7 @@ struct PromisesCLITests {
             }
             let old = try await person.run("intent", "publish", id)
             #expect(old.stdout.contains("older than the pinned one"), "\(old.stdout)")
-            #expect(try await vendor.inbox.store.deals().isEmpty)
+            #expect(try await vendor.inbox.records.deals().isEmpty)
         }
     }
 
@@ -413,7 +413,7 @@ struct PromisesCLITests {
             _ = try await person.run("deal", "retry", String(dealID.prefix(4)))
             processThenFail.set(false)
             try await person.expectSuccess("deal", "retry", dealID)
-            #expect(try await vendor.inbox.store.deals().count == 1)
+            #expect(try await vendor.inbox.records.deals().count == 1)
             let accepts = received.messages.filter { $0.kind == .accept }
             #expect(accepts.count == 3 && Set(accepts.map(\.id)).count == 1)
             #expect(try await person.json("deal", "list", "--json")[0]["state"] as? String == "confirmed")
@@ -638,7 +638,7 @@ struct PromisesCLITests {
             try await person.expectSuccess("deal", "retry", dealID)
             let resent = received.envelopes.filter { $0.envelope.msg.hasPrefix("#accept") }.last?.envelope.data
             #expect(resent != nil && resent == firstData, "the very data first sealed, not today's values")
-            #expect(try await first.inbox.store.deals()[0].disclosed?.contains("Changed Street") == false)
+            #expect(try await first.inbox.records.deals()[0].disclosed?.contains("Changed Street") == false)
 
             // The vendor is removed and another takes its name and URL: the old deal goes nowhere near it.
             try await person.expectSuccess("vendor", "rm", "shop", "--force")

@@ -5,7 +5,7 @@ import ProfferVendorKit
 import ProfferWire
 import Testing
 
-@Suite("The reference vendor makes each deal exactly once")
+@Suite("The reference vendor makes each deal exactly once, on SQLite and on PostgreSQL")
 struct VendorExactlyOnceTests {
     /// Sends `message` to the vendor as `person` and returns the reply messages (or the error code).
     static func send(
@@ -21,9 +21,11 @@ struct VendorExactlyOnceTests {
         return (answer.status, replies)
     }
 
-    @Test("twenty accepts of one offer at once, each with its own id: one deal, one confirm, stock intact")
-    func concurrentAccepts() async throws {
-        let vendor = try TestVendor()
+    @Test(
+        "twenty accepts of one offer at once, each with its own id: one deal, one confirm, stock intact",
+        arguments: Engine.allCases)
+    func concurrentAccepts(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
         let person = try SigningKeyPair.generate()
         let offers = await Self.send(
             "#buy camera.mirrorless id:aaaaaaaa max:1300EUR terms:sd-base", from: person, to: vendor)
@@ -45,18 +47,20 @@ struct VendorExactlyOnceTests {
         let confirms = outcomes.filter { $0.0 == 200 && $0.1.first?.kind == .confirm }
         #expect(confirms.count == 1, "\(outcomes.map(\.0))")
         #expect(outcomes.filter { $0.0 == 422 }.count == 19)
-        #expect(try await vendor.inbox.store.deals().count == 1)
+        #expect(try await vendor.inbox.records.deals().count == 1)
     }
 
-    @Test("an item with stock for one, accepted by eight people at once: one deal, the others declined")
-    func stockNeverBelowZero() async throws {
+    @Test(
+        "an item with stock for one, accepted by eight people at once: one deal, the others declined",
+        arguments: Engine.allCases)
+    func stockNeverBelowZero(engine: Engine) async throws {
         let catalog = """
             {"name": "One Left", "terms": ["sd-base"], "categories": ["camera"], "regions": ["DE"],
              "offerValidity": "2d",
              "items": [{"sku": "last", "title": "Last one", "category": "camera.mirrorless", "price": "100EUR",
                         "stock": 1, "eta": "1d", "needs": []}]}
             """
-        let vendor = try TestVendor(catalogJSON: catalog)
+        let vendor = try await TestVendor.started(engine, catalogJSON: catalog)
         let people = try (0..<8).map { _ in try SigningKeyPair.generate() }
         var offerIDs: [MessageID] = []
         for person in people {
@@ -78,46 +82,149 @@ struct VendorExactlyOnceTests {
         }
         #expect(statuses.filter { $0 == .confirm }.count == 1)
         #expect(statuses.filter { $0 == .decline }.count == 7)
-        #expect(try await vendor.inbox.store.deals().count == 1)
+        #expect(try await vendor.inbox.records.deals().count == 1)
     }
 
-    @Test("an envelope accepted before a restart is refused as a replay after it")
-    func replayAfterRestart() async throws {
-        let folder = TemporaryFolder("restart")
-        let catalog = try Catalog(json: Data(cameraCatalogJSON.utf8))
+    @Test(
+        "the whole life of a deal: two counters at once (one wins), accept, forget (the data is gone), withdraw",
+        arguments: Engine.allCases)
+    func dealLifecycle(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
         let person = try SigningKeyPair.generate()
-        func openInbox() async throws -> VendorInbox {
-            // The previous store lets go of the folder lock when its last reference goes.
-            for _ in 0..<100 {
-                if let store = try? VendorStore(folder: folder.path) {
-                    return VendorInbox(
-                        catalog: catalog, keys: try VendorKeys.loadOrCreate(in: folder.path), store: store)
+        let intentID = MessageID.random()
+        let offers = await Self.send(
+            "#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base", from: person, to: vendor)
+        let xt5 = try #require(offers.replies.first { $0.item == "X-T5 body" })
+        let counters = await withTaskGroup(of: (Int, [Message]).self) { group in
+            for price in ["1100EUR", "1090EUR"] {
+                group.addTask {
+                    await Self.send(
+                        "#counter id:\(MessageID.random()) re:\(xt5.id!) price:\(price)", from: person, to: vendor)
                 }
-                try await Task.sleep(for: .milliseconds(20))
             }
-            return VendorInbox(
-                catalog: catalog, keys: try VendorKeys.loadOrCreate(in: folder.path),
-                store: try VendorStore(folder: folder.path))
+            var answers: [(Int, [Message])] = []
+            for await answer in group { answers.append(answer) }
+            return answers
         }
-        var envelope: [UInt8] = []
-        do {
-            let inbox = try await openInbox()
-            envelope =
-                Envelope.signed(
-                    message: "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", by: person,
-                    to: inbox.keys.signing.publicKey
-                ).jsonBytes
-            #expect(await inbox.handle(body: envelope).status == 200)
-            #expect(await inbox.handle(body: envelope).status == 409)
-        }
-        let restarted = try await openInbox()
-        let answer = await restarted.handle(body: envelope)
-        #expect(answer.status == 409, "\(String(decoding: answer.body, as: UTF8.self))")
+        let won = counters.filter { $0.0 == 200 }
+        #expect(won.count == 1 && counters.filter { $0.0 == 422 }.count == 1, "\(counters.map(\.0))")
+        let countered = try #require(won.first?.1.first)
+        #expect(countered.kind == .offer && countered.re == intentID)
+
+        let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8))
+        let acceptID = MessageID.random()
+        let accepted = await Self.send(
+            "#accept id:\(acceptID) re:\(countered.id!) terms:sd-base give:name,postal", from: person, to: vendor,
+            sealed: data)
+        #expect(accepted.replies.first?.kind == .confirm)
+        #expect(try await vendor.inbox.records.deals().first?.disclosed?.contains("1 Main St") == true)
+        // The original offer was countered: accepting it now is refused.
+        #expect(
+            await Self.send(
+                "#accept id:\(MessageID.random()) re:\(xt5.id!) terms:sd-base give:name,postal", from: person,
+                to: vendor, sealed: data
+            ).status == 422)
+
+        let forgotten = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
+        #expect(forgotten.replies.first?.kind == .confirm)
+        let deals = try await vendor.inbox.records.deals()
+        #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)
+
+        let other = MessageID.random()
+        _ = await Self.send("#buy camera.mirrorless id:\(other) terms:sd-base", from: person, to: vendor)
+        #expect(
+            await Self.send("#withdraw id:\(MessageID.random()) re:\(other)", from: person, to: vendor).status == 200)
+        let resent = await Self.send("#buy camera.mirrorless id:\(other) terms:sd-base", from: person, to: vendor)
+        #expect(resent.status == 200 && resent.replies.isEmpty)
+        #expect(
+            await Self.send("#withdraw id:\(MessageID.random()) re:\(MessageID.random())", from: person, to: vendor)
+                .status == 422)
     }
 
-    @Test("one key may keep 200 open intents at a vendor; the next is refused with too-many, others are unaffected")
-    func openIntentsPerSender() async throws {
-        let vendor = try TestVendor()
+    @Test("an envelope accepted before a restart is refused as a replay after it", arguments: Engine.allCases)
+    func replayAfterRestart(engine: Engine) async throws {
+        let place = try VendorPlace(engine)
+        let person = try SigningKeyPair.generate()
+        let first = try await TestVendor.started(at: place)
+        let intent = Envelope.signed(
+            message: "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", by: person,
+            to: first.inbox.keys.signing.publicKey)
+        let offers = await first.inbox.handle(body: intent.jsonBytes)
+        #expect(offers.status == 200)
+        let offerID = try #require(
+            TestVendor.replies(in: offers.body).first.flatMap { members -> MessageID? in
+                guard case .string(let msg)? = members.first(where: { $0.0 == "msg" })?.1 else { return nil }
+                return try? Message.parse(msg).id
+            })
+        let decline = Envelope.signed(
+            message: "#decline id:\(MessageID.random()) re:\(offerID)", by: person,
+            to: first.inbox.keys.signing.publicKey)
+        #expect(await first.inbox.handle(body: decline.jsonBytes).status == 200)
+        #expect(await first.inbox.handle(body: intent.jsonBytes).status == 409)
+        await first.stop()
+
+        let restarted = try await TestVendor.started(at: place)
+        for envelope in [intent, decline] {
+            let answer = await restarted.inbox.handle(body: envelope.jsonBytes)
+            #expect(answer.status == 409, "\(String(decoding: answer.body, as: UTF8.self))")
+        }
+    }
+
+    @Test(
+        "a flood from fresh keys fills the in-memory window; a well-behaved client still gets offers, no replay passes",
+        arguments: Engine.allCases)
+    func floodOfFreshKeys(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(
+            engine, replayWindow: ReplayWindow(capacity: 50, whenFull: .forgetOldest))
+        let recipient = vendor.inbox.keys.signing.publicKey
+        var flood: [Envelope] = []
+        for _ in 0..<200 {
+            flood.append(
+                Envelope.signed(
+                    message: "#buy lens id:\(MessageID.random()) terms:sd-base", by: try SigningKeyPair.generate(),
+                    to: recipient))
+        }
+        let person = try SigningKeyPair.generate()
+        let statuses = await withTaskGroup(of: Int.self) { group in
+            for envelope in flood {
+                group.addTask { await vendor.inbox.handle(body: envelope.jsonBytes).status }
+            }
+            var statuses: [Int] = []
+            for await status in group { statuses.append(status) }
+            return statuses
+        }
+        #expect(statuses.allSatisfy { $0 == 200 }, "\(Set(statuses))")
+        let wellBehaved = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", from: person, to: vendor)
+        #expect(wellBehaved.status == 200 && !wellBehaved.replies.isEmpty)
+        // The first envelopes left the in-memory window long ago; the records still know them.
+        for envelope in flood.prefix(20) {
+            #expect(await vendor.inbox.handle(body: envelope.jsonBytes).status == 409)
+        }
+    }
+
+    @Test("one key sending past its share of the window is refused with too-many; other keys are answered")
+    func oneSendersShareOfTheWindow() async throws {
+        let vendor = try TestVendor(replayWindow: ReplayWindow(capacity: 1_000, perSender: 10))
+        let flooder = try SigningKeyPair.generate()
+        for _ in 0..<10 {
+            #expect(
+                await Self.send("#buy lens id:\(MessageID.random()) terms:sd-base", from: flooder, to: vendor).status
+                    == 200)
+        }
+        #expect(
+            await Self.send("#buy lens id:\(MessageID.random()) terms:sd-base", from: flooder, to: vendor).status
+                == 429)
+        let other = await Self.send(
+            "#buy lens id:\(MessageID.random()) terms:sd-base", from: try SigningKeyPair.generate(), to: vendor)
+        #expect(other.status == 200)
+    }
+
+    @Test(
+        "one key may keep 200 open intents at a vendor; the next is refused with too-many, others are unaffected",
+        arguments: Engine.allCases)
+    func openIntentsPerSender(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
         let flooder = try SigningKeyPair.generate()
         for _ in 0..<200 {
             let answer = await Self.send(

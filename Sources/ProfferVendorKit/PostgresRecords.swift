@@ -1,0 +1,469 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProfferWire
+import ServiceLifecycle
+import Synchronization
+
+/// The vendor's records in PostgreSQL: any number of `proffer-vendor serve` instances over one database act as one
+/// vendor (an intent sent to one can be accepted through another, and a replay at any of them is refused).
+///
+/// Each change that must happen at most once is one transaction with a conditional `UPDATE … WHERE state = 'open'`
+/// that must change exactly one row; the stock check holds a transaction-scoped advisory lock on the item, so two
+/// deals for its last unit, at two instances, cannot both pass it.
+public final class PostgresRecords: VendorRecords {
+    let client: PostgresClient
+    let location: PostgresLocation
+    private let logger: Logger
+    /// When this instance last pruned the replay window: once a second is enough, and spares the instances from
+    /// contending for the same old rows on every request.
+    private let lastPrune = Mutex<Int64>(0)
+
+    public init(location: PostgresLocation, logger: Logger = Logger(label: "proffer-vendor.postgres")) {
+        var configuration: PostgresClient.Configuration
+        switch location.endpoint {
+        case .socket(let path):
+            configuration = .init(
+                unixSocketPath: path, username: location.user, password: location.password,
+                database: location.database)
+        case .tcp(let host, let port):
+            configuration = .init(
+                host: host, port: port, username: location.user, password: location.password,
+                database: location.database,
+                tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        }
+        configuration.options.maximumConnections = 16
+        configuration.options.connectTimeout = .seconds(5)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.location = location
+        self.logger = logger
+    }
+
+    /// Runs the connection pool until the service group stops.
+    public func run() async throws {
+        running.withLock { $0 = true }
+        await client.run()
+    }
+
+    /// Whether ``run()`` was called: queries made before it would wait for the pool (and PostgresNIO warns).
+    private let running = Mutex(false)
+
+    // MARK: - Migrations
+
+    /// Each migration runs once, in order, in one transaction; an advisory lock makes instances that start together
+    /// take turns.
+    static let migrations: [(name: String, statements: [String])] = [
+        (
+            "v1",
+            [
+                """
+                CREATE TABLE intents (
+                    sender BYTEA NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, canonical TEXT NOT NULL,
+                    received_at BIGINT NOT NULL, PRIMARY KEY (sender, id))
+                """,
+                """
+                CREATE TABLE offers (
+                    seq BIGSERIAL NOT NULL, id TEXT PRIMARY KEY, sender BYTEA NOT NULL, intent_id TEXT NOT NULL,
+                    sku TEXT NOT NULL, price BIGINT NOT NULL, currency TEXT NOT NULL, qty BIGINT NOT NULL,
+                    needs TEXT NOT NULL, terms TEXT NOT NULL, expires_at BIGINT NOT NULL, state TEXT NOT NULL,
+                    envelope TEXT NOT NULL)
+                """,
+                "CREATE INDEX offers_by_intent ON offers (sender, intent_id)",
+                """
+                CREATE TABLE deals (
+                    seq BIGSERIAL NOT NULL, sender BYTEA NOT NULL, accept_id TEXT NOT NULL, offer_id TEXT NOT NULL,
+                    sku TEXT NOT NULL, qty BIGINT NOT NULL, state TEXT NOT NULL, accept_envelope TEXT NOT NULL,
+                    confirm_envelope TEXT NOT NULL, disclosed TEXT, disclosed_digest TEXT,
+                    PRIMARY KEY (sender, accept_id))
+                """,
+                "CREATE INDEX deals_by_sku ON deals (sku)",
+                // Unique by (sender, nonce) whatever the envelope's `ts`: instances share no memory, so the table
+                // alone must catch every reuse of a pair while it may still be fresh.
+                """
+                CREATE TABLE seen (
+                    sender BYTEA NOT NULL, nonce BYTEA NOT NULL, expires_at BIGINT NOT NULL,
+                    PRIMARY KEY (sender, nonce))
+                """,
+                "CREATE INDEX seen_by_expiry ON seen (expires_at)",
+            ]
+        )
+    ]
+
+    /// How long startup waits for the database before giving up with a clear line.
+    static let startupDeadline: Duration = .seconds(15)
+
+    public func migrate() async throws {
+        do {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    while !self.running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+                    try await self.applyMigrations()
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: PostgresRecords.startupDeadline)
+                    return false
+                }
+                let migrated = try await group.next()!
+                group.cancelAll()
+                guard migrated else {
+                    throw VendorStoreError(
+                        "no answer from the database at \(location) within 15 s: is PostgreSQL running there?")
+                }
+            }
+        } catch let error as PSQLError {
+            throw VendorStoreError("cannot use the database at \(location): \(PostgresRecords.explain(error))")
+        }
+    }
+
+    /// What went wrong, in words that name the cause but no secret (PostgresNIO's own description hides everything).
+    static func explain(_ error: PSQLError) -> String {
+        if let message = error.serverInfo?[.message] { return message }
+        switch error.code {
+        case .connectionError: return "cannot connect: is PostgreSQL running there, and is the address right?"
+        case .serverClosedConnection: return "the server closed the connection"
+        default: return "the connection failed (\(error.code))"
+        }
+    }
+
+    private func applyMigrations() async throws {
+        try await transaction { connection -> Bool in
+            try await connection.query("SELECT pg_advisory_xact_lock(7012)", logger: self.logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS proffer_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                logger: self.logger)
+            var applied = Set<String>()
+            for try await name in try await connection.query(
+                "SELECT name FROM proffer_migrations", logger: self.logger
+            ).decode(String.self) {
+                applied.insert(name)
+            }
+            for migration in PostgresRecords.migrations where !applied.contains(migration.name) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+                let now = Int64(Date().timeIntervalSince1970)
+                try await connection.query(
+                    "INSERT INTO proffer_migrations (name, applied_at) VALUES (\(migration.name), \(now))",
+                    logger: self.logger)
+            }
+            return true
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `change` in one transaction, committed only when its outcome is a made change; any other outcome rolls
+    /// back whatever it wrote. A deadlock or serialization failure (two instances crossing) is retried.
+    private func transaction<Outcome: CommitDecision>(
+        _ change: (PostgresConnection) async throws -> Outcome
+    ) async throws -> Outcome {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await client.withConnection { connection in
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        let outcome = try await change(connection)
+                        try await connection.query(outcome.commits ? "COMMIT" : "ROLLBACK", logger: logger)
+                        return outcome
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError where attempt < 4 && PostgresRecords.isRetryable(error) {
+                continue
+            }
+        }
+    }
+
+    static func isRetryable(_ error: PSQLError) -> Bool {
+        let state = error.serverInfo?[.sqlState]
+        return state == "40P01" || state == "40001"
+    }
+
+    private func exists(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Bool {
+        for try await _ in try await connection.query(query, logger: logger) { return true }
+        return false
+    }
+
+    private func firstValue<Value: PostgresDecodable>(
+        _ query: PostgresQuery, as type: Value.Type, on connection: PostgresConnection
+    ) async throws -> Value? {
+        for try await value in try await connection.query(query, logger: logger).decode(Value.self) { return value }
+        return nil
+    }
+
+    private func read<Value>(_ body: (PostgresConnection) async throws -> Value) async throws -> Value {
+        try await client.withConnection { try await body($0) }
+    }
+
+    // MARK: - The replay window
+
+    public func admit(sender: Data, nonce: Data, expiresAt: Int64, now: Int64) async throws -> Bool {
+        try await read { connection in
+            try await pruneSeen(on: connection, now: now)
+            return try await recordSeen(on: connection, sender: sender, nonce: nonce, expiresAt: expiresAt)
+        }
+    }
+
+    private func pruneSeen(on connection: PostgresConnection, now: Int64) async throws {
+        let due = lastPrune.withLock { last in
+            guard now > last else { return false }
+            last = now
+            return true
+        }
+        if due { try await connection.query("DELETE FROM seen WHERE expires_at < \(now)", logger: logger) }
+    }
+
+    private func recordSeen(on connection: PostgresConnection, sender: Data, nonce: Data, expiresAt: Int64)
+        async throws -> Bool
+    {
+        try await exists(
+            """
+            INSERT INTO seen (sender, nonce, expires_at) VALUES (\(sender), \(nonce), \(expiresAt))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, on: connection)
+    }
+
+    // MARK: - Intents and offers
+
+    public func storeIntents(_ batch: [IntentToStore]) async throws -> [IntentStorage] {
+        guard let first = batch.first else { return [] }
+        let outcomes = try await transaction { connection -> StoredBatch in
+            try await pruneSeen(on: connection, now: first.receivedAt)
+            var outcomes: [IntentStorage] = []
+            for intent in batch {
+                outcomes.append(try await store(intent, on: connection))
+            }
+            return StoredBatch(outcomes: outcomes)
+        }
+        return outcomes.outcomes
+    }
+
+    private struct StoredBatch: CommitDecision {
+        var outcomes: [IntentStorage]
+        var commits: Bool { true }
+    }
+
+    private func store(_ intent: IntentToStore, on connection: PostgresConnection) async throws -> IntentStorage {
+        guard
+            try await recordSeen(
+                on: connection, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
+        else { return .replay }
+        if let state = try await firstValue(
+            "SELECT state FROM intents WHERE sender = \(intent.sender) AND id = \(intent.id)", as: String.self,
+            on: connection)
+        {
+            return .alreadyReceived(IntentState(rawValue: state) ?? .open)
+        }
+        let open =
+            try await firstValue(
+                "SELECT COUNT(*) FROM intents WHERE sender = \(intent.sender) AND state = 'open'", as: Int.self,
+                on: connection) ?? 0
+        guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
+        // Another instance may store the same intent at this moment: the key decides, and the loser sees it as
+        // received before.
+        guard
+            try await exists(
+                """
+                INSERT INTO intents (sender, id, state, canonical, received_at)
+                VALUES (\(intent.sender), \(intent.id), 'open', \(intent.canonical), \(intent.receivedAt))
+                ON CONFLICT DO NOTHING RETURNING 1
+                """, on: connection)
+        else { return .alreadyReceived(.open) }
+        for offer in intent.offers { try await insert(offer, on: connection) }
+        return .stored
+    }
+
+    private func insert(_ offer: StoredOffer, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
+            VALUES (\(offer.id), \(offer.sender), \(offer.intentID), \(offer.sku), \(offer.price.thousandths),
+                    \(offer.price.currency.description), \(offer.qty), \(offer.needsColumn), \(offer.termsColumn),
+                    \(offer.expiresAt), \(offer.state.rawValue), \(offer.envelope))
+            """, logger: logger)
+    }
+
+    public func openOfferMessages(sender: Data, intentID: String) async throws -> [String] {
+        try await read { connection in
+            var envelopes: [String] = []
+            for try await envelope in try await connection.query(
+                """
+                SELECT envelope FROM offers WHERE sender = \(sender) AND intent_id = \(intentID) AND state = 'open'
+                ORDER BY seq
+                """, logger: logger
+            ).decode(String.self) {
+                envelopes.append(envelope)
+            }
+            return envelopes
+        }
+    }
+
+    public func offer(id: String, sender: Data) async throws -> StoredOffer? {
+        try await read { connection in
+            let rows = try await connection.query(
+                """
+                SELECT intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope
+                FROM offers WHERE id = \(id) AND sender = \(sender)
+                """, logger: logger)
+            for try await (intentID, sku, price, currency, qty, needs, terms, expiresAt, state, envelope)
+                in rows.decode(
+                    (String, String, Int64, String, Int, String, String, Int64, String, String).self)
+            {
+                guard let code = CurrencyCode(currency), let money = Money(thousandths: price, currency: code),
+                    let state = OfferState(rawValue: state)
+                else { return nil }
+                return StoredOffer(
+                    id: id, sender: sender, intentID: intentID, sku: sku, price: money, qty: qty,
+                    needs: StoredOffer.needs(fromColumn: needs), terms: StoredOffer.terms(fromColumn: terms),
+                    expiresAt: expiresAt, state: state, envelope: envelope)
+            }
+            return nil
+        }
+    }
+
+    public func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Bool {
+        try await transaction { connection in
+            guard
+                try await exists(
+                    """
+                    UPDATE offers SET state = 'countered'
+                    WHERE id = \(offerID) AND sender = \(newOffer.sender) AND state = 'open' RETURNING 1
+                    """, on: connection)
+            else { return false }
+            try await insert(newOffer, on: connection)
+            return true
+        }
+    }
+
+    public func declineOffer(id: String, sender: Data) async throws -> Bool {
+        try await read { connection in
+            try await exists(
+                """
+                UPDATE offers SET state = 'declined' WHERE id = \(id) AND sender = \(sender) AND state = 'open'
+                RETURNING 1
+                """, on: connection)
+        }
+    }
+
+    public func withdrawIntent(sender: Data, id: String) async throws -> Bool {
+        try await transaction { connection in
+            guard
+                try await exists(
+                    "UPDATE intents SET state = 'withdrawn' WHERE sender = \(sender) AND id = \(id) RETURNING 1",
+                    on: connection)
+            else { return false }
+            try await connection.query(
+                """
+                UPDATE offers SET state = 'withdrawn' WHERE sender = \(sender) AND intent_id = \(id) AND state = 'open'
+                """, logger: logger)
+            return true
+        }
+    }
+
+    // MARK: - Deals
+
+    public func soldCount(sku: String) async throws -> Int {
+        try await read { connection in try await soldCount(sku: sku, on: connection) }
+    }
+
+    private func soldCount(sku: String, on connection: PostgresConnection) async throws -> Int {
+        try await firstValue(
+            "SELECT COALESCE(SUM(qty), 0)::BIGINT FROM deals WHERE sku = \(sku)", as: Int.self, on: connection) ?? 0
+    }
+
+    public func makeDeal(_ deal: DealToMake) async throws -> DealOutcome {
+        try await transaction { connection -> DealOutcome in
+            func alreadyMade() async throws -> Bool {
+                try await exists(
+                    "SELECT 1 FROM deals WHERE sender = \(deal.sender) AND accept_id = \(deal.acceptID)", on: connection
+                )
+            }
+            if try await alreadyMade() { return .alreadyMade }
+            guard
+                try await exists(
+                    """
+                    UPDATE offers SET state = 'accepted'
+                    WHERE id = \(deal.offer.id) AND sender = \(deal.sender) AND state = 'open'
+                      AND expires_at >= \(deal.now)
+                    RETURNING 1
+                    """, on: connection)
+            else {
+                // The same accept may have won meanwhile at another instance; the update waited for it.
+                if try await alreadyMade() { return .alreadyMade }
+                let state = try await firstValue(
+                    "SELECT state FROM offers WHERE id = \(deal.offer.id) AND sender = \(deal.sender)",
+                    as: String.self, on: connection
+                ).flatMap(OfferState.init(rawValue:))
+                return state == .open ? .expired : .offerNotOpen(state)
+            }
+            if let stock = deal.stock {
+                // Deals for other offers of this item, at any instance, wait here until this one commits.
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtext(\("sku:" + deal.offer.sku)))", logger: logger)
+                if try await soldCount(sku: deal.offer.sku, on: connection) + deal.offer.qty > stock {
+                    return .soldOut
+                }
+            }
+            try await connection.query(
+                """
+                INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed)
+                VALUES (\(deal.sender), \(deal.acceptID), \(deal.offer.id), \(deal.offer.sku), \(deal.offer.qty),
+                        'confirmed', \(deal.acceptEnvelope), \(deal.confirmEnvelope), \(deal.disclosed))
+                """, logger: logger)
+            return .made
+        }
+    }
+
+    public func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {
+        // PostgreSQL keeps the old row version until VACUUM reuses its space, and its bytes in the WAL until
+        // recycled: the README asks vendors to run it on an encrypted disk.
+        try await read { connection in
+            try await exists(
+                """
+                UPDATE deals SET state = 'forgotten', disclosed = NULL, disclosed_digest = \(digest),
+                    accept_envelope = \(strippedAccept)
+                WHERE sender = \(sender) AND accept_id = \(acceptID) RETURNING 1
+                """, on: connection)
+        }
+    }
+
+    public func dealAcceptEnvelope(sender: Data, acceptID: String) async throws -> String? {
+        try await read { connection in
+            try await firstValue(
+                "SELECT accept_envelope FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID)",
+                as: String.self, on: connection)
+        }
+    }
+
+    public func deals() async throws -> [DealRecord] {
+        try await read { connection in
+            var deals: [DealRecord] = []
+            for try await (acceptID, state, sku, disclosed) in try await connection.query(
+                "SELECT accept_id, state, sku, disclosed FROM deals ORDER BY seq", logger: logger
+            ).decode((String, String, String, String?).self) {
+                deals.append(
+                    DealRecord(
+                        acceptID: acceptID, state: DealState(rawValue: state) ?? .confirmed, sku: sku,
+                        disclosed: disclosed))
+            }
+            return deals
+        }
+    }
+
+    public func knownSenders() async throws -> Set<Data> {
+        try await read { connection in
+            var senders = Set<Data>()
+            for try await sender in try await connection.query(
+                "SELECT sender FROM intents UNION SELECT sender FROM offers", logger: logger
+            ).decode(Data.self) {
+                senders.insert(sender)
+            }
+            return senders
+        }
+    }
+}

@@ -1,0 +1,330 @@
+import Foundation
+import GRDB
+import ProfferEnvelope
+import ProfferWire
+import ServiceLifecycle
+
+/// The vendor's records in `vendor.db` in its data folder: the embedded engine, for one process.
+///
+/// Each state change that must happen at most once runs in one `BEGIN IMMEDIATE` transaction, whose write lock makes
+/// the check and the change one step even against another process.
+///
+/// Disclosed data is deleted for real on `forget`: `secure_delete` zeroes the freed bytes and a WAL checkpoint
+/// removes the old page images, so the values are gone from every file in the folder.
+public final class SQLiteRecords: VendorRecords {
+    let database: DatabaseQueue
+    /// The folder lock, released when the records go away.
+    private let lock: FolderLock
+
+    public init(folder: String) throws {
+        try DataFolder.prepare(folder)
+        lock = try FolderLock(folder)
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON")
+        }
+        let path = (folder as NSString).appendingPathComponent("vendor.db")
+        let previousMask = umask(0o077)
+        defer { umask(previousMask) }
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        // Migrated at once: one process owns the file, and a store that opens is ready to use.
+        try SQLiteRecords.migrator.migrate(database)
+    }
+
+    /// Nothing runs in the background: the records stay open until the service group stops, then the database is
+    /// closed and the folder let go, so another process (or a restart in this one) may take it.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try? database.close()
+        lock.release()
+    }
+
+    public func migrate() async throws { try SQLiteRecords.migrator.migrate(database) }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE intents (
+                        sender BLOB NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, canonical TEXT NOT NULL,
+                        received_at INTEGER NOT NULL, PRIMARY KEY (sender, id));
+                    CREATE TABLE offers (
+                        id TEXT PRIMARY KEY NOT NULL, sender BLOB NOT NULL, intent_id TEXT NOT NULL, sku TEXT NOT NULL,
+                        price INTEGER NOT NULL, currency TEXT NOT NULL, qty INTEGER NOT NULL, needs TEXT NOT NULL,
+                        terms TEXT NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL, envelope TEXT NOT NULL);
+                    CREATE INDEX offers_by_intent ON offers (sender, intent_id);
+                    CREATE TABLE deals (
+                        sender BLOB NOT NULL, accept_id TEXT NOT NULL, offer_id TEXT NOT NULL, sku TEXT NOT NULL,
+                        qty INTEGER NOT NULL, state TEXT NOT NULL, accept_envelope TEXT NOT NULL,
+                        confirm_envelope TEXT NOT NULL, disclosed TEXT, disclosed_digest TEXT,
+                        PRIMARY KEY (sender, accept_id));
+                    """)
+        }
+        migrator.registerMigration("v2-seen") { db in
+            // Keyed by expiry first (an envelope's own `ts` fixes it, so a copy has the same key): new rows append at
+            // the end of one B-tree and pruning cuts its start, with no second index to keep (schema/envelope.md).
+            try db.execute(
+                sql: """
+                    CREATE TABLE seen (
+                        expires_at INTEGER NOT NULL, sender BLOB NOT NULL, nonce BLOB NOT NULL,
+                        PRIMARY KEY (expires_at, sender, nonce)) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: - The replay window
+
+    public func admit(sender: Data, nonce: Data, expiresAt: Int64, now: Int64) async throws -> Bool {
+        try await database.write { db in
+            try SQLiteRecords.pruneSeen(db, now: now)
+            return try SQLiteRecords.recordSeen(db, sender: sender, nonce: nonce, expiresAt: expiresAt)
+        }
+    }
+
+    static func pruneSeen(_ db: Database, now: Int64) throws {
+        try db.execute(sql: "DELETE FROM seen WHERE expires_at < ?", arguments: [now])
+    }
+
+    /// Records a pair; `false` when it was there already (a replay).
+    static func recordSeen(_ db: Database, sender: Data, nonce: Data, expiresAt: Int64) throws -> Bool {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)",
+            arguments: [expiresAt, sender, nonce])
+        return db.changesCount == 1
+    }
+
+    // MARK: - Intents and offers
+
+    public func storeIntents(_ batch: [IntentToStore]) async throws -> [IntentStorage] {
+        guard let first = batch.first else { return [] }
+        return try await database.write { db in
+            try SQLiteRecords.pruneSeen(db, now: first.receivedAt)
+            return try batch.map { intent -> IntentStorage in
+                guard
+                    try SQLiteRecords.recordSeen(
+                        db, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
+                else { return .replay }
+                if let state = try String.fetchOne(
+                    db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?",
+                    arguments: [intent.sender, intent.id])
+                {
+                    return .alreadyReceived(IntentState(rawValue: state) ?? .open)
+                }
+                let open =
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM intents WHERE sender = ? AND state = 'open'",
+                        arguments: [intent.sender]) ?? 0
+                guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
+                try db.execute(
+                    sql: "INSERT INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
+                    arguments: [intent.sender, intent.id, intent.canonical, intent.receivedAt])
+                try SQLiteRecords.insert(intent.offers, in: db)
+                return .stored
+            }
+        }
+    }
+
+    public func openOfferMessages(sender: Data, intentID: String) async throws -> [String] {
+        try await database.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT envelope FROM offers WHERE sender = ? AND intent_id = ? AND state = 'open' ORDER BY rowid",
+                arguments: [sender, intentID])
+        }
+    }
+
+    static func insert(_ offers: [StoredOffer], in db: Database) throws {
+        for offer in offers {
+            try db.execute(
+                sql: """
+                    INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    offer.id, offer.sender, offer.intentID, offer.sku, offer.price.thousandths,
+                    offer.price.currency.description, offer.qty, offer.needsColumn, offer.termsColumn,
+                    offer.expiresAt, offer.state.rawValue, offer.envelope,
+                ])
+        }
+    }
+
+    public func offer(id: String, sender: Data) async throws -> StoredOffer? {
+        try await database.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM offers WHERE id = ? AND sender = ?", arguments: [id, sender]),
+                let currency = CurrencyCode(row["currency"] as String),
+                let price = Money(thousandths: row["price"], currency: currency),
+                let state = OfferState(rawValue: row["state"])
+            else { return nil }
+            return StoredOffer(
+                id: row["id"], sender: row["sender"], intentID: row["intent_id"], sku: row["sku"], price: price,
+                qty: row["qty"], needs: StoredOffer.needs(fromColumn: row["needs"]),
+                terms: StoredOffer.terms(fromColumn: row["terms"]), expiresAt: row["expires_at"], state: state,
+                envelope: row["envelope"])
+        }
+    }
+
+    public func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Bool {
+        try await immediateTransaction { db in
+            try db.execute(
+                sql: "UPDATE offers SET state = 'countered' WHERE id = ? AND sender = ? AND state = 'open'",
+                arguments: [offerID, newOffer.sender])
+            guard db.changesCount == 1 else { return false }
+            try SQLiteRecords.insert([newOffer], in: db)
+            return true
+        }
+    }
+
+    public func declineOffer(id: String, sender: Data) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE offers SET state = 'declined' WHERE id = ? AND sender = ? AND state = 'open'",
+                arguments: [id, sender])
+            return db.changesCount == 1
+        }
+    }
+
+    public func withdrawIntent(sender: Data, id: String) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE intents SET state = 'withdrawn' WHERE sender = ? AND id = ?", arguments: [sender, id])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(
+                sql: "UPDATE offers SET state = 'withdrawn' WHERE sender = ? AND intent_id = ? AND state = 'open'",
+                arguments: [sender, id])
+            return true
+        }
+    }
+
+    // MARK: - Deals
+
+    public func soldCount(sku: String) async throws -> Int {
+        try await database.read { db in try SQLiteRecords.soldCount(db, sku: sku) }
+    }
+
+    static func soldCount(_ db: Database, sku: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(qty), 0) FROM deals WHERE sku = ?", arguments: [sku]) ?? 0
+    }
+
+    public func makeDeal(_ deal: DealToMake) async throws -> DealOutcome {
+        try await immediateTransaction { db in
+            if try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM deals WHERE sender = ? AND accept_id = ?",
+                arguments: [deal.sender, deal.acceptID]) == true
+            {
+                return .alreadyMade
+            }
+            try db.execute(
+                sql: """
+                    UPDATE offers SET state = 'accepted'
+                    WHERE id = ? AND sender = ? AND state = 'open' AND expires_at >= ?
+                    """,
+                arguments: [deal.offer.id, deal.sender, deal.now])
+            guard db.changesCount == 1 else {
+                let state = try String.fetchOne(
+                    db, sql: "SELECT state FROM offers WHERE id = ? AND sender = ?",
+                    arguments: [deal.offer.id, deal.sender]
+                ).flatMap(OfferState.init(rawValue:))
+                return state == .open ? .expired : .offerNotOpen(state)
+            }
+            if let stock = deal.stock, try SQLiteRecords.soldCount(db, sku: deal.offer.sku) + deal.offer.qty > stock {
+                return .soldOut
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed)
+                    VALUES (?, ?, ?, ?, ?, 'confirmed', ?, ?, ?)
+                    """,
+                arguments: [
+                    deal.sender, deal.acceptID, deal.offer.id, deal.offer.sku, deal.offer.qty, deal.acceptEnvelope,
+                    deal.confirmEnvelope, deal.disclosed,
+                ])
+            return .made
+        }
+    }
+
+    /// Runs `change` in one `BEGIN IMMEDIATE` transaction, committed only when it returns a made change (`true`,
+    /// ``DealOutcome/made``); any other answer rolls back whatever it wrote.
+    private func immediateTransaction<Outcome: Sendable & CommitDecision>(
+        _ change: @escaping @Sendable (Database) throws -> Outcome
+    ) async throws -> Outcome {
+        try await database.writeWithoutTransaction { db in
+            var outcome: Outcome?
+            try db.inTransaction(.immediate) {
+                let decided = try change(db)
+                outcome = decided
+                return decided.commits ? .commit : .rollback
+            }
+            return outcome!
+        }
+    }
+
+    public func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {
+        let found = try await database.write { db -> Bool in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM deals WHERE sender = ? AND accept_id = ?", arguments: [sender, acceptID])
+            else { return false }
+            // Deleted and inserted again rather than updated, so secure_delete zeroes the whole old cell.
+            try db.execute(sql: "DELETE FROM deals WHERE sender = ? AND accept_id = ?", arguments: [sender, acceptID])
+            try db.execute(
+                sql: """
+                    INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed, disclosed_digest)
+                    VALUES (?, ?, ?, ?, ?, 'forgotten', ?, ?, NULL, ?)
+                    """,
+                arguments: [
+                    sender, acceptID, row["offer_id"] as String, row["sku"] as String, row["qty"] as Int,
+                    strippedAccept, row["confirm_envelope"] as String, digest,
+                ])
+            return true
+        }
+        if found {
+            try await database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+        return found
+    }
+
+    public func dealAcceptEnvelope(sender: Data, acceptID: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT accept_envelope FROM deals WHERE sender = ? AND accept_id = ?",
+                arguments: [sender, acceptID])
+        }
+    }
+
+    public func deals() async throws -> [DealRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT accept_id, state, sku, disclosed FROM deals ORDER BY rowid").map {
+                DealRecord(
+                    acceptID: $0["accept_id"], state: DealState(rawValue: $0["state"]) ?? .confirmed, sku: $0["sku"],
+                    disclosed: $0["disclosed"])
+            }
+        }
+    }
+
+    public func knownSenders() async throws -> Set<Data> {
+        try await database.read { db in
+            Set(try Data.fetchAll(db, sql: "SELECT sender FROM intents UNION SELECT sender FROM offers"))
+        }
+    }
+}
+
+/// Whether an outcome of a conditional change means the change was made, and its transaction should commit.
+protocol CommitDecision {
+    var commits: Bool { get }
+}
+
+extension Bool: CommitDecision {
+    var commits: Bool { self }
+}
+
+extension DealOutcome: CommitDecision {
+    var commits: Bool { self == .made }
+}

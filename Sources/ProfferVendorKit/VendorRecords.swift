@@ -1,0 +1,184 @@
+import Foundation
+import ProfferWire
+import ServiceLifecycle
+
+/// The vendor's own records: intents received, offers made, deals with both signed envelopes (as IEEE 7012 asks each
+/// party to keep), and the durable replay window. Two engines keep them: ``SQLiteRecords`` (one process, the default)
+/// and ``PostgresRecords`` (any number of instances over one database).
+///
+/// Every state change that must happen at most once (a deal, a counter, a decline, a withdrawal, a forget) is one
+/// transaction whose condition is checked by the write itself, so it holds under any concurrency, across processes.
+///
+/// A store is a `Service`: it runs with the server's service group (the PostgreSQL pool's connections live there).
+public protocol VendorRecords: Service {
+    /// Creates or upgrades the schema; safe to run from several instances at once.
+    func migrate() async throws
+
+    /// Records `(sender, nonce)` as seen until `expiresAt`, pruning pairs whose envelopes would be `stale` by `now`.
+    ///
+    /// - Returns: Whether the pair is new; `false` means the envelope was received before (a replay), perhaps before
+    ///   a restart or at another instance.
+    func admit(sender: Data, nonce: Data, expiresAt: Int64, now: Int64) async throws -> Bool
+
+    /// Stores intents with their offers, all in one transaction (the group commit of ``IntentCommitter``), and
+    /// records each envelope's pair as seen in it.
+    ///
+    /// - Returns: What became of each intent, in order.
+    func storeIntents(_ batch: [IntentToStore]) async throws -> [IntentStorage]
+
+    /// The messages of the open offers already made for an intent, in the order they were made, so a resent intent
+    /// gets the same answer.
+    func openOfferMessages(sender: Data, intentID: String) async throws -> [String]
+
+    /// The offer `id` made to `sender`; another person's offer is not found.
+    func offer(id: String, sender: Data) async throws -> StoredOffer?
+
+    /// Replaces a countered offer by `newOffer`, only while the countered offer is still open: of two counters (or
+    /// a counter and an accept) arriving at once, one wins.
+    ///
+    /// - Returns: Whether the offer was still open and was replaced.
+    func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Bool
+
+    /// Marks an open offer declined. Returns `false` when it was not open.
+    func declineOffer(id: String, sender: Data) async throws -> Bool
+
+    /// Marks an intent withdrawn and its open offers with it. Returns `false` when `sender` sent no such intent.
+    func withdrawIntent(sender: Data, id: String) async throws -> Bool
+
+    /// How many of `sku` are promised in deals.
+    func soldCount(sku: String) async throws -> Int
+
+    /// Makes a deal exactly once: in one transaction the offer must still be open and unexpired, the stock must
+    /// cover it, and the offer moves to `accepted` as the deal is written. However many accepts of one offer arrive
+    /// at once, at one instance or several, one deal is made, and stock never goes below zero.
+    func makeDeal(_ deal: DealToMake) async throws -> DealOutcome
+
+    /// Deletes what was disclosed under a deal and keeps the rest of the record, with the accept stripped of its
+    /// sealed data and the data replaced by its digest. Returns `false` when `sender` has no such deal.
+    func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool
+
+    /// The accept envelope stored for a deal, or `nil` when `sender` has no such deal.
+    func dealAcceptEnvelope(sender: Data, acceptID: String) async throws -> String?
+
+    /// The deals made, oldest first, for the vendor's own review.
+    func deals() async throws -> [DealRecord]
+
+    /// The senders' keys the vendor has on record, for checking that they are pairwise.
+    func knownSenders() async throws -> Set<Data>
+}
+
+/// What one sender may make the vendor keep.
+public enum VendorLimits {
+    /// How many open intents one key may have stored at once: a flood from one key fills its own quota, not the
+    /// vendor's disk. With several instances the bound is checked in each instance's transaction, so it may be
+    /// passed by the few intents in flight at once.
+    public static let openIntentsPerSender = 200
+    /// How many offers one intent gets at most, so the offers one key can cause are bounded too.
+    public static let offersPerIntent = 5
+}
+
+public enum IntentState: String, Sendable, Equatable {
+    case open, withdrawn
+}
+
+public enum OfferState: String, Sendable, Equatable {
+    case open, countered, accepted, declined, withdrawn
+}
+
+public enum DealState: String, Sendable, Equatable {
+    case confirmed, forgotten
+}
+
+/// An offer as the vendor keeps it.
+public struct StoredOffer: Sendable {
+    var id: String
+    var sender: Data
+    var intentID: String
+    var sku: String
+    var price: Money
+    var qty: Int
+    var needs: [DataCategory]
+    var terms: [String]
+    var expiresAt: Int64
+    var state: OfferState
+    var envelope: String
+}
+
+/// An intent on its way to the store, with the offers made for it.
+public struct IntentToStore: Sendable {
+    var sender: Data
+    var id: String
+    var canonical: String
+    var offers: [StoredOffer]
+    var receivedAt: Int64
+    /// The envelope's nonce, and the time after which a copy would be `stale` anyway.
+    var nonce: Data
+    var seenUntil: Int64
+}
+
+/// What became of an intent sent to the store.
+public enum IntentStorage: Equatable, Sendable {
+    /// New: stored with its offers.
+    case stored
+    /// The sender had sent this intent before (in another envelope); nothing is stored. Its state.
+    case alreadyReceived(IntentState)
+    /// This very envelope was received before (perhaps before a restart, or at another instance): a replay.
+    case replay
+    /// The sender already has ``VendorLimits/openIntentsPerSender`` open intents: nothing is stored.
+    case tooMany
+}
+
+/// A deal to be made, with both envelopes to keep.
+public struct DealToMake: Sendable {
+    var sender: Data
+    var acceptID: String
+    var offer: StoredOffer
+    /// The item's stock, or `nil` when it is unlimited.
+    var stock: Int?
+    var acceptEnvelope: String
+    var confirmEnvelope: String
+    /// The disclosed JSON object, or `nil` when the offer needed nothing.
+    var disclosed: String?
+    var now: Int64
+}
+
+/// What came of an attempt to make a deal.
+public enum DealOutcome: Equatable, Sendable {
+    /// The deal was written and the offer is `accepted`.
+    case made
+    /// This very accept made the deal before (a retry racing the first send).
+    case alreadyMade
+    /// The offer was no longer open (another accept won, or it was countered or withdrawn): its state now.
+    case offerNotOpen(OfferState?)
+    /// The offer has expired.
+    case expired
+    /// Fewer than the offer's quantity are left.
+    case soldOut
+}
+
+/// A deal as the vendor reviews it.
+public struct DealRecord: Sendable, Equatable {
+    public var acceptID: String
+    public var state: DealState
+    public var sku: String
+    /// The disclosed data, or `nil` once forgotten (or when nothing was needed).
+    public var disclosed: String?
+}
+
+extension StoredOffer {
+    /// The comma-separated forms both engines store lists in.
+    var needsColumn: String { needs.map(\.rawValue).joined(separator: ",") }
+    var termsColumn: String { terms.joined(separator: ",") }
+
+    static func needs(fromColumn text: String) -> [DataCategory] {
+        text.split(separator: ",").compactMap { DataCategory(rawValue: String($0)) }
+    }
+
+    static func terms(fromColumn text: String) -> [String] { text.split(separator: ",").map(String.init) }
+}
+
+/// Why the vendor's records could not be used.
+public struct VendorStoreError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
