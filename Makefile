@@ -1,14 +1,21 @@
 # Proffer: `make demo` runs the main job, `make test` runs every test. Both install what is missing first.
 SWIFT ?= swift
 SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks Fuzz
-SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config
+# postgresql: the tests run proffer-vendor over a throwaway cluster of their own (never a system one).
+SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config postgresql
+PACKAGES ?= $(SYSTEM_PACKAGES)
 PROFFER := .build/release/proffer
 
-.PHONY: setup build release test lint format demo demo-messages man bench corpus fuzz registry clean
+.PHONY: setup build release test lint format demo demo-vendors demo-messages man bench corpus fuzz registry clean
 
-## setup: install the C libraries Proffer builds against (Debian/Ubuntu), if any is missing.
+## setup: install what Proffer builds and tests with (Debian/Ubuntu), if any is missing: the C libraries, and
+## PostgreSQL for the vendor's tests. PostgreSQL runs as its own account, which must be able to read /etc/passwd.
 setup:
-	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+	@if [ "$$(id -u)" -eq 0 ] && [ -f /etc/passwd ] && [ "$$(stat -c %a /etc/passwd)" != 644 ]; then \
+	  echo "making /etc/passwd readable (0644, Debian's mode) so PostgreSQL's own account can be looked up" >&2; \
+	  chmod 644 /etc/passwd; \
+	fi
+	@missing=""; for package in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -43,6 +50,14 @@ demo: setup
 	$(SWIFT) build --product proffer
 	$(SWIFT) build --product proffer-vendor
 	@./examples/demo.sh .build/debug
+
+## demo-vendors: two proffer-vendor instances over one PostgreSQL database behind nginx (round robin), used as one
+## vendor by a person's CLI.
+demo-vendors:
+	@$(MAKE) --no-print-directory setup PACKAGES="$(SYSTEM_PACKAGES) nginx-light"
+	$(SWIFT) build --product proffer
+	$(SWIFT) build --product proffer-vendor
+	@./examples/demo-vendors.sh .build/debug
 
 ## man: write the man pages (proffer.1, proffer-vendor.1) into .build/man from the command tree.
 man:

@@ -108,7 +108,8 @@ public final class PostgresRecords: VendorRecords {
                 group.cancelAll()
                 guard migrated else {
                     throw VendorStoreError(
-                        "no answer from the database at \(location) within 15 s: is PostgreSQL running there?")
+                        "cannot use the database at \(location): no answer within 15 s. Is PostgreSQL running there, "
+                            + "and is the address right?")
                 }
             }
         } catch let error as PSQLError {

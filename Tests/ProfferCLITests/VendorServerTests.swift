@@ -21,16 +21,20 @@ final class RunningVendor {
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples/vendors")
 
-    init(catalog: String = "cameras.json") async throws {
+    /// - Parameters:
+    ///   - data: The data folder; by default one of its own. Instances over one database share one.
+    ///   - database: A `postgresql://` URL, or `nil` for SQLite in the data folder.
+    init(catalog: String = "cameras.json", data: String? = nil, database: String? = nil) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-vendor-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let output = folder.appendingPathComponent("stdout")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = ProfferProcess.builtProduct("proffer-vendor")
-        process.arguments = [
-            "serve", "--catalog", RunningVendor.examples.appendingPathComponent(catalog).path, "--listen",
-            "127.0.0.1:0", "--data", folder.appendingPathComponent("data").path,
-        ]
+        process.arguments =
+            [
+                "serve", "--catalog", RunningVendor.examples.appendingPathComponent(catalog).path, "--listen",
+                "127.0.0.1:0", "--data", data ?? folder.appendingPathComponent("data").path,
+            ] + (database.map { ["--database", $0] } ?? [])
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
         try process.run()
