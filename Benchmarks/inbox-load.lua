@@ -28,5 +28,9 @@ function request()
 end
 
 function response(status, headers, body)
-  if status ~= 200 then wrk.thread:stop() end
+  if status ~= 200 then
+    -- Say why, so a failed run can be understood, then stop this thread.
+    io.stderr:write("inbox answered " .. status .. ": " .. string.sub(body or "", 1, 300) .. "\n")
+    wrk.thread:stop()
+  end
 end

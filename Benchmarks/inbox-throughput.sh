@@ -1,45 +1,91 @@
 #!/usr/bin/env bash
 # Vendor inbox throughput: signed intents per second answered by proffer-vendor (each verified, matched against the
-# catalog, answered with signed offers, and stored), reported as a ratio against the same server answering
-# GET /profile in the same run. The load generator (wrk) runs on the same machine.
+# catalog, answered with two signed offers, and stored), reported against two baselines measured in the same run:
+#   - the crypto ceiling: one verify and two signs per intent, on one core (signed-intents --ceiling);
+#   - the same server answering GET /profile.
+# The load generator (wrk) runs on the same machine.
 #
 # usage: Benchmarks/inbox-throughput.sh PROFFER_VENDOR SIGNED_INTENTS [SECONDS] [CONNECTIONS]
+#   ENGINE=postgresql INSTANCES=2 …   the records in a throwaway PostgreSQL cluster, served by INSTANCES processes
+#                                     sharing keys and database, each loaded by its own wrk (their rates are summed)
 set -euo pipefail
 vendor_server="$1"
 signed_intents="$2"
 seconds="${3:-10}"
 connections="${4:-16}"
+engine="${ENGINE:-sqlite}"
+instances="${INSTANCES:-1}"
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/proffer-inbox.XXXXXX")"
-pid=""
-cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
+# shellcheck source=../examples/throwaway-postgres.sh
+. "$here/../examples/throwaway-postgres.sh"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pg_stop "$work"
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-"$vendor_server" serve --catalog "$here/../examples/vendors/cameras.json" --listen 127.0.0.1:0 --data "$work/data" \
-  > "$work/log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q '^listening on' "$work/log" && break; sleep 0.1; done
-url=$(awk '/^listening on/ {print $3}' "$work/log")
-curl -s "$url/profile" > "$work/profile.json"
+database_option=()
+if [ "$engine" = postgresql ]; then
+  echo "starting a throwaway PostgreSQL cluster…" >&2
+  pg_start "$work"
+  database_option=(--database "$database")
+elif [ "$instances" != 1 ]; then
+  echo "INSTANCES needs ENGINE=postgresql: on SQLite one process serves a data folder" >&2
+  exit 64
+fi
 
-# Enough fresh envelopes for twice the rate the issue asks of us, for the whole run.
+urls=()
+for n in $(seq "$instances"); do
+  "$vendor_server" serve --catalog "$here/../examples/vendors/cameras.json" --listen 127.0.0.1:0 \
+    --data "$work/data" "${database_option[@]}" > "$work/log-$n" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 150); do grep -q '^listening on' "$work/log-$n" && break; sleep 0.1; done
+  urls+=("$(awk '/^listening on/ {print $3}' "$work/log-$n")")
+done
+curl -s "${urls[0]}/profile" > "$work/profile.json"
+
+echo "measuring the crypto ceiling (1 verify + 2 signs per intent, one core)…" >&2
+ceiling=$("$signed_intents" --ceiling 3 2)
+
+# Enough fresh envelopes for twice the rate we aim at, for the whole run, each instance its own share.
 count=$(( seconds * 12000 ))
 echo "signing $count intents…" >&2
 "$signed_intents" "$work/profile.json" "$count" > "$work/intents.jsonl"
+split -n "l/$instances" -d "$work/intents.jsonl" "$work/share-"
 
 threads="${WRK_THREADS:-1}"
 echo "GET /profile for ${seconds}s, $connections connections…" >&2
-profile_rate=$(wrk -t"$threads" -c"$connections" -d"${seconds}s" "$url/profile" | awk '/Requests\/sec/ {print $2}')
-echo "POST /inbox (signed intents) for ${seconds}s, $connections connections…" >&2
-inbox_report=$(wrk -t"$threads" -c"$connections" -d"${seconds}s" -s "$here/inbox-load.lua" "$url/inbox" -- \
-  "$work/intents.jsonl" "$threads")
-inbox_rate=$(printf '%s\n' "$inbox_report" | awk '/Requests\/sec/ {print $2}')
-if printf '%s\n' "$inbox_report" | grep -q "Non-2xx"; then
-  printf '%s\n' "$inbox_report" >&2
-  echo "some intents were not answered with 200: the figure is not valid" >&2
-  exit 1
+profile_rate=$(wrk -t"$threads" -c"$connections" -d"${seconds}s" "${urls[0]}/profile" | awk '/Requests\/sec/ {print $2}')
+echo "POST /inbox (signed intents) for ${seconds}s, $connections connections per instance, $instances instance(s), $engine…" >&2
+shares=("$work"/share-*)
+load_pids=()
+for index in "${!urls[@]}"; do
+  wrk -t"$threads" -c"$connections" -d"${seconds}s" -s "$here/inbox-load.lua" "${urls[$index]}/inbox" -- \
+    "${shares[$index]}" "$threads" > "$work/wrk-$index" &
+  load_pids+=($!)
+done
+for pid in "${load_pids[@]}"; do wait "$pid"; done
+inbox_rate=0
+for index in "${!urls[@]}"; do
+  if grep -q "Non-2xx" "$work/wrk-$index"; then
+    cat "$work/wrk-$index" >&2
+    echo "some intents were not answered with 200: the figure is not valid" >&2
+    exit 1
+  fi
+  inbox_rate=$(awk -v a="$inbox_rate" '/Requests\/sec/ {print a + $2}' "$work/wrk-$index")
+done
+if [ "$engine" = postgresql ]; then
+  offers=$(psql_vendor -d vendor -At -c "SELECT COUNT(*) FROM offers")
+else
+  offers=$(sqlite3 "$work/data/vendor.db" "SELECT COUNT(*) FROM offers" 2>/dev/null || echo "?")
 fi
-offers=$(sqlite3 "$work/data/vendor.db" "SELECT COUNT(*) FROM offers" 2>/dev/null || echo "?")
+printf 'engine:                 %10s, %s instance(s)\n' "$engine" "$instances"
+printf 'crypto ceiling:         %10.0f intents/s (one core)\n' "$ceiling"
 printf 'GET /profile:           %10.0f requests/s\n' "$profile_rate"
 printf 'POST /inbox (intents):  %10.0f intents/s (%s offers signed and stored)\n' "$inbox_rate" "$offers"
+awk -v a="$inbox_rate" -v b="$ceiling" 'BEGIN { printf "ratio inbox/ceiling:    %10.2f\n", a / b }'
 awk -v a="$inbox_rate" -v b="$profile_rate" 'BEGIN { printf "ratio inbox/profile:    %10.2f\n", a / b }'

@@ -23,24 +23,14 @@ die() { echo "demo-vendors: $*" >&2; exit 1; }
 for tool in "$proffer" "$vendor_server"; do [ -x "$tool" ] || die "$tool is missing: build it first"; done
 nginx_bin=$(command -v nginx || true); [ -n "$nginx_bin" ] || nginx_bin=/usr/sbin/nginx
 [ -x "$nginx_bin" ] || die "nginx is missing (Debian: apt-get install nginx-light)"
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+# shellcheck source=throwaway-postgres.sh
+. "$here/throwaway-postgres.sh"
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server in /usr/lib/postgresql/*/bin"
 command -v python3 >/dev/null || die "python3 is missing"
 command -v curl >/dev/null || die "curl is missing"
 
-# PostgreSQL refuses to run as root: then its commands run as the postgres user, from a folder it may enter, and the
-# work folder is opened for traversal (0711: no listing, no writing) so it can reach its cluster inside.
-if [ "$(id -u)" -eq 0 ]; then
-  as_pg() { (cd / && runuser -u postgres -- "$@"); }
-  chmod 711 "$work"
-else
-  as_pg() { (cd / && "$@"); }
-fi
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 vendor_pids=()
 nginx_started=""
-pg_started=""
 cleaned=""
 cleanup() {
   [ -z "$cleaned" ] || return 0
@@ -53,9 +43,7 @@ cleanup() {
   fi
   for pid in "${vendor_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${vendor_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ -n "$pg_started" ]; then
-    as_pg "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast -w stop >>"$work/pg/pg_ctl.log" 2>&1 || true
-  fi
+  pg_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -63,18 +51,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "A throwaway PostgreSQL cluster holds the vendor's records ($pg_bin)"
-pg_port=$(free_port)
-mkdir -p "$work/pg/socket"
-[ "$(id -u)" -ne 0 ] || chown -R postgres: "$work/pg"
-as_pg "$pg_bin/initdb" -D "$work/pg/data" -A trust -U proffer --no-locale -E UTF8 >"$work/pg/initdb.log" 2>&1 \
-  || { cat "$work/pg/initdb.log" >&2; die "initdb failed"; }
-as_pg "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w \
-  -o "-p $pg_port -k $work/pg/socket -c listen_addresses=127.0.0.1" start >"$work/pg/pg_ctl.log" 2>&1 \
-  || { cat "$work/pg/pg_ctl.log" "$work/pg/server.log" >&2 2>/dev/null; die "PostgreSQL did not start"; }
-pg_started=1
-psql_vendor() { as_pg "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U proffer "$@"; }
-psql_vendor -d postgres -c "CREATE DATABASE vendor"
-database="postgresql://proffer@127.0.0.1:$pg_port/vendor"
+pg_start "$work" || die "the throwaway PostgreSQL cluster did not start"
 echo "  PostgreSQL on 127.0.0.1:$pg_port, database: $database"
 
 say "Two vendor instances start with the same keys (one --data folder) and the same database"

@@ -4,11 +4,15 @@ import ServiceLifecycle
 /// under load one commit serves many requests instead of one each. Each caller still waits until its own intent is
 /// committed.
 ///
+/// SQLite has one writer, so one group is written at a time. PostgreSQL takes several transactions at once, and waits
+/// on the network for each statement, so several groups are written at once (``VendorRecords/concurrentWrites``).
+///
 /// It runs as a service in the server's service group; intents submitted before it runs wait for it, and those still
 /// waiting when it stops are answered with an error, never dropped silently.
 public actor IntentCommitter: Service {
     private let records: any VendorRecords
     private var waiting: [(intent: IntentToStore, reply: CheckedContinuation<IntentStorage, any Error>)] = []
+    private var writing = 0
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     private var stopped = false
@@ -28,28 +32,41 @@ public actor IntentCommitter: Service {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            for await _ in wakeups {
-                await commitWaiting()
+        await withDiscardingTaskGroup { group in
+            await withGracefulShutdownHandler {
+                for await _ in wakeups {
+                    // The actor is free while groups are written: intents arriving meanwhile gather for the next.
+                    while let batch = takeBatch() {
+                        group.addTask { await self.commit(batch) }
+                    }
+                }
+            } onGracefulShutdown: {
+                self.wake.finish()
             }
-        } onGracefulShutdown: {
-            self.wake.finish()
         }
         stop()
     }
 
-    private func commitWaiting() async {
-        while !waiting.isEmpty {
-            let batch = waiting
-            waiting = []
-            do {
-                // The actor is free while this awaits: intents arriving meanwhile gather for the next commit.
-                let outcomes = try await records.storeIntents(batch.map(\.intent))
-                for (waiter, outcome) in zip(batch, outcomes) { waiter.reply.resume(returning: outcome) }
-            } catch {
-                for waiter in batch { waiter.reply.resume(throwing: error) }
-            }
+    /// The intents waiting, when a write may start now.
+    private func takeBatch() -> [(intent: IntentToStore, reply: CheckedContinuation<IntentStorage, any Error>)]? {
+        guard !waiting.isEmpty, writing < records.concurrentWrites else { return nil }
+        let batch = waiting
+        waiting = []
+        writing += 1
+        return batch
+    }
+
+    private func commit(
+        _ batch: [(intent: IntentToStore, reply: CheckedContinuation<IntentStorage, any Error>)]
+    ) async {
+        do {
+            let outcomes = try await records.storeIntents(batch.map(\.intent))
+            for (waiter, outcome) in zip(batch, outcomes) { waiter.reply.resume(returning: outcome) }
+        } catch {
+            for waiter in batch { waiter.reply.resume(throwing: error) }
         }
+        writing -= 1
+        if !waiting.isEmpty { wake.yield() }
     }
 
     private func stop() {

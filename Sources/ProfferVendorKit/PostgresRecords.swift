@@ -45,6 +45,10 @@ public final class PostgresRecords: VendorRecords {
         await client.run()
     }
 
+    /// Each statement waits on the network, and PostgreSQL commits concurrent transactions together: several groups
+    /// of intents are written at once, leaving connections in the pool for the other requests.
+    public var concurrentWrites: Int { 8 }
+
     /// Whether ``run()`` was called: queries made before it would wait for the pool (and PostgresNIO warns).
     private let running = Mutex(false)
 
@@ -128,7 +132,7 @@ public final class PostgresRecords: VendorRecords {
     }
 
     private func applyMigrations() async throws {
-        try await transaction { connection -> Bool in
+        _ = try await transaction { connection -> Bool in
             try await connection.query("SELECT pg_advisory_xact_lock(7012)", logger: self.logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS proffer_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -197,7 +201,7 @@ public final class PostgresRecords: VendorRecords {
         return nil
     }
 
-    private func read<Value>(_ body: (PostgresConnection) async throws -> Value) async throws -> Value {
+    private func read<Value: Sendable>(_ body: (PostgresConnection) async throws -> Value) async throws -> Value {
         try await client.withConnection { try await body($0) }
     }
 

@@ -43,6 +43,9 @@ public final class SQLiteRecords: VendorRecords {
 
     public func migrate() async throws { try SQLiteRecords.migrator.migrate(database) }
 
+    /// SQLite has one writer: a second transaction would only wait for the first.
+    public var concurrentWrites: Int { 1 }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -86,14 +89,13 @@ public final class SQLiteRecords: VendorRecords {
     }
 
     static func pruneSeen(_ db: Database, now: Int64) throws {
-        try db.execute(sql: "DELETE FROM seen WHERE expires_at < ?", arguments: [now])
+        try db.cachedStatement(sql: "DELETE FROM seen WHERE expires_at < ?").execute(arguments: [now])
     }
 
     /// Records a pair; `false` when it was there already (a replay).
     static func recordSeen(_ db: Database, sender: Data, nonce: Data, expiresAt: Int64) throws -> Bool {
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)",
-            arguments: [expiresAt, sender, nonce])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)")
+            .execute(arguments: [expiresAt, sender, nonce])
         return db.changesCount == 1
     }
 
@@ -108,20 +110,21 @@ public final class SQLiteRecords: VendorRecords {
                     try SQLiteRecords.recordSeen(
                         db, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
                 else { return .replay }
+                // Cached statements: the hot path compiles no SQL.
                 if let state = try String.fetchOne(
-                    db, sql: "SELECT state FROM intents WHERE sender = ? AND id = ?",
+                    db.cachedStatement(sql: "SELECT state FROM intents WHERE sender = ? AND id = ?"),
                     arguments: [intent.sender, intent.id])
                 {
                     return .alreadyReceived(IntentState(rawValue: state) ?? .open)
                 }
                 let open =
                     try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM intents WHERE sender = ? AND state = 'open'",
+                        db.cachedStatement(sql: "SELECT COUNT(*) FROM intents WHERE sender = ? AND state = 'open'"),
                         arguments: [intent.sender]) ?? 0
                 guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
-                try db.execute(
-                    sql: "INSERT INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
-                    arguments: [intent.sender, intent.id, intent.canonical, intent.receivedAt])
+                try db.cachedStatement(
+                    sql: "INSERT INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)"
+                ).execute(arguments: [intent.sender, intent.id, intent.canonical, intent.receivedAt])
                 try SQLiteRecords.insert(intent.offers, in: db)
                 return .stored
             }
@@ -139,11 +142,12 @@ public final class SQLiteRecords: VendorRecords {
 
     static func insert(_ offers: [StoredOffer], in db: Database) throws {
         for offer in offers {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     offer.id, offer.sender, offer.intentID, offer.sku, offer.price.thousandths,
                     offer.price.currency.description, offer.qty, offer.needsColumn, offer.termsColumn,

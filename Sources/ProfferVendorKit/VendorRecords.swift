@@ -14,6 +14,9 @@ public protocol VendorRecords: Service {
     /// Creates or upgrades the schema; safe to run from several instances at once.
     func migrate() async throws
 
+    /// How many ``storeIntents(_:)`` calls may run at once: 1 for an engine with one writer.
+    var concurrentWrites: Int { get }
+
     /// Records `(sender, nonce)` as seen until `expiresAt`, pruning pairs whose envelopes would be `stale` by `now`.
     ///
     /// - Returns: Whether the pair is new; `false` means the envelope was received before (a replay), perhaps before

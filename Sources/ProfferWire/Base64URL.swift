@@ -13,19 +13,41 @@ public enum Base64URL {
 
     /// The unpadded base64url text of `bytes`.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        var output = [UInt8]()
-        output.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var iterator = bytes.makeIterator()
-        while let first = iterator.next() {
-            let second = iterator.next()
-            let third = second == nil ? nil : iterator.next()
-            let group = UInt32(first) << 16 | UInt32(second ?? 0) << 8 | UInt32(third ?? 0)
-            output.append(alphabet[Int(group >> 18 & 63)])
-            output.append(alphabet[Int(group >> 12 & 63)])
-            if second != nil { output.append(alphabet[Int(group >> 6 & 63)]) }
-            if third != nil { output.append(alphabet[Int(group & 63)]) }
+        if let text = bytes.withContiguousStorageIfAvailable({ encode(buffer: $0) }) { return text }
+        return Array(bytes).withUnsafeBufferPointer { encode(buffer: $0) }
+    }
+
+    /// Writes the text straight into the string's storage: keys, nonces and signatures are encoded on every message
+    /// a vendor answers.
+    static func encode(buffer input: UnsafeBufferPointer<UInt8>) -> String {
+        let length = (input.count * 4 + 2) / 3
+        return alphabet.withUnsafeBufferPointer { table in
+            String(unsafeUninitializedCapacity: length) { output in
+                var inputIndex = 0
+                var outputIndex = 0
+                while inputIndex + 3 <= input.count {
+                    let group =
+                        UInt32(input[inputIndex]) << 16 | UInt32(input[inputIndex + 1]) << 8
+                        | UInt32(input[inputIndex + 2])
+                    output[outputIndex] = table[Int(group >> 18 & 63)]
+                    output[outputIndex + 1] = table[Int(group >> 12 & 63)]
+                    output[outputIndex + 2] = table[Int(group >> 6 & 63)]
+                    output[outputIndex + 3] = table[Int(group & 63)]
+                    inputIndex += 3
+                    outputIndex += 4
+                }
+                let remaining = input.count - inputIndex
+                if remaining > 0 {
+                    let second = remaining == 2 ? UInt32(input[inputIndex + 1]) : 0
+                    let group = UInt32(input[inputIndex]) << 16 | second << 8
+                    output[outputIndex] = table[Int(group >> 18 & 63)]
+                    output[outputIndex + 1] = table[Int(group >> 12 & 63)]
+                    if remaining == 2 { output[outputIndex + 2] = table[Int(group >> 6 & 63)] }
+                    outputIndex += remaining + 1
+                }
+                return outputIndex
+            }
         }
-        return String(decoding: output, as: UTF8.self)
     }
 
     /// The bytes `text` spells, or `nil` when it is not canonical unpadded base64url.

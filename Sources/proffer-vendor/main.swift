@@ -27,7 +27,7 @@ extension ProfferVendor {
                 that share the folder's keys and the database act as one vendor.
 
                 A password in --database shows in the process list: prefer PROFFER_VENDOR_DATABASE in the \
-                environment, or PGPASSWORD, or a socket with peer authentication.
+                environment, or a socket with peer authentication.
 
                 Once listening, prints `listening on http://HOST:PORT as "NAME"` on standard output (with --listen \
                 127.0.0.1:0, the port the system chose). Logs go to standard error; LOG_LEVEL=debug shows each \
