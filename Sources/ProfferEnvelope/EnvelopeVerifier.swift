@@ -10,6 +10,8 @@ import ProfferWire
 public struct EnvelopeVerifier: Sendable {
     /// How far an envelope's `ts` may be from the receiver's clock, either way.
     public static let maximumClockSkew: Int64 = 300
+    /// How long a `(from, nonce)` pair is remembered after it arrives (§3: "seen in the last 600 s").
+    public static let replayWindowSeconds: Int64 = 600
 
     public let recipient: SigningPublicKey
     public let replayWindow: ReplayWindow
@@ -45,9 +47,11 @@ public struct EnvelopeVerifier: Sendable {
                 "\"ts\" is \(abs(skew)) s \(skew < 0 ? "behind" : "ahead of") the receiver's clock; the limit is "
                     + "\(EnvelopeVerifier.maximumClockSkew) s")
         }
+        // Remembered for §3's whole window from receipt, not from the envelope's `ts`: the signer could otherwise send
+        // the pair again under a later `ts` once the first envelope's own freshness ran out.
         try replayWindow.admit(
             sender: decoded.sender.bytes, nonce: decoded.nonce,
-            freshUntil: decoded.timestamp.adding(seconds: EnvelopeVerifier.maximumClockSkew), now: now)
+            freshUntil: now.adding(seconds: EnvelopeVerifier.replayWindowSeconds), now: now)
         return VerifiedEnvelope(
             envelope: decoded.envelope, message: message, sender: decoded.sender, timestamp: decoded.timestamp,
             sealedData: decoded.sealedData)

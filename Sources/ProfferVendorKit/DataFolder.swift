@@ -57,21 +57,28 @@ enum DataFolder {
     }
 }
 
-/// An exclusive lock on a data folder's `lock` file, held for as long as this value lives, so a second process
-/// cannot serve from the same folder (two SQLite writers with separate in-memory windows would accept replays).
-final class FolderLock: Sendable {
+/// A lock on a data folder's `lock` file, held for as long as this value lives.
+///
+/// A vendor on SQLite holds it exclusively: a second process on the same folder would keep separate records under the
+/// same keys, and accept what the first had refused as a replay. Instances over PostgreSQL hold it shared: they may
+/// share the folder with each other, never with one keeping its own records in it.
+public final class FolderLock: Sendable {
     private let descriptor: Mutex<Int32?>
 
-    init(_ folder: String) throws {
+    public init(_ folder: String, shared: Bool = false) throws {
         let path = (folder as NSString).appendingPathComponent("lock")
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
             throw VendorStoreError("cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        guard flock(descriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
             close(descriptor)
             throw VendorStoreError(
-                "another proffer-vendor is already using \(folder): stop it first, or give this one its own --data")
+                shared
+                    ? "a proffer-vendor keeping its records in \(folder) (SQLite) is using these keys: stop it, or give "
+                        + "the instances over PostgreSQL their own --data"
+                    : "another proffer-vendor is already using \(folder): stop it first, or give this one its own --data"
+            )
         }
         self.descriptor = Mutex(descriptor)
     }

@@ -100,6 +100,7 @@ public final class PostgresRecords: VendorRecords {
         do {
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask {
+                    try await self.probe()
                     while !self.running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
                     try await self.applyMigrations()
                     return true
@@ -129,6 +130,26 @@ public final class PostgresRecords: VendorRecords {
         case .serverClosedConnection: return "the server closed the connection"
         default: return "the connection failed (\(error.code))"
         }
+    }
+
+    /// One connection made directly, before the pool is used: the pool retries a failing connection until the
+    /// deadline, so its error would only ever be "no answer", while a person needs "password authentication failed"
+    /// or "database … does not exist" at once. (With TLS required, the pool's own attempt tells.)
+    private func probe() async throws {
+        guard !location.requireTLS else { return }
+        let configuration: PostgresConnection.Configuration
+        switch location.endpoint {
+        case .tcp(let host, let port):
+            configuration = .init(
+                host: host, port: port, username: location.user, password: location.password,
+                database: location.database, tls: .disable)
+        case .socket(let path):
+            configuration = .init(
+                unixSocketPath: path, username: location.user, password: location.password,
+                database: location.database)
+        }
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        try await connection.close()
     }
 
     private func applyMigrations() async throws {
@@ -207,10 +228,10 @@ public final class PostgresRecords: VendorRecords {
 
     // MARK: - The replay window
 
-    public func admit(sender: Data, nonce: Data, expiresAt: Int64, now: Int64) async throws -> Bool {
+    public func admit(sender: Data, nonce: Data, until: Int64, now: Int64) async throws -> Bool {
         try await read { connection in
             try await pruneSeen(on: connection, now: now)
-            return try await recordSeen(on: connection, sender: sender, nonce: nonce, expiresAt: expiresAt)
+            return try await recordSeen(on: connection, sender: sender, nonce: nonce, expiresAt: until)
         }
     }
 
@@ -266,7 +287,10 @@ public final class PostgresRecords: VendorRecords {
         }
         let open =
             try await firstValue(
-                "SELECT COUNT(*) FROM intents WHERE sender = \(intent.sender) AND state = 'open'", as: Int.self,
+                """
+                SELECT COUNT(*) FROM intents
+                WHERE sender = \(intent.sender) AND state = 'open' AND received_at >= \(intent.quotaSince)
+                """, as: Int.self,
                 on: connection) ?? 0
         guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
         // Another instance may store the same intent at this moment: the key decides, and the loser sees it as
@@ -293,18 +317,21 @@ public final class PostgresRecords: VendorRecords {
             """, logger: logger)
     }
 
-    public func openOfferMessages(sender: Data, intentID: String) async throws -> [String] {
+    public func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(
+        envelope: String, expiresAt: Int64
+    )] {
         try await read { connection in
-            var envelopes: [String] = []
-            for try await envelope in try await connection.query(
+            var offers: [(envelope: String, expiresAt: Int64)] = []
+            for try await (envelope, expiresAt) in try await connection.query(
                 """
-                SELECT envelope FROM offers WHERE sender = \(sender) AND intent_id = \(intentID) AND state = 'open'
+                SELECT envelope, expires_at FROM offers
+                WHERE sender = \(sender) AND intent_id = \(intentID) AND state = 'open' AND expires_at >= \(now)
                 ORDER BY seq
                 """, logger: logger
-            ).decode(String.self) {
-                envelopes.append(envelope)
+            ).decode((String, Int64).self) {
+                offers.append((envelope, expiresAt))
             }
-            return envelopes
+            return offers
         }
     }
 
@@ -383,12 +410,14 @@ public final class PostgresRecords: VendorRecords {
 
     public func makeDeal(_ deal: DealToMake) async throws -> DealOutcome {
         try await transaction { connection -> DealOutcome in
-            func alreadyMade() async throws -> Bool {
-                try await exists(
-                    "SELECT 1 FROM deals WHERE sender = \(deal.sender) AND accept_id = \(deal.acceptID)", on: connection
-                )
+            /// What an earlier deal under this accept id means for this one, if there is one.
+            func earlierDeal() async throws -> DealOutcome? {
+                try await firstValue(
+                    "SELECT offer_id FROM deals WHERE sender = \(deal.sender) AND accept_id = \(deal.acceptID)",
+                    as: String.self, on: connection
+                ).map { $0 == deal.offer.id ? .alreadyMade : .acceptIDTaken }
             }
-            if try await alreadyMade() { return .alreadyMade }
+            if let earlier = try await earlierDeal() { return earlier }
             guard
                 try await exists(
                     """
@@ -399,7 +428,7 @@ public final class PostgresRecords: VendorRecords {
                     """, on: connection)
             else {
                 // The same accept may have won meanwhile at another instance; the update waited for it.
-                if try await alreadyMade() { return .alreadyMade }
+                if let earlier = try await earlierDeal() { return earlier }
                 let state = try await firstValue(
                     "SELECT state FROM offers WHERE id = \(deal.offer.id) AND sender = \(deal.sender)",
                     as: String.self, on: connection
@@ -414,12 +443,16 @@ public final class PostgresRecords: VendorRecords {
                     return .soldOut
                 }
             }
-            try await connection.query(
-                """
-                INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed)
-                VALUES (\(deal.sender), \(deal.acceptID), \(deal.offer.id), \(deal.offer.sku), \(deal.offer.qty),
-                        'confirmed', \(deal.acceptEnvelope), \(deal.confirmEnvelope), \(deal.disclosed))
-                """, logger: logger)
+            // The same accept id may be making a deal on another offer at this moment: the key decides.
+            guard
+                try await exists(
+                    """
+                    INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed)
+                    VALUES (\(deal.sender), \(deal.acceptID), \(deal.offer.id), \(deal.offer.sku), \(deal.offer.qty),
+                            'confirmed', \(deal.acceptEnvelope), \(deal.confirmEnvelope), \(deal.disclosed))
+                    ON CONFLICT DO NOTHING RETURNING 1
+                    """, on: connection)
+            else { return try await earlierDeal() ?? .acceptIDTaken }
             return .made
         }
     }
@@ -437,11 +470,15 @@ public final class PostgresRecords: VendorRecords {
         }
     }
 
-    public func dealAcceptEnvelope(sender: Data, acceptID: String) async throws -> String? {
+    public func deal(sender: Data, acceptID: String) async throws -> StoredDeal? {
         try await read { connection in
-            try await firstValue(
-                "SELECT accept_envelope FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID)",
-                as: String.self, on: connection)
+            for try await (offerID, sku, acceptEnvelope) in try await connection.query(
+                "SELECT offer_id, sku, accept_envelope FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID)",
+                logger: logger
+            ).decode((String, String, String).self) {
+                return StoredDeal(offerID: offerID, sku: sku, acceptEnvelope: acceptEnvelope)
+            }
+            return nil
         }
     }
 

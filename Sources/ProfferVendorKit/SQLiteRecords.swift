@@ -76,15 +76,30 @@ public final class SQLiteRecords: VendorRecords {
                         PRIMARY KEY (expires_at, sender, nonce)) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v3-seen-by-pair") { db in
+            // Keyed by the pair alone, kept 600 s from receipt: an envelope reusing a pair with another `ts` is a
+            // replay too, after a restart as before it. Pairs already seen move over, kept as long as before at least.
+            try db.execute(
+                sql: """
+                    CREATE TABLE seen_by_pair (
+                        sender BLOB NOT NULL, nonce BLOB NOT NULL, expires_at INTEGER NOT NULL,
+                        PRIMARY KEY (sender, nonce)) WITHOUT ROWID;
+                    INSERT OR IGNORE INTO seen_by_pair (sender, nonce, expires_at)
+                        SELECT sender, nonce, expires_at + 300 FROM seen;
+                    DROP TABLE seen;
+                    ALTER TABLE seen_by_pair RENAME TO seen;
+                    CREATE INDEX seen_by_expiry ON seen (expires_at);
+                    """)
+        }
         return migrator
     }
 
     // MARK: - The replay window
 
-    public func admit(sender: Data, nonce: Data, expiresAt: Int64, now: Int64) async throws -> Bool {
+    public func admit(sender: Data, nonce: Data, until: Int64, now: Int64) async throws -> Bool {
         try await database.write { db in
             try SQLiteRecords.pruneSeen(db, now: now)
-            return try SQLiteRecords.recordSeen(db, sender: sender, nonce: nonce, expiresAt: expiresAt)
+            return try SQLiteRecords.recordSeen(db, sender: sender, nonce: nonce, expiresAt: until)
         }
     }
 
@@ -94,8 +109,8 @@ public final class SQLiteRecords: VendorRecords {
 
     /// Records a pair; `false` when it was there already (a replay).
     static func recordSeen(_ db: Database, sender: Data, nonce: Data, expiresAt: Int64) throws -> Bool {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen (expires_at, sender, nonce) VALUES (?, ?, ?)")
-            .execute(arguments: [expiresAt, sender, nonce])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen (sender, nonce, expires_at) VALUES (?, ?, ?)")
+            .execute(arguments: [sender, nonce, expiresAt])
         return db.changesCount == 1
     }
 
@@ -119,8 +134,10 @@ public final class SQLiteRecords: VendorRecords {
                 }
                 let open =
                     try Int.fetchOne(
-                        db.cachedStatement(sql: "SELECT COUNT(*) FROM intents WHERE sender = ? AND state = 'open'"),
-                        arguments: [intent.sender]) ?? 0
+                        db.cachedStatement(
+                            sql: "SELECT COUNT(*) FROM intents WHERE sender = ? AND state = 'open' AND received_at >= ?"
+                        ),
+                        arguments: [intent.sender, intent.quotaSince]) ?? 0
                 guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
                 try db.cachedStatement(
                     sql: "INSERT INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)"
@@ -131,12 +148,18 @@ public final class SQLiteRecords: VendorRecords {
         }
     }
 
-    public func openOfferMessages(sender: Data, intentID: String) async throws -> [String] {
+    public func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(
+        envelope: String, expiresAt: Int64
+    )] {
         try await database.read { db in
-            try String.fetchAll(
+            try Row.fetchAll(
                 db,
-                sql: "SELECT envelope FROM offers WHERE sender = ? AND intent_id = ? AND state = 'open' ORDER BY rowid",
-                arguments: [sender, intentID])
+                sql: """
+                    SELECT envelope, expires_at FROM offers
+                    WHERE sender = ? AND intent_id = ? AND state = 'open' AND expires_at >= ? ORDER BY rowid
+                    """,
+                arguments: [sender, intentID, now]
+            ).map { ($0["envelope"], $0["expires_at"]) }
         }
     }
 
@@ -217,11 +240,11 @@ public final class SQLiteRecords: VendorRecords {
 
     public func makeDeal(_ deal: DealToMake) async throws -> DealOutcome {
         try await immediateTransaction { db in
-            if try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM deals WHERE sender = ? AND accept_id = ?",
-                arguments: [deal.sender, deal.acceptID]) == true
+            if let offerID = try String.fetchOne(
+                db, sql: "SELECT offer_id FROM deals WHERE sender = ? AND accept_id = ?",
+                arguments: [deal.sender, deal.acceptID])
             {
-                return .alreadyMade
+                return offerID == deal.offer.id ? .alreadyMade : .acceptIDTaken
             }
             try db.execute(
                 sql: """
@@ -295,11 +318,12 @@ public final class SQLiteRecords: VendorRecords {
         return found
     }
 
-    public func dealAcceptEnvelope(sender: Data, acceptID: String) async throws -> String? {
+    public func deal(sender: Data, acceptID: String) async throws -> StoredDeal? {
         try await database.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT accept_envelope FROM deals WHERE sender = ? AND accept_id = ?",
-                arguments: [sender, acceptID])
+            try Row.fetchOne(
+                db, sql: "SELECT offer_id, sku, accept_envelope FROM deals WHERE sender = ? AND accept_id = ?",
+                arguments: [sender, acceptID]
+            ).map { StoredDeal(offerID: $0["offer_id"], sku: $0["sku"], acceptEnvelope: $0["accept_envelope"]) }
         }
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import PostgresNIO
 import ProfferCrypto
 import ProfferEnvelope
 import ProfferWire
@@ -46,14 +48,17 @@ public final class VendorInbox: Service {
     public let profile: VendorProfile
     let verifier: EnvelopeVerifier
     let committer: IntentCommitter
+    let logger: Logger
 
     /// - Parameter replayWindow: The in-memory window, a fast first check before the records' durable one. The
     ///   default forgets its oldest pairs when full rather than refusing everyone: the records still catch every
     ///   replay, so a flood from fresh keys cannot make the vendor busy for others.
     public init(
         catalog: Catalog, keys: VendorKeys, records: any VendorRecords,
-        replayWindow: ReplayWindow = ReplayWindow(whenFull: .forgetOldest)
+        replayWindow: ReplayWindow = ReplayWindow(whenFull: .forgetOldest),
+        logger: Logger = Logger(label: "proffer-vendor")
     ) {
+        self.logger = logger
         self.catalog = catalog
         self.keys = keys
         self.records = records
@@ -93,24 +98,33 @@ public final class VendorInbox: Service {
                 guard
                     try await records.admit(
                         sender: Data(verified.sender.bytes), nonce: VendorInbox.nonce(of: verified),
-                        expiresAt: VendorInbox.seenUntil(verified), now: now.secondsSince1970)
+                        until: VendorInbox.seenUntil(now), now: now.secondsSince1970)
                 else { throw VendorInbox.replayed }
             }
             return try await act(on: verified, now: now)
         } catch let error as ProtocolError {
             return .error(error)
         } catch {
+            // The person gets a bare 500; the vendor's operator needs the cause (never a secret: PostgreSQL's errors
+            // are explained from their codes, and GRDB's name the statement, not its arguments).
+            logger.error("could not answer an envelope: \(VendorInbox.explain(error))")
             return .internalError
         }
+    }
+
+    static func explain(_ error: any Error) -> String {
+        if let error = error as? PSQLError { return "PostgreSQL: " + PostgresRecords.explain(error) }
+        if error is CommitterStopped { return "the server is stopping" }
+        return String(describing: error)
     }
 
     static let replayed = ProtocolError(.replay, "this envelope was already received")
 
     static func nonce(of envelope: VerifiedEnvelope) -> Data { Data(Base64URL.decode(envelope.envelope.nonce) ?? []) }
 
-    /// After this a copy of the envelope would be refused as `stale`, so its pair need not be remembered.
-    static func seenUntil(_ envelope: VerifiedEnvelope) -> Int64 {
-        envelope.timestamp.secondsSince1970 + EnvelopeVerifier.maximumClockSkew
+    /// Until when a pair received `now` is remembered: §3's window, whatever the envelope's `ts`.
+    static func seenUntil(_ now: Timestamp) -> Int64 {
+        now.secondsSince1970 + EnvelopeVerifier.replayWindowSeconds
     }
 
     private func act(on envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
@@ -120,7 +134,7 @@ public final class VendorInbox: Service {
         case .buy, .rent, .hire, .fix:
             return try await answerIntent(
                 message, sender: envelope.sender,
-                seen: (VendorInbox.nonce(of: envelope), VendorInbox.seenUntil(envelope)),
+                seen: (VendorInbox.nonce(of: envelope), VendorInbox.seenUntil(now)),
                 now: now)
         case .counter: return try await answerCounter(message, sender: envelope.sender, now: now)
         case .accept: return try await answerAccept(envelope, now: now)
@@ -169,24 +183,42 @@ public final class VendorInbox: Service {
         // One transaction: stored if new; otherwise the state of the copy received before.
         let toStore = IntentToStore(
             sender: senderData, id: intentID.description, canonical: intent.canonicalForm, offers: offers,
-            receivedAt: now.secondsSince1970, nonce: seen.nonce, seenUntil: seen.until)
+            receivedAt: now.secondsSince1970, nonce: seen.nonce, seenUntil: seen.until,
+            quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds))
         switch try await committer.store(toStore) {
         case .stored: break
         case .replay: throw VendorInbox.replayed
         case .tooMany:
             throw ProtocolError(
                 .tooMany,
-                "this key already has \(VendorLimits.openIntentsPerSender) open intents here: withdraw some, or "
-                    + "wait for their offers to lapse")
+                "this key already has \(VendorLimits.openIntentsPerSender) open intents here whose offers still "
+                    + "stand: withdraw some, or wait for their offers to lapse (\(catalog.offerValidity))")
         case .alreadyReceived(.withdrawn): return .replies([])
         case .alreadyReceived(.open):
-            // The same offers again, in fresh envelopes: a copy of the old ones would rightly be refused as a replay.
-            let messages = try await records.openOfferMessages(sender: senderData, intentID: intentID.description)
-                .compactMap { try? Envelope.decode(json: Array($0.utf8)).envelope.msg }
-            return .replies(
-                messages.map { Envelope.signed(message: $0, by: keys.signing, to: sender, at: now).json })
+            // The same offers again, in fresh envelopes (a copy of the old ones would rightly be refused as a
+            // replay). Each keeps its own expiry: `exp` counts from the new envelope's `ts`, so it is shortened to
+            // what is left, rounded down; lapsed offers are left out.
+            let stillOpen = try await records.openOffers(
+                sender: senderData, intentID: intentID.description, now: now.secondsSince1970)
+            let envelopes = stillOpen.compactMap { offer -> String? in
+                guard let message = try? Envelope.decode(json: Array(offer.envelope.utf8)).envelope.msg,
+                    var resent = try? Message.parse(message),
+                    let remaining = VendorInbox.timeLeft(until: offer.expiresAt, now: now)
+                else { return nil }
+                resent.exp = .after(remaining)
+                return Envelope.signed(message: resent.canonicalForm, by: keys.signing, to: sender, at: now).json
+            }
+            return .replies(envelopes)
         }
         return .replies(offers.map(\.envelope))
+    }
+
+    /// The time from `now` to `end`, rounded down to whole minutes (hours past 9999 minutes), or `nil` when under a
+    /// minute is left: a resent offer never promises to stand longer than the one first made.
+    static func timeLeft(until end: Int64, now: Timestamp) -> TimeSpan? {
+        let seconds = Int(end - now.secondsSince1970)
+        let minutes = seconds / 60
+        return minutes <= 9999 ? TimeSpan(minutes, .minutes) : TimeSpan(min(seconds / 3600, 9999), .hours)
     }
 
     private func makeOffer(
@@ -294,17 +326,28 @@ public final class VendorInbox: Service {
     private func answerAccept(_ envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
         let accept = envelope.message
         let senderData = Data(envelope.sender.bytes)
-        if try await records.dealAcceptEnvelope(sender: senderData, acceptID: accept.id!.description) != nil {
-            // An agent sends the same accept again when it never saw the answer (`deal retry`): the deal stands, and
-            // is confirmed again rather than refused as an accept of a closed offer.
-            return .replies([confirmation(of: accept, to: envelope.sender, now: now).json])
+        if let answer = try await answerToKnownAccept(accept, sender: envelope.sender, now: now) { return answer }
+        let offer: StoredOffer
+        do {
+            offer = try await requireOpenOffer(accept.re!, sender: senderData, now: now)
+        } catch let error as ProtocolError {
+            // A retry racing the first send of this accept: the first may have made the deal since we looked.
+            if let answer = try await answerToKnownAccept(accept, sender: envelope.sender, now: now) { return answer }
+            throw error
         }
-        let offer = try await requireOpenOffer(accept.re!, sender: senderData, now: now)
         let agreed = accept.terms.map { $0.map(\.description) } ?? offer.terms
         let unsupported = agreed.filter { term in !catalog.terms.contains { $0.description == term } }
         guard unsupported.isEmpty else {
             throw ProtocolError(
                 .termsUnsupported, "this vendor does not support \(unsupported.joined(separator: ", "))")
+        }
+        // The offer was made under its terms: an accept agrees to all of them (it may add terms the vendor supports).
+        let notAgreed = offer.terms.filter { !agreed.contains($0) }
+        guard notAgreed.isEmpty else {
+            throw ProtocolError(
+                .termsUnsupported,
+                "offer \(offer.id) is made under \(offer.terms.joined(separator: ", ")); the accept leaves out "
+                    + notAgreed.joined(separator: ", "))
         }
         let disclosed = try openDisclosure(envelope, offer: offer)
         guard let item = catalog.item(sku: offer.sku) else {
@@ -318,6 +361,7 @@ public final class VendorInbox: Service {
             now: now.secondsSince1970)
         switch try await records.makeDeal(deal) {
         case .made, .alreadyMade: break
+        case .acceptIDTaken: throw VendorInbox.acceptIDTaken(accept)
         case .soldOut: return decline(accept, why: "sold out", to: envelope.sender, now: now)
         case .expired: throw ProtocolError(.expired, "offer \(offer.id) has expired")
         case .offerNotOpen(let state):
@@ -325,6 +369,25 @@ public final class VendorInbox: Service {
                 .unknownRef, "offer \(offer.id) is no longer open (it was \(state?.rawValue ?? "removed"))")
         }
         return .replies([reply.json])
+    }
+
+    /// The answer to an accept whose id already made a deal: the same confirm again when it is the same accept (an
+    /// agent's `deal retry`), a refusal when the id was used for another offer; `nil` when the id is new.
+    private func answerToKnownAccept(_ accept: Message, sender: SigningPublicKey, now: Timestamp) async throws
+        -> InboxAnswer?
+    {
+        guard let deal = try await records.deal(sender: Data(sender.bytes), acceptID: accept.id!.description) else {
+            return nil
+        }
+        guard deal.offerID == accept.re?.description else { throw VendorInbox.acceptIDTaken(accept) }
+        let eta = catalog.item(sku: deal.sku)?.eta
+        return .replies([confirmation(of: accept, eta: eta, to: sender, now: now).json])
+    }
+
+    static func acceptIDTaken(_ accept: Message) -> ProtocolError {
+        ProtocolError(
+            .badMessage,
+            "accept id \(accept.id!) was already used for a deal on another offer: give each accept its own id")
     }
 
     /// Opens the sealed data and checks that it holds exactly the categories the offer needs, each a string.
@@ -370,8 +433,8 @@ public final class VendorInbox: Service {
         let acceptID = forget.re!.description
         // An accept this vendor declined or refused was never stored, and its data never kept: there is nothing to
         // delete, and the confirm says so truthfully, so the person's agent can close the record.
-        if let stored = try await records.dealAcceptEnvelope(sender: senderData, acceptID: acceptID) {
-            let original = try Envelope.decode(json: Array(stored.utf8)).envelope
+        if let stored = try await records.deal(sender: senderData, acceptID: acceptID) {
+            let original = try Envelope.decode(json: Array(stored.acceptEnvelope.utf8)).envelope
             let stripped = original.removingData()
             let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
             _ = try await records.forget(

@@ -17,11 +17,12 @@ public protocol VendorRecords: Service {
     /// How many ``storeIntents(_:)`` calls may run at once: 1 for an engine with one writer.
     var concurrentWrites: Int { get }
 
-    /// Records `(sender, nonce)` as seen until `expiresAt`, pruning pairs whose envelopes would be `stale` by `now`.
+    /// Records `(sender, nonce)` as seen until `until` (receipt plus §3's 600 s: until then any envelope reusing the
+    /// pair, whatever its `ts`, is a replay), pruning pairs whose time has passed by `now`.
     ///
     /// - Returns: Whether the pair is new; `false` means the envelope was received before (a replay), perhaps before
     ///   a restart or at another instance.
-    func admit(sender: Data, nonce: Data, expiresAt: Int64, now: Int64) async throws -> Bool
+    func admit(sender: Data, nonce: Data, until: Int64, now: Int64) async throws -> Bool
 
     /// Stores intents with their offers, all in one transaction (the group commit of ``IntentCommitter``), and
     /// records each envelope's pair as seen in it.
@@ -29,9 +30,9 @@ public protocol VendorRecords: Service {
     /// - Returns: What became of each intent, in order.
     func storeIntents(_ batch: [IntentToStore]) async throws -> [IntentStorage]
 
-    /// The messages of the open offers already made for an intent, in the order they were made, so a resent intent
-    /// gets the same answer.
-    func openOfferMessages(sender: Data, intentID: String) async throws -> [String]
+    /// The open offers already made for an intent that are still valid at `now` (their envelopes and expiry), in the
+    /// order they were made, so a resent intent gets the same answer.
+    func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(envelope: String, expiresAt: Int64)]
 
     /// The offer `id` made to `sender`; another person's offer is not found.
     func offer(id: String, sender: Data) async throws -> StoredOffer?
@@ -60,8 +61,8 @@ public protocol VendorRecords: Service {
     /// sealed data and the data replaced by its digest. Returns `false` when `sender` has no such deal.
     func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool
 
-    /// The accept envelope stored for a deal, or `nil` when `sender` has no such deal.
-    func dealAcceptEnvelope(sender: Data, acceptID: String) async throws -> String?
+    /// The deal an accept made, or `nil` when `sender` has no such deal.
+    func deal(sender: Data, acceptID: String) async throws -> StoredDeal?
 
     /// The deals made, oldest first, for the vendor's own review.
     func deals() async throws -> [DealRecord]
@@ -114,9 +115,18 @@ public struct IntentToStore: Sendable {
     var canonical: String
     var offers: [StoredOffer]
     var receivedAt: Int64
-    /// The envelope's nonce, and the time after which a copy would be `stale` anyway.
     var nonce: Data
+    /// Until when the pair must be remembered (see ``VendorRecords/admit(sender:nonce:until:now:)``).
     var seenUntil: Int64
+    /// Intents received before this count no more toward the sender's quota: their offers have lapsed.
+    var quotaSince: Int64
+}
+
+/// A deal as the inbox checks it: the offer it was made for, and the accept kept.
+public struct StoredDeal: Sendable {
+    var offerID: String
+    var sku: String
+    var acceptEnvelope: String
 }
 
 /// What became of an intent sent to the store.
@@ -151,6 +161,8 @@ public enum DealOutcome: Equatable, Sendable {
     case made
     /// This very accept made the deal before (a retry racing the first send).
     case alreadyMade
+    /// The accept's id was used by this sender for a deal on another offer.
+    case acceptIDTaken
     /// The offer was no longer open (another accept won, or it was countered or withdrawn): its state now.
     case offerNotOpen(OfferState?)
     /// The offer has expired.

@@ -79,15 +79,19 @@ extension ProfferVendor {
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .notice
             let inbox: VendorInbox
+            // Held while serving: instances over PostgreSQL share the key folder, never with one on SQLite.
+            var keysLock: FolderLock?
             do {
                 let keys = try VendorKeys.loadOrCreate(in: data)
                 let records: any VendorRecords
                 if let url = database ?? ProcessInfo.processInfo.environment["PROFFER_VENDOR_DATABASE"] {
-                    records = PostgresRecords(location: try PostgresLocation(url: url), logger: logger)
+                    let location = try PostgresLocation(url: url)
+                    keysLock = try FolderLock(data, shared: true)
+                    records = PostgresRecords(location: location, logger: logger)
                 } else {
                     records = try SQLiteRecords(folder: data)
                 }
-                inbox = VendorInbox(catalog: loadedCatalog, keys: keys, records: records)
+                inbox = VendorInbox(catalog: loadedCatalog, keys: keys, records: records, logger: logger)
             } catch {
                 FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
                 throw ExitCode(1)
@@ -98,6 +102,7 @@ extension ProfferVendor {
             let app = server.application(logger: logger) { boundPort in
                 FileHandle.standardOutput.write(Data("listening on http://\(host):\(boundPort) as \"\(name)\"\n".utf8))
             }
+            defer { withExtendedLifetime(keysLock) {} }
             do {
                 try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
             } catch {

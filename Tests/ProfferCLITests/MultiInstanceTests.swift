@@ -126,6 +126,27 @@ struct MultiInstanceTests {
         #expect(!dead.stderr.contains("s3cret"), "the password must never be printed")
         #expect(dead.stderr.split(separator: "\n").count == 1, "\(dead.stderr)")
 
+        let cluster = try ThrowawayPostgres.shared()
+        let database = try cluster.newDatabase()
+        let missing = try await ProfferProcess.run(
+            [
+                "serve", "--catalog", RunningVendor.examples.appendingPathComponent("cameras.json").path, "--listen",
+                "127.0.0.1:0", "--data",
+                FileManager.default.temporaryDirectory.appendingPathComponent("proffer-keys-\(UUID().uuidString)").path,
+                "--database", database + "_typo",
+            ], executable: ProfferProcess.builtProduct("proffer-vendor"))
+        #expect(missing.status == 1 && missing.stderr.contains("does not exist"), "\(missing.stderr)")
+
+        // A folder whose keys serve records of its own (SQLite) is not shared with instances over PostgreSQL.
+        let onSQLite = try await RunningVendor()
+        let sharing = try await ProfferProcess.run(
+            [
+                "serve", "--catalog", RunningVendor.examples.appendingPathComponent("cameras.json").path, "--listen",
+                "127.0.0.1:0", "--data", onSQLite.folder.appendingPathComponent("data").path, "--database", database,
+            ], executable: ProfferProcess.builtProduct("proffer-vendor"))
+        #expect(sharing.status == 1 && sharing.stderr.contains("(SQLite) is using these keys"), "\(sharing.stderr)")
+        #expect(onSQLite.stop() == 0)
+
         let bad = try await ProfferProcess.run(
             [
                 "serve", "--catalog", RunningVendor.examples.appendingPathComponent("cameras.json").path, "--data",

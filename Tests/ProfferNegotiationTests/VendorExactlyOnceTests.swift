@@ -8,12 +8,14 @@ import Testing
 @Suite("The reference vendor makes each deal exactly once, on SQLite and on PostgreSQL")
 struct VendorExactlyOnceTests {
     /// Sends `message` to the vendor as `person` and returns the reply messages (or the error code).
+    /// - Parameter time: When the envelope is signed and received (a test may move the clock forward).
     static func send(
-        _ message: String, from person: SigningKeyPair, to vendor: TestVendor, sealed: [UInt8]? = nil
+        _ message: String, from person: SigningKeyPair, to vendor: TestVendor, sealed: [UInt8]? = nil,
+        at time: Timestamp = .now
     ) async -> (status: Int, replies: [Message]) {
         let envelope = Envelope.signed(
-            message: message, by: person, to: vendor.inbox.keys.signing.publicKey, sealedData: sealed)
-        let answer = await vendor.inbox.handle(body: envelope.jsonBytes)
+            message: message, by: person, to: vendor.inbox.keys.signing.publicKey, sealedData: sealed, at: time)
+        let answer = await vendor.inbox.handle(body: envelope.jsonBytes, now: time)
         let replies = TestVendor.replies(in: answer.body).compactMap { members -> Message? in
             guard case .string(let msg)? = members.first(where: { $0.0 == "msg" })?.1 else { return nil }
             return try? Message.parse(msg)
@@ -139,6 +141,77 @@ struct VendorExactlyOnceTests {
         #expect(
             await Self.send("#withdraw id:\(MessageID.random()) re:\(MessageID.random())", from: person, to: vendor)
                 .status == 422)
+    }
+
+    @Test(
+        "a resent intent gets its offers with what is left of their time, none once lapsed; lapsed intents free the quota",
+        arguments: Engine.allCases)
+    func resentIntentsAndLapsedQuota(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let person = try SigningKeyPair.generate()
+        let start = Timestamp.now
+        let intentID = MessageID.random()
+        let intent = "#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base"
+        let first = await Self.send(intent, from: person, to: vendor, at: start)
+        #expect(first.replies.count == 2 && first.replies.allSatisfy { $0.exp?.description == "2d" })
+        // 100 s later: 2 days less 100 s are left, rounded down to minutes.
+        let resent = await Self.send(intent, from: person, to: vendor, at: start.adding(seconds: 100))
+        #expect(resent.replies.map(\.id) == first.replies.map(\.id))
+        #expect(resent.replies.allSatisfy { $0.exp?.description == "2878m" }, "\(resent.replies.map(\.exp))")
+        let lapsed = start.adding(seconds: 2 * 86_400 + 1)
+        let late = await Self.send(intent, from: person, to: vendor, at: lapsed)
+        #expect(late.status == 200 && late.replies.isEmpty)
+
+        for _ in 0..<(VendorLimits.openIntentsPerSender - 1) {
+            _ = await Self.send("#buy lens id:\(MessageID.random()) terms:sd-base", from: person, to: vendor, at: start)
+        }
+        let full = await Self.send(
+            "#buy lens id:\(MessageID.random()) terms:sd-base", from: person, to: vendor, at: start)
+        #expect(full.status == 429)
+        let afterLapse = await Self.send(
+            "#buy lens id:\(MessageID.random()) terms:sd-base", from: person, to: vendor, at: lapsed)
+        #expect(afterLapse.status == 200, "intents whose offers lapsed count no more toward the quota")
+    }
+
+    @Test(
+        "one accept sent ten times at once: ten confirms, one deal; its id on another offer, or fewer terms, refused",
+        arguments: Engine.allCases)
+    func acceptIDsAndTerms(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let person = try SigningKeyPair.generate()
+        let offers = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base,pdc-intent", from: person,
+            to: vendor)
+        let z6 = try #require(offers.replies.first { $0.item == "Z6 II body" })
+        let xt5 = try #require(offers.replies.first { $0.item == "X-T5 body" })
+        let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
+        let acceptID = MessageID.random()
+        let answers = await withTaskGroup(of: (Int, [Message]).self) { group in
+            for _ in 0..<10 {
+                group.addTask {
+                    let answer = await Self.send(
+                        "#accept id:\(acceptID) re:\(z6.id!) terms:sd-base,pdc-intent give:name", from: person,
+                        to: vendor, sealed: data)
+                    return (answer.status, answer.replies)
+                }
+            }
+            var answers: [(Int, [Message])] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        #expect(answers.allSatisfy { $0.0 == 200 && $0.1.first?.kind == .confirm }, "\(answers.map(\.0))")
+        #expect(answers.allSatisfy { $0.1.first?.eta?.description == "2d" })
+        #expect(try await vendor.inbox.records.deals().count == 1)
+
+        let reused = await Self.send(
+            "#accept id:\(acceptID) re:\(xt5.id!) terms:sd-base,pdc-intent give:name,postal", from: person,
+            to: vendor, sealed: vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+        #expect(reused.status == 400 && reused.replies.isEmpty)
+        let narrower = await Self.send(
+            "#accept id:\(MessageID.random()) re:\(xt5.id!) terms:sd-base give:name,postal", from: person, to: vendor,
+            sealed: vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+        #expect(narrower.status == 422)
+        #expect(try await vendor.inbox.records.deals().count == 1)
     }
 
     @Test("an envelope accepted before a restart is refused as a replay after it", arguments: Engine.allCases)
