@@ -92,8 +92,9 @@ public final class VendorInbox: Service {
             return .error(error)
         }
         do {
-            // The in-memory window refused copies seen by this process; the store refuses those seen before a
-            // restart. Intents record theirs in the transaction that stores them, the hot path's one commit.
+            // The in-memory window refused copies seen by this process; the records refuse those seen before a
+            // restart or at another instance. Intents record theirs in the transaction that stores them, the hot
+            // path's one commit.
             if !verified.message.kind.isIntent {
                 guard
                     try await records.admit(

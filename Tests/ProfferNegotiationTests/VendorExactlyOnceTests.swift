@@ -8,6 +8,18 @@ import Testing
 @Suite("The reference vendor makes each deal exactly once, on SQLite and on PostgreSQL")
 struct VendorExactlyOnceTests {
     /// Sends `message` to the vendor as `person` and returns the reply messages (or the error code).
+    /// Runs `body` for `0..<count` all at once and collects what each returned, in the order they finished.
+    static func atOnce<Result: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) async -> Result) async
+        -> [Result]
+    {
+        await withTaskGroup(of: Result.self) { group in
+            for index in 0..<count { group.addTask { await body(index) } }
+            var results: [Result] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+    }
+
     /// - Parameter time: When the envelope is signed and received (a test may move the clock forward).
     static func send(
         _ message: String, from person: SigningKeyPair, to vendor: TestVendor, sealed: [UInt8]? = nil,
@@ -33,18 +45,10 @@ struct VendorExactlyOnceTests {
             "#buy camera.mirrorless id:aaaaaaaa max:1300EUR terms:sd-base", from: person, to: vendor)
         let z6 = try #require(offers.replies.first { $0.item == "Z6 II body" })
         let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
-        let outcomes = await withTaskGroup(of: (Int, [Message]).self) { group in
-            for _ in 0..<20 {
-                group.addTask {
-                    let id = MessageID.random()
-                    let answer = await Self.send(
-                        "#accept id:\(id) re:\(z6.id!) terms:sd-base give:name", from: person, to: vendor, sealed: data)
-                    return (answer.status, answer.replies)
-                }
-            }
-            var outcomes: [(Int, [Message])] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes
+        let outcomes = await Self.atOnce(20) { _ in
+            await Self.send(
+                "#accept id:\(MessageID.random()) re:\(z6.id!) terms:sd-base give:name", from: person, to: vendor,
+                sealed: data)
         }
         let confirms = outcomes.filter { $0.0 == 200 && $0.1.first?.kind == .confirm }
         #expect(confirms.count == 1, "\(outcomes.map(\.0))")
@@ -70,17 +74,11 @@ struct VendorExactlyOnceTests {
                 "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", from: person, to: vendor)
             offerIDs.append(try #require(answer.replies.first?.id))
         }
-        let statuses = await withTaskGroup(of: MessageKind?.self) { group in
-            for (person, offerID) in zip(people, offerIDs) {
-                group.addTask {
-                    let answer = await Self.send(
-                        "#accept id:\(MessageID.random()) re:\(offerID) terms:sd-base", from: person, to: vendor)
-                    return answer.replies.first?.kind
-                }
-            }
-            var kinds: [MessageKind?] = []
-            for await kind in group { kinds.append(kind) }
-            return kinds
+        let offered = offerIDs
+        let statuses = await Self.atOnce(people.count) { index in
+            await Self.send(
+                "#accept id:\(MessageID.random()) re:\(offered[index]) terms:sd-base", from: people[index], to: vendor
+            ).replies.first?.kind
         }
         #expect(statuses.filter { $0 == .confirm }.count == 1)
         #expect(statuses.filter { $0 == .decline }.count == 7)
@@ -97,16 +95,10 @@ struct VendorExactlyOnceTests {
         let offers = await Self.send(
             "#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base", from: person, to: vendor)
         let xt5 = try #require(offers.replies.first { $0.item == "X-T5 body" })
-        let counters = await withTaskGroup(of: (Int, [Message]).self) { group in
-            for price in ["1100EUR", "1090EUR"] {
-                group.addTask {
-                    await Self.send(
-                        "#counter id:\(MessageID.random()) re:\(xt5.id!) price:\(price)", from: person, to: vendor)
-                }
-            }
-            var answers: [(Int, [Message])] = []
-            for await answer in group { answers.append(answer) }
-            return answers
+        let prices = ["1100EUR", "1090EUR"]
+        let counters = await Self.atOnce(prices.count) { index in
+            await Self.send(
+                "#counter id:\(MessageID.random()) re:\(xt5.id!) price:\(prices[index])", from: person, to: vendor)
         }
         let won = counters.filter { $0.0 == 200 }
         #expect(won.count == 1 && counters.filter { $0.0 == 422 }.count == 1, "\(counters.map(\.0))")
@@ -186,18 +178,10 @@ struct VendorExactlyOnceTests {
         let xt5 = try #require(offers.replies.first { $0.item == "X-T5 body" })
         let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
         let acceptID = MessageID.random()
-        let answers = await withTaskGroup(of: (Int, [Message]).self) { group in
-            for _ in 0..<10 {
-                group.addTask {
-                    let answer = await Self.send(
-                        "#accept id:\(acceptID) re:\(z6.id!) terms:sd-base,pdc-intent give:name", from: person,
-                        to: vendor, sealed: data)
-                    return (answer.status, answer.replies)
-                }
-            }
-            var answers: [(Int, [Message])] = []
-            for await answer in group { answers.append(answer) }
-            return answers
+        let answers = await Self.atOnce(10) { _ in
+            await Self.send(
+                "#accept id:\(acceptID) re:\(z6.id!) terms:sd-base,pdc-intent give:name", from: person, to: vendor,
+                sealed: data)
         }
         #expect(answers.allSatisfy { $0.0 == 200 && $0.1.first?.kind == .confirm }, "\(answers.map(\.0))")
         #expect(answers.allSatisfy { $0.1.first?.eta?.description == "2d" })
@@ -258,13 +242,9 @@ struct VendorExactlyOnceTests {
                     to: recipient))
         }
         let person = try SigningKeyPair.generate()
-        let statuses = await withTaskGroup(of: Int.self) { group in
-            for envelope in flood {
-                group.addTask { await vendor.inbox.handle(body: envelope.jsonBytes).status }
-            }
-            var statuses: [Int] = []
-            for await status in group { statuses.append(status) }
-            return statuses
+        let envelopes = flood
+        let statuses = await Self.atOnce(envelopes.count) {
+            await vendor.inbox.handle(body: envelopes[$0].jsonBytes).status
         }
         #expect(statuses.allSatisfy { $0 == 200 }, "\(Set(statuses))")
         let wellBehaved = await Self.send(
