@@ -86,6 +86,12 @@ extension ProfferVendor {
                 let records: any VendorRecords
                 if let url = database ?? ProcessInfo.processInfo.environment["PROFFER_VENDOR_DATABASE"] {
                     let location = try PostgresLocation(url: url)
+                    if database != nil, location.password != nil {
+                        FileHandle.standardError.write(
+                            Data(
+                                ("proffer-vendor: warning: the password in --database can be read by anyone who lists "
+                                    + "processes; set PROFFER_VENDOR_DATABASE in the environment instead\n").utf8))
+                    }
                     keysLock = try FolderLock(data, shared: true)
                     records = PostgresRecords(location: location, logger: logger)
                 } else {
