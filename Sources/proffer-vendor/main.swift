@@ -82,10 +82,13 @@ extension ProfferVendor {
             // Held while serving: instances over PostgreSQL share the key folder, never with one on SQLite.
             var keysLock: FolderLock?
             do {
+                // A bad URL is refused before anything is written to disk.
+                let location = try (database ?? ProcessInfo.processInfo.environment["PROFFER_VENDOR_DATABASE"]).map {
+                    try PostgresLocation(url: $0)
+                }
                 let keys = try VendorKeys.loadOrCreate(in: data)
                 let records: any VendorRecords
-                if let url = database ?? ProcessInfo.processInfo.environment["PROFFER_VENDOR_DATABASE"] {
-                    let location = try PostgresLocation(url: url)
+                if let location {
                     if database != nil, location.password != nil {
                         FileHandle.standardError.write(
                             Data(

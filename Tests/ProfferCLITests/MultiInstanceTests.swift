@@ -114,11 +114,14 @@ struct MultiInstanceTests {
 
     @Test("with --database, instances may share a data folder; an unreachable database is one clear line")
     func startupOverPostgres() async throws {
+        // Each refused start still makes its key folder first; all of them go with this one.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
         let dead = try await ProfferProcess.run(
             [
                 "serve", "--catalog", RunningVendor.examples.appendingPathComponent("cameras.json").path, "--listen",
                 "127.0.0.1:0", "--data",
-                FileManager.default.temporaryDirectory.appendingPathComponent("proffer-keys-\(UUID().uuidString)").path,
+                scratch.appendingPathComponent("unreachable").path,
                 "--database", "postgresql://someone:s3cret-password@127.0.0.1:1/nowhere",
             ], executable: ProfferProcess.builtProduct("proffer-vendor"))
         #expect(dead.status == 1)
@@ -134,7 +137,7 @@ struct MultiInstanceTests {
             [
                 "serve", "--catalog", RunningVendor.examples.appendingPathComponent("cameras.json").path, "--listen",
                 "127.0.0.1:0", "--data",
-                FileManager.default.temporaryDirectory.appendingPathComponent("proffer-keys-\(UUID().uuidString)").path,
+                scratch.appendingPathComponent("missing").path,
                 "--database", database + "_typo",
             ], executable: ProfferProcess.builtProduct("proffer-vendor"))
         #expect(missing.status == 1 && missing.stderr.contains("does not exist"), "\(missing.stderr)")
@@ -152,9 +155,10 @@ struct MultiInstanceTests {
         let bad = try await ProfferProcess.run(
             [
                 "serve", "--catalog", RunningVendor.examples.appendingPathComponent("cameras.json").path, "--data",
-                "/tmp/unused", "--database", "mysql://x:s3cret@host/db",
+                scratch.appendingPathComponent("bad-url").path, "--database", "mysql://x:s3cret@host/db",
             ], executable: ProfferProcess.builtProduct("proffer-vendor"))
         #expect(
             bad.status == 1 && bad.stderr.contains("must start with postgresql://") && !bad.stderr.contains("s3cret"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("bad-url").path))
     }
 }
