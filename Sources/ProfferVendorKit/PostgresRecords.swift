@@ -222,14 +222,17 @@ public final class PostgresRecords: VendorRecords {
         return nil
     }
 
-    private func read<Value: Sendable>(_ body: (PostgresConnection) async throws -> Value) async throws -> Value {
+    /// Runs `body` on a pooled connection, outside any transaction: for one statement, which PostgreSQL makes atomic.
+    private func onConnection<Value: Sendable>(_ body: (PostgresConnection) async throws -> Value) async throws
+        -> Value
+    {
         try await client.withConnection { try await body($0) }
     }
 
     // MARK: - The replay window
 
     public func admit(sender: Data, nonce: Data, until: Int64, now: Int64) async throws -> Bool {
-        try await read { connection in
+        try await onConnection { connection in
             try await pruneSeen(on: connection, now: now)
             return try await recordSeen(on: connection, sender: sender, nonce: nonce, expiresAt: until)
         }
@@ -320,7 +323,7 @@ public final class PostgresRecords: VendorRecords {
     public func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(
         envelope: String, expiresAt: Int64
     )] {
-        try await read { connection in
+        try await onConnection { connection in
             var offers: [(envelope: String, expiresAt: Int64)] = []
             for try await (envelope, expiresAt) in try await connection.query(
                 """
@@ -336,7 +339,7 @@ public final class PostgresRecords: VendorRecords {
     }
 
     public func offer(id: String, sender: Data) async throws -> StoredOffer? {
-        try await read { connection in
+        try await onConnection { connection in
             let rows = try await connection.query(
                 """
                 SELECT intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope
@@ -373,7 +376,7 @@ public final class PostgresRecords: VendorRecords {
     }
 
     public func declineOffer(id: String, sender: Data) async throws -> Bool {
-        try await read { connection in
+        try await onConnection { connection in
             try await exists(
                 """
                 UPDATE offers SET state = 'declined' WHERE id = \(id) AND sender = \(sender) AND state = 'open'
@@ -400,7 +403,7 @@ public final class PostgresRecords: VendorRecords {
     // MARK: - Deals
 
     public func soldCount(sku: String) async throws -> Int {
-        try await read { connection in try await soldCount(sku: sku, on: connection) }
+        try await onConnection { connection in try await soldCount(sku: sku, on: connection) }
     }
 
     private func soldCount(sku: String, on connection: PostgresConnection) async throws -> Int {
@@ -460,7 +463,7 @@ public final class PostgresRecords: VendorRecords {
     public func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {
         // PostgreSQL keeps the old row version until VACUUM reuses its space, and its bytes in the WAL until
         // recycled: the README asks vendors to run it on an encrypted disk.
-        try await read { connection in
+        try await onConnection { connection in
             try await exists(
                 """
                 UPDATE deals SET state = 'forgotten', disclosed = NULL, disclosed_digest = \(digest),
@@ -471,7 +474,7 @@ public final class PostgresRecords: VendorRecords {
     }
 
     public func deal(sender: Data, acceptID: String) async throws -> StoredDeal? {
-        try await read { connection in
+        try await onConnection { connection in
             for try await (offerID, sku, acceptEnvelope) in try await connection.query(
                 "SELECT offer_id, sku, accept_envelope FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID)",
                 logger: logger
@@ -483,7 +486,7 @@ public final class PostgresRecords: VendorRecords {
     }
 
     public func deals() async throws -> [DealRecord] {
-        try await read { connection in
+        try await onConnection { connection in
             var deals: [DealRecord] = []
             for try await (acceptID, state, sku, disclosed) in try await connection.query(
                 "SELECT accept_id, state, sku, disclosed FROM deals ORDER BY seq", logger: logger
@@ -498,7 +501,7 @@ public final class PostgresRecords: VendorRecords {
     }
 
     public func knownSenders() async throws -> Set<Data> {
-        try await read { connection in
+        try await onConnection { connection in
             var senders = Set<Data>()
             for try await sender in try await connection.query(
                 "SELECT sender FROM intents UNION SELECT sender FROM offers", logger: logger

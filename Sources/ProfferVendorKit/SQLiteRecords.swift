@@ -347,16 +347,3 @@ public final class SQLiteRecords: VendorRecords {
         }
     }
 }
-
-/// Whether an outcome of a conditional change means the change was made, and its transaction should commit.
-protocol CommitDecision {
-    var commits: Bool { get }
-}
-
-extension Bool: CommitDecision {
-    var commits: Bool { self }
-}
-
-extension DealOutcome: CommitDecision {
-    var commits: Bool { self == .made }
-}

@@ -201,13 +201,15 @@ public final class VendorInbox: Service {
             // what is left, rounded down; lapsed offers are left out.
             let stillOpen = try await records.openOffers(
                 sender: senderData, intentID: intentID.description, now: now.secondsSince1970)
-            let envelopes = stillOpen.compactMap { offer -> String? in
-                guard let message = try? Envelope.decode(json: Array(offer.envelope.utf8)).envelope.msg,
-                    var resent = try? Message.parse(message),
-                    let remaining = VendorInbox.timeLeft(until: offer.expiresAt, now: now)
-                else { return nil }
-                resent.exp = .after(remaining)
-                return Envelope.signed(message: resent.canonicalForm, by: keys.signing, to: sender, at: now).json
+            let envelopes = keys.signing.whileSecretReadable {
+                stillOpen.compactMap { offer -> String? in
+                    guard let message = try? Envelope.decode(json: Array(offer.envelope.utf8)).envelope.msg,
+                        var resent = try? Message.parse(message),
+                        let remaining = VendorInbox.timeLeft(until: offer.expiresAt, now: now)
+                    else { return nil }
+                    resent.exp = .after(remaining)
+                    return Envelope.signed(message: resent.canonicalForm, by: keys.signing, to: sender, at: now).json
+                }
             }
             return .replies(envelopes)
         }

@@ -197,3 +197,16 @@ public struct VendorStoreError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Whether an outcome of a conditional change means the change was made, and its transaction should commit.
+protocol CommitDecision {
+    var commits: Bool { get }
+}
+
+extension Bool: CommitDecision {
+    var commits: Bool { self }
+}
+
+extension DealOutcome: CommitDecision {
+    var commits: Bool { self == .made }
+}
