@@ -138,8 +138,10 @@ struct NegotiationTests {
             for (name, url) in zip(names, urls) { _ = try await agent.addVendor(url: url, name: name) }
             let intent = try person.intent()
             let started = ContinuousClock.now
-            let outcomes = try await agent.publish(intentID: intent.id.description, timeout: .seconds(2))
-            #expect(ContinuousClock.now - started < .seconds(10))
+            // Long enough for the good vendor to answer while the other suites load both cores,
+            // short enough to show that the silent one (30 s) is cut off.
+            let outcomes = try await agent.publish(intentID: intent.id.description, timeout: .seconds(8))
+            #expect(ContinuousClock.now - started < .seconds(20))
             var byName: [String: String] = [:]
             for outcome in outcomes {
                 switch outcome.result {
@@ -151,7 +153,7 @@ struct NegotiationTests {
             #expect(byName["good"] == "answered 2")
             #expect(byName["down"]?.contains("could not be connected to") == true, "\(byName["down"] ?? "")")
             #expect(
-                byName["silent"]?.contains("did not finish answering within 2 s") == true, "\(byName["silent"] ?? "")")
+                byName["silent"]?.contains("did not finish answering within 8 s") == true, "\(byName["silent"] ?? "")")
             #expect(
                 byName["garbage"]?.contains("something other than {\"replies\"") == true, "\(byName["garbage"] ?? "")")
             #expect(byName["huge"]?.contains("more than 1024 KiB") == true, "\(byName["huge"] ?? "")")

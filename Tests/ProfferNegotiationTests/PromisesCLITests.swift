@@ -360,12 +360,13 @@ struct PromisesCLITests {
                 try await person.expectSuccess("vendor", "add", dripURL, "--name", "drip", "--yes")
                 let id = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
                 let started = ContinuousClock.now
-                let published = try await person.run("intent", "publish", id, "--timeout", "2")
+                // Four seconds leave the honest vendor time to answer on loaded cores; the drip takes seven.
+                let published = try await person.run("intent", "publish", id, "--timeout", "4")
                 let took = ContinuousClock.now - started
                 #expect(took < .seconds(15), "publish took \(took)")
                 #expect(published.status == 0)
                 #expect(published.stdout.contains("honest  answered: 2 offers"), "\(published.stdout)")
-                #expect(published.stdout.contains("did not finish answering within 2 s"), "\(published.stdout)")
+                #expect(published.stdout.contains("did not finish answering within 4 s"), "\(published.stdout)")
                 let json = try await person.json(
                     "intent", "publish", id, "--timeout", "1", "--json", "--vendor", "drip")
                 #expect(json.first?["outcome"] as? String == "timed-out")
