@@ -193,7 +193,7 @@ extension Agent {
         // A vendor whose keys changed is refused before a deal is begun: nothing is sent, nothing is recorded.
         let started = ContinuousClock.now
         let endpoint = VendorEndpoint(plan.vendor)
-        try Agent.checkPinned(try await client.profile(endpoint, within: timeout), against: plan.vendor)
+        try Agent.checkPinned(try await client.profile(endpoint, within: timeout), against: plan.vendor, noting: vault)
         let remaining = timeout - (ContinuousClock.now - started)
         guard remaining > .zero else { throw AgentError.timedOut(endpoint, timeout) }
         var accept = Message(kind: .accept)

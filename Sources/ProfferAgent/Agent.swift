@@ -112,6 +112,7 @@ public final class Agent: Sendable {
         repinned.categories = profile.categories.compactMap(IntentCategory.init)
         repinned.profileName = VendorText.clean(profile.name)
         repinned.profileTime = profile.ts
+        repinned.keyChange = nil
         try vault.updateVendor(repinned)
     }
 
@@ -129,29 +130,44 @@ public final class Agent: Sendable {
         return name.isEmpty ? "vendor" : String(name.prefix(32))
     }
 
-    /// Checks a freshly fetched profile against what is pinned: the same signing and box keys, and not older.
+    /// Checks a freshly fetched profile against what is pinned: the same signing and box keys, and not older. A
+    /// change is remembered in `vault`, so `proffer due` shows it until the person re-pins or the vendor presents
+    /// the pinned keys again.
     ///
     /// - Throws: ``AgentError`` with both fingerprints and the `vendor repin` command when a key changed, or when
     ///   the profile is older than the pinned one (a replayed profile).
-    static func checkPinned(_ profile: VendorProfile, against vendor: Vendor) throws(AgentError) {
-        guard let pinned = vendor.signingKey, let pinnedBox = vendor.boxKey else {
+    static func checkPinned(_ profile: VendorProfile, against vendor: Vendor, noting vault: Vault) throws(AgentError) {
+        guard vendor.signingKey != nil, vendor.boxKey != nil else {
             throw .refused("\(vendor.name) has no pinned keys: add it again with `proffer vendor add URL`")
         }
-        guard profile.signingKey == pinned else {
-            throw .keyChanged(
-                vendor.name,
-                "presents another signing key: pinned \(fingerprint(of: pinned)), now \(fingerprint(of: profile.signingKey))"
-            )
+        // Remembering is a courtesy: the refusal stands whether or not the vault could be written.
+        guard let change = keyChange(in: profile, against: vendor) else {
+            if vendor.keyChange != nil {
+                var settled = vendor
+                settled.keyChange = nil
+                try? vault.updateVendor(settled)
+            }
+            return
         }
-        guard profile.boxKey == pinnedBox else {
-            throw .keyChanged(vendor.name, "presents another key for sealed data than the pinned one")
+        try? vault.recordKeyChange(ofVendor: vendor.name, what: change)
+        throw .keyChanged(vendor.name, change)
+    }
+
+    /// What differs between a presented profile and the pinned one, or `nil` when they agree.
+    static func keyChange(in profile: VendorProfile, against vendor: Vendor) -> String? {
+        if let pinned = vendor.signingKey, profile.signingKey != pinned {
+            return "presents another signing key: pinned \(fingerprint(of: pinned)), now "
+                + fingerprint(of: profile.signingKey)
+        }
+        if let pinnedBox = vendor.boxKey, profile.boxKey != pinnedBox {
+            return "presents another key for sealed data than the pinned one"
         }
         if let pinnedTime = vendor.profileTime.flatMap(Timestamp.init), let time = Timestamp(profile.ts),
             time < pinnedTime
         {
-            throw .keyChanged(
-                vendor.name, "sent a profile dated \(profile.ts), older than the pinned one (\(pinnedTime)): a replay")
+            return "sent a profile dated \(profile.ts), older than the pinned one (\(pinnedTime)): a replay"
         }
+        return nil
     }
 
     // MARK: - Talking to a vendor
@@ -197,9 +213,12 @@ public final class Agent: Sendable {
     ) async throws(AgentError) -> [VerifiedEnvelope] {
         let endpoint = VendorEndpoint(vendor)
         let client = self.client
+        let vault = self.vault
         let body = try await VendorClient.withDeadline(timeout, for: endpoint, reportedAs: reportedAs) {
             () async throws(AgentError) in
-            if checkingProfile { try Agent.checkPinned(try await client.profile(endpoint), against: vendor) }
+            if checkingProfile {
+                try Agent.checkPinned(try await client.profile(endpoint), against: vendor, noting: vault)
+            }
             return try await client.post(envelope, to: endpoint)
         }
         return try verifyReplies(body, from: vendor, to: envelope)

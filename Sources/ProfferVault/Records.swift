@@ -40,6 +40,7 @@ public enum AgentSetting: String, CaseIterable, Sendable {
     case defaultRegion = "region.default"
     case defaultCurrency = "currency.default"
     case publishTimeout = "publish.timeout"
+    case forgetAfter = "forget.after"
 
     /// What the setting does and how its value is written, for `--help`.
     public var summary: String {
@@ -50,8 +51,14 @@ public enum AgentSetting: String, CaseIterable, Sendable {
         case .defaultRegion: "region added when an intent names none (e.g. DE or US-CA)"
         case .defaultCurrency: "currency assumed for amounts written without one (e.g. EUR)"
         case .publishTimeout: "seconds each vendor's whole exchange may take (1 to 600), for the whole vault"
+        case .forgetAfter:
+            "how long a vendor may hold your data before `proffer due` asks you to have it forgotten, such as 90d or "
+                + "12w (days or weeks), for the whole vault"
         }
     }
+
+    /// Whether the setting applies to the whole vault rather than to one persona.
+    public var isVaultWide: Bool { self == .publishTimeout || self == .forgetAfter }
 
     /// Checks a value and returns it in canonical form.
     func canonical(_ value: String) -> String? {
@@ -72,6 +79,9 @@ public enum AgentSetting: String, CaseIterable, Sendable {
         case .publishTimeout:
             guard let seconds = Int(value), (1...600).contains(seconds) else { return nil }
             return String(seconds)
+        case .forgetAfter:
+            guard let span = TimeSpan(value), span.unit == .days || span.unit == .weeks else { return nil }
+            return span.description
         }
     }
 }
@@ -148,6 +158,11 @@ public struct Vendor: Hashable, Sendable {
     public var allowsHTTP: Bool
     /// The `ts` of the profile whose keys are pinned: an older profile is refused as a replay.
     public var profileTime: String?
+    /// The person's own notes on the vendor (a late delivery, a broken promise), oldest first.
+    public var notes: [VendorNote]?
+    /// The last time the vendor presented other keys than the pinned ones (or an older profile), until the person
+    /// re-pins: nothing is sent to it meanwhile.
+    public var keyChange: PresentedKeyChange?
 
     public init(
         name: String, baseURL: String, signingKey: SigningPublicKey? = nil, boxKey: BoxPublicKey? = nil,
@@ -159,6 +174,23 @@ public struct Vendor: Hashable, Sendable {
         (self.profileName, self.identityLabel) = (profileName, identityLabel)
         (self.allowsHTTP, self.profileTime) = (allowsHTTP, profileTime)
     }
+}
+
+/// A note the person keeps on a vendor, sealed with the vendor's record.
+public struct VendorNote: Codable, Hashable, Sendable {
+    public let at: Date
+    public let text: String
+
+    public init(at: Date, text: String) { (self.at, self.text) = (at, text) }
+}
+
+/// A vendor seen presenting other keys than the pinned ones.
+public struct PresentedKeyChange: Codable, Hashable, Sendable {
+    public let at: Date
+    /// What differed, with both fingerprints where there are two.
+    public let what: String
+
+    public init(at: Date, what: String) { (self.at, self.what) = (at, what) }
 }
 
 /// Where an offer stands in the person's vault.
@@ -271,6 +303,8 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     /// The pinned box key (base64url) the accept's data was sealed to, so a retry resends exactly that data only while
     /// the vendor still holds that key.
     public var sealedTo: String?
+    /// When the person said the goods or service arrived (`proffer deal received`).
+    public var receivedAt: Date?
 
     public init(
         id: MessageID, vendor: String, persona: String, offerID: MessageID, intentID: MessageID,
@@ -372,7 +406,7 @@ extension StoredOffer: Codable {
 extension Vendor: Codable {
     private enum CodingKeys: String, CodingKey {
         case name, baseURL, signingKey, boxKey, terms, categories, addedAt, profileName, identityLabel, allowsHTTP
-        case profileTime
+        case profileTime, notes, keyChange
     }
 
     public init(from decoder: any Decoder) throws {
@@ -388,6 +422,8 @@ extension Vendor: Codable {
         identityLabel = try container.decodeIfPresent(String.self, forKey: .identityLabel)
         allowsHTTP = try container.decodeIfPresent(Bool.self, forKey: .allowsHTTP) ?? false
         profileTime = try container.decodeIfPresent(String.self, forKey: .profileTime)
+        notes = try container.decodeIfPresent([VendorNote].self, forKey: .notes)
+        keyChange = try container.decodeIfPresent(PresentedKeyChange.self, forKey: .keyChange)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -403,6 +439,8 @@ extension Vendor: Codable {
         try container.encodeIfPresent(identityLabel, forKey: .identityLabel)
         if allowsHTTP { try container.encode(allowsHTTP, forKey: .allowsHTTP) }
         try container.encodeIfPresent(profileTime, forKey: .profileTime)
+        try container.encodeIfPresent(notes, forKey: .notes)
+        try container.encodeIfPresent(keyChange, forKey: .keyChange)
     }
 
     private static func decodeKey<Key>(

@@ -133,6 +133,32 @@ extension Vault {
         }
     }
 
+    /// Records that what a deal bought arrived on `date`, so `proffer due` stops asking and the vendor's record
+    /// counts whether its eta was met.
+    ///
+    /// - Throws: ``VaultError`` when no such deal exists, the vendor never confirmed it, or the date is before the
+    ///   deal or in the future.
+    @discardableResult
+    public func markReceived(dealID: String, on date: Date, now: Date = Date()) throws -> StoredDeal {
+        let deal = try deal(id: dealID)
+        guard deal.state == .confirmed || deal.state == .forgetPending || deal.state == .forgotten else {
+            throw VaultError(
+                .refused(
+                    "deal \(deal.id) is \(deal.state.rawValue): the vendor never confirmed it, so nothing is due to "
+                        + "arrive (see `proffer deal show \(deal.id)`)"))
+        }
+        guard date <= now else { throw VaultError(.invalidInput("the date is in the future: give the day it arrived")) }
+        guard date.timeIntervalSince1970 >= (deal.createdAt.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
+        else {
+            throw VaultError(
+                .invalidInput("deal \(deal.id) was made on \(deal.createdAt.dayText): it cannot have arrived before"))
+        }
+        return try updateDeal(id: deal.id) { stored in
+            stored.receivedAt = date
+            return []
+        }
+    }
+
     /// Every deal that opens, oldest first.
     public func deals() throws -> [StoredDeal] { try listAll(StoredDeal.self) }
 

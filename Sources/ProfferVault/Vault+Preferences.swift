@@ -26,7 +26,7 @@ extension Vault {
                 throw VaultError(
                     .invalidInput("--share applies to personal data only; \(key) is a setting of the agent"))
             }
-            guard setting != .publishTimeout || persona.lowercased() == Persona.defaultName else {
+            guard !setting.isVaultWide || persona.lowercased() == Persona.defaultName else {
                 throw VaultError(
                     .invalidInput("\(key) is a setting of the whole vault: set it without --persona"))
             }

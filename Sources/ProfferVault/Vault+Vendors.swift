@@ -66,6 +66,47 @@ extension Vault {
         }
     }
 
+    /// Keeps a note of the person's on a vendor, sealed with it.
+    ///
+    /// - Throws: ``VaultError`` when the vendor is unknown, or the text is empty, longer than
+    ///   ``maximumNoteLength`` characters, or holds control characters.
+    @discardableResult
+    public func addVendorNote(_ text: String, toVendor name: String, at date: Date = Date()) throws -> Vendor {
+        let note = text.trimmingCharacters(in: .whitespaces)
+        guard !note.isEmpty else { throw VaultError(.invalidInput("the note is empty: write what happened")) }
+        guard note.count <= Vault.maximumNoteLength else {
+            throw VaultError(
+                .invalidInput(
+                    "the note is \(note.count) characters long; keep it to \(Vault.maximumNoteLength), or add several"))
+        }
+        // A newline or escape sequence in a note would forge rows in listings that show it.
+        guard
+            !note.unicodeScalars.contains(where: {
+                $0.properties.generalCategory == .control || $0.properties.isBidiControl
+            })
+        else {
+            throw VaultError(.invalidInput("the note holds control characters (a newline or tab, say): write one line"))
+        }
+        return try write { transaction in
+            var stored = try fetchVendor(named: name, in: transaction.reader)
+            stored.record.notes = (stored.record.notes ?? []) + [VendorNote(at: date, text: note)]
+            try transaction.update(stored)
+            return stored.record
+        }
+    }
+
+    /// The longest note ``addVendorNote(_:toVendor:at:)`` keeps, in characters.
+    public static let maximumNoteLength = 1000
+
+    /// Remembers that a vendor presented other keys than the pinned ones, for `proffer due`; re-pinning clears it.
+    public func recordKeyChange(ofVendor name: String, what: String, at date: Date = Date()) throws {
+        try write { transaction in
+            var stored = try fetchVendor(named: name, in: transaction.reader)
+            stored.record.keyChange = PresentedKeyChange(at: date, what: what)
+            try transaction.update(stored)
+        }
+    }
+
     /// Every vendor that opens, by name.
     public func vendors() throws -> [Vendor] {
         try listAll(Vendor.self).sorted { $0.name < $1.name }

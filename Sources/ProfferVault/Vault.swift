@@ -708,8 +708,8 @@ public final class Vault: Sendable {
     }
 }
 
-enum Hex {
-    static func hex(_ bytes: [UInt8]) -> String {
+package enum Hex {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count * 2)

@@ -119,14 +119,30 @@ func printJSON(_ value: some Encodable) throws {
     StandardOutput().write(line: String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-extension Date {
-    /// `2026-11-23 09:30` in UTC. Built by hand: a DateFormatter per row made long listings slow.
-    var shortText: String {
-        var seconds = time_t(timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return
-            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min))"
+/// Writes `bytes` to `path` readable by the owner only (0600), whole or not at all: into a new file beside it,
+/// then renamed over it. Reports and records name vendors and what they hold, which is the person's business.
+func writePrivateFile(_ path: String, _ bytes: [UInt8]) throws {
+    let temporary = path + ".proffer-\(getpid())-partial"
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else {
+        throw CLIError("could not write \(path): \(String(cString: strerror(errno))); choose another place")
+    }
+    var failure: Int32 = 0
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
+        if written < 0 {
+            if errno == EINTR { continue }
+            failure = errno
+            break
+        }
+        offset += written
+    }
+    if failure == 0, fsync(descriptor) != 0 { failure = errno }
+    close(descriptor)
+    if failure == 0, rename(temporary, path) != 0 { failure = errno }
+    if failure != 0 {
+        unlink(temporary)
+        throw CLIError("could not write \(path): \(String(cString: strerror(failure)))")
     }
 }

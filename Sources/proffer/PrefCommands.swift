@@ -36,7 +36,8 @@ struct PrefCommand: ParsableCommand {
         func run() throws {
             try vault.openVault().setPreference(key: key, value: value, persona: persona, share: share)
             let what = value == nil ? "the sharing rule of \(key.lowercased())" : key.lowercased()
-            standardOutput.write(line: "set \(what) for persona \(persona)")
+            let whole = AgentSetting(rawValue: key.lowercased())?.isVaultWide == true
+            standardOutput.write(line: "set \(what) for " + (whole ? "the whole vault" : "persona \(persona)"))
         }
     }
 
