@@ -2,14 +2,15 @@
 SWIFT ?= swift
 SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks Fuzz
 # postgresql: the tests run proffer-vendor over a throwaway cluster of their own (never a system one).
-SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config postgresql
+# chromium: the tests open the audit report in a headless browser, as a person sees it.
+SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config postgresql chromium
 PACKAGES ?= $(SYSTEM_PACKAGES)
 PROFFER := .build/release/proffer
 
 .PHONY: setup build release test lint format demo demo-vendors demo-messages man bench corpus fuzz registry clean
 
-## setup: install what Proffer builds and tests with (Debian/Ubuntu), if any is missing: the C libraries, and
-## PostgreSQL for the vendor's tests. PostgreSQL runs as its own account, which must be able to read /etc/passwd.
+## setup: install what Proffer builds and tests with (Debian/Ubuntu), if any is missing: the C libraries,
+## PostgreSQL for the vendor's tests and Chromium for the audit report's. PostgreSQL runs as its own account, which must be able to read /etc/passwd.
 setup:
 	@if [ "$$(id -u)" -eq 0 ] && [ -f /etc/passwd ] && [ "$$(stat -c %a /etc/passwd)" != 644 ]; then \
 	  echo "making /etc/passwd readable (0644, Debian's mode) so PostgreSQL's own account can be looked up" >&2; \
@@ -82,6 +83,7 @@ bench: setup release corpus
 	./Benchmarks/cli-throughput.sh $(PROFFER) examples/corpus/messages.txt 1000000
 	$(SWIFT) build -c release --product vault-test-writer
 	./Benchmarks/vault-listing.sh $(PROFFER) .build/release/vault-test-writer
+	./Benchmarks/audit-report.sh $(PROFFER) .build/release/vault-test-writer 1000
 	@command -v wrk >/dev/null && command -v curl >/dev/null || $(MAKE) --no-print-directory setup SYSTEM_PACKAGES="wrk curl"
 	$(SWIFT) build -c release --product proffer-vendor
 	cd Benchmarks && $(SWIFT) build -c release --product signed-intents

@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ProfferEnvelope", targets: ["ProfferEnvelope"]),
         .library(name: "ProfferAgent", targets: ["ProfferAgent"]),
         .library(name: "ProfferVendorKit", targets: ["ProfferVendorKit"]),
+        .library(name: "ProfferAudit", targets: ["ProfferAudit"]),
         .executable(name: "proffer", targets: ["proffer"]),
         .executable(name: "proffer-vendor", targets: ["proffer-vendor"]),
     ],
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -56,6 +58,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "ProfferAudit",
+            dependencies: [
+                "ProfferWire", "ProfferCrypto", "ProfferEnvelope", "ProfferVault",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
         .executableTarget(
             name: "proffer-vendor",
             dependencies: [
@@ -67,13 +76,13 @@ let package = Package(
         .executableTarget(
             name: "proffer",
             dependencies: [
-                "ProfferWire", "ProfferCrypto", "ProfferVault", "ProfferEnvelope", "ProfferAgent",
+                "ProfferWire", "ProfferCrypto", "ProfferVault", "ProfferEnvelope", "ProfferAgent", "ProfferAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "vault-test-writer",
-            dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire"],
+            dependencies: ["ProfferVault", "ProfferCrypto", "ProfferWire", "ProfferEnvelope"],
             path: "Sources/vault-test-writer"
         ),
         .testTarget(

@@ -127,8 +127,28 @@ run audit list
 run audit verify
 run vault check
 
+say "Who holds what about them now, per data category, and what each vendor holds"
+run holdings
+run vendor note cameras "confirmed at once; forgot the work deal when asked, once it was back up"
+run vendor show cameras
+
+say "What needs them (offline, from the vault alone), and the rule for data held too long"
+run pref set forget.after 90d
+run due
+
+say "A consent record for the work deal, ISO/IEC TS 27560 in JSON-LD (the first lines)"
+"$proffer" deal receipt "$work_deal" | head -n 12
+echo "  ..."
+
 say "The vendors stop gracefully (SIGTERM)"
 for pid in "${pids[@]}"; do kill -TERM "$pid"; done
 for pid in "${pids[@]}"; do wait "$pid" || true; done
 pids=()
 echo "  all ${#urls[@]} vendors stopped; the temporary vault and vendor folders are removed on exit"
+
+say "The audit report: one self-contained page to read, print or keep"
+report_dir="$here/../.build/demo"
+mkdir -p "$report_dir"
+report="$(cd "$report_dir" && pwd)/audit-report.html"
+run audit report --html "$report"
+echo "  file://$report"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProfferAudit
 import ProfferVault
 import ProfferWire
 
@@ -12,7 +13,7 @@ struct AuditCommand: ParsableCommand {
             it left), forget-request (a forget reached the vendor), forget-confirmed (the vendor confirmed it \
             deleted the data), preference-removed, salvage (the vault was rebuilt from a salvaged export).
             """,
-        subcommands: [List.self, Verify.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Verify.self, Report.self, ExportRecords.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List audit entries, oldest first.")
@@ -82,5 +83,100 @@ struct AuditCommand: ParsableCommand {
                 throw CLIError("the audit chain is broken at entry \(entry): \(reason)")
             }
         }
+    }
+
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write one self-contained HTML page: the chain's state, who holds what, a timeline, the terms.",
+            discussion: """
+                The page opens from disk with no network: inline CSS, no script, font or image, and a policy that \
+                forbids every fetch. It shows the audit chain as verified now, a vendor-by-category grid of who \
+                holds what (held, pending, forgotten), forgets never confirmed, the terms each disclosure was made \
+                under with their meaning, each vendor's record and your notes, and a timeline. Values are left out \
+                unless --with-values is given. The file is written readable by you only (0600).
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file")) var html: String
+        @Flag(help: "Show the current values of the data you disclosed (your postal address, say).")
+        var withValues = false
+
+        func run() throws {
+            let opened = try vault.openVault(.readOnly)
+            try refuseVaultFiles(html, vault: vault)
+            let facts = try AuditFacts(vault: opened)
+            var values: [AuditReport.Value]?
+            if withValues {
+                let disclosed = Set(facts.holdings().map { "\($0.persona.lowercased())/\($0.category)" })
+                values = try opened.preferences().compactMap { preference in
+                    guard let category = preference.dataCategory,
+                        disclosed.contains("\(preference.persona.lowercased())/\(category.rawValue)")
+                    else { return nil }
+                    return AuditReport.Value(persona: preference.persona, category: category, value: preference.value)
+                }
+            }
+            try writePrivateFile(html, Array(try AuditReport.html(facts, values: values).utf8))
+            let chain =
+                switch facts.chain {
+                case .intact(let entries): "audit chain intact, \(entries) entries"
+                case .broken(let entry, _): "audit chain BROKEN at entry \(entry)"
+                }
+            standardOutput.write(
+                line: "wrote the audit report to \(html) (\(facts.deals.count) deals, \(chain)); open it in a browser")
+        }
+    }
+
+    struct ExportRecords: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Write one consent record per deal into a folder (ISO/IEC TS 27560, JSON-LD with W3C DPV).",
+            discussion: """
+                Each file is DEAL.jsonld: the data categories as DPV IRIs, the terms as IEEE 7012 IRIs, the vendor \
+                as controller (name, URL, key), you as the pairwise key that vendor knows (never your name), the \
+                consent's status and times, and the signed envelopes as evidence. The same deal always gives the \
+                same file. The folder is made (0700) if it does not exist; files in it are replaced.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Option(help: "The record format: iso27560.") var format: ReceiptFormat = .iso27560
+        @Argument(help: "The folder to write into.") var folder: String
+
+        func run() throws {
+            guard format == .iso27560 else {
+                throw CLIError("audit export writes iso27560 records; for the deal's own JSON use `deal show --json`")
+            }
+            let opened = try vault.openVault(.readOnly)
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
+                guard isFolder.boolValue else { throw CLIError("\(folder) is a file, not a folder: name a folder") }
+            } else {
+                do {
+                    try FileManager.default.createDirectory(
+                        atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw CLIError("could not make the folder \(folder): \(error.localizedDescription)")
+                }
+            }
+            let facts = try AuditFacts(vault: opened)
+            for deal in facts.deals {
+                let record = try ConsentRecord.json(of: deal, vendor: facts.vendor(named: deal.deal.vendor))
+                try writePrivateFile(folder + "/\(deal.deal.id).jsonld", Array(record) + [0x0A])
+            }
+            standardOutput.write(line: "wrote \(facts.deals.count) consent records to \(folder)")
+        }
+    }
+}
+
+/// How `deal receipt` and `audit export` write a deal.
+enum ReceiptFormat: String, ExpressibleByArgument, CaseIterable {
+    /// ISO/IEC TS 27560 in JSON-LD with DPV.
+    case iso27560
+    /// The deal as `deal show --json` gives it.
+    case json
+}
+
+/// Refuses to write a report over the vault or the passphrase file.
+func refuseVaultFiles(_ path: String, vault: VaultOptions) throws {
+    let passphraseFile = vault.passphraseFile ?? ProcessInfo.processInfo.environment["PROFFER_PASSPHRASE_FILE"]
+    for protected in [vault.resolvedPath, passphraseFile].compactMap({ $0 }) where sameFile(protected, path) {
+        throw CLIError("refusing to write over \(protected): choose another file")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProfferAgent
+import ProfferAudit
 import ProfferEnvelope
 import ProfferVault
 import ProfferWire
@@ -13,7 +14,7 @@ struct DealCommand: ParsableCommand {
             unconfirmed (not delivered, or no valid answer), confirmed, declined, forget-pending (a forget was asked \
             for and not confirmed yet), forgotten (the vendor confirmed it deleted your data).
             """,
-        subcommands: [List.self, Show.self, Retry.self, Forget.self])
+        subcommands: [List.self, Show.self, Retry.self, Forget.self, Received.self, Receipt.self])
 
     /// A deal as listings show it.
     struct Listing: Encodable {
@@ -158,6 +159,78 @@ struct DealCommand: ParsableCommand {
                         + "of deal \(deal.id)")
             } else {
                 throw AgentError.forgetPending(deal, because: deal.problem ?? "the vendor has not confirmed it")
+            }
+        }
+    }
+
+    struct Received: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Say that what a deal bought arrived, so `proffer due` stops asking and the vendor's record counts it.",
+            discussion: """
+                The vendor's record (`proffer vendor show`) counts a delivery on or before its eta (from the \
+                vendor's confirmation, else its offer) as on time.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The deal's id, or its start.") var id: String
+        @Option(help: ArgumentHelp("The day it arrived (default: today).", valueName: "YYYY-MM-DD")) var on: String?
+
+        func run() throws {
+            var day = Date()
+            if let on {
+                guard let date = CalendarDate(on) else {
+                    throw CLIError("\"\(on)\" is not a date: write it as YYYY-MM-DD", status: 64)
+                }
+                // Noon keeps the day the same in every time zone near UTC; today is now, which has passed.
+                let noon = date.endOfDay.addingTimeInterval(-43_200)
+                day = date.description == Date().dayText ? Date() : noon
+            }
+            let deal = try vault.openVault().markReceived(dealID: id, on: day)
+            standardOutput.write(line: "deal \(deal.id) with \(deal.vendor) marked received on \(day.dayText)")
+        }
+    }
+
+    struct Receipt: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a deal's consent record: ISO/IEC TS 27560 in JSON-LD with W3C DPV, or the deal's JSON.",
+            discussion: """
+                The record names the data categories by their DPV IRIs, the terms by their IEEE 7012 IRIs, the vendor \
+                as controller (name, URL, key fingerprint), you by the pairwise key that vendor knows (never your \
+                name), the status (given; withdrawn once the vendor confirmed a forget), and carries the signed \
+                envelopes as evidence. schema/consent-record.md says which field comes from what.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The deal's id, or its start.") var id: String
+        @Option(help: "iso27560 (default) or json.") var format: ReceiptFormat = .iso27560
+        @Option(help: ArgumentHelp("Write to this file (0600) instead of standard output.", valueName: "file"))
+        var output: String?
+
+        func run() throws {
+            let opened = try vault.openVault(.readOnly)
+            let deal = try opened.deal(id: id)
+            let bytes: [UInt8]
+            switch format {
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601
+                bytes = Array(try encoder.encode(deal))
+            case .iso27560:
+                let facts = try AuditFacts(vault: opened)
+                guard let dealFacts = facts.deals.first(where: { $0.deal.id == deal.id }) else {
+                    throw CLIError("deal \(deal.id) did not open: see `proffer vault check`")
+                }
+                bytes = Array(try ConsentRecord.json(of: dealFacts, vendor: facts.vendor(named: deal.vendor)))
+            }
+            if let output {
+                try refuseVaultFiles(output, vault: vault)
+                try writePrivateFile(output, bytes + [0x0A])
+                printError("wrote the consent record of deal \(deal.id) to \(output)")
+            } else {
+                standardOutput.write { writer in
+                    bytes.withUnsafeBufferPointer { writer.append($0) }
+                    writer.append(0x0A)
+                }
             }
         }
     }

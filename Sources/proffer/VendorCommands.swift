@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProfferAgent
+import ProfferAudit
 import ProfferCrypto
 import ProfferEnvelope
 import ProfferVault
@@ -9,7 +10,7 @@ import ProfferWire
 struct VendorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vendor", abstract: "Manage the vendors you deal with and the keys pinned for them.",
-        subcommands: [Add.self, List.self, Show.self, Repin.self, Remove.self])
+        subcommands: [Add.self, List.self, Show.self, Note.self, Repin.self, Remove.self])
 
     /// How the agent reaches a vendor, for listings.
     static func transport(_ vendor: Vendor) -> String {
@@ -108,25 +109,115 @@ struct VendorCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one vendor and its pinned keys.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a vendor: its keys, what it holds about you now, its record of kept promises, your notes.",
+            discussion: """
+                For each deal: the data disclosed, the persona, the terms, when, whether a forget was asked for and \
+                whether the vendor confirmed it. The record counts deals confirmed, deliveries on time (marked with \
+                `proffer deal received`) and forgets confirmed. A vendor removed from the vault is shown from its \
+                deals.
+                """)
         @OptionGroup var vault: VaultOptions
         @Argument(help: "The vendor's name.") var name: String
-        @Flag(help: "Write JSON.") var json = false
+        @Flag(help: "Write JSON: {vendor, deals, holdings, record, notes}.") var json = false
+
+        /// One deal as `vendor show` lists it.
+        struct DealLine: Encodable {
+            let id: String
+            let state: String
+            let persona: String
+            let item: String?
+            let disclosed: [String]
+            let terms: [String]
+            let date: Date
+            let due: Date?
+            let received: Date?
+            let forgetAsked: Date?
+            let forgetConfirmed: Date?
+        }
+
+        struct Report: Encodable {
+            let vendor: Listing?
+            let deals: [DealLine]
+            let holdings: [Holding]
+            let record: PromiseRecord
+            let notes: [VendorNote]
+            let keyChange: PresentedKeyChange?
+        }
 
         func run() throws {
-            let vendor = try vault.openVault(.readOnly).vendor(named: name)
-            if json { return try printJSON(Listing(vendor)) }
-            printTable(
-                ["FIELD", "VALUE"],
-                [
-                    ["name", vendor.name], ["profile name", vendor.profileName ?? "-"], ["url", vendor.baseURL],
-                    ["transport", VendorCommand.transport(vendor)],
-                    ["fingerprint", vendor.signingKey.map(fingerprint(of:)) ?? "not pinned"],
-                    ["profile dated", vendor.profileTime ?? "-"],
-                    ["terms", vendor.terms.map(\.description).joined(separator: ",")],
-                    ["categories", vendor.categories.map(\.description).joined(separator: ",")],
-                    ["added", vendor.addedAt.shortText],
-                ])
+            let opened = try vault.openVault(.readOnly)
+            let facts = try AuditFacts(vault: opened)
+            let vendor = facts.vendor(named: name)
+            let deals = facts.deals.filter { $0.deal.vendor.lowercased() == name.lowercased() }
+            // A vendor neither in the vault nor named by a deal: the vault's error names the vendors there are.
+            if vendor == nil && deals.isEmpty { _ = try opened.vendor(named: name) }
+            let lines = deals.map { facts in
+                DealLine(
+                    id: facts.deal.id.description, state: facts.deal.state.rawValue, persona: facts.deal.persona,
+                    item: facts.deal.item, disclosed: facts.deal.disclosed.map(\.rawValue),
+                    terms: facts.deal.terms.map(\.description), date: facts.deal.createdAt, due: facts.dueAt,
+                    received: facts.deal.receivedAt, forgetAsked: facts.forgetAskedAt,
+                    forgetConfirmed: facts.forgottenAt)
+            }
+            let report = Report(
+                vendor: vendor.map(Listing.init), deals: lines, holdings: facts.holdings(vendor: name),
+                record: facts.promiseRecord(vendor: name), notes: vendor?.notes ?? [], keyChange: vendor?.keyChange)
+            if json { return try printJSON(report) }
+            if let vendor {
+                printTable(
+                    ["FIELD", "VALUE"],
+                    [
+                        ["name", vendor.name], ["profile name", vendor.profileName ?? "-"], ["url", vendor.baseURL],
+                        ["transport", VendorCommand.transport(vendor)],
+                        ["fingerprint", vendor.signingKey.map(fingerprint(of:)) ?? "not pinned"],
+                        ["profile dated", vendor.profileTime ?? "-"],
+                        ["terms", vendor.terms.map(\.description).joined(separator: ",")],
+                        ["categories", vendor.categories.map(\.description).joined(separator: ",")],
+                        ["added", vendor.addedAt.shortText],
+                        ["record", report.record.summary],
+                    ] + (vendor.keyChange.map { [["key change", "\($0.at.shortText): \($0.what)"]] } ?? []))
+            } else {
+                standardOutput.write(line: "\(name) was removed from the vault; its deals remain:")
+                standardOutput.write(line: "record: \(report.record.summary)")
+            }
+            standardOutput.write(line: "")
+            if lines.isEmpty {
+                standardOutput.write(line: "no deals with \(name): it holds nothing you disclosed through proffer")
+            } else {
+                printTable(
+                    ["DEAL", "STATE", "PERSONA", "DISCLOSED", "TERMS", "DATE", "FORGET"],
+                    lines.map { line in
+                        let forget =
+                            line.forgetConfirmed.map { "confirmed \($0.dayText)" }
+                            ?? line.forgetAsked.map { "asked \($0.dayText), not confirmed" } ?? "-"
+                        return [
+                            line.id, line.state, line.persona,
+                            line.disclosed.isEmpty ? "nothing" : line.disclosed.joined(separator: ","),
+                            line.terms.joined(separator: ","), line.date.shortText, forget,
+                        ]
+                    })
+            }
+            if !report.notes.isEmpty {
+                standardOutput.write(line: "")
+                printTable(["NOTED", "YOUR NOTE"], report.notes.map { [$0.at.shortText, $0.text] })
+            }
+        }
+    }
+
+    struct Note: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Keep a note of your own on a vendor (a late delivery, a broken promise), sealed in the vault.",
+            discussion:
+                "Notes are listed by `proffer vendor show` and in the audit report. One line, up to 1,000 characters.")
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The vendor's name.") var name: String
+        @Argument(help: "The note.") var text: String
+
+        func run() throws {
+            let vendor = try vault.openVault().addVendorNote(text, toVendor: name)
+            let count = vendor.notes?.count ?? 0
+            standardOutput.write(line: "noted on \(vendor.name) (\(count) note\(count == 1 ? "" : "s") in all)")
         }
     }
 

@@ -1,0 +1,197 @@
+import Foundation
+import ProfferEnvelope
+import ProfferVault
+import ProfferWire
+
+/// Everything the audit views are computed from, read from the vault once: holdings, the kept-promise record,
+/// follow-ups, consent records and the report all derive from one snapshot, so they agree with each other and no
+/// record is read twice.
+public struct AuditFacts: Sendable {
+    public let now: Date
+    public let vendors: [Vendor]
+    public let deals: [DealFacts]
+    public let offers: [StoredOffer]
+    public let intents: [StoredIntent]
+    public let entries: [NumberedAuditEntry]
+    public let chain: AuditVerification
+    /// `forget.after`: how long a vendor may hold data before `due` asks for a forget; `nil` when not set.
+    public let forgetAfter: TimeSpan?
+
+    /// Reads the snapshot. Nothing here touches the network.
+    public init(vault: Vault, now: Date = Date()) throws {
+        self.now = now
+        vendors = try vault.vendors()
+        offers = try vault.offers()
+        intents = try vault.intents()
+        entries = try vault.auditEntries()
+        chain = try vault.verifyAuditChain()
+        forgetAfter = try vault.preference(key: AgentSetting.forgetAfter.rawValue, persona: Persona.defaultName)
+            .flatMap { TimeSpan($0.value) }
+        let etaByOffer = Dictionary(offers.map { ($0.id, $0.message.eta) }, uniquingKeysWith: { first, _ in first })
+        deals = try vault.deals().map { DealFacts($0, offerETA: etaByOffer[$0.offerID] ?? nil) }
+    }
+
+    /// The vendor record of that name, when it is still in the vault.
+    public func vendor(named name: String) -> Vendor? {
+        vendors.first { $0.name.lowercased() == name.lowercased() }
+    }
+}
+
+/// A deal with what its envelopes say, decoded once: when each step happened and when delivery is due.
+public struct DealFacts: Sendable {
+    public let deal: StoredDeal
+    /// When the vendor confirmed the accept (its `#confirm`'s signed time).
+    public let confirmedAt: Date?
+    /// When delivery is due: the confirm's `eta` (else the offer's) counted from the confirmation.
+    public let dueAt: Date?
+    /// When the person signed the forget, and when the vendor signed its confirmation of it.
+    public let forgetAskedAt: Date?
+    public let forgottenAt: Date?
+
+    init(_ deal: StoredDeal, offerETA: TimeSpan?) {
+        self.deal = deal
+        let reply = DealFacts.decode(deal.replyEnvelope)
+        let confirm = reply.flatMap { try? Message.parse($0.envelope.msg) }.flatMap { $0.kind == .confirm ? $0 : nil }
+        confirmedAt = confirm == nil ? nil : reply?.timestamp.date
+        if let confirmedAt, let eta = confirm?.eta ?? offerETA {
+            dueAt = confirmedAt.addingTimeInterval(TimeInterval(eta.seconds))
+        } else {
+            dueAt = nil
+        }
+        forgetAskedAt = DealFacts.decode(deal.forgetEnvelope)?.timestamp.date
+        forgottenAt = deal.state == .forgotten ? DealFacts.decode(deal.forgetReplyEnvelope)?.timestamp.date : nil
+    }
+
+    private static func decode(_ envelope: String?) -> DecodedEnvelope? {
+        envelope.flatMap { try? Envelope.decode(json: Array($0.utf8)) }
+    }
+
+    /// Whether the delivery is overdue: confirmed, due before `now`, and not marked received.
+    public func isOverdue(at now: Date) -> Bool {
+        guard deal.state == .confirmed, deal.receivedAt == nil, let dueAt else { return false }
+        return dueAt < now
+    }
+}
+
+// MARK: - Holdings
+
+/// Whether a vendor holds a piece of data now, as far as the vault knows.
+public enum HoldingState: String, Codable, Sendable, CaseIterable {
+    /// Disclosed under a deal and not forgotten (whatever the vendor answered: it had the data in hand).
+    case held
+    /// A forget was asked for; the vendor has not confirmed it.
+    case pending
+    /// The vendor confirmed it deleted the data.
+    case forgotten
+}
+
+/// One data category disclosed to one vendor under one deal, and where it stands.
+public struct Holding: Codable, Hashable, Sendable {
+    public let category: String
+    public let vendor: String
+    public let persona: String
+    public let deal: String
+    public let terms: [String]
+    /// When it was disclosed.
+    public let since: Date
+    public let state: HoldingState
+    /// When a forget was signed, when one was asked for.
+    public let forgetAsked: Date?
+    /// Whether the forget reached the vendor (it answered, even without confirming).
+    public let forgetDelivered: Bool
+    /// When the vendor confirmed the deletion.
+    public let forgotten: Date?
+
+    init(_ facts: DealFacts, category: DataCategory) {
+        let deal = facts.deal
+        (self.category, vendor, persona, self.deal) = (
+            category.rawValue, deal.vendor, deal.persona, deal.id.description
+        )
+        (terms, since) = (deal.terms.map(\.description), deal.createdAt)
+        state =
+            switch deal.state {
+            case .forgotten: .forgotten
+            case .forgetPending: .pending
+            default: .held
+            }
+        (forgetAsked, forgetDelivered, forgotten) = (
+            facts.forgetAskedAt, deal.forgetDelivered ?? false, facts.forgottenAt
+        )
+    }
+}
+
+extension AuditFacts {
+    /// Every category disclosed under every deal, oldest disclosure first, or those of one vendor.
+    public func holdings(vendor: String? = nil) -> [Holding] {
+        deals.filter { vendor == nil || $0.deal.vendor.lowercased() == vendor?.lowercased() }.flatMap { facts in
+            facts.deal.disclosed.map { Holding(facts, category: $0) }
+        }
+    }
+}
+
+// MARK: - The kept-promise record
+
+/// How a vendor kept its word, computed from the vault: deals it confirmed, deliveries on time, forgets confirmed.
+public struct PromiseRecord: Codable, Hashable, Sendable {
+    /// Accepts sent to the vendor (every deal, whatever came of it).
+    public var accepted = 0
+    public var confirmed = 0
+    public var declined = 0
+    /// Confirmed deals still without a valid answer (sending or unconfirmed).
+    public var unanswered = 0
+    /// Deliveries marked received by their eta, and after it.
+    public var etasMet = 0
+    public var etasMissed = 0
+    /// Confirmed deals past their eta and not marked received.
+    public var overdue = 0
+    public var forgetsAsked = 0
+    public var forgetsConfirmed = 0
+
+    init(_ deals: [DealFacts], now: Date) {
+        for facts in deals {
+            let deal = facts.deal
+            accepted += 1
+            switch deal.state {
+            case .declined: declined += 1
+            case .sending, .unconfirmed: unanswered += 1
+            case .confirmed, .forgetPending, .forgotten: confirmed += 1
+            }
+            if let received = deal.receivedAt, let due = facts.dueAt {
+                // A delivery marked on its due day counts as on time: people give the day, not the hour.
+                if received.dayText <= due.dayText { etasMet += 1 } else { etasMissed += 1 }
+            }
+            if facts.isOverdue(at: now) { overdue += 1 }
+            if deal.forgetEnvelope != nil { forgetsAsked += 1 }
+            if deal.state == .forgotten { forgetsConfirmed += 1 }
+        }
+    }
+
+    /// "3 of 4 deals confirmed, 2 of 2 deliveries on time, 1 of 2 forgets confirmed".
+    public var summary: String {
+        var parts = ["\(confirmed) of \(accepted) deal\(accepted == 1 ? "" : "s") confirmed"]
+        if etasMet + etasMissed > 0 {
+            parts.append("\(etasMet) of \(etasMet + etasMissed) deliveries on time")
+        }
+        if overdue > 0 { parts.append("\(overdue) overdue") }
+        if forgetsAsked > 0 { parts.append("\(forgetsConfirmed) of \(forgetsAsked) forgets confirmed") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+extension AuditFacts {
+    /// The kept-promise record of one vendor.
+    public func promiseRecord(vendor: String) -> PromiseRecord {
+        PromiseRecord(deals.filter { $0.deal.vendor.lowercased() == vendor.lowercased() }, now: now)
+    }
+
+    /// The names of every vendor the person knows or dealt with, in order: those still in the vault and those
+    /// removed but named by a deal.
+    public var vendorNames: [String] {
+        var names = vendors.map(\.name)
+        var known = Set(names.map { $0.lowercased() })
+        for facts in deals where known.insert(facts.deal.vendor.lowercased()).inserted {
+            names.append(facts.deal.vendor)
+        }
+        return names.sorted { $0.lowercased() < $1.lowercased() }
+    }
+}
