@@ -37,18 +37,7 @@ final class AuditedPerson: Sendable {
         let failing = Flag()
         let swapped = Flag()
         let person = try await CLIPerson()
-        let flakyRouter = Router()
-        flakyRouter.get("profile") { _, _ in
-            let profile = swapped.isOn ? impostor.inbox.profile : flaky.inbox.profile
-            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: profile.jsonBytes)))
-        }
-        flakyRouter.post("inbox") { request, _ in
-            var request = request
-            let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
-            if failing.isOn { return Response(status: .serviceUnavailable) }
-            let reply = await flaky.inbox.handle(body: body)
-            return Response(status: .init(code: reply.status), body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
-        }
+        let flakyRouter = flaky.swappingRouter(replacement: impostor, swapped: swapped, failing: failing)
         var deals: [String: String] = [:]
         var pending = ""
         try await withServer(cameras.router()) { camerasURL in

@@ -91,6 +91,24 @@ extension TestVendor {
         })
     }
 
+    /// A router serving this vendor's inbox and profile; while `swapped` is on, it presents `replacement`'s profile
+    /// (another vendor's keys), and while `failing` is on, the inbox answers 503.
+    func swappingRouter(replacement: TestVendor, swapped: Flag, failing: Flag = Flag()) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("profile") { _, _ in
+            let profile = swapped.isOn ? replacement.inbox.profile : self.inbox.profile
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: profile.jsonBytes)))
+        }
+        router.post("inbox") { request, _ in
+            var request = request
+            let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
+            if failing.isOn { return Response(status: .serviceUnavailable) }
+            let reply = await self.inbox.handle(body: body)
+            return Response(status: .init(code: reply.status), body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+        }
+        return router
+    }
+
     /// Signs `messages` as replies to the envelope in `request`.
     func replies(to request: [UInt8], _ messages: [String]) -> [UInt8] {
         let sender = try! Envelope.decode(json: request).sender
@@ -566,12 +584,7 @@ struct PromisesCLITests {
         let replacement = try TestVendor()
         let useReplacement = Flag()
         let person = try await CLIPerson()
-        let router = Router()
-        router.get("profile") { _, _ in
-            let profile = useReplacement.isOn ? replacement.inbox.profile : vendor.inbox.profile
-            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: profile.jsonBytes)))
-        }
-        try await withServer(router) { url in
+        try await withServer(vendor.swappingRouter(replacement: replacement, swapped: useReplacement)) { url in
             try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
             useReplacement.set(true)
             let unasked = try await person.run("vendor", "repin", "shop")
