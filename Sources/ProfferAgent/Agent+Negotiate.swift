@@ -468,6 +468,7 @@ extension Agent {
             guard stored.state != .forgotten else { return [] }
             stored.state = .forgetPending
             stored.forgetEnvelope = envelope.json
+            if stored.forgetAskedAt == nil { stored.forgetAskedAt = Date() }
             return []
         }
         let replies: [VerifiedEnvelope]

@@ -23,13 +23,34 @@ public struct AuditFacts: Sendable {
         vendors = try vault.vendors()
         offers = try vault.offers()
         intents = try vault.intents()
-        entries = try vault.auditEntries()
-        chain = try vault.verifyAuditChain()
+        (entries, chain) = try vault.verifiedAuditEntries()
         forgetAfter = try vault.preference(key: AgentSetting.forgetAfter.rawValue, persona: Persona.defaultName)
             .flatMap { TimeSpan($0.value) }
         let etaByOffer = Dictionary(offers.map { ($0.id, $0.message.eta) }, uniquingKeysWith: { first, _ in first })
-        deals = try vault.deals().map { DealFacts($0, offerETA: etaByOffer[$0.offerID] ?? nil) }
+        var forgetTimes: [MessageID: (asked: Date?, confirmed: Date?)] = [:]
+        for numbered in entries {
+            guard let deal = numbered.entry.deal else { continue }
+            switch numbered.entry.kind {
+            case .forgetRequest: forgetTimes[deal, default: (nil, nil)].asked = numbered.entry.at
+            case .forgetConfirmed: forgetTimes[deal, default: (nil, nil)].confirmed = numbered.entry.at
+            default: break
+            }
+        }
+        let vendors = self.vendors
+        deals = try vault.deals().map { deal in
+            let record = vendors.first { $0.name.lowercased() == deal.vendor.lowercased() }
+            // A vendor removed and added again under the same name is another party: it holds nothing of this deal.
+            let sameParty = record.map { deal.vendorLabel == nil || deal.vendorLabel == $0.identityLabel } ?? false
+            return DealFacts(
+                deal, vendor: sameParty ? record : nil, offerETA: etaByOffer[deal.offerID] ?? nil,
+                forgetLogged: forgetTimes[deal.id])
+        }
+        problems = vault.integrityProblems + vault.damagedRecords.map(\.description)
     }
+
+    /// What the vault's checks found wrong (rows deleted, swapped or altered); empty when it is intact. Views built
+    /// on a damaged vault may leave things out, and must say so.
+    public let problems: [String]
 
     /// The vendor record of that name, when it is still in the vault.
     public func vendor(named name: String) -> Vendor? {
@@ -40,16 +61,21 @@ public struct AuditFacts: Sendable {
 /// A deal with what its envelopes say, decoded once: when each step happened and when delivery is due.
 public struct DealFacts: Sendable {
     public let deal: StoredDeal
+    /// The vendor the deal was made with, while it is still in the vault; `nil` once it was removed (even if
+    /// another vendor now has its name).
+    public let vendor: Vendor?
+    /// The name to show for the deal's vendor: its name, marked when that vendor was removed.
+    public var vendorName: String { vendor == nil ? deal.vendor + " (removed)" : deal.vendor }
     /// When the vendor confirmed the accept (its `#confirm`'s signed time).
     public let confirmedAt: Date?
     /// When delivery is due: the confirm's `eta` (else the offer's) counted from the confirmation.
     public let dueAt: Date?
-    /// When the person signed the forget, and when the vendor signed its confirmation of it.
+    /// When the person first asked for a forget, and when the vendor's confirmation arrived, by this machine's clock.
     public let forgetAskedAt: Date?
     public let forgottenAt: Date?
 
-    init(_ deal: StoredDeal, offerETA: TimeSpan?) {
-        self.deal = deal
+    init(_ deal: StoredDeal, vendor: Vendor?, offerETA: TimeSpan?, forgetLogged: (asked: Date?, confirmed: Date?)?) {
+        (self.deal, self.vendor) = (deal, vendor)
         let reply = DealFacts.decode(deal.replyEnvelope)
         let confirm = reply.flatMap { try? Message.parse($0.envelope.msg) }.flatMap { $0.kind == .confirm ? $0 : nil }
         confirmedAt = confirm == nil ? nil : reply?.timestamp.date
@@ -58,8 +84,14 @@ public struct DealFacts: Sendable {
         } else {
             dueAt = nil
         }
-        forgetAskedAt = DealFacts.decode(deal.forgetEnvelope)?.timestamp.date
-        forgottenAt = deal.state == .forgotten ? DealFacts.decode(deal.forgetReplyEnvelope)?.timestamp.date : nil
+        // Envelope times are set back at random, so the vault's own times come first; vaults from before they were
+        // kept fall back to the audit log (written when the forget reached the vendor), then the envelopes.
+        forgetAskedAt =
+            deal.forgetEnvelope == nil
+            ? nil : deal.forgetAskedAt ?? forgetLogged?.asked ?? DealFacts.decode(deal.forgetEnvelope)?.timestamp.date
+        forgottenAt =
+            deal.state == .forgotten
+            ? forgetLogged?.confirmed ?? DealFacts.decode(deal.forgetReplyEnvelope)?.timestamp.date : nil
     }
 
     private static func decode(_ envelope: String?) -> DecodedEnvelope? {
@@ -105,7 +137,7 @@ public struct Holding: Codable, Hashable, Sendable {
     init(_ facts: DealFacts, category: DataCategory) {
         let deal = facts.deal
         (self.category, vendor, persona, self.deal) = (
-            category.rawValue, deal.vendor, deal.persona, deal.id.description
+            category.rawValue, facts.vendorName, deal.persona, deal.id.description
         )
         (terms, since) = (deal.terms.map(\.description), deal.createdAt)
         state =
@@ -123,7 +155,7 @@ public struct Holding: Codable, Hashable, Sendable {
 extension AuditFacts {
     /// Every category disclosed under every deal, oldest disclosure first, or those of one vendor.
     public func holdings(vendor: String? = nil) -> [Holding] {
-        deals.filter { vendor == nil || $0.deal.vendor.lowercased() == vendor?.lowercased() }.flatMap { facts in
+        deals.filter { vendor == nil || $0.vendorName.lowercased() == vendor?.lowercased() }.flatMap { facts in
             facts.deal.disclosed.map { Holding(facts, category: $0) }
         }
     }
@@ -179,9 +211,14 @@ public struct PromiseRecord: Codable, Hashable, Sendable {
 }
 
 extension AuditFacts {
-    /// The kept-promise record of one vendor.
+    /// The kept-promise record of one vendor (by ``DealFacts/vendorName``).
     public func promiseRecord(vendor: String) -> PromiseRecord {
-        PromiseRecord(deals.filter { $0.deal.vendor.lowercased() == vendor.lowercased() }, now: now)
+        PromiseRecord(deals(with: vendor), now: now)
+    }
+
+    /// The deals made with the vendor shown as `name` (``DealFacts/vendorName``).
+    public func deals(with name: String) -> [DealFacts] {
+        deals.filter { $0.vendorName.lowercased() == name.lowercased() }
     }
 
     /// The names of every vendor the person knows or dealt with, in order: those still in the vault and those
@@ -189,8 +226,8 @@ extension AuditFacts {
     public var vendorNames: [String] {
         var names = vendors.map(\.name)
         var known = Set(names.map { $0.lowercased() })
-        for facts in deals where known.insert(facts.deal.vendor.lowercased()).inserted {
-            names.append(facts.deal.vendor)
+        for facts in deals where known.insert(facts.vendorName.lowercased()).inserted {
+            names.append(facts.vendorName)
         }
         return names.sorted { $0.lowercased() < $1.lowercased() }
     }

@@ -64,7 +64,7 @@ public enum AuditReport {
         }
         let unconfirmed: [[String: Any]] = facts.deals.filter { $0.deal.state == .forgetPending }.map { facts in
             [
-                "deal": facts.deal.id.description, "vendor": facts.deal.vendor,
+                "deal": facts.deal.id.description, "vendor": facts.vendorName,
                 "categories": facts.deal.disclosed.map(\.rawValue).joined(separator: ", "),
                 "asked": facts.forgetAskedAt?.shortText ?? "–",
                 "delivered": facts.deal.forgetDelivered == true
@@ -81,6 +81,7 @@ public enum AuditReport {
         }
         var page: [String: Any] = [
             "generated": facts.now.shortText, "chain": chain,
+            "hasProblems": !facts.problems.isEmpty, "problems": facts.problems,
             "categories": categories.map { ["name": $0.rawValue, "meaning": $0.meaning] },
             "hasGrid": !gridRows.isEmpty, "grid": gridRows,
             "hasTimeline": !facts.entries.isEmpty, "timeline": facts.entries.reversed().map(timelineRow),

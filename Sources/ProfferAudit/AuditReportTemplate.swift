@@ -47,6 +47,9 @@ enum AuditReportTemplate {
         .tag.forget { background: var(--pending-bg); color: var(--pending); border-color: transparent; }
         .tag.forgotten { background: var(--forgotten-bg); color: var(--forgotten); border-color: transparent; }
         .alert { border-left: 4px solid var(--pending); }
+        .damaged { margin-top: 1.2rem; padding: .2rem 1rem; border-radius: .6rem; background: var(--held-bg); color: var(--held);
+          border: 2px solid var(--held); }
+        .damaged h2 { margin-top: .6rem; }
         code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85rem; }
         .legend span { margin-right: 1rem; }
         ul.notes { margin: .2rem 0 0; padding-left: 1.1rem; }
@@ -68,9 +71,17 @@ enum AuditReportTemplate {
             <h1>Who holds what about you</h1>
             <div class="muted">Proffer audit report, written {{generated}} UTC from your vault alone.</div>
           </div>
-          {{#chain.intact}}<div class="chain ok" id="chain" data-intact="true">Audit chain verified: {{chain.entries}} entries</div>{{/chain.intact}}
+          {{#chain.intact}}<div class="chain {{#hasProblems}}bad{{/hasProblems}}{{^hasProblems}}ok{{/hasProblems}}" id="chain" data-intact="true">Audit chain verified: {{chain.entries}} entries{{#hasProblems}}; the vault is damaged{{/hasProblems}}</div>{{/chain.intact}}
           {{^chain.intact}}<div class="chain bad" id="chain" data-intact="false">Audit chain BROKEN at entry {{chain.entry}}: {{chain.reason}}</div>{{/chain.intact}}
         </header>
+
+        {{#hasProblems}}
+        <section class="damaged" id="damaged">
+          <h2>This vault failed its integrity check</h2>
+          <p>Records were deleted, swapped or altered on disk. What follows may leave things out. Run <code>proffer vault check</code>.</p>
+          <ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul>
+        </section>
+        {{/hasProblems}}
 
         <section class="cards">
           <div class="card"><b>{{vendorCount}}</b>vendors</div>
@@ -151,7 +162,7 @@ enum AuditReportTemplate {
         {{^hasTimeline}}<p class="muted">Nothing recorded yet.</p>{{/hasTimeline}}
 
         <footer class="muted">
-          Values are left out unless the report is written with <code>--with-values</code>. Check the chain yourself with
+          {{^withValues}}Values are left out unless the report is written with <code>--with-values</code>. {{/withValues}}Check the chain yourself with
           <code>proffer audit verify</code>; see each deal's signed envelopes with <code>proffer deal show DEAL</code>.
         </footer>
         </main>

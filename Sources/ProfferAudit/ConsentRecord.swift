@@ -24,10 +24,10 @@ public enum ConsentRecord {
 
     /// The record of `facts`' deal as a JSON-LD object. Its content depends on the deal alone, so writing it twice
     /// gives the same bytes.
-    ///
-    /// - Parameter vendor: The vendor's record, for its profile name, URL and key; `nil` once it was removed.
-    public static func record(of facts: DealFacts, vendor: Vendor?) -> [String: Any] {
-        let deal = facts.deal
+    /// The vendor's profile name, URL and pinned key come from its record while it is in the vault; once removed,
+    /// its key is the accept's recipient.
+    public static func record(of facts: DealFacts) -> [String: Any] {
+        let (deal, vendor) = (facts.deal, facts.vendor)
         let accept = try? Envelope.decode(json: Array(deal.acceptEnvelope.utf8))
         let identifier = recordIdentifier(deal)
         var controller: [String: Any] = [
@@ -62,7 +62,8 @@ public enum ConsentRecord {
                 "@type": ["https://w3id.org/dpv#ConsentGiven", "https://w3id.org/dpv#ExplicitlyExpressedConsent"],
                 "dpv:isIndicatedBy": ["@id": "https://w3id.org/dpv#DataSubject"],
                 "dpv:hasIndicationMethod": "a #accept message signed by the data subject's key",
-                "dpv:isIndicatedAtTime": dateTime(accept?.timestamp.date ?? deal.createdAt),
+                // The vault's own time: the envelope's ts is set back at random, to keep vendors from linking.
+                "dpv:isIndicatedAtTime": dateTime(deal.createdAt),
             ]
         ]
         if deal.state == .forgotten {
@@ -99,9 +100,9 @@ public enum ConsentRecord {
     }
 
     /// The record as pretty-printed JSON with sorted keys.
-    public static func json(of facts: DealFacts, vendor: Vendor?) throws -> Data {
+    public static func json(of facts: DealFacts) throws -> Data {
         try JSONSerialization.data(
-            withJSONObject: record(of: facts, vendor: vendor),
+            withJSONObject: record(of: facts),
             options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 

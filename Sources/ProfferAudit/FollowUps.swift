@@ -66,28 +66,29 @@ extension AuditFacts {
         }
         for facts in deals {
             let deal = facts.deal
+            let vendorName = facts.vendorName
             let categories =
                 deal.disclosed.isEmpty ? "" : " (\(deal.disclosed.map(\.rawValue).joined(separator: ", ")))"
             if deal.state.canRetry {
                 items.append(
                     FollowUp(
-                        kind: .dealUnconfirmed, due: deal.createdAt, vendor: deal.vendor, subject: deal.id.description,
-                        what: "deal \(deal.id) with \(deal.vendor) was never confirmed\(categories)",
+                        kind: .dealUnconfirmed, due: deal.createdAt, vendor: vendorName, subject: deal.id.description,
+                        what: "deal \(deal.id) with \(vendorName) was never confirmed\(categories)",
                         command: "proffer deal retry \(deal.id)"))
             }
             if deal.state == .forgetPending {
                 items.append(
                     FollowUp(
-                        kind: .forgetUnconfirmed, due: facts.forgetAskedAt ?? deal.createdAt, vendor: deal.vendor,
+                        kind: .forgetUnconfirmed, due: facts.forgetAskedAt ?? deal.createdAt, vendor: vendorName,
                         subject: deal.id.description,
-                        what: "\(deal.vendor) never confirmed it forgot deal \(deal.id)\(categories)",
+                        what: "\(vendorName) never confirmed it forgot deal \(deal.id)\(categories)",
                         command: "proffer deal forget \(deal.id)"))
             }
             if facts.isOverdue(at: now), let due = facts.dueAt {
                 items.append(
                     FollowUp(
-                        kind: .deliveryOverdue, due: due, vendor: deal.vendor, subject: deal.id.description,
-                        what: "\(deal.item ?? "deal \(deal.id)") from \(deal.vendor) was due \(due.dayText); "
+                        kind: .deliveryOverdue, due: due, vendor: vendorName, subject: deal.id.description,
+                        what: "\(deal.item ?? "deal \(deal.id)") from \(vendorName) was due \(due.dayText); "
                             + "once it arrives, say so",
                         command: "proffer deal received \(deal.id)"))
             }
@@ -96,9 +97,9 @@ extension AuditFacts {
                 if limit < now {
                     items.append(
                         FollowUp(
-                            kind: .heldTooLong, due: limit, vendor: deal.vendor, subject: deal.id.description,
+                            kind: .heldTooLong, due: limit, vendor: vendorName, subject: deal.id.description,
                             what:
-                                "\(deal.vendor) has held your \(deal.disclosed.map(\.rawValue).joined(separator: ", ")) "
+                                "\(vendorName) has held your \(deal.disclosed.map(\.rawValue).joined(separator: ", ")) "
                                 + "since \(deal.createdAt.dayText), longer than forget.after (\(forgetAfter))",
                             command: "proffer deal forget \(deal.id)"))
                 }

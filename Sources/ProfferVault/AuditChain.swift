@@ -161,28 +161,53 @@ extension Vault {
     /// Every audit entry that opens, oldest first, or those concerning one vendor. Entries that do not open are left
     /// out and named in ``damagedRecords``.
     public func auditEntries(vendor: String? = nil) throws -> [NumberedAuditEntry] {
-        let sealer = self.sealer
-        let (entries, damaged) = try read { reader -> ([NumberedAuditEntry], [DamagedRecord]) in
-            var entries: [NumberedAuditEntry] = []
-            var damaged: [DamagedRecord] = []
-            for row in try Row.fetchAll(reader.db, sql: "SELECT seq, sealed FROM audit ORDER BY seq") {
-                let number = row[0] as Int? ?? 0
-                let sealed = (row[1] as Data?).map { [UInt8]($0) } ?? []
-                let entry = sealed.withUnsafeBytes { bytes in
-                    try? sealer.openPlain(bytes, table: .audit, id: Int64(number), version: 1, lookups: []) { plain in
-                        try Vault.decoder.decode(AuditEntry.self, from: plain)
-                    }
-                }
-                if let entry {
-                    entries.append(NumberedAuditEntry(number: number, entry: entry))
-                } else {
-                    damaged.append(DamagedRecord(kind: RecordTable.audit.recordName, id: Int64(number)))
-                }
-            }
-            return (entries, damaged)
-        }
+        let (entries, damaged) = try read { reader in try openAuditEntries(reader) }
         noteDamage(damaged)
         return entries.filter { vendor == nil || $0.entry.vendor?.lowercased() == vendor?.lowercased() }
+    }
+
+    /// Every entry that opens and the chain's verification, from one read, each entry decrypted once: for views that
+    /// show both.
+    public func verifiedAuditEntries() throws -> (entries: [NumberedAuditEntry], chain: AuditVerification) {
+        let state = try currentState()
+        let (entries, damaged, chain) = try read { reader in
+            // The MACs prove each entry was written with the audit key; whether it opens is seen just below.
+            let (count, broken) = try AuditChain.verify(
+                reader.db, sealer: reader.sealer, state: state, openingEntries: false)
+            let (entries, damaged) = try openAuditEntries(reader)
+            let chain: AuditVerification =
+                if let (entry, reason) = broken {
+                    .broken(entry: entry, reason: reason)
+                } else if let first = damaged.first {
+                    .broken(entry: Int(first.id), reason: "entry \(first.id) does not open")
+                } else {
+                    .intact(entries: count)
+                }
+            return (entries, damaged, chain)
+        }
+        noteDamage(damaged)
+        return (entries, chain)
+    }
+
+    private func openAuditEntries(_ reader: RecordReader) throws -> ([NumberedAuditEntry], [DamagedRecord]) {
+        let sealer = reader.sealer
+        var entries: [NumberedAuditEntry] = []
+        var damaged: [DamagedRecord] = []
+        for row in try Row.fetchAll(reader.db, sql: "SELECT seq, sealed FROM audit ORDER BY seq") {
+            let number = row[0] as Int? ?? 0
+            let sealed = (row[1] as Data?).map { [UInt8]($0) } ?? []
+            let entry = sealed.withUnsafeBytes { bytes in
+                try? sealer.openPlain(bytes, table: .audit, id: Int64(number), version: 1, lookups: []) { plain in
+                    try Vault.decoder.decode(AuditEntry.self, from: plain)
+                }
+            }
+            if let entry {
+                entries.append(NumberedAuditEntry(number: number, entry: entry))
+            } else {
+                damaged.append(DamagedRecord(kind: RecordTable.audit.recordName, id: Int64(number)))
+            }
+        }
+        return (entries, damaged)
     }
 
     /// Recomputes the chain and names the first entry that does not match; a missing or unreadable head is a broken

@@ -305,6 +305,8 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     public var sealedTo: String?
     /// When the person said the goods or service arrived (`proffer deal received`).
     public var receivedAt: Date?
+    /// When the person first asked for a forget, by this machine's clock (the envelope's `ts` is set back at random).
+    public var forgetAskedAt: Date?
 
     public init(
         id: MessageID, vendor: String, persona: String, offerID: MessageID, intentID: MessageID,

@@ -85,7 +85,9 @@ extension Vault {
                 $0.properties.generalCategory == .control || $0.properties.isBidiControl
             })
         else {
-            throw VaultError(.invalidInput("the note holds control characters (a newline or tab, say): write one line"))
+            throw VaultError(
+                .invalidInput(
+                    "the note holds control or text-direction characters (a newline or tab, say): write one line"))
         }
         return try write { transaction in
             var stored = try fetchVendor(named: name, in: transaction.reader)

@@ -120,8 +120,10 @@ struct AuditCommand: ParsableCommand {
                 case .intact(let entries): "audit chain intact, \(entries) entries"
                 case .broken(let entry, _): "audit chain BROKEN at entry \(entry)"
                 }
+            let damage = facts.problems.isEmpty ? "" : "; the vault is DAMAGED, which the report says"
             standardOutput.write(
-                line: "wrote the audit report to \(html) (\(facts.deals.count) deals, \(chain)); open it in a browser")
+                line: "wrote the audit report to \(html) (\(facts.deals.count) deals, \(chain)\(damage)); "
+                    + "open it in a browser")
         }
     }
 
@@ -144,6 +146,7 @@ struct AuditCommand: ParsableCommand {
                 throw CLIError("audit export writes iso27560 records; for the deal's own JSON use `deal show --json`")
             }
             let opened = try vault.openVault(.readOnly)
+            try refuseVaultFiles(folder, vault: vault, isFolder: true)
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
                 guard isFolder.boolValue else { throw CLIError("\(folder) is a file, not a folder: name a folder") }
@@ -157,7 +160,7 @@ struct AuditCommand: ParsableCommand {
             }
             let facts = try AuditFacts(vault: opened)
             for deal in facts.deals {
-                let record = try ConsentRecord.json(of: deal, vendor: facts.vendor(named: deal.deal.vendor))
+                let record = try ConsentRecord.json(of: deal)
                 try writePrivateFile(folder + "/\(deal.deal.id).jsonld", Array(record) + [0x0A])
             }
             standardOutput.write(line: "wrote \(facts.deals.count) consent records to \(folder)")
@@ -173,10 +176,15 @@ enum ReceiptFormat: String, ExpressibleByArgument, CaseIterable {
     case json
 }
 
-/// Refuses to write a report over the vault or the passphrase file.
-func refuseVaultFiles(_ path: String, vault: VaultOptions) throws {
+/// Refuses to write a report or record over the passphrase file, or into the folder of the vault's own files (the
+/// vault, its write-ahead log, the rollback anchors), where it could clobber them.
+func refuseVaultFiles(_ path: String, vault: VaultOptions, isFolder: Bool = false) throws {
     let passphraseFile = vault.passphraseFile ?? ProcessInfo.processInfo.environment["PROFFER_PASSPHRASE_FILE"]
-    for protected in [vault.resolvedPath, passphraseFile].compactMap({ $0 }) where sameFile(protected, path) {
-        throw CLIError("refusing to write over \(protected): choose another file")
+    if let passphraseFile, sameFile(passphraseFile, path) {
+        throw CLIError("refusing to write over the passphrase file \(passphraseFile): choose another file")
+    }
+    if let folder = Vault.ownFolder(receiving: path, vaultPath: vault.resolvedPath, isFolder: isFolder) {
+        throw CLIError(
+            "refusing to write into \(folder), which holds the vault's own files: choose another folder", status: 64)
     }
 }

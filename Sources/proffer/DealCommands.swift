@@ -220,7 +220,7 @@ struct DealCommand: ParsableCommand {
                 guard let dealFacts = facts.deals.first(where: { $0.deal.id == deal.id }) else {
                     throw CLIError("deal \(deal.id) did not open: see `proffer vault check`")
                 }
-                bytes = Array(try ConsentRecord.json(of: dealFacts, vendor: facts.vendor(named: deal.vendor)))
+                bytes = Array(try ConsentRecord.json(of: dealFacts))
             }
             if let output {
                 try refuseVaultFiles(output, vault: vault)

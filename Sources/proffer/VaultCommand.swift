@@ -32,7 +32,8 @@ struct VaultCommand: ParsableCommand {
                     line: report.isIntact
                         ? "vault intact: \(records) records in \(report.tables.count) tables, "
                             + "\(report.auditEntries) audit entries, \(report.writeCounter ?? 0) writes"
-                        : "vault damaged: \(report.problems.count + report.damagedRecords.count) problems")
+                        : "vault damaged: \(report.problems.count + report.damagedRecords.count) "
+                            + (report.problems.count + report.damagedRecords.count == 1 ? "problem" : "problems"))
             }
             if !report.isIntact { throw ExitCode(1) }
         }

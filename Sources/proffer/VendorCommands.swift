@@ -115,11 +115,15 @@ struct VendorCommand: ParsableCommand {
                 For each deal: the data disclosed, the persona, the terms, when, whether a forget was asked for and \
                 whether the vendor confirmed it. The record counts deals confirmed, deliveries on time (marked with \
                 `proffer deal received`) and forgets confirmed. A vendor removed from the vault is shown from its \
-                deals.
+                deals, as "NAME (removed)", never merged with a later vendor given the same name.
                 """)
         @OptionGroup var vault: VaultOptions
         @Argument(help: "The vendor's name.") var name: String
-        @Flag(help: "Write JSON: {vendor, deals, holdings, record, notes}.") var json = false
+        @Flag(
+            help:
+                "Write JSON: {vendor (null once removed), deals, holdings, record, notes, keyChange, earlierVendorDeals}."
+        )
+        var json = false
 
         /// One deal as `vendor show` lists it.
         struct DealLine: Encodable {
@@ -134,6 +138,17 @@ struct VendorCommand: ParsableCommand {
             let received: Date?
             let forgetAsked: Date?
             let forgetConfirmed: Date?
+
+            init(_ facts: DealFacts) {
+                let deal = facts.deal
+                (id, state, persona, item) = (deal.id.description, deal.state.rawValue, deal.persona, deal.item)
+                (disclosed, terms, date) = (
+                    deal.disclosed.map(\.rawValue), deal.terms.map(\.description), deal.createdAt
+                )
+                (due, received, forgetAsked, forgetConfirmed) = (
+                    facts.dueAt, deal.receivedAt, facts.forgetAskedAt, facts.forgottenAt
+                )
+            }
         }
 
         struct Report: Encodable {
@@ -143,26 +158,43 @@ struct VendorCommand: ParsableCommand {
             let record: PromiseRecord
             let notes: [VendorNote]
             let keyChange: PresentedKeyChange?
+            /// Deals with an earlier vendor of the same name, removed since: another party than this one.
+            let earlierVendorDeals: [DealLine]
+
+            enum Keys: String, CodingKey {
+                case vendor, deals, holdings, record, notes, keyChange, earlierVendorDeals
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Keys.self)
+                // Written even when null, so scripts can tell a removed vendor from a missing key.
+                try container.encode(vendor, forKey: .vendor)
+                try container.encode(deals, forKey: .deals)
+                try container.encode(holdings, forKey: .holdings)
+                try container.encode(record, forKey: .record)
+                try container.encode(notes, forKey: .notes)
+                try container.encode(keyChange, forKey: .keyChange)
+                try container.encode(earlierVendorDeals, forKey: .earlierVendorDeals)
+            }
         }
 
         func run() throws {
             let opened = try vault.openVault(.readOnly)
             let facts = try AuditFacts(vault: opened)
-            let vendor = facts.vendor(named: name)
-            let deals = facts.deals.filter { $0.deal.vendor.lowercased() == name.lowercased() }
+            let removedOnly = name.hasSuffix(" (removed)")
+            let asked = removedOnly ? String(name.dropLast(" (removed)".count)) : name
+            let vendor = removedOnly ? nil : facts.vendor(named: asked)
+            // Deals with a vendor since removed, even when another vendor now has its name, are shown as removed.
+            let shown = vendor == nil ? asked + " (removed)" : vendor!.name
+            let deals = facts.deals(with: shown)
+            let earlier = vendor == nil ? [] : facts.deals(with: asked + " (removed)")
             // A vendor neither in the vault nor named by a deal: the vault's error names the vendors there are.
-            if vendor == nil && deals.isEmpty { _ = try opened.vendor(named: name) }
-            let lines = deals.map { facts in
-                DealLine(
-                    id: facts.deal.id.description, state: facts.deal.state.rawValue, persona: facts.deal.persona,
-                    item: facts.deal.item, disclosed: facts.deal.disclosed.map(\.rawValue),
-                    terms: facts.deal.terms.map(\.description), date: facts.deal.createdAt, due: facts.dueAt,
-                    received: facts.deal.receivedAt, forgetAsked: facts.forgetAskedAt,
-                    forgetConfirmed: facts.forgottenAt)
-            }
+            if vendor == nil && deals.isEmpty { _ = try opened.vendor(named: asked) }
+            let lines = deals.map(DealLine.init)
             let report = Report(
-                vendor: vendor.map(Listing.init), deals: lines, holdings: facts.holdings(vendor: name),
-                record: facts.promiseRecord(vendor: name), notes: vendor?.notes ?? [], keyChange: vendor?.keyChange)
+                vendor: vendor.map(Listing.init), deals: lines, holdings: facts.holdings(vendor: shown),
+                record: facts.promiseRecord(vendor: shown), notes: vendor?.notes ?? [], keyChange: vendor?.keyChange,
+                earlierVendorDeals: earlier.map(DealLine.init))
             if json { return try printJSON(report) }
             if let vendor {
                 printTable(
@@ -197,6 +229,12 @@ struct VendorCommand: ParsableCommand {
                             line.terms.joined(separator: ","), line.date.shortText, forget,
                         ]
                     })
+            }
+            if !earlier.isEmpty {
+                standardOutput.write(line: "")
+                standardOutput.write(
+                    line: "\(earlier.count) deal\(earlier.count == 1 ? " was" : "s were") made with an earlier vendor "
+                        + "named \(asked), removed since: `proffer vendor show \"\(asked) (removed)\"`")
             }
             if !report.notes.isEmpty {
                 standardOutput.write(line: "")
@@ -267,7 +305,7 @@ struct VendorCommand: ParsableCommand {
             discussion: """
                 Refused while the vendor may hold data you disclosed (a deal not forgotten): ask it to forget first \
                 with `proffer deal forget DEAL`. Once it is removed no forget can reach it; --force removes it anyway \
-                and lists what stays there.
+                and lists what stays there. Your notes on it go with it; its deals stay, shown as "NAME (removed)".
                 """)
         @OptionGroup var vault: VaultOptions
         @Argument(help: "The vendor's name.") var name: String

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import NIOCore
 import ProfferAudit
@@ -83,7 +84,7 @@ struct AuditViewsCLITests {
         try await person.expectSuccess("deal", "received", audited.deals["cameras"]!)
         let noted = try await person.run("vendor", "note", "cameras", "two\nlines")
         #expect(noted.status == 65, "\(noted.stderr)")
-        #expect(noted.stderr.contains("control characters"))
+        #expect(noted.stderr.contains("control or text-direction characters"))
 
         let cameras = try await object(person, "vendor", "show", "cameras", "--json")
         let cameraDeals = cameras["deals"] as? [[String: Any]] ?? []
@@ -117,6 +118,13 @@ struct AuditViewsCLITests {
         #expect(state("cameras", "email") == nil)
         let forgotten = holdings.first { $0["vendor"] as? String == "bicycles" }
         #expect(forgotten?["forgotten"] != nil)
+        // Times are the vault's own: a forget is never asked before the disclosure it concerns.
+        for holding in holdings {
+            guard let asked = holding["forgetAsked"] as? String, let since = holding["since"] as? String else {
+                continue
+            }
+            #expect(asked >= since, "\(holding)")
+        }
         let table = try await person.expectSuccess("holdings", "--category", "postal")
         let lines = table.stdoutLines
         #expect(lines.count == 4)
@@ -267,6 +275,64 @@ struct AuditViewsCLITests {
         let valuesPage = try browser.load(withValues, screenshot: "audit-report-with-values.png")
         #expect(valuesPage.dom.contains("12 Example Street, Berlin"))
         #expect(valuesPage.requests.isEmpty)
+    }
+
+    @Test("nothing is written among the vault's own files; a reused vendor name is another party; damage is stated")
+    func attacks() async throws {
+        let audited = try await AuditedPerson.made()
+        let person = audited.person
+        let vaultPath = person.environment["PROFFER_VAULT"]!
+        let anchors = person.environment["XDG_STATE_HOME"]! + "/proffer"
+        for target in [vaultPath + "-wal", vaultPath, anchors + "/report.html"] {
+            let refused = try await person.run("audit", "report", "--html", target)
+            #expect(refused.status == 64, "\(target): \(refused.stderr)")
+            #expect(refused.stderr.contains("holds the vault's own files"))
+        }
+        let deal = audited.deals["flaky"]!
+        #expect(try await person.run("deal", "receipt", deal, "--output", anchors + "/r.json").status == 64)
+        let folder = (vaultPath as NSString).deletingLastPathComponent
+        #expect(try await person.run("audit", "export", "--format", "iso27560", folder).status == 64)
+        let passphrase = try await person.run(
+            "audit", "report", "--html", person.environment["PROFFER_PASSPHRASE_FILE"]!)
+        #expect(passphrase.status == 1)
+        #expect(
+            try String(contentsOfFile: person.environment["PROFFER_PASSPHRASE_FILE"]!, encoding: .utf8)
+                .hasPrefix("correct horse"))
+
+        // flaky is removed; another vendor gets its name. flaky's deal stays flaky's, shown as removed.
+        let before = try await object(person, "deal", "receipt", deal)
+        try await person.expectSuccess("vendor", "rm", "flaky", "--force")
+        let newcomer = try TestVendor()
+        try await withServer(newcomer.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "flaky", "--yes")
+        }
+        let shown = try await object(person, "vendor", "show", "flaky", "--json")
+        #expect((shown["deals"] as? [Any])?.isEmpty == true)
+        #expect((shown["holdings"] as? [Any])?.isEmpty == true)
+        #expect((shown["earlierVendorDeals"] as? [[String: Any]])?.map { $0["id"] as? String } == [deal])
+        let removed = try await object(person, "vendor", "show", "flaky (removed)", "--json")
+        #expect(removed.keys.contains("vendor") && removed["vendor"] is NSNull)
+        #expect((removed["deals"] as? [[String: Any]])?.count == 1)
+        let holdings = try await person.json("holdings", "--json")
+        #expect(holdings.filter { $0["vendor"] as? String == "flaky (removed)" }.count == 2)
+        #expect(!holdings.contains { $0["vendor"] as? String == "flaky" })
+        let after = try await object(person, "deal", "receipt", deal)
+        let controller = after["dpv:hasDataController"] as? [String: Any]
+        #expect(controller?["@id"] as? String == (before["dpv:hasDataController"] as? [String: Any])?["@id"] as? String)
+        #expect(controller?["@id"] as? String != ConsentRecord.didKey(newcomer.inbox.profile.signingKey))
+        #expect(controller?["schema:url"] == nil)
+
+        // A deal row deleted by hand: the report still renders, and says the vault is damaged.
+        let queue = try DatabaseQueue(path: vaultPath)
+        try await queue.write { db in try db.execute(sql: "DELETE FROM deals WHERE id = (SELECT max(id) FROM deals)") }
+        try queue.close()
+        let report = person.folder.path + "/damaged.html"
+        let damaged = try await person.run("audit", "report", "--html", report)
+        #expect(damaged.status == 1)
+        #expect(damaged.stdout.contains("DAMAGED"))
+        let html = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(html.contains("id=\"damaged\""))
+        #expect(html.contains("This vault failed its integrity check"))
     }
 
     func object(_ person: CLIPerson, _ arguments: String...) async throws -> [String: Any] {

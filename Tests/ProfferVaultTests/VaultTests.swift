@@ -191,6 +191,7 @@ struct VaultTests {
                 try temporary.vault.setPreference(key: "email", value: "a@b.c", persona: "default", share: rule)
             }
             #expect(try temporary.vault.verifyAuditChain() == .intact(entries: 3))
+            #expect(try temporary.vault.verifiedAuditEntries().chain == .intact(entries: 3))
             try temporary.rawDatabase().write { db in
                 if attack == "alter 2" {
                     var sealed = [UInt8](try Data.fetchOne(db, sql: "SELECT sealed FROM audit WHERE seq = 2")!)
@@ -201,6 +202,8 @@ struct VaultTests {
                 }
             }
             let result = try temporary.vault.verifyAuditChain()
+            // The report's view of the chain, from one read, agrees with `audit verify`.
+            #expect(try temporary.vault.verifiedAuditEntries().chain == result, "\(attack)")
             let expectedEntry = attack == "delete 3" ? 3 : 2
             guard case .broken(let entry, _) = result else {
                 Issue.record("\(attack) went unnoticed")
