@@ -200,6 +200,7 @@ public struct PromiseRecord: Codable, Hashable, Sendable {
 
     /// "3 of 4 deals confirmed, 2 of 2 deliveries on time, 1 of 2 forgets confirmed".
     public var summary: String {
+        guard accepted > 0 else { return "no deals yet" }
         var parts = ["\(confirmed) of \(accepted) deal\(accepted == 1 ? "" : "s") confirmed"]
         if etasMet + etasMissed > 0 {
             parts.append("\(etasMet) of \(etasMet + etasMissed) deliveries on time")

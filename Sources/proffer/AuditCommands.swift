@@ -7,7 +7,8 @@ import ProfferWire
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Show the tamper-evident record of sharing rules, disclosures and forgets.",
+        abstract:
+            "Show the tamper-evident record of sharing rules, disclosures and forgets; write a report or records.",
         discussion: """
             Entries: sharing-rule (a rule set or changed), disclosure (data sealed to a vendor, written just before \
             it left), forget-request (a forget reached the vendor), forget-confirmed (the vendor confirmed it \

@@ -8,7 +8,9 @@ import ProfferWire
 
 struct DealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "deal", abstract: "See your deals (both signed envelopes), retry them, and ask vendors to forget.",
+        commandName: "deal",
+        abstract:
+            "See your deals (both signed envelopes), retry them, ask vendors to forget, and write consent records.",
         discussion: """
             States: sending (the accept was leaving when proffer stopped: whether it arrived is unknown), \
             unconfirmed (not delivered, or no valid answer), confirmed, declined, forget-pending (a forget was asked \
