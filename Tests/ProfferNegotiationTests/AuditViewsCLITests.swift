@@ -134,6 +134,24 @@ struct AuditViewsCLITests {
         #expect(!table.stdout.contains("Example Street"))
         let unknown = try await person.run("holdings", "--category", "shoesize")
         #expect(unknown.status == 64)
+
+        // A backup keeps what the views are made of: notes, deliveries, key changes, forget times.
+        let backup = person.folder.path + "/backup.export"
+        try await person.expectSuccess("export", backup)
+        var restored = person.environment
+        restored["PROFFER_VAULT"] = person.folder.path + "/restored/vault.db"
+        restored["XDG_STATE_HOME"] = person.folder.path + "/restored-state"
+        let imported = try await ProfferProcess.run(["import", backup], environment: restored)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        for arguments in [["vendor", "show", "cameras", "--json"], ["vendor", "show", "flaky", "--json"]] {
+            let before = try await ProfferProcess.run(arguments, environment: person.environment)
+            let after = try await ProfferProcess.run(arguments, environment: restored)
+            #expect(after.status == 0)
+            #expect(after.stdout == before.stdout, "\(arguments)")
+        }
+        let holdingsAfter = try await ProfferProcess.run(["holdings", "--json"], environment: restored)
+        let holdingsBefore = try await ProfferProcess.run(["holdings", "--json"], environment: person.environment)
+        #expect(holdingsAfter.stdout == holdingsBefore.stdout)
     }
 
     @Test(
