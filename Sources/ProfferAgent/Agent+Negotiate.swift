@@ -211,6 +211,7 @@ extension Agent {
         deal.item = offer.message.item ?? offer.message.sku?.description
         deal.price = offer.message.price
         deal.vendorLabel = plan.vendor.identityLabel
+        (deal.vendorProfileName, deal.vendorURL) = (plan.vendor.profileName, plan.vendor.baseURL)
         deal.personaLabel = try vault.persona(named: plan.persona).keyLabel
         deal.sealedTo = sealed == nil ? nil : plan.vendor.boxKey.map { Base64URL.encode($0.bytes) }
         try vault.beginDeal(deal, allowAnother: plan.allowsAnother)
@@ -287,7 +288,7 @@ extension Agent {
     /// The deal's vendor, when it and the deal's persona are still the parties the deal was made with.
     private func requireParties(of deal: StoredDeal) throws -> Vendor {
         let vendor = try vault.vendor(named: deal.vendor)
-        if let label = deal.vendorLabel, label != vendor.identityLabel {
+        if !deal.wasMade(with: vendor) {
             throw AgentError.refused(
                 "deal \(deal.id) was made with a vendor since removed: the vendor now named \(deal.vendor) is another "
                     + "one, and nothing of this deal goes to it")

@@ -143,13 +143,12 @@ public final class Agent: Sendable {
         // Remembering is a courtesy: the refusal stands whether or not the vault could be written.
         guard let change = keyChange(in: profile, against: vendor) else {
             if vendor.keyChange != nil {
-                var settled = vendor
-                settled.keyChange = nil
-                try? vault.updateVendor(settled)
+                try? vault.setKeyChange(nil, ofVendor: vendor.name, identityLabel: vendor.identityLabel)
             }
             return
         }
-        try? vault.recordKeyChange(ofVendor: vendor.name, what: change)
+        try? vault.setKeyChange(
+            PresentedKeyChange(at: Date(), what: change), ofVendor: vendor.name, identityLabel: vendor.identityLabel)
         throw .keyChanged(vendor.name, change)
     }
 

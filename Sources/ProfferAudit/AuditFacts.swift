@@ -3,9 +3,9 @@ import ProfferEnvelope
 import ProfferVault
 import ProfferWire
 
-/// Everything the audit views are computed from, read from the vault once: holdings, the kept-promise record,
-/// follow-ups, consent records and the report all derive from one snapshot, so they agree with each other and no
-/// record is read twice.
+/// Everything the audit views are computed from, read from the vault in one transaction (``Vault/snapshot()``):
+/// holdings, the kept-promise record, follow-ups, consent records and the report all derive from it, so they agree
+/// with each other and no record is read twice.
 public struct AuditFacts: Sendable {
     public let now: Date
     public let vendors: [Vendor]
@@ -14,35 +14,36 @@ public struct AuditFacts: Sendable {
     public let intents: [StoredIntent]
     public let entries: [NumberedAuditEntry]
     public let chain: AuditVerification
+    /// Every preference, personal data with its value: the report shows values only when asked to.
+    public let preferences: [Preference]
     /// `forget.after`: how long a vendor may hold data before `due` asks for a forget; `nil` when not set.
     public let forgetAfter: TimeSpan?
 
     /// Reads the snapshot. Nothing here touches the network.
     public init(vault: Vault, now: Date = Date()) throws {
+        let snapshot = try vault.snapshot()
         self.now = now
-        vendors = try vault.vendors()
-        offers = try vault.offers()
-        intents = try vault.intents()
-        (entries, chain) = try vault.verifiedAuditEntries()
-        forgetAfter = try vault.preference(key: AgentSetting.forgetAfter.rawValue, persona: Persona.defaultName)
-            .flatMap { TimeSpan($0.value) }
+        (vendors, offers, intents) = (snapshot.vendors, snapshot.offers, snapshot.intents)
+        (entries, chain, preferences) = (snapshot.entries, snapshot.chain, snapshot.preferences)
+        forgetAfter = snapshot.preferences.first {
+            $0.key == AgentSetting.forgetAfter.rawValue && $0.persona.lowercased() == Persona.defaultName
+        }.flatMap { TimeSpan($0.value) }
         let etaByOffer = Dictionary(offers.map { ($0.id, $0.message.eta) }, uniquingKeysWith: { first, _ in first })
         var forgetTimes: [MessageID: (asked: Date?, confirmed: Date?)] = [:]
         for numbered in entries {
             guard let deal = numbered.entry.deal else { continue }
             switch numbered.entry.kind {
-            case .forgetRequest: forgetTimes[deal, default: (nil, nil)].asked = numbered.entry.at
+            // The first request: a forget asked for again is still the one asked for then.
+            case .forgetRequest where forgetTimes[deal]?.asked == nil:
+                forgetTimes[deal, default: (nil, nil)].asked = numbered.entry.at
             case .forgetConfirmed: forgetTimes[deal, default: (nil, nil)].confirmed = numbered.entry.at
             default: break
             }
         }
-        let vendors = self.vendors
-        deals = try vault.deals().map { deal in
-            let record = vendors.first { $0.name.lowercased() == deal.vendor.lowercased() }
-            // A vendor removed and added again under the same name is another party: it holds nothing of this deal.
-            let sameParty = record.map { deal.vendorLabel == nil || deal.vendorLabel == $0.identityLabel } ?? false
-            return DealFacts(
-                deal, vendor: sameParty ? record : nil, offerETA: etaByOffer[deal.offerID] ?? nil,
+        let vendors = snapshot.vendors
+        deals = snapshot.deals.map { deal in
+            DealFacts(
+                deal, vendor: vendors.first(where: deal.wasMade(with:)), offerETA: etaByOffer[deal.offerID] ?? nil,
                 forgetLogged: forgetTimes[deal.id])
         }
         problems = vault.integrityProblems + vault.damagedRecords.map(\.description)
@@ -65,7 +66,17 @@ public struct DealFacts: Sendable {
     /// another vendor now has its name).
     public let vendor: Vendor?
     /// The name to show for the deal's vendor: its name, marked when that vendor was removed.
-    public var vendorName: String { vendor == nil ? deal.vendor + " (removed)" : deal.vendor }
+    public var vendorName: String { vendor == nil ? DealFacts.removedName(deal.vendor) : deal.vendor }
+
+    /// How a vendor removed from the vault is shown: `cameras (removed)`.
+    public static func removedName(_ name: String) -> String { name + removedSuffix }
+
+    /// The vendor name in `cameras (removed)`, or `nil` when `shown` is not such a name.
+    public static func nameRemoved(from shown: String) -> String? {
+        shown.hasSuffix(removedSuffix) ? String(shown.dropLast(removedSuffix.count)) : nil
+    }
+
+    private static let removedSuffix = " (removed)"
     /// When the vendor confirmed the accept (its `#confirm`'s signed time).
     public let confirmedAt: Date?
     /// When delivery is due: the confirm's `eta` (else the offer's) counted from the confirmation.
@@ -127,7 +138,7 @@ public struct Holding: Codable, Hashable, Sendable {
     /// When it was disclosed.
     public let since: Date
     public let state: HoldingState
-    /// When a forget was signed, when one was asked for.
+    /// When a forget was first asked for, by the vault's clock.
     public let forgetAsked: Date?
     /// Whether the forget reached the vendor (it answered, even without confirming).
     public let forgetDelivered: Bool
@@ -169,7 +180,7 @@ public struct PromiseRecord: Codable, Hashable, Sendable {
     public var accepted = 0
     public var confirmed = 0
     public var declined = 0
-    /// Confirmed deals still without a valid answer (sending or unconfirmed).
+    /// Accepts still without a valid answer (sending or unconfirmed).
     public var unanswered = 0
     /// Deliveries marked received by their eta, and after it.
     public var etasMet = 0

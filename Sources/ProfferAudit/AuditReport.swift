@@ -110,25 +110,39 @@ public enum AuditReport {
 
     static func timelineRow(_ numbered: NumberedAuditEntry) -> [String: Any] {
         let entry = numbered.entry
-        let vendor = entry.vendor ?? "?"
-        let deal = entry.deal?.description ?? "?"
-        let (label, detail): (String, String) =
-            switch entry.kind {
-            case .sharingRule:
-                ("rule", "sharing rule \(entry.previousRule?.rawValue ?? "none") → \(entry.rule?.rawValue ?? "none")")
-            case .disclosure:
-                (
-                    "disclosure",
-                    "sent to \(vendor) under \((entry.terms ?? []).map(\.description).joined(separator: ", ")), deal \(deal)"
-                )
-            case .forgetRequest: ("forget", "asked \(vendor) to delete it, deal \(deal)")
-            case .forgetConfirmed: ("forgotten", "\(vendor) confirmed it deleted it, deal \(deal)")
-            case .preferenceRemoved: ("removed", "removed from the vault")
-            case .salvage: ("salvage", entry.note ?? "rebuilt from a salvaged export")
-            }
         return [
-            "number": numbered.number, "when": entry.at.shortText, "kind": label, "persona": entry.persona,
-            "categories": entry.categories.map(\.rawValue).joined(separator: ", "), "detail": detail,
+            "number": numbered.number, "when": entry.at.shortText, "kind": entry.shortKind, "persona": entry.persona,
+            "categories": entry.categories.map(\.rawValue).joined(separator: ", "), "detail": entry.detail,
         ]
+    }
+}
+
+extension AuditEntry {
+    /// One word for the kind of entry, as the report's timeline tags it.
+    public var shortKind: String {
+        switch kind {
+        case .sharingRule: "rule"
+        case .disclosure: "disclosure"
+        case .forgetRequest: "forget"
+        case .forgetConfirmed: "forgotten"
+        case .preferenceRemoved: "removed"
+        case .salvage: "salvage"
+        }
+    }
+
+    /// What happened, in words: for `audit list` and the report's timeline.
+    public var detail: String {
+        let vendor = self.vendor ?? "?"
+        let deal = self.deal?.description ?? "?"
+        return switch kind {
+        case .sharingRule: "sharing rule \(previousRule?.rawValue ?? "none") → \(rule?.rawValue ?? "none")"
+        case .disclosure:
+            "sent to \(vendor) under \((terms ?? []).map(\.description).joined(separator: ",")), deal \(deal)"
+                + (note.map { " (\($0))" } ?? "")
+        case .forgetRequest: "asked \(vendor) to delete it, deal \(deal)"
+        case .forgetConfirmed: "\(vendor) confirmed it deleted it, deal \(deal)"
+        case .preferenceRemoved: "removed from the vault (rule was \(previousRule?.rawValue ?? "none"))"
+        case .salvage: note ?? "rebuilt from a salvaged export"
+        }
     }
 }

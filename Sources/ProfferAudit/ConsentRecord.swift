@@ -24,22 +24,22 @@ public enum ConsentRecord {
 
     /// The record of `facts`' deal as a JSON-LD object. Its content depends on the deal alone, so writing it twice
     /// gives the same bytes.
-    /// The vendor's profile name, URL and pinned key come from its record while it is in the vault; once removed,
-    /// its key is the accept's recipient.
+    /// The controller is the vendor as the deal recorded it: the key the accept was addressed to, and the profile
+    /// name and URL of that moment (from the vendor's record for deals made before they were kept).
     public static func record(of facts: DealFacts) -> [String: Any] {
         let (deal, vendor) = (facts.deal, facts.vendor)
         let accept = try? Envelope.decode(json: Array(deal.acceptEnvelope.utf8))
         let identifier = recordIdentifier(deal)
         var controller: [String: Any] = [
             "@type": "https://w3id.org/dpv#DataController",
-            "dpv:hasName": vendor?.profileName ?? deal.vendor,
+            "dpv:hasName": deal.vendorProfileName ?? vendor?.profileName ?? deal.vendor,
             "proffer:name": deal.vendor,
         ]
-        if let key = vendor?.signingKey ?? accept?.recipient {
+        if let key = accept?.recipient {
             controller["@id"] = didKey(key)
             controller["dct:identifier"] = fingerprint(of: key)
         }
-        if let url = vendor?.baseURL { controller["schema:url"] = ["@id": url] }
+        if let url = deal.vendorURL ?? vendor?.baseURL { controller["schema:url"] = ["@id": url] }
         var subject: [String: Any] = ["@type": "https://w3id.org/dpv#DataSubject"]
         if let key = accept?.sender {
             // The pairwise key this vendor knows the person by: never the person's name or another vendor's key.

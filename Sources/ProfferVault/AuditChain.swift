@@ -169,24 +169,29 @@ extension Vault {
     /// Every entry that opens and the chain's verification, from one read, each entry decrypted once: for views that
     /// show both.
     public func verifiedAuditEntries() throws -> (entries: [NumberedAuditEntry], chain: AuditVerification) {
-        let state = try currentState()
-        let (entries, damaged, chain) = try read { reader in
-            // The MACs prove each entry was written with the audit key; whether it opens is seen just below.
-            let (count, broken) = try AuditChain.verify(
-                reader.db, sealer: reader.sealer, state: state, openingEntries: false)
-            let (entries, damaged) = try openAuditEntries(reader)
-            let chain: AuditVerification =
-                if let (entry, reason) = broken {
-                    .broken(entry: entry, reason: reason)
-                } else if let first = damaged.first {
-                    .broken(entry: Int(first.id), reason: "entry \(first.id) does not open")
-                } else {
-                    .intact(entries: count)
-                }
-            return (entries, damaged, chain)
-        }
+        let (entries, damaged, chain) = try read { reader in try verifiedAuditEntries(reader) }
         noteDamage(damaged)
         return (entries, chain)
+    }
+
+    /// The same, inside a read transaction: the chain's head is read with the entries, so a write by another process
+    /// between the two cannot look like tampering.
+    func verifiedAuditEntries(_ reader: RecordReader) throws -> (
+        [NumberedAuditEntry], [DamagedRecord], AuditVerification
+    ) {
+        // The MACs prove each entry was written with the audit key; whether it opens is seen just below.
+        let (count, broken) = try AuditChain.verify(
+            reader.db, sealer: reader.sealer, state: try currentState(reader.db), openingEntries: false)
+        let (entries, damaged) = try openAuditEntries(reader)
+        let chain: AuditVerification =
+            if let (entry, reason) = broken {
+                .broken(entry: entry, reason: reason)
+            } else if let first = damaged.first {
+                .broken(entry: Int(first.id), reason: "entry \(first.id) does not open")
+            } else {
+                .intact(entries: count)
+            }
+        return (entries, damaged, chain)
     }
 
     private func openAuditEntries(_ reader: RecordReader) throws -> ([NumberedAuditEntry], [DamagedRecord]) {
@@ -213,8 +218,8 @@ extension Vault {
     /// Recomputes the chain and names the first entry that does not match; a missing or unreadable head is a broken
     /// chain, never an empty one.
     public func verifyAuditChain() throws -> AuditVerification {
-        let state = try currentState()
-        let (count, broken) = try read { reader in try AuditChain.verify(reader.db, sealer: reader.sealer, state: state)
+        let (count, broken) = try read { reader in
+            try AuditChain.verify(reader.db, sealer: reader.sealer, state: try currentState(reader.db))
         }
         if let (entry, reason) = broken { return .broken(entry: entry, reason: reason) }
         return .intact(entries: count)

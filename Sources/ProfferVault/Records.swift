@@ -307,6 +307,10 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     public var receivedAt: Date?
     /// When the person first asked for a forget, by this machine's clock (the envelope's `ts` is set back at random).
     public var forgetAskedAt: Date?
+    /// The vendor's profile name and base URL when the accept was sent: its consent records name the controller as
+    /// it was then, whatever it is called or wherever it moves later.
+    public var vendorProfileName: String?
+    public var vendorURL: String?
 
     public init(
         id: MessageID, vendor: String, persona: String, offerID: MessageID, intentID: MessageID,

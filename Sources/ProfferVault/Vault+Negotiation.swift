@@ -147,7 +147,9 @@ extension Vault {
                     "deal \(deal.id) is \(deal.state.rawValue): the vendor never confirmed it, so nothing is due to "
                         + "arrive (see `proffer deal show \(deal.id)`)"))
         }
-        guard date <= now else { throw VaultError(.invalidInput("the date is in the future: give the day it arrived")) }
+        guard date <= now else {
+            throw VaultError(.invalidInput("the date is in the future (days are UTC): give the day it arrived"))
+        }
         guard date.timeIntervalSince1970 >= (deal.createdAt.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
         else {
             throw VaultError(

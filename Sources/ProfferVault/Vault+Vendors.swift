@@ -57,11 +57,20 @@ extension Vault {
         return normal(first) == normal(second)
     }
 
-    /// Replaces what is stored about the vendor of the same name.
+    /// Replaces what is stored about the vendor of the same name. The person's notes stay as stored (only
+    /// ``addVendorNote(_:toVendor:at:)`` changes them), so a copy read before a note was added cannot drop it.
+    ///
+    /// - Throws: ``VaultError`` when the vendor of that name is another one now (removed and added again).
     public func updateVendor(_ vendor: Vendor) throws {
         try write { transaction in
             var stored = try fetchVendor(named: vendor.name, in: transaction.reader)
-            stored.record = vendor
+            guard stored.record.identityLabel == vendor.identityLabel else {
+                throw VaultError(
+                    .refused("vendor \(vendor.name) was removed and added again meanwhile: nothing was changed"))
+            }
+            var replacement = vendor
+            replacement.notes = stored.record.notes
+            stored.record = replacement
             try transaction.update(stored)
         }
     }
@@ -100,11 +109,14 @@ extension Vault {
     /// The longest note ``addVendorNote(_:toVendor:at:)`` keeps, in characters.
     public static let maximumNoteLength = 1000
 
-    /// Remembers that a vendor presented other keys than the pinned ones, for `proffer due`; re-pinning clears it.
-    public func recordKeyChange(ofVendor name: String, what: String, at date: Date = Date()) throws {
+    /// Remembers that a vendor presented other keys than the pinned ones (`change`), or forgets it (`nil`), for
+    /// `proffer due`. Read and written in one transaction, and only while the vendor of that name is still the one
+    /// with `identityLabel`: a vendor removed and added again meanwhile is left alone.
+    public func setKeyChange(_ change: PresentedKeyChange?, ofVendor name: String, identityLabel: String?) throws {
         try write { transaction in
             var stored = try fetchVendor(named: name, in: transaction.reader)
-            stored.record.keyChange = PresentedKeyChange(at: date, what: what)
+            guard stored.record.identityLabel == identityLabel, stored.record.keyChange != change else { return }
+            stored.record.keyChange = change
             try transaction.update(stored)
         }
     }

@@ -33,24 +33,9 @@ struct AuditCommand: ParsableCommand {
                 ["#", "WHEN", "WHAT", "PERSONA", "DATA", "DETAIL"],
                 entries.map { numbered in
                     let entry = numbered.entry
-                    let deal = entry.deal?.description ?? "?"
-                    let vendor = entry.vendor ?? "?"
-                    let detail =
-                        switch entry.kind {
-                        case .sharingRule:
-                            "\(entry.previousRule?.rawValue ?? "none") → \(entry.rule?.rawValue ?? "none")"
-                        case .disclosure:
-                            "to \(vendor) under \((entry.terms ?? []).map(\.description).joined(separator: ",")), deal \(deal)"
-                                + (entry.note.map { " (\($0))" } ?? "")
-                        case .forgetRequest: "asked \(vendor) to delete it, deal \(deal)"
-                        case .forgetConfirmed: "\(vendor) confirmed it deleted it, deal \(deal)"
-                        case .preferenceRemoved:
-                            "removed from the vault (rule was \(entry.previousRule?.rawValue ?? "none"))"
-                        case .salvage: entry.note ?? "rebuilt from a salvaged export"
-                        }
                     return [
                         String(numbered.number), entry.at.shortText, entry.kind.rawValue, entry.persona,
-                        entry.categories.map(\.rawValue).joined(separator: ","), detail,
+                        entry.categories.map(\.rawValue).joined(separator: ","), entry.detail,
                     ]
                 })
         }
@@ -108,7 +93,7 @@ struct AuditCommand: ParsableCommand {
             var values: [AuditReport.Value]?
             if withValues {
                 let disclosed = Set(facts.holdings().map { "\($0.persona.lowercased())/\($0.category)" })
-                values = try opened.preferences().compactMap { preference in
+                values = facts.preferences.compactMap { preference in
                     guard let category = preference.dataCategory,
                         disclosed.contains("\(preference.persona.lowercased())/\(category.rawValue)")
                     else { return nil }
@@ -147,7 +132,6 @@ struct AuditCommand: ParsableCommand {
                 throw CLIError("audit export writes iso27560 records; for the deal's own JSON use `deal show --json`")
             }
             let opened = try vault.openVault(.readOnly)
-            try refuseVaultFiles(folder, vault: vault, isFolder: true)
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
                 guard isFolder.boolValue else { throw CLIError("\(folder) is a file, not a folder: name a folder") }
@@ -159,6 +143,8 @@ struct AuditCommand: ParsableCommand {
                     throw CLIError("could not make the folder \(folder): \(error.localizedDescription)")
                 }
             }
+            // Checked once the folder exists: `VAULTFOLDER/new/..` resolves only then.
+            try refuseVaultFiles(folder, vault: vault, isFolder: true)
             let facts = try AuditFacts(vault: opened)
             for deal in facts.deals {
                 let record = try ConsentRecord.json(of: deal)

@@ -175,7 +175,8 @@ struct DealCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @Argument(help: "The deal's id, or its start.") var id: String
-        @Option(help: ArgumentHelp("The day it arrived (default: today).", valueName: "YYYY-MM-DD")) var on: String?
+        @Option(help: ArgumentHelp("The day it arrived, in UTC (default: today).", valueName: "YYYY-MM-DD")) var on:
+            String?
 
         func run() throws {
             var day = Date()

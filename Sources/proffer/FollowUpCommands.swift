@@ -11,7 +11,7 @@ struct DueCommand: ParsableCommand {
             Works offline, from the vault alone. In order: offers lapsing within a day (soonest first), vendors \
             that presented other keys, accepts never confirmed, forgets never confirmed, deliveries past their eta \
             not marked received (`proffer deal received`), vendors holding data longer than forget.after \
-            (`proffer pref set forget.after 90d`), and published intents past their by: date. Within each kind, the \
+            (`proffer pref set forget.after 90d`), and intents, drafts or published, past their by: date. Within each kind, the \
             oldest first.
             """)
     @OptionGroup var vault: VaultOptions
@@ -46,7 +46,10 @@ struct HoldingsCommand: ParsableCommand {
             """)
     @OptionGroup var vault: VaultOptions
     @Option(help: "Only this data category (e.g. postal).") var category: String?
-    @Flag(help: "Write JSON: [{category, vendor, persona, deal, terms, since, state, forgetAsked, forgotten}].")
+    @Flag(
+        help:
+            "Write JSON: [{category, vendor, persona, deal, terms, since, state, forgetAsked, forgetDelivered, forgotten}]."
+    )
     var json = false
 
     func run() throws {

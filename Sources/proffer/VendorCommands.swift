@@ -181,13 +181,13 @@ struct VendorCommand: ParsableCommand {
         func run() throws {
             let opened = try vault.openVault(.readOnly)
             let facts = try AuditFacts(vault: opened)
-            let removedOnly = name.hasSuffix(" (removed)")
-            let asked = removedOnly ? String(name.dropLast(" (removed)".count)) : name
-            let vendor = removedOnly ? nil : facts.vendor(named: asked)
+            let removedName = DealFacts.nameRemoved(from: name)
+            let asked = removedName ?? name
+            let vendor = removedName == nil ? facts.vendor(named: asked) : nil
             // Deals with a vendor since removed, even when another vendor now has its name, are shown as removed.
-            let shown = vendor == nil ? asked + " (removed)" : vendor!.name
+            let shown = vendor?.name ?? DealFacts.removedName(asked)
             let deals = facts.deals(with: shown)
-            let earlier = vendor == nil ? [] : facts.deals(with: asked + " (removed)")
+            let earlier = vendor == nil ? [] : facts.deals(with: DealFacts.removedName(asked))
             // A vendor neither in the vault nor named by a deal: the vault's error names the vendors there are.
             if vendor == nil && deals.isEmpty { _ = try opened.vendor(named: asked) }
             let lines = deals.map(DealLine.init)
@@ -234,7 +234,7 @@ struct VendorCommand: ParsableCommand {
                 standardOutput.write(line: "")
                 standardOutput.write(
                     line: "\(earlier.count) deal\(earlier.count == 1 ? " was" : "s were") made with an earlier vendor "
-                        + "named \(asked), removed since: `proffer vendor show \"\(asked) (removed)\"`")
+                        + "named \(asked), removed since: `proffer vendor show \"\(DealFacts.removedName(asked))\"`")
             }
             if !report.notes.isEmpty {
                 standardOutput.write(line: "")

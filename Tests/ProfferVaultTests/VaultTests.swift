@@ -312,3 +312,34 @@ struct SealedJSONDateTests {
         }
     }
 }
+
+@Suite("Vendor records")
+struct VendorRecordTests {
+    @Test("a stale copy of a vendor keeps notes added since; a key change sticks only to the vendor it was seen on")
+    func vendorRecordRaces() throws {
+        let temporary = try TemporaryVault()
+        let vault = temporary.vault
+        try vault.addVendor(Vendor(name: "shop", baseURL: "http://127.0.0.1:1"))
+        var stale = try vault.vendor(named: "shop")
+        try vault.addVendorNote("arrived late", toVendor: "shop")
+        stale.profileName = "Shop"
+        try vault.updateVendor(stale)
+        #expect(try vault.vendor(named: "shop").notes?.map(\.text) == ["arrived late"])
+        #expect(try vault.vendor(named: "shop").profileName == "Shop")
+
+        // The vendor is removed and another takes its name: what was seen on the first is not put on the second.
+        let first = try vault.vendor(named: "shop")
+        try vault.removeVendor(named: "shop")
+        try vault.addVendor(Vendor(name: "shop", baseURL: "http://127.0.0.1:2"))
+        let change = PresentedKeyChange(at: Date(), what: "presents another signing key")
+        try vault.setKeyChange(change, ofVendor: "shop", identityLabel: first.identityLabel)
+        #expect(try vault.vendor(named: "shop").keyChange == nil)
+        #expect(throws: VaultError.self) { try vault.updateVendor(first) }
+        let second = try vault.vendor(named: "shop")
+        try vault.setKeyChange(change, ofVendor: "shop", identityLabel: second.identityLabel)
+        #expect(try vault.vendor(named: "shop").keyChange?.what == change.what)
+        for text in ["", "two\nlines", "\u{202E}reversed", String(repeating: "x", count: 1001)] {
+            #expect(throws: VaultError.self) { try vault.addVendorNote(text, toVendor: "shop") }
+        }
+    }
+}
