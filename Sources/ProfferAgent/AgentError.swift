@@ -1,5 +1,6 @@
 import ProfferEnvelope
 import ProfferVault
+import ProfferWire
 
 /// Why the agent could not do what the person asked, in words that say what to do next: a ``code`` to act on and a
 /// message. Text a vendor sent is stripped of control characters before it gets into a message.
@@ -97,15 +98,8 @@ public enum VendorText {
         return String(scalars)
     }
 
-    /// C0, DEL, C1, line and paragraph separators, and every invisible format character (Unicode category Cf: the
-    /// bidirectional marks, embeddings, overrides and isolates, zero-width spaces and joiners, soft hyphens, tags),
-    /// which could reorder or hide what the person reads.
-    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.properties.generalCategory {
-        case .control, .format, .lineSeparator, .paragraphSeparator: true
-        default: false
-        }
-    }
+    /// Whether `scalar` could reorder, hide or forge what the person reads (``Unicode/Scalar/hidesOrMovesText``).
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.hidesOrMovesText }
 }
 
 extension AgentError {

@@ -166,7 +166,7 @@ public struct Holding: Codable, Hashable, Sendable {
 extension AuditFacts {
     /// Every category disclosed under every deal, oldest disclosure first, or those of one vendor.
     public func holdings(vendor: String? = nil) -> [Holding] {
-        deals.filter { vendor == nil || $0.vendorName.lowercased() == vendor?.lowercased() }.flatMap { facts in
+        (vendor.map(deals(with:)) ?? deals).flatMap { facts in
             facts.deal.disclosed.map { Holding(facts, category: $0) }
         }
     }

@@ -130,21 +130,3 @@ struct RollbackAnchor {
         }
     }
 }
-
-extension Vault {
-    /// The folder of the vault's own files (the vault, its `-wal` and `-shm`, or the rollback anchors) that `path`
-    /// would be written into, or `nil` when it is elsewhere. Writing a report there would clobber them.
-    ///
-    /// - Parameter isFolder: `path` names the folder written into, not a file.
-    public static func ownFolder(receiving path: String, vaultPath: String, isFolder: Bool = false) -> String? {
-        func real(_ folder: String) -> String? {
-            guard let resolved = realpath(folder.isEmpty ? "." : folder, nil) else { return nil }
-            defer { free(resolved) }
-            return String(cString: resolved)
-        }
-        let target = real(isFolder ? path : (path as NSString).deletingLastPathComponent)
-        guard let target else { return nil }
-        let own = [(vaultPath as NSString).deletingLastPathComponent, RollbackAnchor.defaultFolder]
-        return own.first { real($0) == target }
-    }
-}

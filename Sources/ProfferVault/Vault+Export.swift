@@ -131,37 +131,62 @@ extension Vault {
         return ExportSummary(records: records.count, auditEntries: audit.count, leftOut: leftOut)
     }
 
-    /// Refuses to write an export onto the vault (or its WAL), or over a file without `overwrite`.
+    /// Refuses to write an export onto the vault's own files, or over a file without `overwrite`.
     private func checkExportTarget(_ path: String, overwrite: Bool) throws {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().resolvingSymlinksInPath().path
-        if folder == URL(fileURLWithPath: anchor.folder).resolvingSymlinksInPath().path
-            || folder.hasPrefix(URL(fileURLWithPath: anchor.folder).resolvingSymlinksInPath().path + "/")
-        {
-            throw VaultError(.refused("refusing to export into proffer's state folder \(anchor.folder)"))
-        }
-        let standardized = URL(fileURLWithPath: path).standardized.path
-        let vaultFile = URL(fileURLWithPath: self.path).standardized.path
-        guard ![vaultFile, vaultFile + "-wal", vaultFile + "-shm", vaultFile + "-journal"].contains(standardized) else {
-            throw VaultError(.refused("refusing to export onto the vault itself or its journal files (\(path))"))
-        }
+        try refuseOwnFiles(path)
         var target = stat()
         guard stat(path, &target) == 0 else { return }
         guard target.st_mode & S_IFMT == S_IFREG else {
             throw VaultError(.refused("\(path) is not a regular file: an export is written only to a plain file"))
-        }
-        for file in [self.path, self.path + "-wal", self.path + "-shm", self.path + "-journal"] {
-            var vaultFile = stat()
-            if stat(file, &vaultFile) == 0, vaultFile.st_dev == target.st_dev, vaultFile.st_ino == target.st_ino {
-                throw VaultError(.refused("refusing to export onto the vault itself (\(path)): choose another file"))
-            }
         }
         guard overwrite else {
             throw VaultError(.refused("\(path) already exists: choose another file, or pass --force to replace it"))
         }
     }
 
+    /// Refuses to write `path` where it would clobber the vault's own files: proffer's state folder (the rollback
+    /// anchors), the vault and its journal files (by name, or by identity through a link), and, for a folder to
+    /// write into (`isFolder`), the vault's own folder.
+    ///
+    /// Exports, reports and consent records all pass through here before anything is written.
+    public func refuseOwnFiles(_ path: String, isFolder: Bool = false) throws {
+        func resolved(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
+        let folder = resolved(isFolder ? path : URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        let stateFolder = resolved(anchor.folder)
+        if folder == stateFolder || folder.hasPrefix(stateFolder + "/") {
+            throw VaultError(
+                .refused(
+                    "refusing to write into proffer's state folder \(anchor.folder), which holds the vault's own "
+                        + "files: choose another folder"))
+        }
+        let vaultFiles = [self.path, self.path + "-wal", self.path + "-shm", self.path + "-journal"]
+        if isFolder {
+            guard folder != resolved(URL(fileURLWithPath: self.path).deletingLastPathComponent().path) else {
+                throw VaultError(
+                    .refused("refusing to write into \(path), which holds the vault's own files: choose another folder")
+                )
+            }
+            return
+        }
+        let standardized = URL(fileURLWithPath: path).standardized.path
+        guard !vaultFiles.map({ URL(fileURLWithPath: $0).standardized.path }).contains(standardized) else {
+            throw VaultError(
+                .refused(
+                    "refusing to write onto the vault itself or its journal files (\(path)): its folder holds the "
+                        + "vault's own files; choose another file"))
+        }
+        var target = stat()
+        guard stat(path, &target) == 0 else { return }
+        for file in vaultFiles {
+            var vaultFile = stat()
+            if stat(file, &vaultFile) == 0, vaultFile.st_dev == target.st_dev, vaultFile.st_ino == target.st_ino {
+                throw VaultError(.refused("refusing to write onto the vault itself (\(path)): choose another file"))
+            }
+        }
+    }
+
     /// Writes a file 0600 through a temporary name and a rename, so a crash leaves the old file or the new one.
-    static func writeNewFile(_ path: String, bytes: [UInt8], overwrite: Bool) throws {
+    package static func writeNewFile(_ path: String, bytes: [UInt8], overwrite: Bool) throws {
         let temporary = path + ".partial-" + Hex.hex(SecureRandom.bytes(4))
         let descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {

@@ -150,8 +150,7 @@ extension Vault {
         guard date <= now else {
             throw VaultError(.invalidInput("the date is in the future (days are UTC): give the day it arrived"))
         }
-        guard date.timeIntervalSince1970 >= (deal.createdAt.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
-        else {
+        guard date.dayText >= deal.createdAt.dayText else {
             throw VaultError(
                 .invalidInput("deal \(deal.id) was made on \(deal.createdAt.dayText): it cannot have arrived before"))
         }

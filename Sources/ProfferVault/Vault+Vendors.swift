@@ -89,11 +89,7 @@ extension Vault {
                     "the note is \(note.count) characters long; keep it to \(Vault.maximumNoteLength), or add several"))
         }
         // A newline or escape sequence in a note would forge rows in listings that show it.
-        guard
-            !note.unicodeScalars.contains(where: {
-                $0.properties.generalCategory == .control || $0.properties.isBidiControl
-            })
-        else {
+        guard !note.unicodeScalars.contains(where: \.hidesOrMovesText) else {
             throw VaultError(
                 .invalidInput(
                     "the note holds control or text-direction characters (a newline or tab, say): write one line"))

@@ -88,7 +88,6 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             let opened = try vault.openVault(.readOnly)
-            try refuseVaultFiles(html, vault: vault)
             let facts = try AuditFacts(vault: opened)
             var values: [AuditReport.Value]?
             if withValues {
@@ -100,7 +99,8 @@ struct AuditCommand: ParsableCommand {
                     return AuditReport.Value(persona: preference.persona, category: category, value: preference.value)
                 }
             }
-            try writePrivateFile(html, Array(try AuditReport.html(facts, values: values).utf8))
+            try writePrivateFile(
+                html, Array(try AuditReport.html(facts, values: values).utf8), vault: opened, options: vault)
             let chain =
                 switch facts.chain {
                 case .intact(let entries): "audit chain intact, \(entries) entries"
@@ -144,11 +144,12 @@ struct AuditCommand: ParsableCommand {
                 }
             }
             // Checked once the folder exists: `VAULTFOLDER/new/..` resolves only then.
-            try refuseVaultFiles(folder, vault: vault, isFolder: true)
+            try refuseVaultFiles(folder, vault: opened, options: vault, isFolder: true)
             let facts = try AuditFacts(vault: opened)
             for deal in facts.deals {
                 let record = try ConsentRecord.json(of: deal)
-                try writePrivateFile(folder + "/\(deal.deal.id).jsonld", Array(record) + [0x0A])
+                try writePrivateFile(
+                    folder + "/\(deal.deal.id).jsonld", Array(record) + [0x0A], vault: opened, options: vault)
             }
             standardOutput.write(line: "wrote \(facts.deals.count) consent records to \(folder)")
         }
@@ -163,15 +164,22 @@ enum ReceiptFormat: String, ExpressibleByArgument, CaseIterable {
     case json
 }
 
-/// Refuses to write a report or record over the passphrase file, or into the folder of the vault's own files (the
-/// vault, its write-ahead log, the rollback anchors), where it could clobber them.
-func refuseVaultFiles(_ path: String, vault: VaultOptions, isFolder: Bool = false) throws {
-    let passphraseFile = vault.passphraseFile ?? ProcessInfo.processInfo.environment["PROFFER_PASSPHRASE_FILE"]
+/// Writes a report or record: 0600, whole or not at all, never over the passphrase file or among the vault's own
+/// files (which `Vault.refuseOwnFiles` names; a wrong place is a usage error here).
+func writePrivateFile(_ path: String, _ bytes: [UInt8], vault opened: Vault, options: VaultOptions) throws {
+    try refuseVaultFiles(path, vault: opened, options: options)
+    try Vault.writeNewFile(path, bytes: bytes, overwrite: true)
+}
+
+/// Refuses the passphrase file and the vault's own files as a place to write into.
+func refuseVaultFiles(_ path: String, vault opened: Vault, options: VaultOptions, isFolder: Bool = false) throws {
+    let passphraseFile = options.passphraseFile ?? ProcessInfo.processInfo.environment["PROFFER_PASSPHRASE_FILE"]
     if let passphraseFile, sameFile(passphraseFile, path) {
         throw CLIError("refusing to write over the passphrase file \(passphraseFile): choose another file")
     }
-    if let folder = Vault.ownFolder(receiving: path, vaultPath: vault.resolvedPath, isFolder: isFolder) {
-        throw CLIError(
-            "refusing to write into \(folder), which holds the vault's own files: choose another folder", status: 64)
+    do {
+        try opened.refuseOwnFiles(path, isFolder: isFolder)
+    } catch let error as VaultError {
+        throw CLIError(error.description, status: 64)
     }
 }

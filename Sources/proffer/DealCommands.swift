@@ -214,10 +214,7 @@ struct DealCommand: ParsableCommand {
             let bytes: [UInt8]
             switch format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-                encoder.dateEncodingStrategy = .iso8601
-                bytes = Array(try encoder.encode(deal))
+                bytes = Array(try encodeJSON(deal, pretty: true))
             case .iso27560:
                 let facts = try AuditFacts(vault: opened)
                 guard let dealFacts = facts.deals.first(where: { $0.deal.id == deal.id }) else {
@@ -226,8 +223,7 @@ struct DealCommand: ParsableCommand {
                 bytes = Array(try ConsentRecord.json(of: dealFacts))
             }
             if let output {
-                try refuseVaultFiles(output, vault: vault)
-                try writePrivateFile(output, bytes + [0x0A])
+                try writePrivateFile(output, bytes + [0x0A], vault: opened, options: vault)
                 printError("wrote the consent record of deal \(deal.id) to \(output)")
             } else {
                 standardOutput.write { writer in

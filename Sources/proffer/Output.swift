@@ -113,36 +113,14 @@ func printTable(_ header: [String], _ unsafeRows: [[String]]) {
 
 /// Writes a value as compact JSON with sorted keys, on one line: stable for scripts, and fast for long listings.
 func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
-    StandardOutput().write(line: String(decoding: try encoder.encode(value), as: UTF8.self))
+    StandardOutput().write(line: String(decoding: try encodeJSON(value), as: UTF8.self))
 }
 
-/// Writes `bytes` to `path` readable by the owner only (0600), whole or not at all: into a new file beside it,
-/// then renamed over it. Reports and records name vendors and what they hold, which is the person's business.
-func writePrivateFile(_ path: String, _ bytes: [UInt8]) throws {
-    let temporary = path + ".proffer-\(getpid())-partial"
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else {
-        throw CLIError("could not write \(path): \(String(cString: strerror(errno))); choose another place")
-    }
-    var failure: Int32 = 0
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
-        if written < 0 {
-            if errno == EINTR { continue }
-            failure = errno
-            break
-        }
-        offset += written
-    }
-    if failure == 0, fsync(descriptor) != 0 { failure = errno }
-    close(descriptor)
-    if failure == 0, rename(temporary, path) != 0 { failure = errno }
-    if failure != 0 {
-        unlink(temporary)
-        throw CLIError("could not write \(path): \(String(cString: strerror(failure)))")
-    }
+/// JSON as every command writes it: sorted keys, ISO 8601 dates, one line unless `pretty` (for files people read).
+func encodeJSON(_ value: some Encodable, pretty: Bool = false) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting =
+        pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    return try encoder.encode(value)
 }

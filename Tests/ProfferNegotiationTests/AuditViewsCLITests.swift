@@ -306,6 +306,12 @@ struct AuditViewsCLITests {
             #expect(refused.status == 64, "\(target): \(refused.stderr)")
             #expect(refused.stderr.contains("holds the vault's own files"))
         }
+        // A hard link elsewhere is still the vault.
+        let link = person.folder.path + "/innocent.html"
+        #expect(Foundation.link(vaultPath, link) == 0)
+        let linked = try await person.run("audit", "report", "--html", link)
+        #expect(linked.status == 64, "\(linked.stderr)")
+        #expect(try await person.run("vault", "check").status == 0)
         let deal = audited.deals["flaky"]!
         #expect(try await person.run("deal", "receipt", deal, "--output", anchors + "/r.json").status == 64)
         let folder = (vaultPath as NSString).deletingLastPathComponent
