@@ -208,7 +208,7 @@ public final class VendorInbox: Service {
                         let remaining = VendorInbox.timeLeft(until: offer.expiresAt, now: now)
                     else { return nil }
                     resent.exp = .after(remaining)
-                    return Envelope.signed(message: resent.canonicalForm, by: keys.signing, to: sender, at: now).json
+                    return sign(resent, to: sender, at: now).json
                 }
             }
             return .replies(envelopes)
@@ -240,7 +240,7 @@ public final class VendorInbox: Service {
         offer.exp = .after(catalog.offerValidity)
         offer.terms = FieldList(terms)
         offer.needs = FieldList(item.needs)
-        let envelope = Envelope.signed(message: offer.canonicalForm, by: keys.signing, to: recipient, at: now)
+        let envelope = sign(offer, to: recipient, at: now)
         return StoredOffer(
             id: offer.id!.description, sender: Data(recipient.bytes), intentID: intentID.description,
             sku: item.sku.description, price: price, qty: qty, needs: item.needs, terms: terms.map(\.description),
@@ -301,6 +301,11 @@ public final class VendorInbox: Service {
         return .replies([newOffer.envelope])
     }
 
+    /// `message` in an envelope signed with the vendor's key, addressed to `recipient`.
+    private func sign(_ message: Message, to recipient: SigningPublicKey, at now: Timestamp) -> Envelope {
+        Envelope.signed(message: message.canonicalForm, by: keys.signing, to: recipient, at: now)
+    }
+
     /// A signed `confirm` re `message` (an accept, or a forget when `message` is one).
     private func confirmation(of message: Message, eta: TimeSpan? = nil, to recipient: SigningPublicKey, now: Timestamp)
         -> Envelope
@@ -310,7 +315,7 @@ public final class VendorInbox: Service {
         // A forget without an id is confirmed against the deal's accept (schema/envelope.md).
         confirm.re = message.id ?? message.re
         confirm.eta = eta
-        return Envelope.signed(message: confirm.canonicalForm, by: keys.signing, to: recipient, at: now)
+        return sign(confirm, to: recipient, at: now)
     }
 
     private func decline(_ message: Message, why: String, to recipient: SigningPublicKey, now: Timestamp)
@@ -320,8 +325,7 @@ public final class VendorInbox: Service {
         decline.id = MessageID.random()
         decline.re = message.id
         decline.why = why
-        return .replies([Envelope.signed(message: decline.canonicalForm, by: keys.signing, to: recipient, at: now).json]
-        )
+        return .replies([sign(decline, to: recipient, at: now).json])
     }
 
     // MARK: - Accepts
