@@ -62,6 +62,24 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
         return try body(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
+    /// Keeps the secret readable (never writable) for as long as `body` runs, so a service that reads it thousands of
+    /// times a second (a vendor signing every reply) pays no page protection change, and no TLB flush on every core,
+    /// for each read. Reads inside it still go through ``withUnsafeBytes(_:)``; the pages are inaccessible again once
+    /// `body` returns and no other reader holds them.
+    public func whileReadable<R>(_ body: () async throws -> R) async rethrows -> R {
+        access.withLock { readers in
+            if readers == 0 { sodium_mprotect_readonly(pointer) }
+            readers += 1
+        }
+        defer {
+            access.withLock { readers in
+                readers -= 1
+                if readers == 0 { sodium_mprotect_noaccess(pointer) }
+            }
+        }
+        return try await body()
+    }
+
     /// Writes the secret; the pages are writable only for the duration of `body`.
     public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)
         -> R

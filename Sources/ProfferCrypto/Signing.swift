@@ -75,5 +75,11 @@ public struct SigningKeyPair: Sendable, CustomStringConvertible {
         try secretKey.withUnsafeBytes { (_) throws(E) -> R in try body() }
     }
 
+    /// Runs `body` (a server's whole life, say) with the secret key kept readable, so the signatures made meanwhile
+    /// cost no page protection changes each (see ``SecretBytes/whileReadable(_:)``).
+    public func keepingSecretReadable<R>(during body: () async throws -> R) async rethrows -> R {
+        try await secretKey.whileReadable(body)
+    }
+
     public var description: String { "SigningKeyPair(public: \(publicKey.bytes.count) bytes, secret redacted)" }
 }

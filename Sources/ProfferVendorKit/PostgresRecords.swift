@@ -90,7 +90,21 @@ public final class PostgresRecords: VendorRecords {
                 """,
                 "CREATE INDEX seen_by_expiry ON seen (expires_at)",
             ]
-        )
+        ),
+        (
+            // Offer ids are unique per sender, as they are looked up: 40 random bits are not unique among millions of
+            // offers to everyone. Offers keep their message, not the signed envelope (an offer sent again is signed
+            // afresh), as on SQLite.
+            "v2-offers-by-sender",
+            [
+                "ALTER TABLE offers ADD COLUMN message TEXT",
+                "UPDATE offers SET message = envelope::json ->> 'msg'",
+                "ALTER TABLE offers ALTER COLUMN message SET NOT NULL",
+                "ALTER TABLE offers DROP COLUMN envelope",
+                "ALTER TABLE offers DROP CONSTRAINT offers_pkey",
+                "ALTER TABLE offers ADD PRIMARY KEY (sender, id)",
+            ]
+        ),
     ]
 
     /// How long startup waits for the database before giving up with a clear line.
@@ -306,33 +320,46 @@ public final class PostgresRecords: VendorRecords {
                 ON CONFLICT DO NOTHING RETURNING 1
                 """, on: connection)
         else { return .alreadyReceived(.open) }
-        for offer in intent.offers { try await insert(offer, on: connection) }
+        for (index, offer) in intent.offers.enumerated() where try await !insert(offer, on: connection) {
+            // Undone within the batch's transaction, which the other intents in it still commit.
+            for inserted in intent.offers[..<index] {
+                try await connection.query(
+                    "DELETE FROM offers WHERE sender = \(inserted.sender) AND id = \(inserted.id)", logger: logger)
+            }
+            try await connection.query(
+                "DELETE FROM intents WHERE sender = \(intent.sender) AND id = \(intent.id)", logger: logger)
+            try await connection.query(
+                "DELETE FROM seen WHERE sender = \(intent.sender) AND nonce = \(intent.nonce)", logger: logger)
+            return .offerIDTaken
+        }
         return .stored
     }
 
-    private func insert(_ offer: StoredOffer, on connection: PostgresConnection) async throws {
-        try await connection.query(
+    /// Inserts an offer; `false`, with nothing inserted, when its id is already an offer to its sender.
+    private func insert(_ offer: StoredOffer, on connection: PostgresConnection) async throws -> Bool {
+        try await exists(
             """
-            INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
+            INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message)
             VALUES (\(offer.id), \(offer.sender), \(offer.intentID), \(offer.sku), \(offer.price.thousandths),
                     \(offer.price.currency.description), \(offer.qty), \(offer.needsColumn), \(offer.termsColumn),
-                    \(offer.expiresAt), \(offer.state.rawValue), \(offer.envelope))
-            """, logger: logger)
+                    \(offer.expiresAt), \(offer.state.rawValue), \(offer.message))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, on: connection)
     }
 
     public func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(
-        envelope: String, expiresAt: Int64
+        message: String, expiresAt: Int64
     )] {
         try await onConnection { connection in
-            var offers: [(envelope: String, expiresAt: Int64)] = []
-            for try await (envelope, expiresAt) in try await connection.query(
+            var offers: [(message: String, expiresAt: Int64)] = []
+            for try await (message, expiresAt) in try await connection.query(
                 """
-                SELECT envelope, expires_at FROM offers
+                SELECT message, expires_at FROM offers
                 WHERE sender = \(sender) AND intent_id = \(intentID) AND state = 'open' AND expires_at >= \(now)
                 ORDER BY seq
                 """, logger: logger
             ).decode((String, Int64).self) {
-                offers.append((envelope, expiresAt))
+                offers.append((message, expiresAt))
             }
             return offers
         }
@@ -342,10 +369,10 @@ public final class PostgresRecords: VendorRecords {
         try await onConnection { connection in
             let rows = try await connection.query(
                 """
-                SELECT intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope
+                SELECT intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message
                 FROM offers WHERE id = \(id) AND sender = \(sender)
                 """, logger: logger)
-            for try await (intentID, sku, price, currency, qty, needs, terms, expiresAt, state, envelope)
+            for try await (intentID, sku, price, currency, qty, needs, terms, expiresAt, state, message)
                 in rows.decode(
                     (String, String, Int64, String, Int, String, String, Int64, String, String).self)
             {
@@ -355,23 +382,22 @@ public final class PostgresRecords: VendorRecords {
                 return StoredOffer(
                     id: id, sender: sender, intentID: intentID, sku: sku, price: money, qty: qty,
                     needs: StoredOffer.needs(fromColumn: needs), terms: StoredOffer.terms(fromColumn: terms),
-                    expiresAt: expiresAt, state: state, envelope: envelope)
+                    expiresAt: expiresAt, state: state, message: message)
             }
             return nil
         }
     }
 
-    public func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Bool {
-        try await transaction { connection in
+    public func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Supersession {
+        try await transaction { connection -> Supersession in
             guard
                 try await exists(
                     """
                     UPDATE offers SET state = 'countered'
                     WHERE id = \(offerID) AND sender = \(newOffer.sender) AND state = 'open' RETURNING 1
                     """, on: connection)
-            else { return false }
-            try await insert(newOffer, on: connection)
-            return true
+            else { return .notOpen }
+            return try await insert(newOffer, on: connection) ? .replaced : .offerIDTaken
         }
     }
 

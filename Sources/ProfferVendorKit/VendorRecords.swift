@@ -30,18 +30,16 @@ public protocol VendorRecords: Service {
     /// - Returns: What became of each intent, in order.
     func storeIntents(_ batch: [IntentToStore]) async throws -> [IntentStorage]
 
-    /// The open offers already made for an intent that are still valid at `now` (their envelopes and expiry), in the
+    /// The open offers already made for an intent that are still valid at `now` (their messages and expiry), in the
     /// order they were made, so a resent intent gets the same answer.
-    func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(envelope: String, expiresAt: Int64)]
+    func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(message: String, expiresAt: Int64)]
 
     /// The offer `id` made to `sender`; another person's offer is not found.
     func offer(id: String, sender: Data) async throws -> StoredOffer?
 
     /// Replaces a countered offer by `newOffer`, only while the countered offer is still open: of two counters (or
     /// a counter and an accept) arriving at once, one wins.
-    ///
-    /// - Returns: Whether the offer was still open and was replaced.
-    func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Bool
+    func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Supersession
 
     /// Marks an open offer declined. Returns `false` when it was not open.
     func declineOffer(id: String, sender: Data) async throws -> Bool
@@ -105,7 +103,8 @@ public struct StoredOffer: Sendable {
     var terms: [String]
     var expiresAt: Int64
     var state: OfferState
-    var envelope: String
+    /// The offer as sent, in canonical form. The signed envelope is not kept: an offer sent again is signed afresh.
+    var message: String
 }
 
 /// An intent on its way to the store, with the offers made for it.
@@ -139,6 +138,19 @@ public enum IntentStorage: Equatable, Sendable {
     case replay
     /// The sender already has ``VendorLimits/openIntentsPerSender`` open intents: nothing is stored.
     case tooMany
+    /// One of the offers' random ids is already an offer to this sender (a chance of about one in 10^11 per
+    /// intent): nothing is stored, and the pair is not recorded, so the intent may be stored with other ids.
+    case offerIDTaken
+}
+
+/// What came of replacing a countered offer.
+public enum Supersession: Equatable, Sendable {
+    /// The countered offer was open; it is `countered` now, and the new offer stored.
+    case replaced
+    /// The countered offer was no longer open: nothing changed.
+    case notOpen
+    /// The new offer's random id is already an offer to this sender: nothing changed.
+    case offerIDTaken
 }
 
 /// A deal to be made, with both envelopes to keep.
@@ -205,6 +217,10 @@ protocol CommitDecision {
 
 extension Bool: CommitDecision {
     var commits: Bool { self }
+}
+
+extension Supersession: CommitDecision {
+    var commits: Bool { self == .replaced }
 }
 
 extension DealOutcome: CommitDecision {

@@ -1,0 +1,202 @@
+import Foundation
+import GRDB
+import ProfferCrypto
+import ProfferEnvelope
+import ProfferTestSupport
+import ProfferWire
+import Testing
+
+@testable import ProfferVendorKit
+
+/// How the vendor's records are laid out: offers keyed by sender and id, an intent's offers side by side, and records
+/// kept in the layout before it carried over.
+@Suite("The vendor's records: offers by sender, ids shared per intent, older records migrated")
+struct VendorStorageTests {
+    static func send(_ message: String, from person: SigningKeyPair, to vendor: TestVendor, sealed: [UInt8]? = nil)
+        async -> (status: Int, replies: [Message])
+    {
+        await VendorExactlyOnceTests.send(message, from: person, to: vendor, sealed: sealed)
+    }
+
+    @Test("the offers of one intent share their first 25 bits and differ after; random bits differ between intents")
+    func offerIDsSharePrefix() {
+        for count in [1, 2, 5] {
+            let ids = VendorInbox.offerIDs(count: count)
+            #expect(ids.count == count && Set(ids).count == count)
+            #expect(Set(ids.map { $0.bits >> 15 }).count == 1)
+        }
+        let prefixes = Set((0..<200).map { _ in VendorInbox.offerIDs(count: 2)[0].bits >> 15 })
+        #expect(prefixes.count > 190, "prefixes are random, not a counter or a clock")
+    }
+
+    @Test(
+        "a counter's offer joins its intent: a resent intent lists it in the order made; a withdrawal closes it too",
+        arguments: Engine.allCases)
+    func counterJoinsIntent(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let person = try SigningKeyPair.generate()
+        let intentID = MessageID.random()
+        let intent = "#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base"
+        let first = await Self.send(intent, from: person, to: vendor)
+        #expect(first.replies.count == 2)
+        let xt5 = try #require(first.replies.first { $0.item == "X-T5 body" })
+        let counter = await Self.send(
+            "#counter id:\(MessageID.random()) re:\(xt5.id!) price:1100EUR", from: person, to: vendor)
+        let countered = try #require(counter.replies.first)
+        #expect(countered.kind == .offer && countered.price?.description == "1100EUR")
+
+        let resent = await Self.send(intent, from: person, to: vendor)
+        let expected = first.replies.compactMap(\.id).filter { $0 != xt5.id } + [countered.id!]
+        #expect(resent.replies.map(\.id) == expected)
+
+        let withdraw = await Self.send(
+            "#withdraw id:\(MessageID.random()) re:\(intentID)", from: person, to: vendor)
+        #expect(withdraw.status == 200)
+        let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8))
+        let late = await Self.send(
+            "#accept id:\(MessageID.random()) re:\(countered.id!) terms:sd-base give:name,postal", from: person,
+            to: vendor, sealed: data)
+        #expect(late.status == 422, "the counter's offer was withdrawn with its intent")
+    }
+
+    @Test(
+        "an offer id the sender already has: nothing of that intent is kept, its envelope may come again; the rest of the batch is stored",
+        arguments: Engine.allCases)
+    func offerIDTaken(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let records = vendor.inbox.records
+        let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
+        let now = Timestamp.now.secondsSince1970
+        func intent(_ offerIDs: [String]) -> IntentToStore {
+            let id = MessageID.random().description
+            let offers = offerIDs.map { offerID in
+                StoredOffer(
+                    id: offerID, sender: sender, intentID: id, sku: "z6",
+                    price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!,
+                    qty: 1, needs: [], terms: ["sd-base"], expiresAt: now + 3600, state: .open,
+                    message: "#offer id:\(offerID) re:\(id) price:1199EUR")
+            }
+            return IntentToStore(
+                sender: sender, id: id, canonical: "#buy camera id:\(id)", offers: offers, receivedAt: now,
+                nonce: Data((0..<16).map { _ in UInt8.random(in: 0...255) }), seenUntil: now + 600,
+                quotaSince: now - 3600)
+        }
+        let first = intent(["aaaaaaa1", "aaaaaaa2"])
+        #expect(try await records.storeIntents([first]) == [.stored])
+
+        let clashing = intent(["bbbbbbb1", "aaaaaaa2"])
+        let other = intent(["ccccccc1"])
+        #expect(try await records.storeIntents([clashing, other]) == [.offerIDTaken, .stored])
+        #expect(
+            try await records.offer(id: "bbbbbbb1", sender: sender) == nil, "the clashing intent's first offer is gone")
+        #expect(try await records.offer(id: "aaaaaaa2", sender: sender)?.intentID == first.id)
+        #expect(try await records.offer(id: "ccccccc1", sender: sender)?.intentID == other.id)
+        #expect(try await records.openOffers(sender: sender, intentID: clashing.id, now: now).isEmpty)
+
+        // The same envelope (pair) with fresh ids is stored: it was not remembered as seen.
+        var retried = intent(["ddddddd1", "ddddddd2"])
+        retried.id = clashing.id
+        retried.nonce = clashing.nonce
+        retried.offers = retried.offers.map {
+            var offer = $0
+            offer.intentID = clashing.id
+            return offer
+        }
+        #expect(try await records.storeIntents([retried]) == [.stored])
+        #expect(try await records.openOffers(sender: sender, intentID: clashing.id, now: now).count == 2)
+
+        // Offer ids are the sender's own: another key may get the same id.
+        var elsewhere = intent(["aaaaaaa1"])
+        let otherSender = Data(try SigningKeyPair.generate().publicKey.bytes)
+        elsewhere.sender = otherSender
+        elsewhere.offers = elsewhere.offers.map {
+            var offer = $0
+            offer.sender = otherSender
+            return offer
+        }
+        #expect(try await records.storeIntents([elsewhere]) == [.stored])
+    }
+
+    @Test(
+        "records kept before the by-sender layout carry over: a resent intent gets its offers in order; one is accepted",
+        arguments: Engine.allCases)
+    func olderRecordsMigrate(engine: Engine) async throws {
+        let place = try VendorPlace(engine)
+        let keys = try VendorKeys.loadOrCreate(in: place.folder.path)
+        let person = try SigningKeyPair.generate()
+        let intentID = MessageID.random()
+        let intent = try Message.parse("#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base")
+        let now = Timestamp.now
+        // Two offers as the earlier code stored them: whole envelopes, ids unique among all senders.
+        let offers = try [
+            ("xt5", "1149EUR", "X-T5 body", "3d", "name,postal"), ("z6", "1199EUR", "Z6 II body", "2d", "name"),
+        ]
+        .map {
+            sku, price, title, eta, needs -> (
+                id: MessageID, sku: String, price: String, needs: String, envelope: String
+            ) in
+            let id = MessageID.random()
+            let message = try Message.parse(
+                "#offer id:\(id) re:\(intentID) price:\(price) item:\"\(title)\" sku:\(sku) eta:\(eta) exp:2d terms:sd-base needs:\(needs)"
+            )
+            let envelope = Envelope.signed(
+                message: message.canonicalForm, by: keys.signing, to: person.publicKey, at: now)
+            return (id, sku, price, needs, envelope.json)
+        }
+        let sender = Data(person.publicKey.bytes)
+        let expiresAt = now.secondsSince1970 + 2 * 86_400
+        switch engine {
+        case .sqlite:
+            let database = try DatabaseQueue(path: place.folder.path + "/vendor.db")
+            try SQLiteRecords.migrator.migrate(database, upTo: "v3-seen-by-pair")
+            try await database.write { db in
+                try db.execute(
+                    sql: "INSERT INTO intents (sender, id, state, canonical, received_at) VALUES (?, ?, 'open', ?, ?)",
+                    arguments: [sender, intentID.description, intent.canonicalForm, now.secondsSince1970])
+                for offer in offers {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
+                            VALUES (?, ?, ?, ?, ?, 'EUR', 1, ?, 'sd-base', ?, 'open', ?)
+                            """,
+                        arguments: [
+                            offer.id.description, sender, intentID.description, offer.sku,
+                            Money(offer.price)!.thousandths, offer.needs, expiresAt, offer.envelope,
+                        ])
+                }
+            }
+            try database.close()
+        case .postgresql:
+            let postgres = try ThrowawayPostgres.shared()
+            let name = String(place.databaseURL!.split(separator: "/").last!)
+            let hex = sender.map { String(format: "%02x", $0) }.joined()
+            var statements = PostgresRecords.migrations[0].statements
+            statements.append("CREATE TABLE proffer_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            statements.append("INSERT INTO proffer_migrations VALUES ('v1', 0)")
+            statements.append(
+                "INSERT INTO intents VALUES ('\\x\(hex)', '\(intentID)', 'open', '\(intent.canonicalForm)', \(now.secondsSince1970))"
+            )
+            for offer in offers {
+                statements.append(
+                    """
+                    INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
+                    VALUES ('\(offer.id)', '\\x\(hex)', '\(intentID)', '\(offer.sku)', \(Money(offer.price)!.thousandths),
+                            'EUR', 1, '\(offer.needs)', 'sd-base', \(expiresAt), 'open', '\(offer.envelope)')
+                    """)
+            }
+            for statement in statements { _ = try postgres.psql(database: name, statement) }
+        }
+
+        let vendor = try await TestVendor.started(at: place)
+        let resent = await Self.send(intent.canonicalForm, from: person, to: vendor)
+        #expect(resent.status == 200)
+        #expect(resent.replies.map(\.id) == offers.map(\.id))
+        #expect(resent.replies.map(\.item) == ["X-T5 body", "Z6 II body"])
+        let data = keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
+        let accept = await Self.send(
+            "#accept id:\(MessageID.random()) re:\(offers[1].id) terms:sd-base give:name", from: person, to: vendor,
+            sealed: data)
+        #expect(accept.replies.first?.kind == .confirm, "\(accept.status)")
+        #expect(try await vendor.inbox.records.deals().count == 1)
+    }
+}
