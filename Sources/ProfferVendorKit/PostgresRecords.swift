@@ -309,7 +309,10 @@ public final class PostgresRecords: VendorRecords {
                 WHERE sender = \(intent.sender) AND state = 'open' AND received_at >= \(intent.quotaSince)
                 """, as: Int.self,
                 on: connection) ?? 0
-        guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
+        guard open < VendorLimits.openIntentsPerSender else {
+            try await forgetPair(of: intent, on: connection)
+            return .tooMany
+        }
         // Another instance may store the same intent at this moment: the key decides, and the loser sees it as
         // received before.
         guard
@@ -328,11 +331,16 @@ public final class PostgresRecords: VendorRecords {
             }
             try await connection.query(
                 "DELETE FROM intents WHERE sender = \(intent.sender) AND id = \(intent.id)", logger: logger)
-            try await connection.query(
-                "DELETE FROM seen WHERE sender = \(intent.sender) AND nonce = \(intent.nonce)", logger: logger)
+            try await forgetPair(of: intent, on: connection)
             return .offerIDTaken
         }
         return .stored
+    }
+
+    /// Removes the pair of an intent that was not stored: its envelope may come again once the cause is gone.
+    private func forgetPair(of intent: IntentToStore, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "DELETE FROM seen WHERE sender = \(intent.sender) AND nonce = \(intent.nonce)", logger: logger)
     }
 
     /// Inserts an offer; `false`, with nothing inserted, when its id is already an offer to its sender.

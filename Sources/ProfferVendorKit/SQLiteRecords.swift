@@ -105,12 +105,13 @@ public final class SQLiteRecords: VendorRecords {
             // storing an intent dirties about one page of each table instead of one per index (rowid, id, by
             // intent), and the group commit writes half the pages. An intent lists its offers' ids in the order made,
             // in place of the by-intent index. Offers keep their message, not the signed envelope: an offer sent
-            // again is signed afresh.
+            // again is signed afresh. A new intent keeps its envelope's nonce in its row instead of a row in `seen`.
             try db.execute(
                 sql: """
                     CREATE TABLE intents_by_sender (
                         sender BLOB NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, canonical TEXT NOT NULL,
-                        received_at INTEGER NOT NULL, offer_ids TEXT NOT NULL, PRIMARY KEY (sender, id)) WITHOUT ROWID;
+                        received_at INTEGER NOT NULL, offer_ids TEXT NOT NULL, nonce BLOB, PRIMARY KEY (sender, id))
+                        WITHOUT ROWID;
                     INSERT INTO intents_by_sender (sender, id, state, canonical, received_at, offer_ids)
                         SELECT sender, id, state, canonical, received_at, '' FROM intents;
                     CREATE TABLE offers_by_sender (
@@ -170,16 +171,26 @@ public final class SQLiteRecords: VendorRecords {
         return try writeHere { db in
             try SQLiteRecords.pruneSeen(db, now: first.receivedAt)
             return try batch.map { intent -> IntentStorage in
-                guard
-                    try SQLiteRecords.recordSeen(
-                        db, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
-                else { return .replay }
+                // The pair of a new intent is kept in its row, not in `seen`: one B-tree insert fewer for each
+                // intent, about a tenth of the inbox's throughput (schema/envelope.md).
+                if try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT 1 FROM seen WHERE sender = ? AND nonce = ?"),
+                    arguments: [intent.sender, intent.nonce]) != nil
+                {
+                    return .replay
+                }
                 // Cached statements: the hot path compiles no SQL.
-                if let state = try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT state FROM intents WHERE sender = ? AND id = ?"),
+                if let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT state, nonce FROM intents WHERE sender = ? AND id = ?"),
                     arguments: [intent.sender, intent.id])
                 {
-                    return .alreadyReceived(IntentState(rawValue: state) ?? .open)
+                    // A copy of the envelope that brought the intent; else another envelope for it, whose own pair
+                    // is kept in `seen`.
+                    guard row["nonce"] as Data? != intent.nonce,
+                        try SQLiteRecords.recordSeen(
+                            db, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
+                    else { return .replay }
+                    return .alreadyReceived(IntentState(rawValue: row["state"]) ?? .open)
                 }
                 let open =
                     try Int.fetchOne(
@@ -188,20 +199,16 @@ public final class SQLiteRecords: VendorRecords {
                         ),
                         arguments: [intent.sender, intent.quotaSince]) ?? 0
                 guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
-                guard try SQLiteRecords.insert(intent.offers, in: db) else {
-                    try db.cachedStatement(sql: "DELETE FROM seen WHERE sender = ? AND nonce = ?")
-                        .execute(arguments: [intent.sender, intent.nonce])
-                    return .offerIDTaken
-                }
+                guard try SQLiteRecords.insert(intent.offers, in: db) else { return .offerIDTaken }
                 try db.cachedStatement(
                     sql: """
-                        INSERT INTO intents (sender, id, state, canonical, received_at, offer_ids)
-                        VALUES (?, ?, 'open', ?, ?, ?)
+                        INSERT INTO intents (sender, id, state, canonical, received_at, offer_ids, nonce)
+                        VALUES (?, ?, 'open', ?, ?, ?, ?)
                         """
                 ).execute(
                     arguments: [
                         intent.sender, intent.id, intent.canonical, intent.receivedAt,
-                        intent.offers.map(\.id).joined(separator: ","),
+                        intent.offers.map(\.id).joined(separator: ","), intent.nonce,
                     ])
                 return .stored
             }

@@ -25,7 +25,8 @@ public protocol VendorRecords: Service {
     func admit(sender: Data, nonce: Data, until: Int64, now: Int64) async throws -> Bool
 
     /// Stores intents with their offers, all in one transaction (the group commit of ``IntentCommitter``), and
-    /// records each envelope's pair as seen in it.
+    /// records each stored envelope's pair as seen in it: a copy of it is a ``IntentStorage/replay`` from then on,
+    /// after a restart too. An envelope refused (``IntentStorage/tooMany``) leaves no pair behind.
     ///
     /// - Returns: What became of each intent, in order.
     func storeIntents(_ batch: [IntentToStore]) async throws -> [IntentStorage]

@@ -199,4 +199,42 @@ struct VendorStorageTests {
         #expect(accept.replies.first?.kind == .confirm, "\(accept.status)")
         #expect(try await vendor.inbox.records.deals().count == 1)
     }
+    @Test(
+        "copies of an intent's envelopes are replays after a restart; an envelope refused for the quota leaves no pair",
+        arguments: Engine.allCases)
+    func intentPairs(engine: Engine) async throws {
+        let place = try VendorPlace(engine)
+        let person = try SigningKeyPair.generate()
+        let vendor = try await TestVendor.started(at: place)
+        let key = vendor.inbox.keys.signing.publicKey
+        let message = "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base"
+        let first = Envelope.signed(message: message, by: person, to: key)
+        let second = Envelope.signed(message: message, by: person, to: key)
+        #expect(await vendor.inbox.handle(body: first.jsonBytes).status == 200)
+        let resent = await vendor.inbox.handle(body: second.jsonBytes)
+        #expect(resent.status == 200 && TestVendor.replies(in: resent.body).count == 2)
+
+        for _ in 1..<VendorLimits.openIntentsPerSender {
+            let intent = Envelope.signed(
+                message: "#buy lens id:\(MessageID.random()) terms:sd-base", by: person, to: key)
+            #expect(await vendor.inbox.handle(body: intent.jsonBytes).status == 200)
+        }
+        let lensID = MessageID.random()
+        let overQuota = Envelope.signed(message: "#buy lens id:\(lensID) terms:sd-base", by: person, to: key)
+        #expect(await vendor.inbox.handle(body: overQuota.jsonBytes).status == 429)
+        await vendor.stop()
+
+        let restarted = try await TestVendor.started(at: place)
+        for copy in [first, second] {
+            #expect(await restarted.inbox.handle(body: copy.jsonBytes).status == 409)
+        }
+        let withdraw = Envelope.signed(
+            message: "#withdraw id:\(MessageID.random()) re:\(try Message.parse(message).id!)", by: person, to: key)
+        #expect(await restarted.inbox.handle(body: withdraw.jsonBytes).status == 200)
+        let again = await restarted.inbox.handle(body: overQuota.jsonBytes)
+        #expect(
+            again.status == 200,
+            "refused for the quota, it was never received: \(String(decoding: again.body, as: UTF8.self))")
+        #expect(await restarted.inbox.handle(body: overQuota.jsonBytes).status == 409)
+    }
 }
