@@ -6,7 +6,8 @@ import Synchronization
 #endif
 
 /// Secret bytes (keys, seeds, passphrases) in memory from `sodium_malloc`: guarded pages, excluded from core dumps,
-/// inaccessible (`PROT_NONE`) except inside ``withUnsafeBytes(_:)``, and wiped when released.
+/// inaccessible (`PROT_NONE`) except while read (``withUnsafeBytes(_:)``, or for as long as a service holds them with
+/// ``whileReadable(_:)``), and wiped when released.
 ///
 /// Deliberately not `Codable`, not `Equatable` and not printable: its `description` never shows the bytes.
 public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, CustomDebugStringConvertible {
@@ -47,37 +48,37 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
         sodium_free(pointer)  // wipes before freeing
     }
 
-    /// Reads the secret; the pages are readable only for the duration of `body`.
+    /// Reads the secret; the pages are readable only for the duration of `body` (or while another reader holds them).
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        access.withLock { readers in
-            if readers == 0 { sodium_mprotect_readonly(pointer) }
-            readers += 1
-        }
-        defer {
-            access.withLock { readers in
-                readers -= 1
-                if readers == 0 { sodium_mprotect_noaccess(pointer) }
-            }
-        }
+        beginReading()
+        defer { endReading() }
         return try body(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
     /// Keeps the secret readable (never writable) for as long as `body` runs, so a service that reads it thousands of
     /// times a second (a vendor signing every reply) pays no page protection change, and no TLB flush on every core,
     /// for each read. Reads inside it still go through ``withUnsafeBytes(_:)``; the pages are inaccessible again once
-    /// `body` returns and no other reader holds them.
+    /// `body` returns and no other reader holds them. What this gives up, for its duration: a stray read elsewhere in
+    /// the process (an over-read, a use after free) finds the bytes instead of faulting. The guard pages, the lock in
+    /// memory and the exclusion from core dumps stay.
     public func whileReadable<R>(_ body: () async throws -> R) async rethrows -> R {
+        beginReading()
+        defer { endReading() }
+        return try await body()
+    }
+
+    private func beginReading() {
         access.withLock { readers in
             if readers == 0 { sodium_mprotect_readonly(pointer) }
             readers += 1
         }
-        defer {
-            access.withLock { readers in
-                readers -= 1
-                if readers == 0 { sodium_mprotect_noaccess(pointer) }
-            }
+    }
+
+    private func endReading() {
+        access.withLock { readers in
+            readers -= 1
+            if readers == 0 { sodium_mprotect_noaccess(pointer) }
         }
-        return try await body()
     }
 
     /// Writes the secret; the pages are writable only for the duration of `body`.
@@ -85,7 +86,12 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
         -> R
     {
         access.withLock { _ in sodium_mprotect_readwrite(pointer) }
-        defer { access.withLock { readers in if readers == 0 { sodium_mprotect_noaccess(pointer) } } }
+        defer {
+            // Back to what the readers still holding it need: read-only for them, else nothing.
+            access.withLock { readers in
+                if readers == 0 { sodium_mprotect_noaccess(pointer) } else { sodium_mprotect_readonly(pointer) }
+            }
+        }
         return try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
 

@@ -94,20 +94,21 @@ public final class PostgresRecords: VendorRecords {
         (
             // Offer ids are unique per sender, as they are looked up: 40 random bits are not unique among millions of
             // offers to everyone. Offers keep their message, not the signed envelope (an offer sent again is signed
-            // afresh), as on SQLite.
+            // afresh), as on SQLite: the column is rewritten in place, one pass over the table that frees the
+            // envelopes' space.
             "v2-offers-by-sender",
             [
-                "ALTER TABLE offers ADD COLUMN message TEXT",
-                "UPDATE offers SET message = envelope::json ->> 'msg'",
-                "ALTER TABLE offers ALTER COLUMN message SET NOT NULL",
-                "ALTER TABLE offers DROP COLUMN envelope",
+                "ALTER TABLE offers ALTER COLUMN envelope TYPE TEXT USING (envelope::json ->> 'msg')",
+                "ALTER TABLE offers RENAME COLUMN envelope TO message",
                 "ALTER TABLE offers DROP CONSTRAINT offers_pkey",
                 "ALTER TABLE offers ADD PRIMARY KEY (sender, id)",
             ]
         ),
     ]
 
-    /// How long startup waits for the database before giving up with a clear line.
+    /// How long startup waits for the database to answer before giving up with a clear line. Migrations are not
+    /// timed: rewriting a large table may take minutes, and must not be cut off by a deadline meant for a database
+    /// that never answers.
     static let startupDeadline: Duration = .seconds(15)
 
     public func migrate() async throws {
@@ -116,7 +117,9 @@ public final class PostgresRecords: VendorRecords {
                 group.addTask {
                     try await self.probe()
                     while !self.running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-                    try await self.applyMigrations()
+                    try await self.onConnection { connection in
+                        try await connection.query("SELECT 1", logger: self.logger)
+                    }
                     return true
                 }
                 group.addTask {
@@ -131,6 +134,7 @@ public final class PostgresRecords: VendorRecords {
                             + "and is the address right?")
                 }
             }
+            try await applyMigrations()
         } catch let error as PSQLError {
             throw VendorStoreError("cannot use the database at \(location): \(PostgresRecords.explain(error))")
         }
@@ -405,6 +409,11 @@ public final class PostgresRecords: VendorRecords {
                     WHERE id = \(offerID) AND sender = \(newOffer.sender) AND state = 'open' RETURNING 1
                     """, on: connection)
             else { return .notOpen }
+            let made =
+                try await firstValue(
+                    "SELECT COUNT(*) FROM offers WHERE sender = \(newOffer.sender) AND intent_id = \(newOffer.intentID)",
+                    as: Int.self, on: connection) ?? 0
+            guard made < VendorLimits.offersPerIntentInAll else { return .tooMany }
             return try await insert(newOffer, on: connection) ? .replaced : .offerIDTaken
         }
     }

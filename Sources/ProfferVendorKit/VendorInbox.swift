@@ -137,8 +137,9 @@ public final class VendorInbox: Service {
         let sender = Data(envelope.sender.bytes)
         switch message.kind {
         case .buy, .rent, .hire, .fix:
+            // The envelope's `msg` is the intent's canonical form already: the verifier refused it otherwise.
             return try await answerIntent(
-                message, sender: envelope.sender,
+                message, canonical: envelope.envelope.msg, sender: envelope.sender,
                 seen: (VendorInbox.nonce(of: envelope), VendorInbox.seenUntil(now)),
                 now: now)
         case .counter: return try await answerCounter(message, sender: envelope.sender, now: now)
@@ -163,7 +164,8 @@ public final class VendorInbox: Service {
     // MARK: - Intents
 
     private func answerIntent(
-        _ intent: Message, sender: SigningPublicKey, seen: (nonce: Data, until: Int64), now: Timestamp
+        _ intent: Message, canonical: String, sender: SigningPublicKey, seen: (nonce: Data, until: Int64),
+        now: Timestamp
     ) async throws -> InboxAnswer {
         guard let intentID = intent.id else {
             throw ProtocolError(.badMessage, "an intent sent to a vendor needs an id:, so that offers can answer it")
@@ -180,9 +182,9 @@ public final class VendorInbox: Service {
         let terms = requested.isEmpty ? [catalog.terms[0]] : requested
         let items = catalog.matches(intent).prefix(VendorLimits.offersPerIntent)
         var offers: [(offer: StoredOffer, envelope: String)] = []
-        var outcome = IntentStorage.offerIDTaken
+        var outcome: IntentStorage
         // Fresh ids, and fresh offers, for as long as the ids chosen are taken (never twice in practice).
-        while outcome == .offerIDTaken {
+        repeat {
             let ids = VendorInbox.offerIDs(count: items.count)
             offers = keys.signing.whileSecretReadable {
                 zip(items, ids).map { item, id in
@@ -194,12 +196,12 @@ public final class VendorInbox: Service {
             // One transaction: stored if new; otherwise the state of the copy received before.
             outcome = try await committer.store(
                 IntentToStore(
-                    sender: senderData, id: intentID.description, canonical: intent.canonicalForm,
+                    sender: senderData, id: intentID.description, canonical: canonical,
                     offers: offers.map(\.offer), receivedAt: now.secondsSince1970, nonce: seen.nonce,
                     seenUntil: seen.until, quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds)))
-        }
+        } while outcome == .offerIDTaken
         switch outcome {
-        case .stored, .offerIDTaken: break
+        case .stored, .offerIDTaken: break  // the loop ends on anything but a clash
         case .replay: throw VendorInbox.replayed
         case .tooMany:
             throw ProtocolError(
@@ -229,7 +231,8 @@ public final class VendorInbox: Service {
 
     /// Ids for the offers answering one intent: 25 random bits shared by all, then 15 random bits each, all
     /// different. Offers are keyed by sender and id, so the offers of one intent sit side by side and storing them
-    /// dirties one page, not one each. Taken together the 40 bits stay as hard to guess as any message id.
+    /// dirties one page, not one each. An offer id is no secret: it is found only together with the key of the
+    /// sender it was made to, and says nothing `re:` does not (that these offers answer one intent).
     static func offerIDs(count: Int) -> [MessageID] {
         var generator = SystemRandomNumberGenerator()
         let shared = generator.next() & 0xFF_FFFF_8000
@@ -268,7 +271,7 @@ public final class VendorInbox: Service {
         offer.terms = FieldList(terms)
         offer.needs = FieldList(item.needs)
         let message = offer.canonicalForm
-        let envelope = Envelope.signed(message: message, by: keys.signing, to: recipient, at: now)
+        let envelope = sign(canonical: message, to: recipient, at: now)
         let stored = StoredOffer(
             id: id.description, sender: Data(recipient.bytes), intentID: intentID.description,
             sku: item.sku.description, price: price, qty: qty, needs: item.needs, terms: terms.map(\.description),
@@ -328,13 +331,23 @@ public final class VendorInbox: Service {
             case .replaced: return .replies([newOffer.envelope])
             case .notOpen: throw ProtocolError(.unknownRef, "offer \(offer.id) is no longer open")
             case .offerIDTaken: continue
+            case .tooMany:
+                throw ProtocolError(
+                    .tooMany,
+                    "intent \(offer.intentID) has \(VendorLimits.offersPerIntentInAll) offers here, counters included, "
+                        + "the most one intent may have: accept one, or send a new intent")
             }
         }
     }
 
     /// `message` in an envelope signed with the vendor's key, addressed to `recipient`.
     private func sign(_ message: Message, to recipient: SigningPublicKey, at now: Timestamp) -> Envelope {
-        Envelope.signed(message: message.canonicalForm, by: keys.signing, to: recipient, at: now)
+        sign(canonical: message.canonicalForm, to: recipient, at: now)
+    }
+
+    /// A message already in canonical form (`message.canonicalForm`, kept by the caller) signed the same way.
+    private func sign(canonical message: String, to recipient: SigningPublicKey, at now: Timestamp) -> Envelope {
+        Envelope.signed(message: message, by: keys.signing, to: recipient, at: now)
     }
 
     /// A signed `confirm` re `message` (an accept, or a forget when `message` is one).

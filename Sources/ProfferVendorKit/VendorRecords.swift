@@ -78,6 +78,9 @@ public enum VendorLimits {
     public static let openIntentsPerSender = 200
     /// How many offers one intent gets at most, so the offers one key can cause are bounded too.
     public static let offersPerIntent = 5
+    /// How many offers one intent may have in all, its first ones and those its counters made: a key countering
+    /// without end would otherwise store offers without end.
+    public static let offersPerIntentInAll = 25
 }
 
 public enum IntentState: String, Sendable, Equatable {
@@ -139,8 +142,9 @@ public enum IntentStorage: Equatable, Sendable {
     case replay
     /// The sender already has ``VendorLimits/openIntentsPerSender`` open intents: nothing is stored.
     case tooMany
-    /// One of the offers' random ids is already an offer to this sender (a chance of about one in 10^11 per
-    /// intent): nothing is stored, and the pair is not recorded, so the intent may be stored with other ids.
+    /// One of the offers' random ids is already an offer to this sender (for a key with a thousand offers, a chance
+    /// of about one in 500 million per intent): nothing is stored, and the pair is not recorded, so the intent may be
+    /// stored with other ids.
     case offerIDTaken
 }
 
@@ -152,6 +156,8 @@ public enum Supersession: Equatable, Sendable {
     case notOpen
     /// The new offer's random id is already an offer to this sender: nothing changed.
     case offerIDTaken
+    /// The intent has ``VendorLimits/offersPerIntentInAll`` offers already: nothing changed.
+    case tooMany
 }
 
 /// A deal to be made, with both envelopes to keep.

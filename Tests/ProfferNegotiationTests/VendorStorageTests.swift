@@ -127,21 +127,23 @@ struct VendorStorageTests {
         let intentID = MessageID.random()
         let intent = try Message.parse("#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base")
         let now = Timestamp.now
-        // Two offers as the earlier code stored them: whole envelopes, ids unique among all senders.
+        // Three offers as the earlier code stored them (whole envelopes, ids unique among all senders), in an order
+        // their ids do not have: an X-T5, countered by a cheaper X-T5, and a Z6 between them.
         let offers = try [
-            ("xt5", "1149EUR", "X-T5 body", "3d", "name,postal"), ("z6", "1199EUR", "Z6 II body", "2d", "name"),
+            ("zzzzzzzz", "xt5", "1149EUR", "X-T5 body", "3d", "name,postal", "countered"),
+            ("mmmmmmmm", "z6", "1199EUR", "Z6 II body", "2d", "name", "open"),
+            ("aaaaaaaa", "xt5", "1100EUR", "X-T5 body", "3d", "name,postal", "open"),
         ]
         .map {
-            sku, price, title, eta, needs -> (
-                id: MessageID, sku: String, price: String, needs: String, envelope: String
+            id, sku, price, title, eta, needs, state -> (
+                id: String, sku: String, price: String, needs: String, state: String, envelope: String
             ) in
-            let id = MessageID.random()
             let message = try Message.parse(
                 "#offer id:\(id) re:\(intentID) price:\(price) item:\"\(title)\" sku:\(sku) eta:\(eta) exp:2d terms:sd-base needs:\(needs)"
             )
             let envelope = Envelope.signed(
                 message: message.canonicalForm, by: keys.signing, to: person.publicKey, at: now)
-            return (id, sku, price, needs, envelope.json)
+            return (id, sku, price, needs, state, envelope.json)
         }
         let sender = Data(person.publicKey.bytes)
         let expiresAt = now.secondsSince1970 + 2 * 86_400
@@ -157,11 +159,11 @@ struct VendorStorageTests {
                     try db.execute(
                         sql: """
                             INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
-                            VALUES (?, ?, ?, ?, ?, 'EUR', 1, ?, 'sd-base', ?, 'open', ?)
+                            VALUES (?, ?, ?, ?, ?, 'EUR', 1, ?, 'sd-base', ?, ?, ?)
                             """,
                         arguments: [
-                            offer.id.description, sender, intentID.description, offer.sku,
-                            Money(offer.price)!.thousandths, offer.needs, expiresAt, offer.envelope,
+                            offer.id, sender, intentID.description, offer.sku, Money(offer.price)!.thousandths,
+                            offer.needs, expiresAt, offer.state, offer.envelope,
                         ])
                 }
             }
@@ -181,7 +183,7 @@ struct VendorStorageTests {
                     """
                     INSERT INTO offers (id, sender, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, envelope)
                     VALUES ('\(offer.id)', '\\x\(hex)', '\(intentID)', '\(offer.sku)', \(Money(offer.price)!.thousandths),
-                            'EUR', 1, '\(offer.needs)', 'sd-base', \(expiresAt), 'open', '\(offer.envelope)')
+                            'EUR', 1, '\(offer.needs)', 'sd-base', \(expiresAt), '\(offer.state)', '\(offer.envelope)')
                     """)
             }
             for statement in statements { _ = try postgres.psql(database: name, statement) }
@@ -190,15 +192,49 @@ struct VendorStorageTests {
         let vendor = try await TestVendor.started(at: place)
         let resent = await Self.send(intent.canonicalForm, from: person, to: vendor)
         #expect(resent.status == 200)
-        #expect(resent.replies.map(\.id) == offers.map(\.id))
-        #expect(resent.replies.map(\.item) == ["X-T5 body", "Z6 II body"])
+        #expect(resent.replies.map(\.id?.description) == ["mmmmmmmm", "aaaaaaaa"], "open ones, in the order made")
+        #expect(resent.replies.map(\.price?.description) == ["1199EUR", "1100EUR"])
         let data = keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
         let accept = await Self.send(
             "#accept id:\(MessageID.random()) re:\(offers[1].id) terms:sd-base give:name", from: person, to: vendor,
             sealed: data)
         #expect(accept.replies.first?.kind == .confirm, "\(accept.status)")
         #expect(try await vendor.inbox.records.deals().count == 1)
+        let countered = await Self.send(
+            "#accept id:\(MessageID.random()) re:zzzzzzzz terms:sd-base give:name,postal", from: person, to: vendor,
+            sealed: keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+        #expect(countered.status == 422, "a countered offer stays countered")
     }
+
+    @Test(
+        "a counter whose new id is taken changes nothing; an intent takes offers up to its bound, then 429",
+        arguments: Engine.allCases)
+    func counterClashAndBound(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let person = try SigningKeyPair.generate()
+        let sender = Data(person.publicKey.bytes)
+        let first = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
+        let z6 = try #require(first.replies.first { $0.item == "Z6 II body" })
+        let xt5 = try #require(first.replies.first { $0.item == "X-T5 body" })
+        let records = vendor.inbox.records
+        var clash = try #require(try await records.offer(id: z6.id!.description, sender: sender))
+        clash.id = xt5.id!.description
+        #expect(try await records.supersede(offerID: z6.id!.description, with: clash) == .offerIDTaken)
+        #expect(try await records.offer(id: z6.id!.description, sender: sender)?.state == .open, "rolled back")
+
+        var latest = z6.id!
+        for _ in 0..<(VendorLimits.offersPerIntentInAll - first.replies.count) {
+            let counter = await Self.send(
+                "#counter id:\(MessageID.random()) re:\(latest) price:1199EUR", from: person, to: vendor)
+            latest = try #require(counter.replies.first?.id, "\(counter.status)")
+        }
+        let past = await Self.send(
+            "#counter id:\(MessageID.random()) re:\(latest) price:1199EUR", from: person, to: vendor)
+        #expect(past.status == 429)
+        #expect(try await records.offer(id: latest.description, sender: sender)?.state == .open)
+    }
+
     @Test(
         "copies of an intent's envelopes are replays after a restart; an envelope refused for the quota leaves no pair",
         arguments: Engine.allCases)
@@ -236,5 +272,23 @@ struct VendorStorageTests {
             again.status == 200,
             "refused for the quota, it was never received: \(String(decoding: again.body, as: UTF8.self))")
         #expect(await restarted.inbox.handle(body: overQuota.jsonBytes).status == 409)
+    }
+    @Test("vendor.db can be backed up while the vendor runs, as the README says")
+    func onlineBackup() async throws {
+        let vendor = try await TestVendor.started(.sqlite)
+        let person = try SigningKeyPair.generate()
+        let answer = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
+        #expect(answer.replies.count == 2)
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let running = try DatabaseQueue(path: vendor.folder.path + "/vendor.db", configuration: readOnly)
+        let copy = try DatabaseQueue(path: vendor.folder.path + "/copy.db")
+        try running.backup(to: copy)
+        #expect(try await copy.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM offers") } == 2)
+        // The vendor goes on after the copy.
+        let more = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
+        #expect(more.status == 200)
     }
 }
