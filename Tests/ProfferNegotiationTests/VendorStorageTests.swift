@@ -18,6 +18,17 @@ struct VendorStorageTests {
         await VendorExactlyOnceTests.send(message, from: person, to: vendor, sealed: sealed)
     }
 
+    /// An accept of `offer` (an X-T5, which needs a name and a postal address) with both sealed to `box`.
+    static func acceptNameAndPostal(
+        _ offer: String, from person: SigningKeyPair, to vendor: TestVendor, box: BoxPublicKey
+    )
+        async -> (status: Int, replies: [Message])
+    {
+        await send(
+            "#accept id:\(MessageID.random()) re:\(offer) terms:sd-base give:name,postal", from: person, to: vendor,
+            sealed: box.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+    }
+
     @Test("the offers of one intent share their first 25 bits and differ after; random bits differ between intents")
     func offerIDsSharePrefix() {
         for count in [1, 2, 5] {
@@ -52,10 +63,8 @@ struct VendorStorageTests {
         let withdraw = await Self.send(
             "#withdraw id:\(MessageID.random()) re:\(intentID)", from: person, to: vendor)
         #expect(withdraw.status == 200)
-        let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8))
-        let late = await Self.send(
-            "#accept id:\(MessageID.random()) re:\(countered.id!) terms:sd-base give:name,postal", from: person,
-            to: vendor, sealed: data)
+        let late = await Self.acceptNameAndPostal(
+            countered.id!.description, from: person, to: vendor, box: vendor.inbox.keys.box.publicKey)
         #expect(late.status == 422, "the counter's offer was withdrawn with its intent")
     }
 
@@ -200,9 +209,7 @@ struct VendorStorageTests {
             sealed: data)
         #expect(accept.replies.first?.kind == .confirm, "\(accept.status)")
         #expect(try await vendor.inbox.records.deals().count == 1)
-        let countered = await Self.send(
-            "#accept id:\(MessageID.random()) re:zzzzzzzz terms:sd-base give:name,postal", from: person, to: vendor,
-            sealed: keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+        let countered = await Self.acceptNameAndPostal("zzzzzzzz", from: person, to: vendor, box: keys.box.publicKey)
         #expect(countered.status == 422, "a countered offer stays countered")
     }
 
