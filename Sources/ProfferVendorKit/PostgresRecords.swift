@@ -518,11 +518,15 @@ public final class PostgresRecords: VendorRecords {
 
     public func deal(sender: Data, acceptID: String) async throws -> StoredDeal? {
         try await onConnection { connection in
-            for try await (offerID, sku, acceptEnvelope) in try await connection.query(
-                "SELECT offer_id, sku, accept_envelope FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID)",
+            for try await (offerID, sku, acceptEnvelope, confirmEnvelope) in try await connection.query(
+                """
+                SELECT offer_id, sku, accept_envelope, confirm_envelope FROM deals
+                WHERE sender = \(sender) AND accept_id = \(acceptID)
+                """,
                 logger: logger
-            ).decode((String, String, String).self) {
-                return StoredDeal(offerID: offerID, sku: sku, acceptEnvelope: acceptEnvelope)
+            ).decode((String, String, String, String).self) {
+                return StoredDeal(
+                    offerID: offerID, sku: sku, acceptEnvelope: acceptEnvelope, confirmEnvelope: confirmEnvelope)
             }
             return nil
         }

@@ -424,9 +424,16 @@ public final class SQLiteRecords: VendorRecords {
     public func deal(sender: Data, acceptID: String) async throws -> StoredDeal? {
         try await database.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT offer_id, sku, accept_envelope FROM deals WHERE sender = ? AND accept_id = ?",
+                db,
+                sql: """
+                    SELECT offer_id, sku, accept_envelope, confirm_envelope FROM deals WHERE sender = ? AND accept_id = ?
+                    """,
                 arguments: [sender, acceptID]
-            ).map { StoredDeal(offerID: $0["offer_id"], sku: $0["sku"], acceptEnvelope: $0["accept_envelope"]) }
+            ).map {
+                StoredDeal(
+                    offerID: $0["offer_id"], sku: $0["sku"], acceptEnvelope: $0["accept_envelope"],
+                    confirmEnvelope: $0["confirm_envelope"])
+            }
         }
     }
 

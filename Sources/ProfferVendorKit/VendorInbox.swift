@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import PostgresNIO
 import ProfferCrypto
@@ -109,6 +110,11 @@ public final class VendorInbox: Service {
             return try await act(on: verified, now: now)
         } catch let error as ProtocolError {
             return .error(error)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            // Another process (a backup, an operator's sqlite3) held vendor.db's write lock past the busy timeout:
+            // nothing was written, and the same envelope may be sent again in a moment.
+            logger.warning("vendor.db was locked by another process for over 5 s; an envelope was answered 503")
+            return .error(ProtocolError(.busy, "the vendor's records are busy; try again in a moment"))
         } catch {
             // The person gets a bare 500; the vendor's operator needs the cause (never a secret: PostgreSQL's errors
             // are explained from their codes, and GRDB's name the statement, not its arguments).
@@ -411,7 +417,10 @@ public final class VendorInbox: Service {
             acceptEnvelope: envelope.envelope.json, confirmEnvelope: reply.json, disclosed: disclosed,
             now: now.secondsSince1970)
         switch try await records.makeDeal(deal) {
-        case .made, .alreadyMade: break
+        case .made: break
+        case .alreadyMade:
+            // A retry racing the first send made the deal first: its confirm is the one kept.
+            if let answer = try await answerToKnownAccept(accept, sender: envelope.sender, now: now) { return answer }
         case .acceptIDTaken: throw VendorInbox.acceptIDTaken(accept)
         case .soldOut: return decline(accept, why: "sold out", to: envelope.sender, now: now)
         case .expired: throw ProtocolError(.expired, "offer \(offer.id) has expired")
@@ -431,8 +440,12 @@ public final class VendorInbox: Service {
             return nil
         }
         guard deal.offerID == accept.re?.description else { throw VendorInbox.acceptIDTaken(accept) }
-        let eta = catalog.item(sku: deal.sku)?.eta
-        return .replies([confirmation(of: accept, eta: eta, to: sender, now: now).json])
+        // The very confirm the vendor keeps (its id and eta), in a fresh envelope: a copy of the first would rightly
+        // be refused by the agent as a replay, and a new confirm would give the person a record the vendor has not.
+        guard let confirm = try? Envelope.decode(json: Array(deal.confirmEnvelope.utf8)).envelope.msg else {
+            throw ProtocolError(.unknownRef, "the deal made by accept \(accept.id!) cannot be read back")
+        }
+        return .replies([sign(canonical: confirm, to: sender, at: now).json])
     }
 
     static func acceptIDTaken(_ accept: Message) -> ProtocolError {

@@ -125,11 +125,13 @@ public struct IntentToStore: Sendable {
     var quotaSince: Int64
 }
 
-/// A deal as the inbox checks it: the offer it was made for, and the accept kept.
+/// A deal as the inbox checks it: the offer it was made for, and the accept and confirm kept.
 public struct StoredDeal: Sendable {
     var offerID: String
     var sku: String
     var acceptEnvelope: String
+    /// The confirm the vendor sent and keeps; an accept sent again is answered with the same message.
+    var confirmEnvelope: String
 }
 
 /// What became of an intent sent to the store.

@@ -185,6 +185,11 @@ struct VendorExactlyOnceTests {
         }
         #expect(answers.allSatisfy { $0.0 == 200 && $0.1.first?.kind == .confirm }, "\(answers.map(\.0))")
         #expect(answers.allSatisfy { $0.1.first?.eta?.description == "2d" })
+        #expect(Set(answers.compactMap { $0.1.first?.id }).count == 1, "every retry gets the very confirm kept")
+        let later = await Self.send(
+            "#accept id:\(acceptID) re:\(z6.id!) terms:sd-base,pdc-intent give:name", from: person, to: vendor,
+            sealed: data)
+        #expect(later.1.first?.id == answers.first?.1.first?.id)
         #expect(try await vendor.inbox.records.deals().count == 1)
 
         let reused = await Self.send(

@@ -298,4 +298,20 @@ struct VendorStorageTests {
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         #expect(more.status == 200)
     }
+    @Test("another process holding vendor.db's write lock past the busy timeout gets the sender 503 busy, not 500")
+    func lockedByAnotherProcess() async throws {
+        let vendor = try await TestVendor.started(.sqlite)
+        let person = try SigningKeyPair.generate()
+        var holding = Configuration()
+        holding.allowsUnsafeTransactions = true  // the lock is held across accesses on purpose
+        let other = try DatabaseQueue(path: vendor.folder.path + "/vendor.db", configuration: holding)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN EXCLUSIVE") }
+        let blocked = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
+        #expect(blocked.status == 503)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+        let answered = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
+        #expect(answered.status == 200 && answered.replies.count == 2)
+    }
 }
