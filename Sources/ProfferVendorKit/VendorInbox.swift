@@ -112,7 +112,8 @@ public final class VendorInbox: Service {
             return .error(error)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             // Another process (a backup, an operator's sqlite3) held vendor.db's write lock past the busy timeout:
-            // nothing was written, and the same envelope may be sent again in a moment.
+            // the change was not written, and a fresh envelope may try again (a copy of this one is a replay to the
+            // in-memory window).
             logger.warning("vendor.db was locked by another process for over 5 s; an envelope was answered 503")
             return .error(ProtocolError(.busy, "the vendor's records are busy; try again in a moment"))
         } catch {
