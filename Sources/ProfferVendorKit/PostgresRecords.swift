@@ -49,6 +49,25 @@ public final class PostgresRecords: VendorRecords {
     /// of intents are written at once, leaving connections in the pool for the other requests.
     public var concurrentWrites: Int { 8 }
 
+    /// Ids for the offers answering one intent: 25 random bits shared by all, then 15 random bits each, all
+    /// different. Offers are keyed by sender and id, so the offers of one intent sit side by side and storing them
+    /// dirties one page, not one each. Ids are drawn at random because instances share the database: a clash with an
+    /// offer already made to the sender is caught when it is stored (``IntentStorage/offerIDTaken``). An offer id is no secret: it is found only together with the key of the
+    /// sender it was made to, and says nothing `re:` does not (that these offers answer one intent).
+    public func newOfferIDs(count: Int) -> [MessageID] { PostgresRecords.offerIDs(count: count) }
+
+    static func offerIDs(count: Int) -> [MessageID] {
+        var generator = SystemRandomNumberGenerator()
+        let shared = generator.next() & 0xFF_FFFF_8000
+        var ids: [MessageID] = []
+        ids.reserveCapacity(count)
+        while ids.count < count {
+            let id = MessageID(bits: shared | (generator.next() & 0x7FFF))
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
+
     /// Whether ``run()`` was called: queries made before it would wait for the pool (and PostgresNIO warns).
     private let running = Mutex(false)
 

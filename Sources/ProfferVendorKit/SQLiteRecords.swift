@@ -1,8 +1,10 @@
 import Foundation
 import GRDB
+import ProfferCrypto
 import ProfferEnvelope
 import ProfferWire
 import ServiceLifecycle
+import Synchronization
 
 /// The vendor's records in `vendor.db` in its data folder: the embedded engine, for one process.
 ///
@@ -11,10 +13,21 @@ import ServiceLifecycle
 ///
 /// Disclosed data is deleted for real on `forget`: `secure_delete` zeroes the freed bytes and a WAL checkpoint
 /// removes the old page images, so the values are gone from every file in the folder.
+///
+/// Offers are numbered in the order they are made and stored under their number, so that new offers append to the
+/// end of one B-tree instead of landing on a random page each; an offer's id is its number through a keyed
+/// permutation (``FortyBitCipher``), kept in `vendor.db`. Measured on the inbox's load, this writes about a third of
+/// the pages per intent that offers keyed by sender did (schema/envelope.md).
 public final class SQLiteRecords: VendorRecords {
     let database: DatabaseQueue
     /// The folder lock, released when the records go away.
     private let lock: FolderLock
+    private let offerIDCipher: FortyBitCipher
+    /// The next offer number to give out. One process holds the folder, so numbers are given out here, before the
+    /// offers are signed, instead of by the database when they are stored.
+    private let nextOfferNumber: Mutex<UInt64>
+    /// Whether offers made before offers were numbered are kept: their ids are found through `offers_made_before_v5`.
+    private let keepsOffersMadeBeforeNumbering: Bool
 
     public init(folder: String) throws {
         try DataFolder.prepare(folder)
@@ -40,6 +53,21 @@ public final class SQLiteRecords: VendorRecords {
         database = try DatabaseQueue(path: path, configuration: configuration)
         // Migrated at once: one process owns the file, and a store that opens is ready to use.
         try SQLiteRecords.migrator.migrate(database)
+        let numbering = try database.read { db in
+            (
+                key: try Data.fetchOne(db, sql: "SELECT key FROM offer_numbering").map { [UInt8]($0) },
+                next: try UInt64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM offers") ?? 1,
+                before: try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM offers_made_before_v5)") ?? false
+            )
+        }
+        guard let key = numbering.key, let cipher = FortyBitCipher(key: key) else {
+            throw VendorStoreError(
+                "vendor.db's offer_numbering key is missing or not \(FortyBitCipher.keyByteCount) bytes: "
+                    + "the file was edited by hand; restore it from a backup")
+        }
+        offerIDCipher = cipher
+        nextOfferNumber = Mutex(numbering.next)
+        keepsOffersMadeBeforeNumbering = numbering.before
     }
 
     /// Nothing runs in the background: the records stay open until the service group stops, then the database is
@@ -142,6 +170,32 @@ public final class SQLiteRecords: VendorRecords {
                     ALTER TABLE offers_by_sender RENAME TO offers;
                     """)
         }
+        migrator.registerMigration("v5-offers-by-number") { db in
+            // Offers numbered in the order made, new ones appending to one B-tree; an offer's id is its number through
+            // the key kept in `offer_numbering`. Offers made before keep their ids, found through
+            // `offers_made_before_v5`, which nothing adds to after this.
+            try db.execute(
+                sql: """
+                    CREATE TABLE offer_numbering (key BLOB NOT NULL);
+                    CREATE TABLE offers_by_number (
+                        number INTEGER PRIMARY KEY, sender BLOB NOT NULL, id TEXT NOT NULL, intent_id TEXT NOT NULL,
+                        sku TEXT NOT NULL, price INTEGER NOT NULL, currency TEXT NOT NULL, qty INTEGER NOT NULL,
+                        needs TEXT NOT NULL, terms TEXT NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL,
+                        message TEXT NOT NULL);
+                    INSERT INTO offers_by_number
+                        (sender, id, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message)
+                        SELECT sender, id, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message
+                        FROM offers;
+                    CREATE TABLE offers_made_before_v5 (
+                        sender BLOB NOT NULL, id TEXT NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (sender, id))
+                        WITHOUT ROWID;
+                    INSERT INTO offers_made_before_v5 SELECT sender, id, number FROM offers_by_number;
+                    DROP TABLE offers;
+                    ALTER TABLE offers_by_number RENAME TO offers;
+                    """)
+            try db.execute(
+                sql: "INSERT INTO offer_numbering (key) VALUES (?)", arguments: [Data(FortyBitCipher.randomKey())])
+        }
         return migrator
     }
 
@@ -166,6 +220,39 @@ public final class SQLiteRecords: VendorRecords {
     }
 
     // MARK: - Intents and offers
+
+    /// The ids of the next `count` offer numbers. Never the id of an offer kept: numbers go up from the highest kept
+    /// (one given out but not stored was never sent, and may come again after a restart), and an offer made before
+    /// offers were numbered whose id one of these happens to be is caught when the offer is stored
+    /// (``IntentStorage/offerIDTaken``).
+    public func newOfferIDs(count: Int) throws -> [MessageID] {
+        let first = nextOfferNumber.withLock { next in
+            defer { next += UInt64(count) }
+            return next
+        }
+        guard first + UInt64(count) <= FortyBitCipher.limit else {
+            throw VendorStoreError(
+                "vendor.db has given out all 2^40 offer numbers; start a new data folder for new offers")
+        }
+        return (first..<first + UInt64(count)).map { MessageID(bits: offerIDCipher.encrypt($0)) }
+    }
+
+    /// The number `sender`'s offer `id` is stored under, or `nil` when no offer `id` was made to `sender`.
+    func offerNumber(_ db: Database, sender: Data, id: String) throws -> UInt64? {
+        if let parsed = MessageID(id) {
+            let number = offerIDCipher.decrypt(parsed.bits)
+            if try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM offers WHERE number = ? AND sender = ? AND id = ?"),
+                arguments: [number, sender, id]) != nil
+            {
+                return number
+            }
+        }
+        guard keepsOffersMadeBeforeNumbering else { return nil }
+        return try UInt64.fetchOne(
+            db.cachedStatement(sql: "SELECT number FROM offers_made_before_v5 WHERE sender = ? AND id = ?"),
+            arguments: [sender, id])
+    }
 
     public func storeIntents(_ batch: [IntentToStore]) async throws -> [IntentStorage] {
         guard let first = batch.first else { return [] }
@@ -200,7 +287,7 @@ public final class SQLiteRecords: VendorRecords {
                         ),
                         arguments: [intent.sender, intent.quotaSince]) ?? 0
                 guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
-                guard try SQLiteRecords.insert(intent.offers, in: db) else { return .offerIDTaken }
+                guard try insert(intent.offers, in: db) else { return .offerIDTaken }
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO intents (sender, id, state, canonical, received_at, offer_ids, nonce)
@@ -230,13 +317,13 @@ public final class SQLiteRecords: VendorRecords {
     )] {
         try await database.read { db in
             try (SQLiteRecords.offerIDs(db, sender: sender, intentID: intentID) ?? []).compactMap { id in
-                try Row.fetchOne(
+                guard let number = try offerNumber(db, sender: sender, id: id) else { return nil }
+                return try Row.fetchOne(
                     db.cachedStatement(
-                        sql: """
-                            SELECT message, expires_at FROM offers
-                            WHERE sender = ? AND id = ? AND state = 'open' AND expires_at >= ?
-                            """),
-                    arguments: [sender, id, now]
+                        sql:
+                            "SELECT message, expires_at FROM offers WHERE number = ? AND state = 'open' AND expires_at >= ?"
+                    ),
+                    arguments: [number, now]
                 ).map { ($0["message"], $0["expires_at"]) }
             }
         }
@@ -250,37 +337,55 @@ public final class SQLiteRecords: VendorRecords {
         ).map { $0.split(separator: ",").map(String.init) }
     }
 
-    /// Inserts offers all or none: `false`, with nothing inserted, when one's id is already an offer to its sender.
-    static func insert(_ offers: [StoredOffer], in db: Database) throws -> Bool {
+    /// Inserts offers all or none, each under its number: `false`, with nothing inserted, when one's number is taken
+    /// or its id is an offer its sender got before offers were numbered.
+    ///
+    /// - Throws: When an offer's id was not made by ``newOfferIDs(count:)``.
+    func insert(_ offers: [StoredOffer], in db: Database) throws -> Bool {
+        let given = nextOfferNumber.withLock { $0 }
         for (index, offer) in offers.enumerated() {
+            guard let id = MessageID(offer.id), case let number = offerIDCipher.decrypt(id.bits), number < given else {
+                throw VendorStoreError("offer id \(offer.id) was not made by newOfferIDs(count:)")
+            }
+            if keepsOffersMadeBeforeNumbering,
+                try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT 1 FROM offers_made_before_v5 WHERE sender = ? AND id = ?"),
+                    arguments: [offer.sender, offer.id]) != nil
+            {
+                try deleteOffers(offers[..<index], in: db)
+                return false
+            }
             try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO offers
-                        (sender, id, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        (number, sender, id, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
-                    offer.sender, offer.id, offer.intentID, offer.sku, offer.price.thousandths,
+                    number, offer.sender, offer.id, offer.intentID, offer.sku, offer.price.thousandths,
                     offer.price.currency.description, offer.qty, offer.needsColumn, offer.termsColumn,
                     offer.expiresAt, offer.state.rawValue, offer.message,
                 ])
             if db.changesCount == 0 {
-                for inserted in offers[..<index] {
-                    try db.cachedStatement(sql: "DELETE FROM offers WHERE sender = ? AND id = ?")
-                        .execute(arguments: [inserted.sender, inserted.id])
-                }
+                try deleteOffers(offers[..<index], in: db)
                 return false
             }
         }
         return true
     }
 
+    private func deleteOffers(_ offers: ArraySlice<StoredOffer>, in db: Database) throws {
+        for offer in offers {
+            try db.cachedStatement(sql: "DELETE FROM offers WHERE number = ?")
+                .execute(arguments: [offerIDCipher.decrypt(MessageID(offer.id)!.bits)])
+        }
+    }
+
     public func offer(id: String, sender: Data) async throws -> StoredOffer? {
         try await database.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM offers WHERE id = ? AND sender = ?", arguments: [id, sender]),
+            guard let number = try self.offerNumber(db, sender: sender, id: id),
+                let row = try Row.fetchOne(db, sql: "SELECT * FROM offers WHERE number = ?", arguments: [number]),
                 let currency = CurrencyCode(row["currency"] as String),
                 let price = Money(thousandths: row["price"], currency: currency),
                 let state = OfferState(rawValue: row["state"])
@@ -295,13 +400,13 @@ public final class SQLiteRecords: VendorRecords {
 
     public func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Supersession {
         try await immediateTransaction { db in
+            guard let number = try self.offerNumber(db, sender: newOffer.sender, id: offerID) else { return .notOpen }
             try db.execute(
-                sql: "UPDATE offers SET state = 'countered' WHERE id = ? AND sender = ? AND state = 'open'",
-                arguments: [offerID, newOffer.sender])
+                sql: "UPDATE offers SET state = 'countered' WHERE number = ? AND state = 'open'", arguments: [number])
             guard db.changesCount == 1 else { return .notOpen }
             let made = try SQLiteRecords.offerIDs(db, sender: newOffer.sender, intentID: newOffer.intentID) ?? []
             guard made.count < VendorLimits.offersPerIntentInAll else { return .tooMany }
-            guard try SQLiteRecords.insert([newOffer], in: db) else { return .offerIDTaken }
+            guard try self.insert([newOffer], in: db) else { return .offerIDTaken }
             try db.execute(
                 sql: "UPDATE intents SET offer_ids = ? WHERE sender = ? AND id = ?",
                 arguments: [(made + [newOffer.id]).joined(separator: ","), newOffer.sender, newOffer.intentID])
@@ -311,9 +416,9 @@ public final class SQLiteRecords: VendorRecords {
 
     public func declineOffer(id: String, sender: Data) async throws -> Bool {
         try await database.write { db in
+            guard let number = try self.offerNumber(db, sender: sender, id: id) else { return false }
             try db.execute(
-                sql: "UPDATE offers SET state = 'declined' WHERE id = ? AND sender = ? AND state = 'open'",
-                arguments: [id, sender])
+                sql: "UPDATE offers SET state = 'declined' WHERE number = ? AND state = 'open'", arguments: [number])
             return db.changesCount == 1
         }
     }
@@ -324,9 +429,10 @@ public final class SQLiteRecords: VendorRecords {
             try db.execute(
                 sql: "UPDATE intents SET state = 'withdrawn' WHERE sender = ? AND id = ?", arguments: [sender, id])
             for offerID in offerIDs {
+                guard let number = try self.offerNumber(db, sender: sender, id: offerID) else { continue }
                 try db.execute(
-                    sql: "UPDATE offers SET state = 'withdrawn' WHERE sender = ? AND id = ? AND state = 'open'",
-                    arguments: [sender, offerID])
+                    sql: "UPDATE offers SET state = 'withdrawn' WHERE number = ? AND state = 'open'",
+                    arguments: [number])
             }
             return true
         }
@@ -350,16 +456,15 @@ public final class SQLiteRecords: VendorRecords {
             {
                 return offerID == deal.offer.id ? .alreadyMade : .acceptIDTaken
             }
+            guard let number = try self.offerNumber(db, sender: deal.sender, id: deal.offer.id) else {
+                return .offerNotOpen(nil)
+            }
             try db.execute(
-                sql: """
-                    UPDATE offers SET state = 'accepted'
-                    WHERE id = ? AND sender = ? AND state = 'open' AND expires_at >= ?
-                    """,
-                arguments: [deal.offer.id, deal.sender, deal.now])
+                sql: "UPDATE offers SET state = 'accepted' WHERE number = ? AND state = 'open' AND expires_at >= ?",
+                arguments: [number, deal.now])
             guard db.changesCount == 1 else {
                 let state = try String.fetchOne(
-                    db, sql: "SELECT state FROM offers WHERE id = ? AND sender = ?",
-                    arguments: [deal.offer.id, deal.sender]
+                    db, sql: "SELECT state FROM offers WHERE number = ?", arguments: [number]
                 ).flatMap(OfferState.init(rawValue:))
                 return state == .open ? .expired : .offerNotOpen(state)
             }

@@ -192,7 +192,7 @@ public final class VendorInbox: Service {
         var outcome: IntentStorage
         // Fresh ids, and fresh offers, for as long as the ids chosen are taken (never twice in practice).
         repeat {
-            let ids = VendorInbox.offerIDs(count: items.count)
+            let ids = try records.newOfferIDs(count: items.count)
             offers = keys.signing.whileSecretReadable {
                 zip(items, ids).map { item, id in
                     makeOffer(
@@ -234,22 +234,6 @@ public final class VendorInbox: Service {
             return .replies(envelopes)
         }
         return .replies(offers.map(\.envelope))
-    }
-
-    /// Ids for the offers answering one intent: 25 random bits shared by all, then 15 random bits each, all
-    /// different. Offers are keyed by sender and id, so the offers of one intent sit side by side and storing them
-    /// dirties one page, not one each. An offer id is no secret: it is found only together with the key of the
-    /// sender it was made to, and says nothing `re:` does not (that these offers answer one intent).
-    static func offerIDs(count: Int) -> [MessageID] {
-        var generator = SystemRandomNumberGenerator()
-        let shared = generator.next() & 0xFF_FFFF_8000
-        var ids: [MessageID] = []
-        ids.reserveCapacity(count)
-        while ids.count < count {
-            let id = MessageID(bits: shared | (generator.next() & 0x7FFF))
-            if !ids.contains(id) { ids.append(id) }
-        }
-        return ids
     }
 
     /// The time from `now` to `end`, rounded down to whole minutes (hours past 9999 minutes), or `nil` when under a
@@ -332,7 +316,8 @@ public final class VendorInbox: Service {
         let terms = offer.terms.compactMap { TermsID($0) }
         while true {
             let newOffer = makeOffer(
-                id: MessageID.random(), item: item, price: price, qty: qty, intentID: MessageID(offer.intentID)!,
+                id: try records.newOfferIDs(count: 1)[0], item: item, price: price, qty: qty,
+                intentID: MessageID(offer.intentID)!,
                 terms: terms, to: sender, now: now)
             switch try await records.supersede(offerID: offer.id, with: newOffer.offer) {
             case .replaced: return .replies([newOffer.envelope])

@@ -24,6 +24,11 @@ public protocol VendorRecords: Service {
     ///   a restart or at another instance.
     func admit(sender: Data, nonce: Data, until: Int64, now: Int64) async throws -> Bool
 
+    /// Ids for `count` new offers, all different. The offers given to ``storeIntents(_:)`` and
+    /// ``supersede(offerID:with:)`` carry ids made here; one that is already an offer to its sender is refused there
+    /// (``IntentStorage/offerIDTaken``) and the offer made again under new ids.
+    func newOfferIDs(count: Int) throws -> [MessageID]
+
     /// Stores intents with their offers, all in one transaction (the group commit of ``IntentCommitter``), and
     /// records each stored envelope's pair as seen in it: a copy of it is a ``IntentStorage/replay`` from then on,
     /// after a restart too. An envelope refused (``IntentStorage/tooMany``) leaves no pair behind.

@@ -8,9 +8,9 @@ import Testing
 
 @testable import ProfferVendorKit
 
-/// How the vendor's records are laid out: offers keyed by sender and id, an intent's offers side by side, and records
-/// kept in the layout before it carried over.
-@Suite("The vendor's records: offers by sender, ids shared per intent, older records migrated")
+/// How the vendor's records are laid out: offers numbered in the order made on SQLite, keyed by sender and id with an
+/// intent's offers side by side on PostgreSQL, and records kept in earlier layouts carried over.
+@Suite("The vendor's records: offer ids, clashes, older records migrated")
 struct VendorStorageTests {
     static func send(_ message: String, from person: SigningKeyPair, to vendor: TestVendor, sealed: [UInt8]? = nil)
         async -> (status: Int, replies: [Message])
@@ -32,11 +32,11 @@ struct VendorStorageTests {
     @Test("the offers of one intent share their first 25 bits and differ after; random bits differ between intents")
     func offerIDsSharePrefix() {
         for count in [1, 2, 5] {
-            let ids = VendorInbox.offerIDs(count: count)
+            let ids = PostgresRecords.offerIDs(count: count)
             #expect(ids.count == count && Set(ids).count == count)
             #expect(Set(ids.map { $0.bits >> 15 }).count == 1)
         }
-        let prefixes = Set((0..<200).map { _ in VendorInbox.offerIDs(count: 2)[0].bits >> 15 })
+        let prefixes = Set((0..<200).map { _ in PostgresRecords.offerIDs(count: 2)[0].bits >> 15 })
         #expect(prefixes.count > 190, "prefixes are random, not a counter or a clock")
     }
 
@@ -90,20 +90,22 @@ struct VendorStorageTests {
                 nonce: Data((0..<16).map { _ in UInt8.random(in: 0...255) }), seenUntil: now + 600,
                 quotaSince: now - 3600)
         }
-        let first = intent(["aaaaaaa1", "aaaaaaa2"])
+        func fresh(_ count: Int) throws -> [String] { try records.newOfferIDs(count: count).map(\.description) }
+        let first = intent(try fresh(2))
         #expect(try await records.storeIntents([first]) == [.stored])
 
-        let clashing = intent(["bbbbbbb1", "aaaaaaa2"])
-        let other = intent(["ccccccc1"])
+        let clashing = intent(try fresh(1) + [first.offers[1].id])
+        let other = intent(try fresh(1))
         #expect(try await records.storeIntents([clashing, other]) == [.offerIDTaken, .stored])
         #expect(
-            try await records.offer(id: "bbbbbbb1", sender: sender) == nil, "the clashing intent's first offer is gone")
-        #expect(try await records.offer(id: "aaaaaaa2", sender: sender)?.intentID == first.id)
-        #expect(try await records.offer(id: "ccccccc1", sender: sender)?.intentID == other.id)
+            try await records.offer(id: clashing.offers[0].id, sender: sender) == nil,
+            "the clashing intent's first offer is gone")
+        #expect(try await records.offer(id: first.offers[1].id, sender: sender)?.intentID == first.id)
+        #expect(try await records.offer(id: other.offers[0].id, sender: sender)?.intentID == other.id)
         #expect(try await records.openOffers(sender: sender, intentID: clashing.id, now: now).isEmpty)
 
         // The same envelope (pair) with fresh ids is stored: it was not remembered as seen.
-        var retried = intent(["ddddddd1", "ddddddd2"])
+        var retried = intent(try fresh(2))
         retried.id = clashing.id
         retried.nonce = clashing.nonce
         retried.offers = retried.offers.map {
@@ -114,8 +116,9 @@ struct VendorStorageTests {
         #expect(try await records.storeIntents([retried]) == [.stored])
         #expect(try await records.openOffers(sender: sender, intentID: clashing.id, now: now).count == 2)
 
-        // Offer ids are the sender's own: another key may get the same id.
-        var elsewhere = intent(["aaaaaaa1"])
+        // Offer ids are the sender's own: another key may get the same id on PostgreSQL. On SQLite an id stands for
+        // one number, which no other offer gets.
+        var elsewhere = intent([first.offers[0].id])
         let otherSender = Data(try SigningKeyPair.generate().publicKey.bytes)
         elsewhere.sender = otherSender
         elsewhere.offers = elsewhere.offers.map {
@@ -123,7 +126,9 @@ struct VendorStorageTests {
             offer.sender = otherSender
             return offer
         }
-        #expect(try await records.storeIntents([elsewhere]) == [.stored])
+        #expect(try await records.storeIntents([elsewhere]) == [engine == .sqlite ? .offerIDTaken : .stored])
+        #expect(try await records.offer(id: first.offers[0].id, sender: otherSender) == nil || engine == .postgresql)
+        #expect(try await records.offer(id: first.offers[0].id, sender: sender)?.intentID == first.id)
     }
 
     @Test(
@@ -280,6 +285,73 @@ struct VendorStorageTests {
             "refused for the quota, it was never received: \(String(decoding: again.body, as: UTF8.self))")
         #expect(await restarted.inbox.handle(body: overQuota.jsonBytes).status == 409)
     }
+    @Test(
+        "SQLite numbers offers: ids survive a restart and never repeat; an older offer's id for the same sender, or an id not given out, is refused; a key edited by hand stops the vendor at start"
+    )
+    func offerNumbering() async throws {
+        let place = try VendorPlace(.sqlite)
+        let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
+        let now = Timestamp.now.secondsSince1970
+        func intent(_ offerIDs: [MessageID]) -> IntentToStore {
+            let id = MessageID.random().description
+            return IntentToStore(
+                sender: sender, id: id, canonical: "#buy camera id:\(id)",
+                offers: offerIDs.map {
+                    StoredOffer(
+                        id: $0.description, sender: sender, intentID: id, sku: "z6",
+                        price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!, qty: 1, needs: [],
+                        terms: ["sd-base"], expiresAt: now + 3600, state: .open, message: "#offer id:\($0) re:\(id)")
+                }, receivedAt: now, nonce: Data((0..<16).map { _ in UInt8.random(in: 0...255) }),
+                seenUntil: now + 600, quotaSince: now - 3600)
+        }
+        var records: SQLiteRecords? = try SQLiteRecords(folder: place.folder.path)
+        let before = try records!.newOfferIDs(count: 3)
+        #expect(try await records!.storeIntents([intent(Array(before[..<2]))]) == [.stored])
+        records = nil  // closed, the folder let go, as at a restart
+
+        // An offer stored before offers were numbered, for this sender, whose id is the next one to be given out.
+        let database = try DatabaseQueue(path: place.folder.path + "/vendor.db")
+        let key = try await database.read { db in try Data.fetchOne(db, sql: "SELECT key FROM offer_numbering")! }
+        let cipher = try #require(FortyBitCipher(key: [UInt8](key)))
+        #expect(before.map { cipher.decrypt($0.bits) } == [1, 2, 3], "numbered in order, ids not in order")
+        let olderID = MessageID(bits: cipher.encrypt(101)).description
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO offers (number, sender, id, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message)
+                    VALUES (100, ?, ?, 'zzzzzzzz', 'z6', 1199000, 'EUR', 1, '', 'sd-base', ?, 'open', '#offer')
+                    """, arguments: [sender, olderID, now + 3600])
+            try db.execute(
+                sql: "INSERT INTO offers_made_before_v5 (sender, id, number) VALUES (?, ?, 100)",
+                arguments: [sender, olderID])
+        }
+        try database.close()
+
+        records = try SQLiteRecords(folder: place.folder.path)
+        let next = try records!.newOfferIDs(count: 1)
+        #expect(next.map(\.description) == [olderID], "numbering goes on after the highest number kept")
+        #expect(try await records!.storeIntents([intent(next)]) == [.offerIDTaken])
+        #expect(try await records!.offer(id: olderID, sender: sender)?.intentID == "zzzzzzzz", "the older offer")
+        let fresh = try records!.newOfferIDs(count: 1)
+        #expect(!before.contains(fresh[0]) && fresh != next)
+        #expect(try await records!.storeIntents([intent(fresh)]) == [.stored])
+        #expect(try await records!.offer(id: before[1].description, sender: sender) != nil)
+        #expect(try await records!.offer(id: before[1].description, sender: Data(repeating: 7, count: 32)) == nil)
+
+        let notGivenOut = MessageID(bits: cipher.encrypt(5000))
+        await #expect(throws: VendorStoreError.self) { try await records!.storeIntents([intent([notGivenOut])]) }
+        records = nil
+
+        let edited = try DatabaseQueue(path: place.folder.path + "/vendor.db")
+        try await edited.write { db in try db.execute(sql: "UPDATE offer_numbering SET key = x'0102'") }
+        try edited.close()
+        #expect {
+            _ = try SQLiteRecords(folder: place.folder.path)
+        } throws: { error in
+            "\(error)".contains("offer_numbering key is missing or not 16 bytes")
+        }
+    }
+
     @Test("vendor.db can be backed up while the vendor runs, as the README says")
     func onlineBackup() async throws {
         let vendor = try await TestVendor.started(.sqlite)
