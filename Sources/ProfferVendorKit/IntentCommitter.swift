@@ -65,6 +65,9 @@ public actor IntentCommitter: Service {
         } catch {
             for waiter in batch { waiter.reply.resume(throwing: error) }
         }
+        // Before the next group, and off the actor: the senders just answered send their next requests meanwhile,
+        // and those are verified, signed and queued. A failure is tried again after the next group.
+        try? await records.finishGroupCommit()
         writing -= 1
         if !waiting.isEmpty { wake.yield() }
     }

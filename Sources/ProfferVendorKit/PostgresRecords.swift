@@ -56,6 +56,9 @@ public final class PostgresRecords: VendorRecords {
     /// sender it was made to, and says nothing `re:` does not (that these offers answer one intent).
     public func newOfferIDs(count: Int) -> [MessageID] { PostgresRecords.offerIDs(count: count) }
 
+    /// PostgreSQL checkpoints on its own.
+    public func finishGroupCommit() async {}
+
     static func offerIDs(count: Int) -> [MessageID] {
         var generator = SystemRandomNumberGenerator()
         let shared = generator.next() & 0xFF_FFFF_8000

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import ProfferCrypto
 import ProfferEnvelope
 import ProfferWire
@@ -28,24 +29,29 @@ public final class SQLiteRecords: VendorRecords {
     private let nextOfferNumber: Mutex<UInt64>
     /// Whether offers made before offers were numbered are kept: their ids are found through `offers_made_before_v5`.
     private let keepsOffersMadeBeforeNumbering: Bool
+    let walLength: WALLength
+    private let checkpointPages: Int32
 
-    public init(folder: String) throws {
+    /// - Parameter checkpointPages: The WAL's length in pages at which it is copied into the database file once a
+    ///   group commit's senders are answered (``finishGroupCommit()``). Checkpoints are the writer's one fsync: every
+    ///   1,000 pages (SQLite's default) they cost a quarter of the inbox's throughput; every 10,000 (a WAL of up to
+    ///   40 MB) a few percent. At four times this length any commit checkpoints before it returns, as SQLite's own
+    ///   autocheckpoint does, so that the WAL stays bounded should group commits stop while other changes go on.
+    public init(folder: String, checkpointPages: Int32 = 10_000) throws {
         try DataFolder.prepare(folder)
         lock = try FolderLock(folder)
+        self.checkpointPages = checkpointPages
+        let walLength = WALLength(checkpointAtTheLatest: 4 * checkpointPages)
+        self.walLength = walLength
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            // Checkpoints are the writer's one fsync: every 1,000 pages (SQLite's default) they cost a quarter of the
-            // inbox's throughput; every 10,000 (a WAL of up to 40 MB) a few percent. A forget still checkpoints at
-            // once, so deleted values leave the WAL with it. A cache of 64 MiB keeps a busy vendor's recent pages
-            // from being read again. (The file is not held exclusively, which would spare a few percent of locking:
-            // `sqlite3 vendor.db ".backup …"` must be able to copy it while the vendor runs.)
-            try db.execute(
-                sql: """
-                    PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA wal_autocheckpoint = 10000;
-                    PRAGMA cache_size = -65536
-                    """)
+            // A forget checkpoints at once, so deleted values leave the WAL with it. A cache of 64 MiB keeps a busy
+            // vendor's recent pages from being read again. (The file is not held exclusively, which would spare a
+            // few percent of locking: `sqlite3 vendor.db ".backup …"` must be able to copy it while the vendor runs.)
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536")
+            walLength.watch(db)
         }
         let path = (folder as NSString).appendingPathComponent("vendor.db")
         let previousMask = umask(0o077)
@@ -217,6 +223,15 @@ public final class SQLiteRecords: VendorRecords {
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen (sender, nonce, expires_at) VALUES (?, ?, ?)")
             .execute(arguments: [sender, nonce, expiresAt])
         return db.changesCount == 1
+    }
+
+    /// Copies the WAL into the database file when it has grown past ``checkpointPages``. Run after a group commit's
+    /// senders are answered rather than inside its commit (SQLite's autocheckpoint): the checkpoint's writes and
+    /// fsyncs no longer hold up the answers, and the next requests are verified and signed meanwhile (on GRDB's
+    /// thread, not the pool's). A passive checkpoint: it waits for no reader (a backup), and copies what it can.
+    public func finishGroupCommit() async throws {
+        guard walLength.pages >= checkpointPages else { return }
+        try await database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
     }
 
     // MARK: - Intents and offers
@@ -557,5 +572,31 @@ public final class SQLiteRecords: VendorRecords {
         try await database.read { db in
             Set(try Data.fetchAll(db, sql: "SELECT sender FROM intents UNION SELECT sender FROM offers"))
         }
+    }
+}
+
+/// The WAL's length in pages after the last commit, as SQLite's WAL hook reports it. Installing the hook replaces
+/// SQLite's autocheckpoint, which the hook does itself at `checkpointAtTheLatest` pages.
+final class WALLength: Sendable {
+    private let lastReported = Atomic<Int32>(0)
+    let checkpointAtTheLatest: Int32
+
+    init(checkpointAtTheLatest: Int32) { self.checkpointAtTheLatest = checkpointAtTheLatest }
+
+    var pages: Int32 { lastReported.load(ordering: .relaxed) }
+
+    func watch(_ db: Database) {
+        sqlite3_wal_hook(
+            db.sqliteConnection,
+            { context, connection, _, pages in
+                let length = Unmanaged<WALLength>.fromOpaque(context!).takeUnretainedValue()
+                length.lastReported.store(pages, ordering: .relaxed)
+                if pages >= length.checkpointAtTheLatest {
+                    sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                }
+                return SQLITE_OK
+            },
+            // Unretained: the records keep this object for as long as the connection is open.
+            Unmanaged.passUnretained(self).toOpaque())
     }
 }

@@ -36,6 +36,10 @@ public protocol VendorRecords: Service {
     /// - Returns: What became of each intent, in order.
     func storeIntents(_ batch: [IntentToStore]) async throws -> [IntentStorage]
 
+    /// Work a group commit leaves until its senders are answered, run by ``IntentCommitter`` after each (on SQLite, a
+    /// checkpoint once the WAL is long). Nothing is lost if it fails: the work is tried again after the next group.
+    func finishGroupCommit() async throws
+
     /// The open offers already made for an intent that are still valid at `now` (their messages and expiry), in the
     /// order they were made, so a resent intent gets the same answer.
     func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(message: String, expiresAt: Int64)]

@@ -352,6 +352,48 @@ struct VendorStorageTests {
         }
     }
 
+    @Test(
+        "SQLite's WAL is checkpointed after a group commit once past its length, and by the commit itself at four times it"
+    )
+    func checkpointAfterGroupCommit() async throws {
+        let place = try VendorPlace(.sqlite)
+        let records = try SQLiteRecords(folder: place.folder.path, checkpointPages: 40)
+        let now = Timestamp.now.secondsSince1970
+        func group() throws -> [IntentToStore] {
+            try (0..<10).map { _ in
+                let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
+                let id = MessageID.random().description
+                let offerID = try records.newOfferIDs(count: 1)[0]
+                return IntentToStore(
+                    sender: sender, id: id, canonical: "#buy camera id:\(id)",
+                    offers: [
+                        StoredOffer(
+                            id: offerID.description, sender: sender, intentID: id, sku: "z6",
+                            price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!, qty: 1,
+                            needs: [], terms: ["sd-base"], expiresAt: now + 3600, state: .open,
+                            message: "#offer id:\(offerID) re:\(id) " + String(repeating: "x", count: 600))
+                    ], receivedAt: now, nonce: Data((0..<16).map { _ in UInt8.random(in: 0...255) }),
+                    seenUntil: now + 600, quotaSince: now - 3600)
+            }
+        }
+        var longest: Int32 = 0
+        for _ in 0..<40 {
+            _ = try await records.storeIntents(try group())
+            longest = max(longest, records.walLength.pages)
+            try await records.finishGroupCommit()
+        }
+        #expect(longest >= 40, "the groups grew the WAL past its length")
+        #expect(longest < 80, "and it started again after each checkpoint")
+
+        var reported: [Int32] = []
+        for _ in 0..<80 {
+            _ = try await records.storeIntents(try group())
+            reported.append(records.walLength.pages)
+        }
+        #expect(reported.max()! >= 160, "without group checkpoints the WAL grows to four times its length")
+        #expect(reported.max()! < 200, "and no further: \(reported)")
+    }
+
     @Test("vendor.db can be backed up while the vendor runs, as the README says")
     func onlineBackup() async throws {
         let vendor = try await TestVendor.started(.sqlite)
