@@ -17,13 +17,17 @@ import Synchronization
 ///
 /// Offers are numbered in the order they are made and stored under their number, so that new offers append to the
 /// end of one B-tree instead of landing on a random page each; an offer's id is its number through a keyed
-/// permutation (``FortyBitCipher``), kept in `vendor.db`. Measured on the inbox's load, this writes about a third of
-/// the pages per intent that offers keyed by sender did (schema/envelope.md).
+/// permutation (``FortyBitCipher``) whose key is new each time the file is opened. Measured on the inbox's load, this
+/// writes about a third of the pages per intent that offers keyed by sender did (schema/envelope.md).
 public final class SQLiteRecords: VendorRecords {
     let database: DatabaseQueue
     /// The folder lock, released when the records go away.
     private let lock: FolderLock
-    private let offerIDCipher: FortyBitCipher
+    /// The keys of offer ids, newest first, each with the first number given out under it: the key made when the
+    /// file was opened, then the keys of earlier runs under which offers are kept. A number's id depends on the run
+    /// that gave it out, so a number given out again (after a power loss dropped the last commits before a
+    /// checkpoint, or after a backup was restored) gets another id than the one already sent.
+    private let offerIDKeys: [(firstNumber: UInt64, cipher: FortyBitCipher)]
     /// The next offer number to give out. One process holds the folder, so numbers are given out here, before the
     /// offers are signed, instead of by the database when they are stored.
     private let nextOfferNumber: Mutex<UInt64>
@@ -59,19 +63,29 @@ public final class SQLiteRecords: VendorRecords {
         database = try DatabaseQueue(path: path, configuration: configuration)
         // Migrated at once: one process owns the file, and a store that opens is ready to use.
         try SQLiteRecords.migrator.migrate(database)
-        let numbering = try database.read { db in
-            (
-                key: try Data.fetchOne(db, sql: "SELECT key FROM offer_numbering").map { [UInt8]($0) },
-                next: try UInt64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM offers") ?? 1,
+        let numbering = try database.write { db in
+            let next = try UInt64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM offers") ?? 1
+            // Keys under which no offer is kept have nothing left to find.
+            try db.execute(sql: "DELETE FROM offer_numbering WHERE first_number >= ?", arguments: [next])
+            try db.execute(
+                sql: "INSERT INTO offer_numbering (first_number, key) VALUES (?, ?)",
+                arguments: [next, Data(FortyBitCipher.randomKey())])
+            return (
+                keys: try Row.fetchAll(
+                    db, sql: "SELECT first_number, key FROM offer_numbering ORDER BY first_number DESC"
+                ).map { (firstNumber: $0[0] as UInt64, cipher: FortyBitCipher(key: [UInt8]($0[1] as Data))) },
+                next: next,
                 before: try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM offers_made_before_v5)") ?? false
             )
         }
-        guard let key = numbering.key, let cipher = FortyBitCipher(key: key) else {
-            throw VendorStoreError(
-                "vendor.db's offer_numbering key is missing or not \(FortyBitCipher.keyByteCount) bytes: "
-                    + "the file was edited by hand; restore it from a backup")
+        offerIDKeys = try numbering.keys.map { key in
+            guard let cipher = key.cipher else {
+                throw VendorStoreError(
+                    "vendor.db's offer_numbering holds a key that is not \(FortyBitCipher.keyByteCount) bytes: "
+                        + "the file was edited by hand; restore it from a backup")
+            }
+            return (key.firstNumber, cipher)
         }
-        offerIDCipher = cipher
         nextOfferNumber = Mutex(numbering.next)
         keepsOffersMadeBeforeNumbering = numbering.before
     }
@@ -178,11 +192,12 @@ public final class SQLiteRecords: VendorRecords {
         }
         migrator.registerMigration("v5-offers-by-number") { db in
             // Offers numbered in the order made, new ones appending to one B-tree; an offer's id is its number through
-            // the key kept in `offer_numbering`. Offers made before keep their ids, found through
-            // `offers_made_before_v5`, which nothing adds to after this.
+            // the key in `offer_numbering` of the run that gave the number out. Offers made before are numbered first
+            // (in no particular order), keep their ids, and are found through `offers_made_before_v5`, which nothing
+            // adds to after this.
             try db.execute(
                 sql: """
-                    CREATE TABLE offer_numbering (key BLOB NOT NULL);
+                    CREATE TABLE offer_numbering (first_number INTEGER PRIMARY KEY, key BLOB NOT NULL);
                     CREATE TABLE offers_by_number (
                         number INTEGER PRIMARY KEY, sender BLOB NOT NULL, id TEXT NOT NULL, intent_id TEXT NOT NULL,
                         sku TEXT NOT NULL, price INTEGER NOT NULL, currency TEXT NOT NULL, qty INTEGER NOT NULL,
@@ -199,8 +214,6 @@ public final class SQLiteRecords: VendorRecords {
                     DROP TABLE offers;
                     ALTER TABLE offers_by_number RENAME TO offers;
                     """)
-            try db.execute(
-                sql: "INSERT INTO offer_numbering (key) VALUES (?)", arguments: [Data(FortyBitCipher.randomKey())])
         }
         return migrator
     }
@@ -236,9 +249,9 @@ public final class SQLiteRecords: VendorRecords {
 
     // MARK: - Intents and offers
 
-    /// The ids of the next `count` offer numbers. Never the id of an offer kept: numbers go up from the highest kept
-    /// (one given out but not stored was never sent, and may come again after a restart), and an offer made before
-    /// offers were numbered whose id one of these happens to be is caught when the offer is stored
+    /// The ids of the next `count` offer numbers, under this run's key. Numbers go up from the highest kept; one given
+    /// out again after a restart (its offer was lost, or never stored) gets a new id from the new key. An id that is
+    /// an offer its sender got before offers were numbered is caught when the offer is stored
     /// (``IntentStorage/offerIDTaken``).
     public func newOfferIDs(count: Int) throws -> [MessageID] {
         let first = nextOfferNumber.withLock { next in
@@ -249,18 +262,25 @@ public final class SQLiteRecords: VendorRecords {
             throw VendorStoreError(
                 "vendor.db has given out all 2^40 offer numbers; start a new data folder for new offers")
         }
-        return (first..<first + UInt64(count)).map { MessageID(bits: offerIDCipher.encrypt($0)) }
+        let cipher = offerIDKeys[0].cipher
+        return (first..<first + UInt64(count)).map { MessageID(bits: cipher.encrypt($0)) }
     }
 
-    /// The number `sender`'s offer `id` is stored under, or `nil` when no offer `id` was made to `sender`.
+    /// The number `sender`'s offer `id` is stored under, or `nil` when no offer `id` was made to `sender`: the id is
+    /// read with each run's key, newest first, and a number outside that run's range is no offer of it.
     func offerNumber(_ db: Database, sender: Data, id: String) throws -> UInt64? {
         if let parsed = MessageID(id) {
-            let number = offerIDCipher.decrypt(parsed.bits)
-            if try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT 1 FROM offers WHERE number = ? AND sender = ? AND id = ?"),
-                arguments: [number, sender, id]) != nil
-            {
-                return number
+            var end = nextOfferNumber.withLock { $0 }
+            for key in offerIDKeys {
+                let number = key.cipher.decrypt(parsed.bits)
+                if number >= key.firstNumber, number < end,
+                    try Bool.fetchOne(
+                        db.cachedStatement(sql: "SELECT 1 FROM offers WHERE number = ? AND sender = ? AND id = ?"),
+                        arguments: [number, sender, id]) != nil
+                {
+                    return number
+                }
+                end = key.firstNumber
             }
         }
         guard keepsOffersMadeBeforeNumbering else { return nil }
@@ -274,45 +294,40 @@ public final class SQLiteRecords: VendorRecords {
         return try writeBlockingCaller { db in
             try SQLiteRecords.pruneSeen(db, now: first.receivedAt)
             return try batch.map { intent -> IntentStorage in
-                // The pair of a new intent is kept in its row, not in `seen`: one B-tree insert fewer for each
-                // intent, about a tenth of the inbox's throughput (schema/envelope.md).
-                if try Bool.fetchOne(
-                    db.cachedStatement(sql: "SELECT 1 FROM seen WHERE sender = ? AND nonce = ?"),
-                    arguments: [intent.sender, intent.nonce]) != nil
-                {
-                    return .replay
-                }
-                // Cached statements: the hot path compiles no SQL.
-                if let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT state, nonce FROM intents WHERE sender = ? AND id = ?"),
-                    arguments: [intent.sender, intent.id])
-                {
+                // Cached statements, values bound directly: the hot path compiles no SQL and boxes no value. What the
+                // records know of this envelope and intent comes in one statement: whether its pair was seen, the
+                // intent with the pair that brought it (a new intent's pair is kept in its row, not in `seen`: one
+                // B-tree insert fewer per intent, schema/envelope.md), and the sender's open intents, for the quota.
+                let known = try db.cachedStatement(
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM seen WHERE sender = ?1 AND nonce = ?2),
+                            (SELECT state FROM intents WHERE sender = ?1 AND id = ?3),
+                            (SELECT nonce FROM intents WHERE sender = ?1 AND id = ?3),
+                            (SELECT COUNT(*) FROM intents WHERE sender = ?1 AND state = 'open' AND received_at >= ?4)
+                        """)
+                try known.bindDirectly([intent.sender, intent.nonce, intent.id, intent.quotaSince])
+                guard let row = try Row.fetchOne(known), !(row[0] as Bool) else { return .replay }
+                if let state = row[1] as String? {
                     // A copy of the envelope that brought the intent; else another envelope for it, whose own pair
                     // is kept in `seen`.
-                    guard row["nonce"] as Data? != intent.nonce,
+                    guard row[2] as Data? != intent.nonce,
                         try SQLiteRecords.recordSeen(
                             db, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
                     else { return .replay }
-                    return .alreadyReceived(IntentState(rawValue: row["state"]) ?? .open)
+                    return .alreadyReceived(IntentState(rawValue: state) ?? .open)
                 }
-                let open =
-                    try Int.fetchOne(
-                        db.cachedStatement(
-                            sql: "SELECT COUNT(*) FROM intents WHERE sender = ? AND state = 'open' AND received_at >= ?"
-                        ),
-                        arguments: [intent.sender, intent.quotaSince]) ?? 0
-                guard open < VendorLimits.openIntentsPerSender else { return .tooMany }
+                guard (row[3] as Int) < VendorLimits.openIntentsPerSender else { return .tooMany }
                 guard try insert(intent.offers, in: db) else { return .offerIDTaken }
-                try db.cachedStatement(
+                let store = try db.cachedStatement(
                     sql: """
                         INSERT INTO intents (sender, id, state, canonical, received_at, offer_ids, nonce)
                         VALUES (?, ?, 'open', ?, ?, ?, ?)
-                        """
-                ).execute(
-                    arguments: [
-                        intent.sender, intent.id, intent.canonical, intent.receivedAt,
-                        intent.offers.map(\.id).joined(separator: ","), intent.nonce,
-                    ])
+                        """)
+                try store.bindDirectly([
+                    intent.sender, intent.id, intent.canonical, intent.receivedAt,
+                    intent.offers.map(\.id).joined(separator: ","), intent.nonce,
+                ])
+                try store.execute()
                 return .stored
             }
         }
@@ -321,8 +336,8 @@ public final class SQLiteRecords: VendorRecords {
     /// Runs `change` in a transaction on the calling thread, blocking it until the commit (GRDB's synchronous write
     /// runs its block on the caller's thread once the database's queue is free), instead of on the queue's own
     /// thread: the group commit then costs no thread hand-off each way, worth a tenth of the inbox's throughput. The
-    /// price is a pool thread held for the commit, and for an autocheckpoint's fsync when one falls due. It cannot
-    /// deadlock: GRDB's asynchronous reads and writes run on the queue's thread, not on the pool.
+    /// price is a pool thread held for the commit (checkpoints wait for ``finishGroupCommit()``, on GRDB's thread,
+    /// but for the WAL hook's own past four times their length). It cannot deadlock: GRDB's asynchronous reads and writes run on the queue's thread, not on the pool.
     private func writeBlockingCaller<T>(_ change: (Database) throws -> T) throws -> T {
         try database.write(change)
     }
@@ -358,8 +373,11 @@ public final class SQLiteRecords: VendorRecords {
     /// - Throws: When an offer's id was not made by ``newOfferIDs(count:)``.
     func insert(_ offers: [StoredOffer], in db: Database) throws -> Bool {
         let given = nextOfferNumber.withLock { $0 }
+        let thisRun = offerIDKeys[0]
         for (index, offer) in offers.enumerated() {
-            guard let id = MessageID(offer.id), case let number = offerIDCipher.decrypt(id.bits), number < given else {
+            guard let id = MessageID(offer.id), case let number = thisRun.cipher.decrypt(id.bits),
+                number >= thisRun.firstNumber, number < given
+            else {
                 throw VendorStoreError("offer id \(offer.id) was not made by newOfferIDs(count:)")
             }
             if keepsOffersMadeBeforeNumbering,
@@ -370,18 +388,18 @@ public final class SQLiteRecords: VendorRecords {
                 try deleteOffers(offers[..<index], in: db)
                 return false
             }
-            try db.cachedStatement(
+            let store = try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO offers
                         (number, sender, id, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
-                arguments: [
-                    number, offer.sender, offer.id, offer.intentID, offer.sku, offer.price.thousandths,
-                    offer.price.currency.description, offer.qty, offer.needsColumn, offer.termsColumn,
-                    offer.expiresAt, offer.state.rawValue, offer.message,
-                ])
+                    """)
+            try store.bindDirectly([
+                Int64(number), offer.sender, offer.id, offer.intentID, offer.sku, offer.price.thousandths,
+                offer.price.currency.description, offer.qty, offer.needsColumn, offer.termsColumn, offer.expiresAt,
+                offer.state.rawValue, offer.message,
+            ])
+            try store.execute()
             if db.changesCount == 0 {
                 try deleteOffers(offers[..<index], in: db)
                 return false
@@ -393,7 +411,7 @@ public final class SQLiteRecords: VendorRecords {
     private func deleteOffers(_ offers: ArraySlice<StoredOffer>, in db: Database) throws {
         for offer in offers {
             try db.cachedStatement(sql: "DELETE FROM offers WHERE number = ?")
-                .execute(arguments: [offerIDCipher.decrypt(MessageID(offer.id)!.bits)])
+                .execute(arguments: [offerIDKeys[0].cipher.decrypt(MessageID(offer.id)!.bits)])
         }
     }
 
@@ -598,5 +616,21 @@ final class WALLength: Sendable {
             },
             // Unretained: the records keep this object for as long as the connection is open.
             Unmanaged.passUnretained(self).toOpaque())
+    }
+}
+
+extension Statement {
+    /// Binds `values` to the statement's parameters, in order, straight through SQLite's `bind` functions, for
+    /// `execute()` or a fetch without arguments to use. GRDB's `StatementArguments` turn each value into a
+    /// `DatabaseValue` first, which is most of what a statement on the intents' hot path costs outside SQLite.
+    fileprivate func bindDirectly(_ values: [any StatementBinding]) throws {
+        // Resets the statement and marks its (no) arguments as bound, so that what is bound here is kept.
+        setUncheckedArguments(StatementArguments())
+        for (index, value) in values.enumerated() {
+            let code = value.bind(to: sqliteStatement, at: CInt(index + 1))
+            guard code == SQLITE_OK else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "could not bind a value", sql: sql)
+            }
+        }
     }
 }

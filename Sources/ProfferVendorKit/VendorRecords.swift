@@ -153,9 +153,10 @@ public enum IntentStorage: Equatable, Sendable {
     case replay
     /// The sender already has ``VendorLimits/openIntentsPerSender`` open intents: nothing is stored.
     case tooMany
-    /// One of the offers' random ids is already an offer to this sender (for a key with a thousand offers, a chance
-    /// of about one in 500 million per intent): nothing is stored, and the pair is not recorded, so the intent may be
-    /// stored with other ids.
+    /// One of the offers' ids is already an offer to this sender (on PostgreSQL, whose ids are random, for a key with a
+    /// thousand offers a chance of about one in 500 million per intent; on SQLite, only an id kept from before offers
+    /// were numbered, or a number another process stored): nothing is stored, and the pair is not recorded, so the
+    /// intent may be stored with other ids.
     case offerIDTaken
 }
 
@@ -165,7 +166,7 @@ public enum Supersession: Equatable, Sendable {
     case replaced
     /// The countered offer was no longer open: nothing changed.
     case notOpen
-    /// The new offer's random id is already an offer to this sender: nothing changed.
+    /// The new offer's id is already an offer to this sender (as for ``IntentStorage/offerIDTaken``): nothing changed.
     case offerIDTaken
     /// The intent has ``VendorLimits/offersPerIntentInAll`` offers already: nothing changed.
     case tooMany

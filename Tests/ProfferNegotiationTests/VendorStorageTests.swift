@@ -216,6 +216,45 @@ struct VendorStorageTests {
         #expect(try await vendor.inbox.records.deals().count == 1)
         let countered = await Self.acceptNameAndPostal("zzzzzzzz", from: person, to: vendor, box: keys.box.publicKey)
         #expect(countered.status == 422, "a countered offer stays countered")
+
+        // An older offer countered: the new offer joins the intent's list after it; a withdrawal closes both.
+        let counter = await Self.send(
+            "#counter id:\(MessageID.random()) re:aaaaaaaa price:1090EUR", from: person, to: vendor)
+        let newOffer = try #require(counter.replies.first?.id, "\(counter.status)")
+        let again = await Self.send(intent.canonicalForm, from: person, to: vendor)
+        #expect(again.replies.map(\.id) == [newOffer], "the Z6 was accepted, the older X-T5 countered")
+        let withdraw = await Self.send("#withdraw id:\(MessageID.random()) re:\(intentID)", from: person, to: vendor)
+        #expect(withdraw.status == 200)
+        let late = await Self.acceptNameAndPostal(
+            newOffer.description, from: person, to: vendor, box: keys.box.publicKey)
+        #expect(late.status == 422, "withdrawn with its intent")
+        let declined = await Self.send("#decline id:\(MessageID.random()) re:aaaaaaaa", from: person, to: vendor)
+        #expect(declined.status == 200, "declining an offer no longer open changes nothing")
+    }
+
+    @Test(
+        "crafted offer ids in re: (the highest id, another person's offer, one never made) are unknown, and the vendor goes on",
+        arguments: Engine.allCases)
+    func craftedOfferIDs(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let person = try SigningKeyPair.generate()
+        let other = try SigningKeyPair.generate()
+        let intent = "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base"
+        let theirs = await Self.send(intent, from: other, to: vendor)
+        let theirOffer = try #require(theirs.replies.first?.id)
+        for id in ["zzzzzzzz", "00000000", theirOffer.description, MessageID.random().description] {
+            let counter = await Self.send(
+                "#counter id:\(MessageID.random()) re:\(id) price:1100EUR", from: person, to: vendor)
+            #expect(counter.status == 422, "\(id)")
+            let accept = await Self.acceptNameAndPostal(
+                id, from: person, to: vendor, box: vendor.inbox.keys.box.publicKey)
+            #expect(accept.status == 422, "\(id)")
+        }
+        let mine = await Self.send(intent, from: person, to: vendor)
+        #expect(mine.status == 200 && mine.replies.count == 2)
+        #expect(
+            try await vendor.inbox.records.offer(id: theirOffer.description, sender: Data(other.publicKey.bytes)) != nil
+        )
     }
 
     @Test(
@@ -286,7 +325,7 @@ struct VendorStorageTests {
         #expect(await restarted.inbox.handle(body: overQuota.jsonBytes).status == 409)
     }
     @Test(
-        "SQLite numbers offers: ids survive a restart and never repeat; an older offer's id for the same sender, or an id not given out, is refused; a key edited by hand stops the vendor at start"
+        "SQLite numbers offers under a key new each run: a number given again after its offer was lost gets a new id; older runs' and older layouts' offers are found; an id not given out, or clashing with an older offer of its sender, is refused; a key edited by hand stops the vendor"
     )
     func offerNumbering() async throws {
         let place = try VendorPlace(.sqlite)
@@ -305,50 +344,76 @@ struct VendorStorageTests {
                 seenUntil: now + 600, quotaSince: now - 3600)
         }
         var records: SQLiteRecords? = try SQLiteRecords(folder: place.folder.path)
-        let before = try records!.newOfferIDs(count: 3)
-        #expect(try await records!.storeIntents([intent(Array(before[..<2]))]) == [.stored])
-        records = nil  // closed, the folder let go, as at a restart
-
-        // An offer stored before offers were numbered, for this sender, whose id is the next one to be given out.
         let database = try DatabaseQueue(path: place.folder.path + "/vendor.db")
-        let key = try await database.read { db in try Data.fetchOne(db, sql: "SELECT key FROM offer_numbering")! }
-        let cipher = try #require(FortyBitCipher(key: [UInt8](key)))
-        #expect(before.map { cipher.decrypt($0.bits) } == [1, 2, 3], "numbered in order, ids not in order")
-        let olderID = MessageID(bits: cipher.encrypt(101)).description
+        func key(from number: Int) async throws -> FortyBitCipher {
+            try await database.read { db in
+                FortyBitCipher(
+                    key: [UInt8](
+                        try Data.fetchOne(
+                            db, sql: "SELECT key FROM offer_numbering WHERE first_number = ?", arguments: [number])!))!
+            }
+        }
+
+        let firstRun = try records!.newOfferIDs(count: 3)
+        #expect(try await records!.storeIntents([intent(Array(firstRun[..<2]))]) == [.stored])
+        records = nil  // closed, the folder let go, as at a restart
+        let firstKey = try await key(from: 1)
+        #expect(firstRun.map { firstKey.decrypt($0.bits) } == [1, 2, 3], "numbered in order")
+
+        // Offer 2 is lost, as a power loss before a checkpoint, or restoring a backup, would lose it.
+        try await database.write { db in try db.execute(sql: "DELETE FROM offers WHERE number = 2") }
+        records = try SQLiteRecords(folder: place.folder.path)
+        let secondRun = try records!.newOfferIDs(count: 2)
+        let secondKey = try await key(from: 2)
+        #expect(secondRun.map { secondKey.decrypt($0.bits) } == [2, 3])
+        #expect(Set(secondRun).isDisjoint(with: firstRun), "numbers 2 and 3 have new ids")
+        #expect(try await records!.storeIntents([intent(secondRun)]) == [.stored])
+        #expect(try await records!.offer(id: firstRun[0].description, sender: sender) != nil, "found with its key")
+        #expect(try await records!.offer(id: secondRun[1].description, sender: sender) != nil)
+        #expect(try await records!.offer(id: firstRun[1].description, sender: sender) == nil, "the lost offer")
+        #expect(try await records!.offer(id: firstRun[0].description, sender: Data(repeating: 7, count: 32)) == nil)
+        await #expect(throws: VendorStoreError.self, "a number not given out") {
+            try await records!.storeIntents([intent([MessageID(bits: secondKey.encrypt(50))])])
+        }
+        await #expect(throws: VendorStoreError.self, "an id of an earlier run") {
+            try await records!.storeIntents([intent([MessageID(bits: firstKey.encrypt(3))])])
+        }
+        records = nil
+
+        // An offer kept from before offers were numbered; once the vendor runs, its id is made the next one to be
+        // given out to the same sender.
         try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO offers (number, sender, id, intent_id, sku, price, currency, qty, needs, terms, expires_at, state, message)
-                    VALUES (100, ?, ?, 'zzzzzzzz', 'z6', 1199000, 'EUR', 1, '', 'sd-base', ?, 'open', '#offer')
-                    """, arguments: [sender, olderID, now + 3600])
+                    VALUES (100, ?, 'aaaaaaaa', 'zzzzzzzz', 'z6', 1199000, 'EUR', 1, '', 'sd-base', ?, 'open', '#offer')
+                    """, arguments: [sender, now + 3600])
             try db.execute(
-                sql: "INSERT INTO offers_made_before_v5 (sender, id, number) VALUES (?, ?, 100)",
-                arguments: [sender, olderID])
+                sql: "INSERT INTO offers_made_before_v5 (sender, id, number) VALUES (?, 'aaaaaaaa', 100)",
+                arguments: [sender])
         }
-        try database.close()
-
         records = try SQLiteRecords(folder: place.folder.path)
+        let clashing = MessageID(bits: try await key(from: 101).encrypt(101)).description
+        try await database.write { db in
+            try db.execute(sql: "UPDATE offers SET id = ? WHERE number = 100", arguments: [clashing])
+            try db.execute(sql: "UPDATE offers_made_before_v5 SET id = ?", arguments: [clashing])
+        }
         let next = try records!.newOfferIDs(count: 1)
-        #expect(next.map(\.description) == [olderID], "numbering goes on after the highest number kept")
-        #expect(try await records!.storeIntents([intent(next)]) == [.offerIDTaken])
-        #expect(try await records!.offer(id: olderID, sender: sender)?.intentID == "zzzzzzzz", "the older offer")
-        let fresh = try records!.newOfferIDs(count: 1)
-        #expect(!before.contains(fresh[0]) && fresh != next)
-        #expect(try await records!.storeIntents([intent(fresh)]) == [.stored])
-        #expect(try await records!.offer(id: before[1].description, sender: sender) != nil)
-        #expect(try await records!.offer(id: before[1].description, sender: Data(repeating: 7, count: 32)) == nil)
-
-        let notGivenOut = MessageID(bits: cipher.encrypt(5000))
-        await #expect(throws: VendorStoreError.self) { try await records!.storeIntents([intent([notGivenOut])]) }
+        #expect(next.map(\.description) == [clashing])
+        #expect(
+            try await records!.storeIntents([intent(next), intent(try records!.newOfferIDs(count: 1))]) == [
+                .offerIDTaken, .stored,
+            ])
+        #expect(try await records!.offer(id: clashing, sender: sender)?.intentID == "zzzzzzzz", "the older offer")
+        #expect(try await records!.storeIntents([intent(try records!.newOfferIDs(count: 1))]) == [.stored])
         records = nil
 
-        let edited = try DatabaseQueue(path: place.folder.path + "/vendor.db")
-        try await edited.write { db in try db.execute(sql: "UPDATE offer_numbering SET key = x'0102'") }
-        try edited.close()
+        try await database.write { db in try db.execute(sql: "UPDATE offer_numbering SET key = x'0102'") }
+        try database.close()
         #expect {
             _ = try SQLiteRecords(folder: place.folder.path)
         } throws: { error in
-            "\(error)".contains("offer_numbering key is missing or not 16 bytes")
+            "\(error)".contains("offer_numbering holds a key that is not 16 bytes")
         }
     }
 
