@@ -527,12 +527,13 @@ public final class PostgresRecords: VendorRecords {
 
     public func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {
         // PostgreSQL keeps the old row version until VACUUM reuses its space, and its bytes in the WAL until
-        // recycled: the README asks vendors to run it on an encrypted disk.
+        // recycled: the README asks vendors to run it on an encrypted disk. A retried forget keeps the digest of what
+        // was disclosed, which it can no longer compute.
         try await onConnection { connection in
             try await exists(
                 """
-                UPDATE deals SET state = 'forgotten', disclosed = NULL, disclosed_digest = \(digest),
-                    accept_envelope = \(strippedAccept)
+                UPDATE deals SET state = 'forgotten', disclosed = NULL, accept_envelope = \(strippedAccept),
+                    disclosed_digest = CASE state WHEN 'forgotten' THEN disclosed_digest ELSE \(digest) END
                 WHERE sender = \(sender) AND accept_id = \(acceptID) RETURNING 1
                 """, on: connection)
         }

@@ -38,9 +38,10 @@ public final class SQLiteRecords: VendorRecords {
 
     /// - Parameter checkpointPages: The WAL's length in pages at which it is copied into the database file once a
     ///   group commit's senders are answered (``finishGroupCommit()``). Checkpoints are the writer's one fsync: every
-    ///   1,000 pages (SQLite's default) they cost a quarter of the inbox's throughput; every 10,000 (a WAL of up to
+    ///   1,000 pages (SQLite's default) they cost a quarter of the inbox's throughput; every 10,000 (a WAL of about
     ///   40 MB) a few percent. At four times this length any commit checkpoints before it returns, as SQLite's own
-    ///   autocheckpoint does, so that the WAL stays bounded should group commits stop while other changes go on.
+    ///   autocheckpoint does, so that the WAL stays bounded should group commits stop while other changes go on; a
+    ///   WAL file grown past 64 MiB is cut back to it once checkpointed (`journal_size_limit`).
     public init(folder: String, checkpointPages: Int32 = 10_000) throws {
         try DataFolder.prepare(folder)
         lock = try FolderLock(folder)
@@ -54,7 +55,11 @@ public final class SQLiteRecords: VendorRecords {
             // A forget checkpoints at once, so deleted values leave the WAL with it. A cache of 64 MiB keeps a busy
             // vendor's recent pages from being read again. (The file is not held exclusively, which would spare a
             // few percent of locking: `sqlite3 vendor.db ".backup …"` must be able to copy it while the vendor runs.)
-            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536")
+            try db.execute(
+                sql: """
+                    PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536;
+                    PRAGMA journal_size_limit = 67108864
+                    """)
             walLength.watch(db)
         }
         let path = (folder as NSString).appendingPathComponent("vendor.db")
@@ -245,6 +250,8 @@ public final class SQLiteRecords: VendorRecords {
     public func finishGroupCommit() async throws {
         guard walLength.pages >= checkpointPages else { return }
         try await database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        // The next commit reports the length anew; a group that writes nothing then checkpoints nothing again.
+        walLength.checkpointed()
     }
 
     // MARK: - Intents and offers
@@ -269,9 +276,19 @@ public final class SQLiteRecords: VendorRecords {
     /// The number `sender`'s offer `id` is stored under, or `nil` when no offer `id` was made to `sender`: the id is
     /// read with each run's key, newest first, and a number outside that run's range is no offer of it.
     func offerNumber(_ db: Database, sender: Data, id: String) throws -> UInt64? {
+        try storedNumber(db, sender: sender, id: id, keys: offerIDKeys[...])
+    }
+
+    /// ``offerNumber(_:sender:id:)`` looking through the runs of `keys` only (a suffix of `offerIDKeys`): each key
+    /// costs eight SipHash rounds, and a probe of the offers only when the number falls in its run's range.
+    private func storedNumber(
+        _ db: Database, sender: Data, id: String, keys: ArraySlice<(firstNumber: UInt64, cipher: FortyBitCipher)>
+    ) throws -> UInt64? {
         if let parsed = MessageID(id) {
-            var end = nextOfferNumber.withLock { $0 }
-            for key in offerIDKeys {
+            var end =
+                keys.startIndex == 0
+                ? nextOfferNumber.withLock { $0 } : offerIDKeys[keys.startIndex - 1].firstNumber
+            for key in keys {
                 let number = key.cipher.decrypt(parsed.bits)
                 if number >= key.firstNumber, number < end,
                     try Bool.fetchOne(
@@ -380,11 +397,8 @@ public final class SQLiteRecords: VendorRecords {
             else {
                 throw VendorStoreError("offer id \(offer.id) was not made by newOfferIDs(count:)")
             }
-            if keepsOffersMadeBeforeNumbering,
-                try Bool.fetchOne(
-                    db.cachedStatement(sql: "SELECT 1 FROM offers_made_before_v5 WHERE sender = ? AND id = ?"),
-                    arguments: [offer.sender, offer.id]) != nil
-            {
+            // The same id from an earlier run, or from before offers were numbered, for the same sender.
+            if try storedNumber(db, sender: offer.sender, id: offer.id, keys: offerIDKeys.dropFirst()) != nil {
                 try deleteOffers(offers[..<index], in: db)
                 return false
             }
@@ -539,6 +553,9 @@ public final class SQLiteRecords: VendorRecords {
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM deals WHERE sender = ? AND accept_id = ?", arguments: [sender, acceptID])
             else { return false }
+            // Forgotten already (a retry, perhaps after the checkpoint below was blocked): the digest kept is the
+            // digest of what was disclosed, which this request can no longer compute. Only the checkpoint is redone.
+            guard row["state"] as String != DealState.forgotten.rawValue else { return true }
             // Deleted and inserted again rather than updated, so secure_delete zeroes the whole old cell.
             try db.execute(sql: "DELETE FROM deals WHERE sender = ? AND accept_id = ?", arguments: [sender, acceptID])
             try db.execute(
@@ -553,9 +570,10 @@ public final class SQLiteRecords: VendorRecords {
             return true
         }
         if found {
-            try await database.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-            }
+            // Until the old pages leave the WAL and the file, nothing was forgotten: a reader holding an older
+            // snapshot (a backup) past the busy timeout makes this throw (`SQLITE_BUSY`, answered 503), and the
+            // person's retry checkpoints again. PRAGMA wal_checkpoint would report it only in a row nobody reads.
+            try await database.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         }
         return found
     }
@@ -603,6 +621,8 @@ final class WALLength: Sendable {
 
     var pages: Int32 { lastReported.load(ordering: .relaxed) }
 
+    func checkpointed() { lastReported.store(0, ordering: .relaxed) }
+
     func watch(_ db: Database) {
         sqlite3_wal_hook(
             db.sqliteConnection,
@@ -614,7 +634,8 @@ final class WALLength: Sendable {
                 }
                 return SQLITE_OK
             },
-            // Unretained: the records keep this object for as long as the connection is open.
+            // Unretained: GRDB keeps the `prepareDatabase` closure, which holds this object, for as long as the
+            // connection lives, and SQLite calls no hook once it is closed.
             Unmanaged.passUnretained(self).toOpaque())
     }
 }

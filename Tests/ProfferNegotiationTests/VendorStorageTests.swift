@@ -477,6 +477,46 @@ struct VendorStorageTests {
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         #expect(more.status == 200)
     }
+    @Test(
+        "a forget that a backup's read transaction keeps from leaving the files is answered 503, not confirmed; the retry confirms and keeps the digest"
+    )
+    func forgetBlockedByReader() async throws {
+        let vendor = try await TestVendor.started(.sqlite)
+        let person = try SigningKeyPair.generate()
+        let offers = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
+        let xt5 = try #require(offers.replies.first { $0.item == "X-T5 body" }?.id)
+        let acceptID = MessageID.random()
+        let accepted = await Self.send(
+            "#accept id:\(acceptID) re:\(xt5) terms:sd-base give:name,postal", from: person, to: vendor,
+            sealed: vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8)))
+        #expect(accepted.replies.first?.kind == .confirm)
+
+        var holding = Configuration()
+        holding.allowsUnsafeTransactions = true  // the snapshot is held across accesses on purpose
+        let backup = try DatabaseQueue(path: vendor.folder.path + "/vendor.db", configuration: holding)
+        try await backup.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN")
+            _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deals")
+        }
+        let blocked = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
+        #expect(blocked.status == 503, "the disclosed data is still in the files: no confirm")
+        try await backup.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+
+        let retried = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
+        #expect(retried.replies.first?.kind == .confirm)
+        let kept = try await backup.read { db in
+            try Row.fetchOne(db, sql: "SELECT state, disclosed, disclosed_digest FROM deals")
+        }
+        #expect(kept?["state"] == "forgotten" && kept?["disclosed"] == nil as String?)
+        #expect((kept?["disclosed_digest"] as String?)?.isEmpty == false, "the digest of what was disclosed")
+        let files = try FileManager.default.contentsOfDirectory(atPath: vendor.folder.path)
+        for file in files where file.hasPrefix("vendor.db") {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: vendor.folder.path + "/" + file))
+            #expect(bytes.range(of: Data("1 Main St".utf8)) == nil, "\(file)")
+        }
+    }
+
     @Test("another process holding vendor.db's write lock past the busy timeout gets the sender 503 busy, not 500")
     func lockedByAnotherProcess() async throws {
         let vendor = try await TestVendor.started(.sqlite)
