@@ -36,13 +36,16 @@ public final class SQLiteRecords: VendorRecords {
     let walLength: WALLength
     private let checkpointPages: Int32
 
-    /// - Parameter checkpointPages: The WAL's length in pages at which it is copied into the database file once a
-    ///   group commit's senders are answered (``finishGroupCommit()``). Checkpoints are the writer's one fsync: every
-    ///   1,000 pages (SQLite's default) they cost a quarter of the inbox's throughput; every 10,000 (a WAL of about
-    ///   40 MB) a few percent. At four times this length any commit checkpoints before it returns, as SQLite's own
-    ///   autocheckpoint does, so that the WAL stays bounded should group commits stop while other changes go on; a
-    ///   WAL file grown past 64 MiB is cut back to it once checkpointed (`journal_size_limit`).
-    public init(folder: String, checkpointPages: Int32 = 10_000) throws {
+    /// - Parameters:
+    ///   - checkpointPages: The WAL's length in pages at which it is copied into the database file once a group
+    ///     commit's senders are answered (``finishGroupCommit()``). Checkpoints are the writer's one fsync: every 1,000
+    ///     pages (SQLite's default) they cost a quarter of the inbox's throughput; every 10,000 (a WAL of about 40 MB)
+    ///     a few percent. At four times this length any commit checkpoints before it returns, as SQLite's own
+    ///     autocheckpoint does, so that the WAL stays bounded should group commits stop while other changes go on; a
+    ///     WAL file grown past 64 MiB is cut back to it once checkpointed (`journal_size_limit`).
+    ///   - now: The time offers are compared with when the file is opened, to let go of the keys of runs whose offers
+    ///     have all lapsed.
+    public init(folder: String, checkpointPages: Int32 = 10_000, now: Timestamp = .now) throws {
         try DataFolder.prepare(folder)
         lock = try FolderLock(folder)
         self.checkpointPages = checkpointPages
@@ -68,10 +71,24 @@ public final class SQLiteRecords: VendorRecords {
         database = try DatabaseQueue(path: path, configuration: configuration)
         // Migrated at once: one process owns the file, and a store that opens is ready to use.
         try SQLiteRecords.migrator.migrate(database)
+        let now = now.secondsSince1970
         let numbering = try database.write { db in
             let next = try UInt64.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM offers") ?? 1
-            // Keys under which no offer is kept have nothing left to find.
+            // Keys under which no offer is kept have nothing left to find. Nor have those whose offers have all
+            // lapsed: a lapsed offer cannot be taken, so its id may as well be unknown, and every key kept costs each
+            // lookup and each offer stored eight SipHash rounds. A run's last offer lapses last: offers are numbered
+            // as they are made, and all of one run's stand as long (the catalog is read once per run).
             try db.execute(sql: "DELETE FROM offer_numbering WHERE first_number >= ?", arguments: [next])
+            let runs = try UInt64.fetchAll(db, sql: "SELECT first_number FROM offer_numbering ORDER BY first_number")
+            for (first, end) in zip(runs, runs.dropFirst() + [next]) {
+                let lastLapses = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT expires_at FROM offers WHERE number >= ? AND number < ? ORDER BY number DESC LIMIT 1",
+                    arguments: [first, end])
+                if (lastLapses ?? 0) < now {
+                    try db.execute(sql: "DELETE FROM offer_numbering WHERE first_number = ?", arguments: [first])
+                }
+            }
             try db.execute(
                 sql: "INSERT INTO offer_numbering (first_number, key) VALUES (?, ?)",
                 arguments: [next, Data(FortyBitCipher.randomKey())])

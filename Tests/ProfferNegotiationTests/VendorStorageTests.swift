@@ -417,6 +417,48 @@ struct VendorStorageTests {
         }
     }
 
+    @Test("SQLite lets go of the keys of runs that kept no offer, or whose offers have all lapsed")
+    func offerKeysLetGo() async throws {
+        let place = try VendorPlace(.sqlite)
+        let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
+        let now = Timestamp.now.secondsSince1970
+        func keys() throws -> [UInt64] {
+            let database = try DatabaseQueue(path: place.folder.path + "/vendor.db")
+            defer { try? database.close() }
+            return try database.read { db in
+                try UInt64.fetchAll(db, sql: "SELECT first_number FROM offer_numbering ORDER BY first_number")
+            }
+        }
+        _ = try SQLiteRecords(folder: place.folder.path)
+        _ = try SQLiteRecords(folder: place.folder.path)
+        #expect(try keys() == [1], "runs that made no offer leave no key")
+
+        var records: SQLiteRecords? = try SQLiteRecords(folder: place.folder.path)
+        let ids = try records!.newOfferIDs(count: 1)
+        let intentID = MessageID.random().description
+        let stored = try await records!.storeIntents([
+            IntentToStore(
+                sender: sender, id: intentID, canonical: "#buy camera id:\(intentID)",
+                offers: [
+                    StoredOffer(
+                        id: ids[0].description, sender: sender, intentID: intentID, sku: "z6",
+                        price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!, qty: 1, needs: [],
+                        terms: ["sd-base"], expiresAt: now + 3600, state: .open, message: "#offer id:\(ids[0])")
+                ], receivedAt: now, nonce: Data(repeating: 1, count: 16), seenUntil: now + 600, quotaSince: now - 3600)
+        ])
+        #expect(stored == [.stored])
+        records = nil
+        records = try SQLiteRecords(folder: place.folder.path)
+        #expect(try keys() == [1, 2], "the run whose offer stands keeps its key, and the new run has one")
+        #expect(try await records!.offer(id: ids[0].description, sender: sender) != nil)
+        records = nil
+
+        records = try SQLiteRecords(folder: place.folder.path, now: Timestamp(secondsSince1970: now + 7200))
+        #expect(try keys() == [2], "once its offer lapsed, its key is let go")
+        #expect(try await records!.offer(id: ids[0].description, sender: sender) == nil, "a lapsed offer is unknown")
+        #expect(try records!.newOfferIDs(count: 1) != ids, "number 2 under the new key")
+    }
+
     @Test(
         "SQLite's WAL is checkpointed after a group commit once past its length, and by the commit itself at four times it"
     )
