@@ -45,6 +45,10 @@ public final class SQLiteRecords: VendorRecords {
     ///     WAL file grown past 64 MiB is cut back to it once checkpointed (`journal_size_limit`).
     ///   - now: The time offers are compared with when the file is opened, to let go of the keys of runs whose offers
     ///     have all lapsed.
+    static let busyTimeoutMilliseconds: Int32 = 5000
+    /// How long a forget's checkpoint waits for readers (a backup) to let go of older snapshots.
+    static let forgetCheckpointWaitMilliseconds: Int32 = 250
+
     public init(folder: String, checkpointPages: Int32 = 10_000, now: Timestamp = .now) throws {
         try DataFolder.prepare(folder)
         lock = try FolderLock(folder)
@@ -53,7 +57,7 @@ public final class SQLiteRecords: VendorRecords {
         self.walLength = walLength
         var configuration = Configuration()
         configuration.journalMode = .wal
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(Double(SQLiteRecords.busyTimeoutMilliseconds) / 1000)
         configuration.prepareDatabase { db in
             // A forget checkpoints at once, so deleted values leave the WAL with it. A cache of 64 MiB keeps a busy
             // vendor's recent pages from being read again. (The file is not held exclusively, which would spare a
@@ -79,8 +83,8 @@ public final class SQLiteRecords: VendorRecords {
             // lookup and each offer stored eight SipHash rounds. A run's last offer lapses last: offers are numbered
             // as they are made, and all of one run's stand as long (the catalog is read once per run).
             try db.execute(sql: "DELETE FROM offer_numbering WHERE first_number >= ?", arguments: [next])
-            let runs = try UInt64.fetchAll(db, sql: "SELECT first_number FROM offer_numbering ORDER BY first_number")
-            for (first, end) in zip(runs, runs.dropFirst() + [next]) {
+            let runs = try Int64.fetchAll(db, sql: "SELECT first_number FROM offer_numbering ORDER BY first_number")
+            for (first, end) in zip(runs, runs.dropFirst() + [Int64(next)]) {
                 let lastLapses = try Int64.fetchOne(
                     db,
                     sql: "SELECT expires_at FROM offers WHERE number >= ? AND number < ? ORDER BY number DESC LIMIT 1",
@@ -93,20 +97,29 @@ public final class SQLiteRecords: VendorRecords {
                 sql: "INSERT INTO offer_numbering (first_number, key) VALUES (?, ?)",
                 arguments: [next, Data(FortyBitCipher.randomKey())])
             return (
+                // Read as database values: a row edited by hand must stop the vendor with a message, not a trap.
                 keys: try Row.fetchAll(
                     db, sql: "SELECT first_number, key FROM offer_numbering ORDER BY first_number DESC"
-                ).map { (firstNumber: $0[0] as UInt64, cipher: FortyBitCipher(key: [UInt8]($0[1] as Data))) },
+                ).map { row in
+                    (
+                        firstNumber: UInt64.fromDatabaseValue(row[0] as DatabaseValue),
+                        cipher: Data.fromDatabaseValue(row[1] as DatabaseValue).flatMap {
+                            FortyBitCipher(key: [UInt8]($0))
+                        }
+                    )
+                },
                 next: next,
                 before: try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM offers_made_before_v5)") ?? false
             )
         }
         offerIDKeys = try numbering.keys.map { key in
-            guard let cipher = key.cipher else {
+            guard let firstNumber = key.firstNumber, let cipher = key.cipher else {
                 throw VendorStoreError(
-                    "vendor.db's offer_numbering holds a key that is not \(FortyBitCipher.keyByteCount) bytes: "
-                        + "the file was edited by hand; restore it from a backup")
+                    "vendor.db's offer_numbering holds a row that is not a first number and a "
+                        + "\(FortyBitCipher.keyByteCount)-byte key: the file was edited by hand; restore it from a backup"
+                )
             }
-            return (key.firstNumber, cipher)
+            return (firstNumber, cipher)
         }
         nextOfferNumber = Mutex(numbering.next)
         keepsOffersMadeBeforeNumbering = numbering.before
@@ -588,9 +601,14 @@ public final class SQLiteRecords: VendorRecords {
         }
         if found {
             // Until the old pages leave the WAL and the file, nothing was forgotten: a reader holding an older
-            // snapshot (a backup) past the busy timeout makes this throw (`SQLITE_BUSY`, answered 503), and the
-            // person's retry checkpoints again. PRAGMA wal_checkpoint would report it only in a row nobody reads.
-            try await database.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            // snapshot (a backup) past a short wait makes this throw (`SQLITE_BUSY`, answered 503), and the person's
+            // retry checkpoints again. PRAGMA wal_checkpoint would report it only in a row nobody reads. The wait is
+            // short because the checkpoint holds the one writer: every other sender waits with it.
+            try await database.writeWithoutTransaction { db in
+                sqlite3_busy_timeout(db.sqliteConnection, SQLiteRecords.forgetCheckpointWaitMilliseconds)
+                defer { sqlite3_busy_timeout(db.sqliteConnection, SQLiteRecords.busyTimeoutMilliseconds) }
+                try db.checkpoint(.truncate)
+            }
         }
         return found
     }

@@ -413,7 +413,16 @@ struct VendorStorageTests {
         #expect {
             _ = try SQLiteRecords(folder: place.folder.path)
         } throws: { error in
-            "\(error)".contains("offer_numbering holds a key that is not 16 bytes")
+            "\(error)".contains("offer_numbering holds a row that is not a first number and a 16-byte key")
+        }
+        for edit in ["UPDATE offer_numbering SET key = 5", "UPDATE offer_numbering SET first_number = -first_number"] {
+            let again = try DatabaseQueue(path: place.folder.path + "/vendor.db")
+            try await again.write { db in
+                try db.execute(sql: "UPDATE offer_numbering SET key = randomblob(16), first_number = abs(first_number)")
+                try db.execute(sql: edit)
+            }
+            try again.close()
+            #expect(throws: VendorStoreError.self, "\(edit)") { _ = try SQLiteRecords(folder: place.folder.path) }
         }
     }
 
@@ -543,6 +552,11 @@ struct VendorStorageTests {
         }
         let blocked = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
         #expect(blocked.status == 503, "the disclosed data is still in the files: no confirm")
+        let others = await Self.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base",
+            from: try SigningKeyPair.generate(),
+            to: vendor)
+        #expect(others.status == 200, "other senders wait at most the forget's short wait, not 5 s")
         try await backup.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
 
         let retried = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
