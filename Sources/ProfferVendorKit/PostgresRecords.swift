@@ -52,8 +52,9 @@ public final class PostgresRecords: VendorRecords {
     /// Ids for the offers answering one intent: 25 random bits shared by all, then 15 random bits each, all
     /// different. Offers are keyed by sender and id, so the offers of one intent sit side by side and storing them
     /// dirties one page, not one each. Ids are drawn at random because instances share the database: a clash with an
-    /// offer already made to the sender is caught when it is stored (``IntentStorage/offerIDTaken``). An offer id is no secret: it is found only together with the key of the
-    /// sender it was made to, and says nothing `re:` does not (that these offers answer one intent).
+    /// offer already made to the sender is caught when it is stored (``IntentStorage/offerIDTaken``). An offer id is
+    /// no secret: it is found only together with the key of the sender it was made to, and says nothing `re:` does
+    /// not (that these offers answer one intent).
     public func newOfferIDs(count: Int) -> [MessageID] { PostgresRecords.offerIDs(count: count) }
 
     /// PostgreSQL checkpoints on its own.

@@ -35,6 +35,9 @@ public final class SQLiteRecords: VendorRecords {
     private let keepsOffersMadeBeforeNumbering: Bool
     let walLength: WALLength
     private let checkpointPages: Int32
+    static let busyTimeoutMilliseconds: Int32 = 5000
+    /// How long a forget's checkpoint waits for readers (a backup) to let go of older snapshots.
+    static let forgetCheckpointWaitMilliseconds: Int32 = 250
 
     /// - Parameters:
     ///   - checkpointPages: The WAL's length in pages at which it is copied into the database file once a group
@@ -45,9 +48,6 @@ public final class SQLiteRecords: VendorRecords {
     ///     WAL file grown past 64 MiB is cut back to it once checkpointed (`journal_size_limit`).
     ///   - now: The time offers are compared with when the file is opened, to let go of the keys of runs whose offers
     ///     have all lapsed.
-    static let busyTimeoutMilliseconds: Int32 = 5000
-    /// How long a forget's checkpoint waits for readers (a backup) to let go of older snapshots.
-    static let forgetCheckpointWaitMilliseconds: Int32 = 250
 
     public init(folder: String, checkpointPages: Int32 = 10_000, now: Timestamp = .now) throws {
         try DataFolder.prepare(folder)
@@ -384,7 +384,8 @@ public final class SQLiteRecords: VendorRecords {
     /// runs its block on the caller's thread once the database's queue is free), instead of on the queue's own
     /// thread: the group commit then costs no thread hand-off each way, worth a tenth of the inbox's throughput. The
     /// price is a pool thread held for the commit (checkpoints wait for ``finishGroupCommit()``, on GRDB's thread,
-    /// but for the WAL hook's own past four times their length). It cannot deadlock: GRDB's asynchronous reads and writes run on the queue's thread, not on the pool.
+    /// except the WAL hook's own past four times their length). It cannot deadlock: GRDB's asynchronous reads and
+    /// writes run on the queue's thread, not on the pool.
     private func writeBlockingCaller<T>(_ change: (Database) throws -> T) throws -> T {
         try database.write(change)
     }
@@ -415,7 +416,7 @@ public final class SQLiteRecords: VendorRecords {
     }
 
     /// Inserts offers all or none, each under its number: `false`, with nothing inserted, when one's number is taken
-    /// or its id is an offer its sender got before offers were numbered.
+    /// or its id is an offer its sender got in an earlier run or before offers were numbered.
     ///
     /// - Throws: When an offer's id was not made by ``newOfferIDs(count:)``.
     func insert(_ offers: [StoredOffer], in db: Database) throws -> Bool {

@@ -153,10 +153,10 @@ public enum IntentStorage: Equatable, Sendable {
     case replay
     /// The sender already has ``VendorLimits/openIntentsPerSender`` open intents: nothing is stored.
     case tooMany
-    /// One of the offers' ids is already an offer to this sender (on PostgreSQL, whose ids are random, for a key with a
-    /// thousand offers a chance of about one in 500 million per intent; on SQLite, only an id kept from before offers
-    /// were numbered, or a number another process stored): nothing is stored, and the pair is not recorded, so the
-    /// intent may be stored with other ids.
+    /// One of the offers' ids is already an offer to this sender: on PostgreSQL, whose ids are random, a chance of about
+    /// one in 500 million per intent for a key with a thousand offers; on SQLite, only the id of an offer an earlier
+    /// run (or the layout before offers were numbered) made to the same sender, or a number another process stored.
+    /// Nothing is stored, and the pair is not recorded, so the intent may be stored with other ids.
     case offerIDTaken
 }
 
