@@ -29,6 +29,35 @@ struct VendorStorageTests {
             sealed: box.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
     }
 
+    /// An intent as the inbox hands it to the records: from `sender`, with one Z6 offer per id (its message padded by
+    /// `padding` bytes), received at `now` under a fresh envelope pair.
+    static func intentToStore(
+        from sender: Data, offerIDs: [String], now: Int64, padding: Int = 0
+    ) -> IntentToStore {
+        let id = MessageID.random().description
+        return IntentToStore(
+            sender: sender, id: id, canonical: "#buy camera id:\(id)",
+            offers: offerIDs.map { offerID in
+                StoredOffer(
+                    id: offerID, sender: sender, intentID: id, sku: "z6",
+                    price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!, qty: 1, needs: [],
+                    terms: ["sd-base"], expiresAt: now + 3600, state: .open,
+                    message: "#offer id:\(offerID) re:\(id) price:1199EUR" + String(repeating: " ", count: padding))
+            }, receivedAt: now, nonce: Data((0..<16).map { _ in UInt8.random(in: 0...255) }),
+            seenUntil: now + 600, quotaSince: now - 3600)
+    }
+
+    /// Withdraws `intentID` and checks that `offer`, one of its offers, can no longer be accepted.
+    static func expectWithdrawalCloses(
+        _ intentID: MessageID, offer: MessageID, from person: SigningKeyPair, to vendor: TestVendor
+    ) async {
+        let withdraw = await send("#withdraw id:\(MessageID.random()) re:\(intentID)", from: person, to: vendor)
+        #expect(withdraw.status == 200)
+        let late = await acceptNameAndPostal(
+            offer.description, from: person, to: vendor, box: vendor.inbox.keys.box.publicKey)
+        #expect(late.status == 422, "the offer was withdrawn with its intent")
+    }
+
     @Test("the offers of one intent share their first 25 bits and differ after; random bits differ between intents")
     func offerIDsSharePrefix() {
         for count in [1, 2, 5] {
@@ -60,12 +89,7 @@ struct VendorStorageTests {
         let expected = first.replies.compactMap(\.id).filter { $0 != xt5.id } + [countered.id!]
         #expect(resent.replies.map(\.id) == expected)
 
-        let withdraw = await Self.send(
-            "#withdraw id:\(MessageID.random()) re:\(intentID)", from: person, to: vendor)
-        #expect(withdraw.status == 200)
-        let late = await Self.acceptNameAndPostal(
-            countered.id!.description, from: person, to: vendor, box: vendor.inbox.keys.box.publicKey)
-        #expect(late.status == 422, "the counter's offer was withdrawn with its intent")
+        await Self.expectWithdrawalCloses(intentID, offer: countered.id!, from: person, to: vendor)
     }
 
     @Test(
@@ -77,18 +101,7 @@ struct VendorStorageTests {
         let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
         let now = Timestamp.now.secondsSince1970
         func intent(_ offerIDs: [String]) -> IntentToStore {
-            let id = MessageID.random().description
-            let offers = offerIDs.map { offerID in
-                StoredOffer(
-                    id: offerID, sender: sender, intentID: id, sku: "z6",
-                    price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!,
-                    qty: 1, needs: [], terms: ["sd-base"], expiresAt: now + 3600, state: .open,
-                    message: "#offer id:\(offerID) re:\(id) price:1199EUR")
-            }
-            return IntentToStore(
-                sender: sender, id: id, canonical: "#buy camera id:\(id)", offers: offers, receivedAt: now,
-                nonce: Data((0..<16).map { _ in UInt8.random(in: 0...255) }), seenUntil: now + 600,
-                quotaSince: now - 3600)
+            Self.intentToStore(from: sender, offerIDs: offerIDs, now: now)
         }
         func fresh(_ count: Int) throws -> [String] { try records.newOfferIDs(count: count).map(\.description) }
         let first = intent(try fresh(2))
@@ -223,11 +236,7 @@ struct VendorStorageTests {
         let newOffer = try #require(counter.replies.first?.id, "\(counter.status)")
         let again = await Self.send(intent.canonicalForm, from: person, to: vendor)
         #expect(again.replies.map(\.id) == [newOffer], "the Z6 was accepted, the older X-T5 countered")
-        let withdraw = await Self.send("#withdraw id:\(MessageID.random()) re:\(intentID)", from: person, to: vendor)
-        #expect(withdraw.status == 200)
-        let late = await Self.acceptNameAndPostal(
-            newOffer.description, from: person, to: vendor, box: keys.box.publicKey)
-        #expect(late.status == 422, "withdrawn with its intent")
+        await Self.expectWithdrawalCloses(intentID, offer: newOffer, from: person, to: vendor)
         let declined = await Self.send("#decline id:\(MessageID.random()) re:aaaaaaaa", from: person, to: vendor)
         #expect(declined.status == 200, "declining an offer no longer open changes nothing")
     }
@@ -332,16 +341,7 @@ struct VendorStorageTests {
         let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
         let now = Timestamp.now.secondsSince1970
         func intent(_ offerIDs: [MessageID]) -> IntentToStore {
-            let id = MessageID.random().description
-            return IntentToStore(
-                sender: sender, id: id, canonical: "#buy camera id:\(id)",
-                offers: offerIDs.map {
-                    StoredOffer(
-                        id: $0.description, sender: sender, intentID: id, sku: "z6",
-                        price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!, qty: 1, needs: [],
-                        terms: ["sd-base"], expiresAt: now + 3600, state: .open, message: "#offer id:\($0) re:\(id)")
-                }, receivedAt: now, nonce: Data((0..<16).map { _ in UInt8.random(in: 0...255) }),
-                seenUntil: now + 600, quotaSince: now - 3600)
+            Self.intentToStore(from: sender, offerIDs: offerIDs.map(\.description), now: now)
         }
         var records: SQLiteRecords? = try SQLiteRecords(folder: place.folder.path)
         let database = try DatabaseQueue(path: place.folder.path + "/vendor.db")
@@ -444,16 +444,8 @@ struct VendorStorageTests {
 
         var records: SQLiteRecords? = try SQLiteRecords(folder: place.folder.path)
         let ids = try records!.newOfferIDs(count: 1)
-        let intentID = MessageID.random().description
         let stored = try await records!.storeIntents([
-            IntentToStore(
-                sender: sender, id: intentID, canonical: "#buy camera id:\(intentID)",
-                offers: [
-                    StoredOffer(
-                        id: ids[0].description, sender: sender, intentID: intentID, sku: "z6",
-                        price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!, qty: 1, needs: [],
-                        terms: ["sd-base"], expiresAt: now + 3600, state: .open, message: "#offer id:\(ids[0])")
-                ], receivedAt: now, nonce: Data(repeating: 1, count: 16), seenUntil: now + 600, quotaSince: now - 3600)
+            Self.intentToStore(from: sender, offerIDs: [ids[0].description], now: now)
         ])
         #expect(stored == [.stored])
         records = nil
@@ -477,19 +469,9 @@ struct VendorStorageTests {
         let now = Timestamp.now.secondsSince1970
         func group() throws -> [IntentToStore] {
             try (0..<10).map { _ in
-                let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
-                let id = MessageID.random().description
-                let offerID = try records.newOfferIDs(count: 1)[0]
-                return IntentToStore(
-                    sender: sender, id: id, canonical: "#buy camera id:\(id)",
-                    offers: [
-                        StoredOffer(
-                            id: offerID.description, sender: sender, intentID: id, sku: "z6",
-                            price: Money(thousandths: 1_199_000, currency: CurrencyCode("EUR")!)!, qty: 1,
-                            needs: [], terms: ["sd-base"], expiresAt: now + 3600, state: .open,
-                            message: "#offer id:\(offerID) re:\(id) " + String(repeating: "x", count: 600))
-                    ], receivedAt: now, nonce: Data((0..<16).map { _ in UInt8.random(in: 0...255) }),
-                    seenUntil: now + 600, quotaSince: now - 3600)
+                Self.intentToStore(
+                    from: Data(try SigningKeyPair.generate().publicKey.bytes),
+                    offerIDs: [try records.newOfferIDs(count: 1)[0].description], now: now, padding: 600)
             }
         }
         var longest: Int32 = 0
