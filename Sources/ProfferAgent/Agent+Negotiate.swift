@@ -84,9 +84,15 @@ extension Agent {
             let newOffer = StoredOffer(
                 vendor: vendor.name, intentID: offer.intentID, envelope: reply.envelope.json, message: reply.message,
                 receivedAt: Date(), expiresAt: Agent.expiry(of: reply.message, sentAt: reply.timestamp),
-                state: stillWanted ? .open : .withdrawn)
-            try vault.addOffers([newOffer])
-            try vault.setOfferState(id: offer.id.description, to: .countered, onlyFrom: [.open])
+                state: stillWanted ? .open : .withdrawn, vendorLabel: vendor.keyLabel)
+            // The new offer must be new: an id the vendor gave another offer is refused, never merged with it.
+            let stored = try vault.addOfferAnswers([[newOffer]])[0]
+            if let refusal = stored.refusal { throw AgentError.badAnswer(endpoint, "answered the counter: \(refusal)") }
+            guard stored.added == 1 else {
+                throw AgentError.badAnswer(
+                    endpoint, "answered the counter with offer \(newOffer.id), which it had sent before: no new offer")
+            }
+            try vault.setOfferState(offer.key, to: .countered, onlyFrom: [.open])
             return .newOffer(newOffer)
         case .decline where reply.message.re == counter.id:
             return .declined(why: VendorText.clean(reply.message.why ?? "no reason given"))
@@ -188,7 +194,7 @@ extension Agent {
             throw AgentError.refused(
                 "sending \(asked.joined(separator: ", ")) needs your consent: answer yes, or pass --yes")
         }
-        let offer = try vault.offer(id: plan.offer.id.description)
+        let offer = try vault.offer(plan.offer.key)
         try requireOpen(offer)
         // A vendor whose keys changed is refused before a deal is begun: nothing is sent, nothing is recorded.
         let started = ContinuousClock.now
@@ -310,7 +316,13 @@ extension Agent {
         }
         var json = try disclosureJSON(categories, of: persona)
         defer { wipe(&json) }
-        return boxKey.seal(json)
+        do {
+            return try boxKey.seal(json)
+        } catch {
+            throw AgentError.refused(
+                "\(vendor.name)'s pinned key for sealed data is not usable (\(error)): nothing was sent. Check the "
+                    + "vendor and `proffer vendor repin \(vendor.name)`")
+        }
     }
 
     /// Delivers a deal's accept and records what came of it, over whatever another process did meanwhile: only a
@@ -342,7 +354,7 @@ extension Agent {
             return []
         }
         if outcome.state == .confirmed {
-            try vault.setOfferState(id: deal.offerID.description, to: .accepted, onlyFrom: [.open])
+            try vault.setOfferState(deal.offerKey, to: .accepted, onlyFrom: [.open])
             // An intent withdrawn while the accept was on its way stays withdrawn; the deal stands beside it.
             try vault.updateIntent(id: deal.intentID.description) {
                 if $0.state != .withdrawn { $0.state = .fulfilled }
@@ -387,10 +399,10 @@ extension Agent {
         let vendor = try vault.vendor(named: offer.vendor)
         let persona = try vault.intent(id: offer.intentID.description).persona
         _ = try await deliver(try sign(decline, as: persona, toward: vendor), to: vendor, timeout: timeout)
-        guard try vault.setOfferState(id: offer.id.description, to: .declined, onlyFrom: [.open]) else {
+        guard try vault.setOfferState(offer.key, to: .declined, onlyFrom: [.open]) else {
             throw AgentError.refused(
                 "\(vendor.name) was told you decline \(offer.name), but meanwhile the offer became "
-                    + "\(try vault.offer(id: offer.id.description).state.rawValue); it stays so")
+                    + "\(try vault.offer(offer.key).state.rawValue); it stays so")
         }
     }
 
@@ -413,7 +425,7 @@ extension Agent {
                 $0.untold = vendorNames
             }
             for offer in try vault.offers(intentID: intent.id.description) where offer.state == .open {
-                try vault.setOfferState(id: offer.id.description, to: .withdrawn)
+                try vault.setOfferState(offer.key, to: .withdrawn)
             }
         }
         let outcomes = await withTaskGroup(of: WithdrawOutcome.self) { group in
@@ -450,7 +462,17 @@ extension Agent {
     /// reached the vendor, and "forgotten" once it confirmed, each once however many processes try. Run it again to
     /// retry a pending forget (the same id).
     public func forget(dealID: String, timeout: Duration = Agent.defaultTimeout) async throws -> StoredDeal {
-        let found = try vault.deal(id: dealID)
+        let found: StoredDeal
+        do {
+            found = try vault.deal(id: dealID)
+        } catch let error as VaultError where error.code == .noSuchRecord {
+            // A deal whose record was lost, but whose disclosure the audit log records, can still be forgotten: the
+            // forget needs only its id, vendor and persona, which the log keeps.
+            guard try vault.lostDeals().contains(where: { $0.id.description.hasPrefix(dealID.lowercased()) }) else {
+                throw error
+            }
+            found = try vault.recoverLostDeal(id: dealID)
+        }
         guard found.state != .forgotten else {
             throw AgentError.refused("\(found.vendor) already confirmed it forgot deal \(found.id)")
         }

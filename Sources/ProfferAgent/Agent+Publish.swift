@@ -107,7 +107,16 @@ extension Agent {
                 progress(received[index].outcome)
             }
         }
-        try vault.addOffers(received.flatMap(\.offers))
+        // An answer reusing an offer id the vendor gave another offer is refused whole (PROTOCOL.md §4.1).
+        let stored = try vault.addOfferAnswers(received.map { $0.error == nil ? $0.offers : [] })
+        for (index, storage) in stored.enumerated() {
+            guard let refusal = storage.refusal else { continue }
+            let answer = received[index]
+            received[index] = VendorAnswer(
+                vendor: answer.vendor, replies: [], offers: [],
+                error: .badAnswer(VendorEndpoint(answer.vendor), refusal))
+            progress(received[index].outcome)
+        }
         outcomes += received.map(\.outcome)
         let reached = received.filter { $0.error == nil }.map(\.vendor.name)
         try vault.updateIntent(id: intent.id.description) { stored in
@@ -168,7 +177,8 @@ extension Agent {
             offers.append(
                 StoredOffer(
                     vendor: vendor.name, intentID: intentID, envelope: reply.envelope.json, message: message,
-                    receivedAt: now, expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp)))
+                    receivedAt: now, expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp),
+                    vendorLabel: vendor.keyLabel))
         }
         return offers
     }

@@ -46,8 +46,13 @@ public struct AuditFacts: Sendable {
                 deal, vendor: vendors.first(where: deal.wasMade(with:)), offerETA: etaByOffer[deal.offerID] ?? nil,
                 forgetLogged: forgetTimes[deal.id])
         }
+        lostDeals = LostDeal.find(in: snapshot.entries, deals: snapshot.deals)
         problems = vault.integrityProblems + vault.damagedRecords.map(\.description)
     }
+
+    /// Deals the audit chain records a disclosure for whose records are gone (a salvage left them out): every view
+    /// of who holds what counts them, from the chain, and says the record was lost.
+    public let lostDeals: [LostDeal]
 
     /// What the vault's checks found wrong (rows deleted, swapped or altered); empty when it is intact. Views built
     /// on a damaged vault may leave things out, and must say so.
@@ -144,8 +149,18 @@ public struct Holding: Codable, Hashable, Sendable {
     public let forgetDelivered: Bool
     /// When the vendor confirmed the deletion.
     public let forgotten: Date?
+    /// Whether the deal's record was lost and this comes from the audit chain alone.
+    public let recordLost: Bool
+
+    init(_ lost: LostDeal, category: DataCategory) {
+        (self.category, vendor, persona, deal) = (category.rawValue, lost.vendor, lost.persona, lost.id.description)
+        (terms, since, recordLost) = (lost.terms.map(\.description), lost.disclosedAt, true)
+        state = lost.forgottenAt != nil ? .forgotten : lost.forgetAskedAt != nil ? .pending : .held
+        (forgetAsked, forgetDelivered, forgotten) = (lost.forgetAskedAt, lost.forgetAskedAt != nil, lost.forgottenAt)
+    }
 
     init(_ facts: DealFacts, category: DataCategory) {
+        recordLost = false
         let deal = facts.deal
         (self.category, vendor, persona, self.deal) = (
             category.rawValue, facts.vendorName, deal.persona, deal.id.description
@@ -166,9 +181,13 @@ public struct Holding: Codable, Hashable, Sendable {
 extension AuditFacts {
     /// Every category disclosed under every deal, oldest disclosure first, or those of one vendor.
     public func holdings(vendor: String? = nil) -> [Holding] {
-        (vendor.map(deals(with:)) ?? deals).flatMap { facts in
+        let kept = (vendor.map(deals(with:)) ?? deals).flatMap { facts in
             facts.deal.disclosed.map { Holding(facts, category: $0) }
         }
+        let lost = lostDeals.filter { vendor == nil || $0.vendor.lowercased() == vendor?.lowercased() }.flatMap { deal in
+            deal.categories.map { Holding(deal, category: $0) }
+        }
+        return kept + lost
     }
 }
 
@@ -240,6 +259,9 @@ extension AuditFacts {
         var known = Set(names.map { $0.lowercased() })
         for facts in deals where known.insert(facts.vendorName.lowercased()).inserted {
             names.append(facts.vendorName)
+        }
+        for lost in lostDeals where known.insert(lost.vendor.lowercased()).inserted {
+            names.append(lost.vendor)
         }
         return names.sorted { $0.lowercased() < $1.lowercased() }
     }

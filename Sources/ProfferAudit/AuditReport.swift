@@ -141,7 +141,8 @@ extension AuditEntry {
                 + (note.map { " (\($0))" } ?? "")
         case .forgetRequest: "asked \(vendor) to delete it, deal \(deal)"
         case .forgetConfirmed: "\(vendor) confirmed it deleted it, deal \(deal)"
-        case .preferenceRemoved: "removed from the vault (rule was \(previousRule?.rawValue ?? "none"))"
+        case .preferenceRemoved:
+            "removed from the vault (rule was \(previousRule?.rawValue ?? "none"))" + (note.map { ", \($0)" } ?? "")
         case .salvage: note ?? "rebuilt from a salvaged export"
         }
     }

@@ -10,6 +10,8 @@ public struct FollowUp: Codable, Hashable, Sendable {
         case offerExpiring = "offer-expiring"
         /// A vendor presented other keys: nothing reaches it until the person checks and re-pins.
         case keyChanged = "key-changed"
+        /// The audit log shows data sent under a deal whose record was lost (a salvage), not forgotten.
+        case dealRecordLost = "deal-record-lost"
         /// An accept whose answer never came: the vendor may or may not have the deal and the data.
         case dealUnconfirmed = "deal-unconfirmed"
         /// A forget the vendor never confirmed.
@@ -104,6 +106,16 @@ extension AuditFacts {
                             command: "proffer deal forget \(deal.id)"))
                 }
             }
+        }
+        for lost in lostDeals where lost.vendorMayHoldData {
+            items.append(
+                FollowUp(
+                    kind: .dealRecordLost, due: lost.disclosedAt, vendor: lost.vendor, subject: lost.id.description,
+                    what: "the record of deal \(lost.id) with \(lost.vendor) was lost (a salvaged or damaged vault); the "
+                        + "audit log shows your \(lost.categories.map(\.rawValue).joined(separator: ", ")) went to it on "
+                        + "\(lost.disclosedAt.dayText)"
+                        + (lost.forgetAskedAt == nil ? "" : " and a forget was never confirmed"),
+                    command: "proffer deal forget \(lost.id)"))
         }
         for intent in intents where intent.state == .published || intent.state == .draft {
             guard let by = intent.message.by?.end(countingFrom: intent.createdAt), by <= now else { continue }

@@ -12,9 +12,9 @@ public enum KeyDerivation {
             master.secret.withUnsafeBytes { masterBytes in
                 context.withUTF8Buffer { label in
                     label.withMemoryRebound(to: CChar.self) { contextBytes in
-                        _ = crypto_kdf_derive_from_key(
+                        Sodium.check(crypto_kdf_derive_from_key(
                             output.baseAddress!.assumingMemoryBound(to: UInt8.self), output.count, id,
-                            contextBytes.baseAddress!, masterBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                            contextBytes.baseAddress!, masterBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)), "crypto_kdf_derive_from_key")
                     }
                 }
             }
@@ -32,9 +32,9 @@ public enum KeyedHash {
         output.withUnsafeMutableBufferPointer { out in
             message.withNonNullPointer { input, inputCount in
                 key.secret.withUnsafeBytes { keyBytes in
-                    _ = crypto_generichash(
+                    Sodium.check(crypto_generichash(
                         out.baseAddress!, length, input, UInt64(inputCount),
-                        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count)
+                        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count), "crypto_generichash")
                 }
             }
         }
@@ -46,7 +46,7 @@ public enum KeyedHash {
         Sodium.ensureInitialized()
         var output = [UInt8](repeating: 0, count: 32)
         message.withNonNullPointer { input, inputCount in
-            _ = crypto_generichash(&output, 32, input, UInt64(inputCount), nil, 0)
+            Sodium.check(crypto_generichash(&output, 32, input, UInt64(inputCount), nil, 0), "crypto_generichash")
         }
         return output
     }
@@ -58,9 +58,9 @@ public enum KeyedHash {
         secret.withUnsafeMutableBytes { out in
             message.withNonNullPointer { input, inputCount in
                 key.secret.withUnsafeBytes { keyBytes in
-                    _ = crypto_generichash(
+                    Sodium.check(crypto_generichash(
                         out.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, input, UInt64(inputCount),
-                        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count)
+                        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count), "crypto_generichash")
                 }
             }
         }
@@ -90,14 +90,14 @@ public struct KeyedHasher: ~Copyable {
         self.length = length
         let hashState = opaqueState
         key.secret.withUnsafeBytes { keyBytes in
-            _ = crypto_generichash_init(
-                hashState, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count, length)
+            Sodium.check(crypto_generichash_init(
+                hashState, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count, length), "crypto_generichash_init")
         }
     }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        _ = crypto_generichash_update(opaqueState, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+        Sodium.check(crypto_generichash_update(opaqueState, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count)), "crypto_generichash_update")
     }
 
     public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
@@ -109,7 +109,7 @@ public struct KeyedHasher: ~Copyable {
     /// The hash of everything given so far.
     public consuming func finalize() -> [UInt8] {
         var output = [UInt8](repeating: 0, count: length)
-        _ = crypto_generichash_final(opaqueState, &output, length)
+        Sodium.check(crypto_generichash_final(opaqueState, &output, length), "crypto_generichash_final")
         return output
     }
 

@@ -12,6 +12,13 @@ public struct SigningPublicKey: Hashable, Sendable, Codable {
         self.bytes = bytes
     }
 
+    /// Whether the key is a canonical point of the main subgroup, not of small order: only such a key can be a
+    /// signer's. Verification refuses the others anyway; a profile presenting one is refused when it is first read.
+    public var isValidPoint: Bool {
+        Sodium.ensureInitialized()
+        return crypto_core_ed25519_is_valid_point(bytes) == 1
+    }
+
     /// Whether `signature` is this key's Ed25519 signature of `message`.
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         Sodium.ensureInitialized()
@@ -48,9 +55,10 @@ public struct SigningKeyPair: Sendable, CustomStringConvertible {
         var publicBytes = [UInt8](repeating: 0, count: SigningPublicKey.byteCount)
         secret.withUnsafeMutableBytes { secretBytes in
             seed.withUnsafeBytes { seedBytes in
-                _ = crypto_sign_seed_keypair(
-                    &publicBytes, secretBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                    seedBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                Sodium.check(
+                    crypto_sign_seed_keypair(
+                        &publicBytes, secretBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        seedBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)), "crypto_sign_seed_keypair")
             }
         }
         self.publicKey = try SigningPublicKey(publicBytes)
@@ -62,8 +70,10 @@ public struct SigningKeyPair: Sendable, CustomStringConvertible {
         var signature = [UInt8](repeating: 0, count: Self.signatureByteCount)
         message.withNonNullPointer { msg, msgCount in
             secretKey.withUnsafeBytes { secret in
-                _ = crypto_sign_detached(
-                    &signature, nil, msg, UInt64(msgCount), secret.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                Sodium.check(
+                    crypto_sign_detached(
+                        &signature, nil, msg, UInt64(msgCount), secret.baseAddress!.assumingMemoryBound(to: UInt8.self)),
+                    "crypto_sign_detached")
             }
         }
         return signature

@@ -8,6 +8,13 @@ enum Sodium {
     static func ensureInitialized() {
         precondition(initialized, "libsodium could not be initialised")
     }
+
+    /// Stops on a non-zero status from a libsodium call that fails only when it is misused (a wrong length, a
+    /// parameter out of range): the types here rule those out, so a failure is a bug, and going on would use
+    /// uninitialised output. Calls that can fail on their input (a key, a ciphertext) throw instead.
+    static func check(_ status: Int32, _ function: StaticString) {
+        precondition(status == 0, "\(function) failed")
+    }
 }
 
 /// Why a cryptographic operation failed. Messages never include key material or plaintext.
@@ -34,6 +41,9 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     static func invalidInput(_ what: String) -> CryptoError { CryptoError(.invalidInput(what)) }
+
+    /// A public key that is not a usable point (say what is wrong with it; never the key's bytes).
+    static func invalidKey(_ what: String) -> CryptoError { CryptoError(.invalidInput(what)) }
 
     static func keyFile(_ what: String) -> CryptoError { CryptoError(.invalidInput(what)) }
 

@@ -120,8 +120,18 @@ public struct VendorProfile: Hashable, Sendable {
         else { throw refuse("name must be 1 to 64 characters without control characters") }
         let sign = try text("sign")
         let box = try text("box")
-        guard Base64URL.decode(sign)?.count == 32, Base64URL.decode(box)?.count == 32 else {
+        guard let signBytes = Base64URL.decode(sign), signBytes.count == 32, let boxBytes = Base64URL.decode(box),
+            boxBytes.count == 32
+        else {
             throw refuse("keys are not base64url of 32 bytes")
+        }
+        // A key that is no usable point is refused here, where it is first seen, before anyone pins it: sealed data
+        // to a box key of small order (32 zero bytes, say) would be readable by anyone.
+        guard (try? SigningPublicKey(signBytes))?.isValidPoint == true else {
+            throw refuse("sign key is not a valid Ed25519 public key")
+        }
+        guard (try? BoxPublicKey(boxBytes)) != nil else {
+            throw refuse("box key is not a valid X25519 public key (a point of small order)")
         }
         let terms = try list("terms")
         guard terms.allSatisfy({ TermsID($0)?.description == $0 }) else { throw refuse("lists a malformed terms id") }

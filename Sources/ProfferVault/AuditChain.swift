@@ -161,7 +161,7 @@ extension Vault {
     /// Every audit entry that opens, oldest first, or those concerning one vendor. Entries that do not open are left
     /// out and named in ``damagedRecords``.
     public func auditEntries(vendor: String? = nil) throws -> [NumberedAuditEntry] {
-        let (entries, damaged) = try read { reader in try openAuditEntries(reader) }
+        let (entries, damaged) = try read { reader in try Vault.openAuditEntries(reader) }
         noteDamage(damaged)
         return entries.filter { vendor == nil || $0.entry.vendor?.lowercased() == vendor?.lowercased() }
     }
@@ -182,7 +182,7 @@ extension Vault {
         // The MACs prove each entry was written with the audit key; whether it opens is seen just below.
         let (count, broken) = try AuditChain.verify(
             reader.db, sealer: reader.sealer, state: try currentState(reader.db), openingEntries: false)
-        let (entries, damaged) = try openAuditEntries(reader)
+        let (entries, damaged) = try Vault.openAuditEntries(reader)
         let chain: AuditVerification =
             if let (entry, reason) = broken {
                 .broken(entry: entry, reason: reason)
@@ -194,7 +194,7 @@ extension Vault {
         return (entries, damaged, chain)
     }
 
-    private func openAuditEntries(_ reader: RecordReader) throws -> ([NumberedAuditEntry], [DamagedRecord]) {
+    static func openAuditEntries(_ reader: RecordReader) throws -> ([NumberedAuditEntry], [DamagedRecord]) {
         let sealer = reader.sealer
         var entries: [NumberedAuditEntry] = []
         var damaged: [DamagedRecord] = []

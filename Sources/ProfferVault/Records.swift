@@ -114,6 +114,18 @@ public struct StoredIntent: Hashable, Sendable {
     /// The id `vendor` knows this intent by.
     public func id(toward vendor: String) -> MessageID { vendorIDs?[vendor] ?? id }
 
+    /// Whether the intent keeps anything under the vendor name `vendor`.
+    func mentions(vendor name: String) -> Bool {
+        vendorIDs?[name] != nil || sentTo?.contains(name) == true || untold?.contains(name) == true
+    }
+
+    /// Lets go of what the intent keeps under the vendor name `vendor`: the vendor of that name is gone.
+    mutating func forget(vendor name: String) {
+        vendorIDs?[name] = nil
+        sentTo?.removeAll { $0 == name }
+        untold?.removeAll { $0 == name }
+    }
+
     /// When the intent lapses: the end of its `by:` day, or its `exp` (a date's end, or a duration from creation),
     /// whichever comes first.
     public var lapsesAt: Date? {
@@ -154,6 +166,8 @@ public struct Vendor: Hashable, Sendable {
     /// A random label fixed when the vendor is added: the person's pairwise identity toward this vendor is derived
     /// from it, so renaming the vendor or re-pinning its key keeps the identity.
     public var identityLabel: String?
+    /// The label the person's pairwise identity toward this vendor, and the vendor's offers, are kept under.
+    public var keyLabel: String { identityLabel ?? name }
     /// Whether the person allowed plain http to a host that is not this machine (`vendor add --allow-http`).
     public var allowsHTTP: Bool
     /// The `ts` of the profile whose keys are pinned: an older profile is refused as a replay.
@@ -216,14 +230,20 @@ public struct StoredOffer: Hashable, Sendable {
     /// When the offer lapses: its `exp`, counted from the envelope's `ts` for a duration.
     public let expiresAt: Date?
     public var state: OfferState
+    /// The identity label of the vendor that sent it (``Vendor/keyLabel``): offer ids are the vendor's own, so an
+    /// offer is kept under (vendor, id). `nil` for offers stored before, which are kept under their id alone.
+    public let vendorLabel: String?
 
     public init(
         vendor: String, intentID: MessageID, envelope: String, message: Message, receivedAt: Date, expiresAt: Date?,
-        state: OfferState = .open
+        state: OfferState = .open, vendorLabel: String? = nil
     ) {
         (self.vendor, self.intentID, self.envelope, self.message) = (vendor, intentID, envelope, message)
-        (self.receivedAt, self.expiresAt, self.state) = (receivedAt, expiresAt, state)
+        (self.receivedAt, self.expiresAt, self.state, self.vendorLabel) = (receivedAt, expiresAt, state, vendorLabel)
     }
+
+    /// Where the offer is kept: its vendor and its id.
+    public var key: OfferKey { OfferKey(vendor: vendor, vendorLabel: vendorLabel, id: id) }
 
     /// The offer's message id. Every stored offer has one.
     public var id: MessageID { message.id ?? MessageID(bits: 0) }
@@ -231,6 +251,18 @@ public struct StoredOffer: Hashable, Sendable {
     public var canonical: String { message.canonicalForm }
     /// The short name people type: `vendor/offerid`.
     public var name: String { vendor + "/" + id.description }
+}
+
+/// What an offer is kept under (PROTOCOL.md §4.1): the vendor that made it, by its identity label (a vendor removed
+/// and added again under its name is another one), and its id. Offers stored before labels name their vendor by name.
+public struct OfferKey: Hashable, Sendable {
+    public let vendor: String
+    public let vendorLabel: String?
+    public let id: MessageID
+
+    public init(vendor: String, vendorLabel: String?, id: MessageID) {
+        (self.vendor, self.vendorLabel, self.id) = (vendor, vendorLabel, id)
+    }
 }
 
 /// Where a deal stands.
@@ -325,6 +357,11 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     }
 }
 
+extension StoredDeal {
+    /// Where the offer the deal accepted is kept.
+    public var offerKey: OfferKey { OfferKey(vendor: vendor, vendorLabel: vendorLabel, id: offerID) }
+}
+
 /// A vendor reply already accepted, remembered by (sender key, nonce) so a copy is refused even in a later run.
 struct SeenReply: Codable, Hashable, Sendable {
     /// Keyed hash of the sender key and nonce: the lookup value, kept sealed too so the record names itself.
@@ -377,7 +414,7 @@ extension StoredIntent: Codable {
 
 extension StoredOffer: Codable {
     private enum CodingKeys: String, CodingKey {
-        case id, vendor, intentID, envelope, canonical, receivedAt, expiresAt, state
+        case id, vendor, intentID, envelope, canonical, receivedAt, expiresAt, state, vendorLabel
     }
 
     public init(from decoder: any Decoder) throws {
@@ -394,6 +431,7 @@ extension StoredOffer: Codable {
         receivedAt = try container.decode(Date.self, forKey: .receivedAt)
         expiresAt = try container.decodeIfPresent(Date.self, forKey: .expiresAt)
         state = try container.decode(OfferState.self, forKey: .state)
+        vendorLabel = try container.decodeIfPresent(String.self, forKey: .vendorLabel)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -406,6 +444,7 @@ extension StoredOffer: Codable {
         try container.encode(receivedAt, forKey: .receivedAt)
         try container.encodeIfPresent(expiresAt, forKey: .expiresAt)
         try container.encode(state, forKey: .state)
+        try container.encodeIfPresent(vendorLabel, forKey: .vendorLabel)
     }
 }
 
@@ -420,7 +459,7 @@ extension Vendor: Codable {
         name = try container.decode(String.self, forKey: .name)
         baseURL = try container.decode(String.self, forKey: .baseURL)
         signingKey = try Vendor.decodeKey(container, .signingKey) { try SigningPublicKey($0) }
-        boxKey = try Vendor.decodeKey(container, .boxKey) { try BoxPublicKey($0) }
+        boxKey = try Vendor.decodeKey(container, .boxKey) { try BoxPublicKey(storedBytes: $0) }
         terms = try container.decode([TermsID].self, forKey: .terms)
         categories = try container.decode([IntentCategory].self, forKey: .categories)
         addedAt = try container.decode(Date.self, forKey: .addedAt)

@@ -86,7 +86,14 @@ extension StoredIntent: SealedRecord {
 extension StoredOffer: SealedRecord {
     static let table = RecordTable.offers
     func lookupValues(_ keys: VaultKeys) -> [[UInt8]] {
-        [keys.blindIndex(id.description, in: "offer"), keys.blindIndex(intentID.description, in: "intent")]
+        [StoredOffer.index(of: key, keys), keys.blindIndex(intentID.description, in: "intent")]
+    }
+}
+
+extension StoredOffer {
+    /// The offer's lookup value: the vendor's label and the id, or, for offers stored before labels, the id alone.
+    static func index(of key: OfferKey, _ keys: VaultKeys) -> [UInt8] {
+        keys.blindIndex(key.vendorLabel.map { $0 + "/" + key.id.description } ?? key.id.description, in: "offer")
     }
 }
 

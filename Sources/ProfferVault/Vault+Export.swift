@@ -145,44 +145,73 @@ extension Vault {
     }
 
     /// Refuses to write `path` where it would clobber the vault's own files: proffer's state folder (the rollback
-    /// anchors), the vault and its journal files (by name, or by identity through a link), and, for a folder to
-    /// write into (`isFolder`), the vault's own folder.
+    /// anchors), the vault and its journal files, and, for a folder to write into (`isFolder`), the vault's own folder.
     ///
-    /// Exports, reports and consent records all pass through here before anything is written.
+    /// Paths are compared where they really lead: SQLite keeps the journal files beside the file a symbolic link to
+    /// the vault points at, so a vault opened through a link has its `-wal` in the link target's folder, and a target
+    /// reached through a linked folder is the same file as its real path. Every command that writes a file (exports,
+    /// reports, consent records) passes through here before anything is written.
     public func refuseOwnFiles(_ path: String, isFolder: Bool = false) throws {
-        func resolved(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
-        let folder = resolved(isFolder ? path : URL(fileURLWithPath: path).deletingLastPathComponent().path)
-        let stateFolder = resolved(anchor.folder)
+        let folder = isFolder ? Vault.realPath(path) : Vault.realPath(Vault.folder(of: path))
+        let stateFolder = Vault.realPath(anchor.folder)
         if folder == stateFolder || folder.hasPrefix(stateFolder + "/") {
             throw VaultError(
                 .refused(
                     "refusing to write into proffer's state folder \(anchor.folder), which holds the vault's own "
                         + "files: choose another folder"))
         }
-        let vaultFiles = [self.path, self.path + "-wal", self.path + "-shm", self.path + "-journal"]
+        // The vault as named, and as reached through every link: both places hold (or may hold) its files.
+        let vaultNames = Set([Vault.realLocation(self.path), Vault.realPath(self.path)])
         if isFolder {
-            guard folder != resolved(URL(fileURLWithPath: self.path).deletingLastPathComponent().path) else {
+            guard !vaultNames.map(Vault.folder(of:)).contains(folder) else {
                 throw VaultError(
                     .refused("refusing to write into \(path), which holds the vault's own files: choose another folder")
                 )
             }
             return
         }
-        let standardized = URL(fileURLWithPath: path).standardized.path
-        guard !vaultFiles.map({ URL(fileURLWithPath: $0).standardized.path }).contains(standardized) else {
+        let vaultFiles = vaultNames.flatMap { name in ["", "-wal", "-shm", "-journal"].map { name + $0 } }
+        let target = Vault.realLocation(path)
+        if vaultFiles.contains(target) || vaultFiles.contains(Vault.realPath(path)) {
             throw VaultError(
                 .refused(
                     "refusing to write onto the vault itself or its journal files (\(path)): its folder holds the "
                         + "vault's own files; choose another file"))
         }
-        var target = stat()
-        guard stat(path, &target) == 0 else { return }
+        var targetStat = stat()
+        guard stat(path, &targetStat) == 0 else { return }
         for file in vaultFiles {
             var vaultFile = stat()
-            if stat(file, &vaultFile) == 0, vaultFile.st_dev == target.st_dev, vaultFile.st_ino == target.st_ino {
+            if stat(file, &vaultFile) == 0, vaultFile.st_dev == targetStat.st_dev, vaultFile.st_ino == targetStat.st_ino {
                 throw VaultError(.refused("refusing to write onto the vault itself (\(path)): choose another file"))
             }
         }
+    }
+
+    /// The folder part of a path (`.` for a bare name).
+    static func folder(of path: String) -> String {
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return parent.isEmpty ? "." : parent
+    }
+
+    /// Where `path` leads once every symbolic link in it is followed (`realpath`), or, for a path that does not
+    /// exist (yet), its folder's real path and its own name; the tidied path when even the folder does not exist.
+    static func realPath(_ path: String) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        return realLocation(path)
+    }
+
+    /// Where a file written at `path` lands: its folder's real path and its own name. A file written through a rename
+    /// replaces a link at `path` rather than what the link points at.
+    static func realLocation(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardized
+        guard let resolved = realpath(folder(of: url.path), nil) else { return url.path }
+        defer { free(resolved) }
+        let base = String(cString: resolved)
+        return (base == "/" ? "" : base) + "/" + url.lastPathComponent
     }
 
     /// Writes a file 0600 through a temporary name and a rename, so a crash leaves the old file or the new one.

@@ -14,22 +14,63 @@ extension Vault {
 
     // MARK: - Offers
 
-    /// Stores offers received from vendors, in one transaction. An offer whose id is already stored is skipped.
+    /// Stores the offers of one answer (a vendor's reply to an intent or a counter), in one transaction: all of them,
+    /// or none when one is refused.
+    ///
+    /// An offer id stays bound to the vendor, intent and persona it first came with (PROTOCOL.md §4.1): an offer
+    /// identical to the one kept under its (vendor, id) is a duplicate and skipped; one that differs, or answers another
+    /// intent, is refused, never merged and never replacing the offer it names.
     ///
     /// - Returns: How many were new.
+    /// - Throws: ``VaultError`` (`refused`) naming the offer whose id is taken.
     @discardableResult
     public func addOffers(_ offers: [StoredOffer]) throws -> Int {
+        let outcome = try addOfferAnswers([offers])[0]
+        if let refusal = outcome.refusal { throw VaultError(.refused(refusal)) }
+        return outcome.added
+    }
+
+    /// What became of one answer's offers (``addOfferAnswers(_:)``).
+    public struct OfferAnswerStorage: Sendable {
+        /// How many offers were new and stored.
+        public let added: Int
+        /// Why the answer was refused (nothing of it stored): an offer reused an id the vendor gave another offer.
+        public let refusal: String?
+    }
+
+    /// Stores several answers' offers in one transaction, each answer whole or not at all, so publishing to many
+    /// vendors costs one commit and one vendor's refused answer costs the others nothing.
+    public func addOfferAnswers(_ answers: [[StoredOffer]]) throws -> [OfferAnswerStorage] {
         try write { transaction in
-            var added = 0
-            for offer in offers {
-                let index = transaction.keys.blindIndex(offer.id.description, in: "offer")
-                guard try transaction.reader.one(StoredOffer.self, where: "offer_index", is: index) == nil else {
+            var outcomes: [OfferAnswerStorage] = []
+            for offers in answers {
+                var fresh: [StoredOffer] = []
+                var refusal: String?
+                for offer in offers {
+                    if fresh.contains(where: { $0.key == offer.key }) {
+                        refusal = "sent offer \(offer.id) twice in one answer"
+                        break
+                    }
+                    guard let kept = try findOffer(offer.key, in: transaction.reader)?.record else {
+                        fresh.append(offer)
+                        continue
+                    }
+                    if kept.canonical == offer.canonical && kept.intentID == offer.intentID { continue }
+                    refusal =
+                        "sent offer \(offer.id), an id it already gave "
+                        + (kept.intentID == offer.intentID
+                            ? "another offer (\(kept.canonical))" : "an offer for another of your intents")
+                        + ": an offer id names one offer only, so the answer was refused"
+                    break
+                }
+                guard refusal == nil else {
+                    outcomes.append(OfferAnswerStorage(added: 0, refusal: refusal))
                     continue
                 }
-                try transaction.insert(offer, duplicateName: offer.name)
-                added += 1
+                for offer in fresh { try transaction.insert(offer, duplicateName: offer.name) }
+                outcomes.append(OfferAnswerStorage(added: fresh.count, refusal: nil))
             }
-            return added
+            return outcomes
         }
     }
 
@@ -40,9 +81,9 @@ extension Vault {
         return try listAll(StoredOffer.self, where: "intent_index", is: keys.blindIndex(id.description, in: "intent"))
     }
 
-    /// The offer whose message id is `id`.
-    public func offer(id: String) throws -> StoredOffer {
-        try read { reader in try fetchOffer(id: id, in: reader).record }
+    /// The offer kept under `key`.
+    public func offer(_ key: OfferKey) throws -> StoredOffer {
+        try read { reader in try fetchOffer(key, in: reader).record }
     }
 
     /// The offer named `name` (`vendor/id`), with id `name`, or whose name or id starts with `name`.
@@ -57,10 +98,11 @@ extension Vault {
     ///
     /// - Returns: Whether the offer was moved.
     @discardableResult
-    public func setOfferState(id: String, to state: OfferState, onlyFrom current: Set<OfferState>? = nil) throws -> Bool
+    public func setOfferState(_ key: OfferKey, to state: OfferState, onlyFrom current: Set<OfferState>? = nil) throws
+        -> Bool
     {
         try write { transaction in
-            var stored = try fetchOffer(id: id, in: transaction.reader)
+            var stored = try fetchOffer(key, in: transaction.reader)
             if let current, !current.contains(stored.record.state) { return false }
             stored.record.state = state
             try transaction.update(stored)
@@ -68,12 +110,29 @@ extension Vault {
         }
     }
 
-    private func fetchOffer(id: String, in reader: RecordReader) throws -> Stored<StoredOffer> {
-        guard let messageID = MessageID(id),
-            let stored = try reader.one(
-                StoredOffer.self, where: "offer_index", is: reader.keys.blindIndex(messageID.description, in: "offer"))
-        else { throw VaultError(.noSuchRecord(kind: "offer", name: "\(id) (see `proffer offer list`)")) }
+    private func fetchOffer(_ key: OfferKey, in reader: RecordReader) throws -> Stored<StoredOffer> {
+        guard let stored = try findOffer(key, in: reader) else {
+            throw VaultError(
+                .noSuchRecord(kind: "offer", name: "\(key.vendor)/\(key.id) (see `proffer offer list --all`)"))
+        }
         return stored
+    }
+
+    /// The offer kept under `key`: under the vendor's label and the id; for a vendor added before labels, whose
+    /// label is its name, under the name; for an offer stored before labels, under its id alone. Each must name the
+    /// same vendor.
+    private func findOffer(_ key: OfferKey, in reader: RecordReader) throws -> Stored<StoredOffer>? {
+        var labels: [String?] = [key.vendorLabel, key.vendor, nil]
+        if key.vendorLabel == nil || key.vendorLabel == key.vendor { labels.removeFirst() }
+        for label in labels {
+            let index = StoredOffer.index(of: OfferKey(vendor: key.vendor, vendorLabel: label, id: key.id), reader.keys)
+            if let stored = try reader.one(StoredOffer.self, where: "offer_index", is: index),
+                stored.record.vendor == key.vendor
+            {
+                return stored
+            }
+        }
+        return nil
     }
 
     // MARK: - Deals
@@ -87,7 +146,7 @@ extension Vault {
     /// `allowAnother`, none for the same intent.
     public func beginDeal(_ deal: StoredDeal, allowAnother: Bool = false) throws {
         try write { transaction in
-            let offer = try fetchOffer(id: deal.offerID.description, in: transaction.reader).record
+            let offer = try fetchOffer(deal.offerKey, in: transaction.reader).record
             guard offer.state == .open else {
                 throw VaultError(.refused("offer \(offer.name) is \(offer.state.rawValue): nothing was sent"))
             }

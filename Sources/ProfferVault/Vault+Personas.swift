@@ -76,7 +76,9 @@ extension Vault {
         }
         try write { transaction in
             let persona = try fetchPersona(name, in: transaction.reader)
-            let holding = try Vault.dealsHoldingData(in: transaction.reader) { $0.persona == persona.record.name }
+            let holding = try Vault.dealsHoldingData(in: transaction.reader) { _, dealPersona in
+                dealPersona == persona.record.name
+            }
             guard force || holding.isEmpty else {
                 throw VaultError(
                     .refused(
@@ -84,10 +86,19 @@ extension Vault {
                             + "\(Vault.describe(holding)). Ask them to forget it first (`proffer deal forget DEAL`), or "
                             + "pass --force to remove it anyway: then no forget can be signed as it"))
             }
+            let removedAt = Date()
             for preference in try transaction.reader.all(
                 Preference.self, where: "persona_index", is: keys.personaIndex(persona.record.name)
             ).records {
                 try transaction.delete(preference)
+                // Each sharing rule that goes is logged as `pref rm` logs it: the log shows every rule's end.
+                if let category = preference.record.dataCategory {
+                    try transaction.appendAudit(
+                        AuditEntry(
+                            kind: .preferenceRemoved, at: removedAt, persona: persona.record.name,
+                            categories: [category], previousRule: preference.record.share,
+                            note: "persona \(persona.record.name) removed"))
+                }
             }
             try transaction.delete(persona)
         }

@@ -21,6 +21,13 @@ extension Vault {
                 url: vendor.baseURL, key: vendor.signingKey,
                 among: transaction.reader.all(Vendor.self).records.map(\.record))
             try transaction.insert(vendor, duplicateName: vendor.name)
+            // The name was free, so whatever intents still keep under it belonged to a vendor since removed: the new
+            // one starts with none of it, so it gets fresh ids and is never told of intents it did not receive.
+            for var intent in try transaction.reader.all(StoredIntent.self).records
+            where intent.record.mentions(vendor: vendor.name) {
+                intent.record.forget(vendor: vendor.name)
+                try transaction.update(intent)
+            }
         }
     }
 
@@ -130,13 +137,16 @@ extension Vault {
     /// Removes a vendor from the vault.
     ///
     /// - Parameter force: Remove it even though it may hold the person's data; once removed, no forget can reach it.
-    /// - Returns: The deals whose data the vendor may still hold (empty unless `force`).
+    /// - Returns: What the vendor may still hold (empty unless `force`).
     /// - Throws: ``VaultError`` when the vendor may hold data disclosed in a deal not forgotten, unless `force`.
     @discardableResult
-    public func removeVendor(named name: String, force: Bool = false) throws -> [StoredDeal] {
+    public func removeVendor(named name: String, force: Bool = false) throws -> [HeldDisclosure] {
         try write { transaction in
             let vendor = try fetchVendor(named: name, in: transaction.reader)
-            let holding = try Vault.dealsHoldingData(in: transaction.reader) { $0.vendor == vendor.record.name }
+            // The audit chain's word counts too: a deal whose record was lost may still have left data there.
+            let holding = try Vault.dealsHoldingData(in: transaction.reader) { dealVendor, _ in
+                dealVendor.lowercased() == vendor.record.name.lowercased()
+            }
             guard force || holding.isEmpty else {
                 throw VaultError(
                     .refused(
@@ -166,17 +176,35 @@ extension Vault {
         return stored
     }
 
-    /// The deals under which a vendor may still hold disclosed data (none forgotten), among those `matching`.
-    static func dealsHoldingData(in reader: RecordReader, matching: (StoredDeal) -> Bool) throws -> [StoredDeal] {
-        try reader.all(StoredDeal.self).records.map(\.record).filter {
-            matching($0) && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
+    /// The deals under which a vendor may still hold disclosed data (none forgotten), among those `matching`: kept
+    /// deals, and deals whose records were lost but whose disclosure the audit chain records (``LostDeal``).
+    static func dealsHoldingData(in reader: RecordReader, matching: (_ vendor: String, _ persona: String) -> Bool)
+        throws -> [HeldDisclosure]
+    {
+        let kept = try reader.all(StoredDeal.self).records.map(\.record).filter {
+            matching($0.vendor, $0.persona) && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
+        }.map { HeldDisclosure(vendor: $0.vendor, categories: $0.disclosed, deal: $0.id, state: $0.state.rawValue) }
+        let lost = try lostDeals(in: reader).filter { $0.vendorMayHoldData && matching($0.vendor, $0.persona) }.map {
+            HeldDisclosure(vendor: $0.vendor, categories: $0.categories, deal: $0.id, state: "record lost, per the audit log")
         }
+        return kept + lost
     }
 
     /// "postal, name (deal k7f3q2ab, confirmed); …".
-    static func describe(_ holding: [StoredDeal]) -> String {
-        holding.map {
-            "\($0.vendor): \($0.disclosed.map(\.rawValue).joined(separator: ", ")) (deal \($0.id), \($0.state.rawValue))"
-        }.joined(separator: "; ")
+    static func describe(_ holding: [HeldDisclosure]) -> String {
+        holding.map(\.description).joined(separator: "; ")
+    }
+}
+
+/// Data a vendor may still hold under one deal.
+public struct HeldDisclosure: Sendable, CustomStringConvertible {
+    public let vendor: String
+    public let categories: [DataCategory]
+    public let deal: MessageID
+    /// The deal's state, or that its record was lost.
+    public let state: String
+
+    public var description: String {
+        "\(vendor): \(categories.map(\.rawValue).joined(separator: ", ")) (deal \(deal), \(state))"
     }
 }

@@ -127,6 +127,18 @@ public final class PostgresRecords: VendorRecords {
                 "ALTER TABLE offers ADD PRIMARY KEY (sender, id)",
             ]
         ),
+        (
+            // Accepts a person asked to forget before they made a deal (PROTOCOL.md §4.1), shared by every instance.
+            "v3-forgotten-accepts",
+            [
+                """
+                CREATE TABLE forgotten_accepts (
+                    sender BYTEA NOT NULL, accept_id TEXT NOT NULL, expires_at BIGINT NOT NULL,
+                    PRIMARY KEY (sender, accept_id))
+                """,
+                "CREATE INDEX forgotten_accepts_by_expiry ON forgotten_accepts (expires_at)",
+            ]
+        ),
     ]
 
     /// How long startup waits for the database to answer before giving up with a clear line. Migrations are not
@@ -479,6 +491,11 @@ public final class PostgresRecords: VendorRecords {
 
     public func makeDeal(_ deal: DealToMake) async throws -> DealOutcome {
         try await transaction { connection -> DealOutcome in
+            // A forget of this accept at another instance waits for this deal, or this deal for it.
+            try await lockAccept(sender: deal.sender, acceptID: deal.acceptID, on: connection)
+            if try await isForgottenAccept(sender: deal.sender, acceptID: deal.acceptID, now: deal.now, on: connection) {
+                return .forgotten
+            }
             /// What an earlier deal under this accept id means for this one, if there is one.
             func earlierDeal() async throws -> DealOutcome? {
                 try await firstValue(
@@ -524,6 +541,53 @@ public final class PostgresRecords: VendorRecords {
             else { return try await earlierDeal() ?? .acceptIDTaken }
             return .made
         }
+    }
+
+    /// Holds, until the transaction ends, the lock that a deal and a forget of the same accept both take: under
+    /// READ COMMITTED neither would otherwise see the other's uncommitted row, and both could commit.
+    private func lockAccept(sender: Data, acceptID: String, on connection: PostgresConnection) async throws {
+        let key = "accept:" + sender.base64EncodedString() + ":" + acceptID
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger)
+    }
+
+    public func rememberForgottenAccept(sender: Data, acceptID: String, until: Int64, now: Int64) async throws
+        -> ForgottenAccept
+    {
+        try await transaction { connection -> ForgottenAccept in
+            try await lockAccept(sender: sender, acceptID: acceptID, on: connection)
+            if try await exists(
+                "SELECT 1 FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID)", on: connection)
+            {
+                return .dealExists
+            }
+            // Only a key that was made an offer can have sent an accept: a stranger's forget is remembered nowhere.
+            guard try await exists("SELECT 1 FROM offers WHERE sender = \(sender) LIMIT 1", on: connection) else {
+                return .senderUnknown
+            }
+            try await connection.query("DELETE FROM forgotten_accepts WHERE expires_at < \(now)", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO forgotten_accepts (sender, accept_id, expires_at) VALUES (\(sender), \(acceptID), \(until))
+                ON CONFLICT (sender, accept_id) DO UPDATE
+                    SET expires_at = GREATEST(forgotten_accepts.expires_at, excluded.expires_at)
+                """, logger: logger)
+            return .remembered
+        }
+    }
+
+    public func isForgottenAccept(sender: Data, acceptID: String, now: Int64) async throws -> Bool {
+        try await onConnection { connection in
+            try await isForgottenAccept(sender: sender, acceptID: acceptID, now: now, on: connection)
+        }
+    }
+
+    private func isForgottenAccept(sender: Data, acceptID: String, now: Int64, on connection: PostgresConnection)
+        async throws -> Bool
+    {
+        try await exists(
+            """
+            SELECT 1 FROM forgotten_accepts WHERE sender = \(sender) AND accept_id = \(acceptID) AND expires_at >= \(now)
+            """, on: connection)
     }
 
     public func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {

@@ -250,6 +250,17 @@ public final class SQLiteRecords: VendorRecords {
                     ALTER TABLE offers_by_number RENAME TO offers;
                     """)
         }
+        migrator.registerMigration("v6-forgotten-accepts") { db in
+            // Accepts a person asked to forget before they made a deal (PROTOCOL.md §4.1): such an accept arriving
+            // late is declined, and nothing of it stored.
+            try db.execute(
+                sql: """
+                    CREATE TABLE forgotten_accepts (
+                        sender BLOB NOT NULL, accept_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                        PRIMARY KEY (sender, accept_id)) WITHOUT ROWID;
+                    CREATE INDEX forgotten_accepts_by_expiry ON forgotten_accepts (expires_at);
+                    """)
+        }
         return migrator
     }
 
@@ -528,6 +539,9 @@ public final class SQLiteRecords: VendorRecords {
 
     public func makeDeal(_ deal: DealToMake) async throws -> DealOutcome {
         try await immediateTransaction { db in
+            if try SQLiteRecords.isForgottenAccept(db, sender: deal.sender, acceptID: deal.acceptID, now: deal.now) {
+                return .forgotten
+            }
             if let offerID = try String.fetchOne(
                 db, sql: "SELECT offer_id FROM deals WHERE sender = ? AND accept_id = ?",
                 arguments: [deal.sender, deal.acceptID])
@@ -576,6 +590,43 @@ public final class SQLiteRecords: VendorRecords {
             }
             return outcome!
         }
+    }
+
+    public func rememberForgottenAccept(sender: Data, acceptID: String, until: Int64, now: Int64) async throws
+        -> ForgottenAccept
+    {
+        try await immediateTransaction { db in
+            if try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM deals WHERE sender = ? AND accept_id = ?", arguments: [sender, acceptID]) != nil
+            {
+                return .dealExists
+            }
+            // Only a key that was made an offer can have sent an accept: a stranger's forget is remembered nowhere.
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM intents WHERE sender = ? AND offer_ids <> '' LIMIT 1", arguments: [sender])
+                    != nil
+            else { return .senderUnknown }
+            try db.execute(sql: "DELETE FROM forgotten_accepts WHERE expires_at < ?", arguments: [now])
+            try db.execute(
+                sql: """
+                    INSERT INTO forgotten_accepts (sender, accept_id, expires_at) VALUES (?, ?, ?)
+                    ON CONFLICT (sender, accept_id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)
+                    """, arguments: [sender, acceptID, until])
+            return .remembered
+        }
+    }
+
+    public func isForgottenAccept(sender: Data, acceptID: String, now: Int64) async throws -> Bool {
+        try await database.read { db in
+            try SQLiteRecords.isForgottenAccept(db, sender: sender, acceptID: acceptID, now: now)
+        }
+    }
+
+    static func isForgottenAccept(_ db: Database, sender: Data, acceptID: String, now: Int64) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM forgotten_accepts WHERE sender = ? AND accept_id = ? AND expires_at >= ?",
+            arguments: [sender, acceptID, now]) != nil
     }
 
     public func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {

@@ -369,6 +369,13 @@ public final class VendorInbox: Service {
     private func answerAccept(_ envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
         let accept = envelope.message
         let senderData = Data(envelope.sender.bytes)
+        // The person asked to forget this accept before it arrived (the two crossed): it is declined, and nothing it
+        // carries is opened or stored. The deal's own transaction checks again.
+        if try await records.isForgottenAccept(
+            sender: senderData, acceptID: accept.id!.description, now: now.secondsSince1970)
+        {
+            return decline(accept, why: VendorInbox.forgottenReason, to: envelope.sender, now: now)
+        }
         if let answer = try await answerToKnownAccept(accept, sender: envelope.sender, now: now) { return answer }
         let offer: StoredOffer
         do {
@@ -409,6 +416,7 @@ public final class VendorInbox: Service {
             if let answer = try await answerToKnownAccept(accept, sender: envelope.sender, now: now) { return answer }
         case .acceptIDTaken: throw VendorInbox.acceptIDTaken(accept)
         case .soldOut: return decline(accept, why: "sold out", to: envelope.sender, now: now)
+        case .forgotten: return decline(accept, why: VendorInbox.forgottenReason, to: envelope.sender, now: now)
         case .expired: throw ProtocolError(.expired, "offer \(offer.id) has expired")
         case .offerNotOpen(let state):
             throw ProtocolError(
@@ -433,6 +441,9 @@ public final class VendorInbox: Service {
         }
         return .replies([sign(canonical: confirm, to: sender, at: now).json])
     }
+
+    /// The `why` of the decline §4.1 gives an accept whose forget came first.
+    static let forgottenReason = "forgotten"
 
     static func acceptIDTaken(_ accept: Message) -> ProtocolError {
         ProtocolError(
@@ -481,14 +492,27 @@ public final class VendorInbox: Service {
         let forget = envelope.message
         let senderData = Data(envelope.sender.bytes)
         let acceptID = forget.re!.description
-        // An accept this vendor declined or refused was never stored, and its data never kept: there is nothing to
-        // delete, and the confirm says so truthfully, so the person's agent can close the record.
-        if let stored = try await records.deal(sender: senderData, acceptID: acceptID) {
-            let original = try Envelope.decode(json: Array(stored.acceptEnvelope.utf8)).envelope
-            let stripped = original.removingData()
-            let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
-            _ = try await records.forget(
-                sender: senderData, acceptID: acceptID, strippedAccept: stripped.json, digest: digest)
+        while true {
+            if let stored = try await records.deal(sender: senderData, acceptID: acceptID) {
+                let original = try Envelope.decode(json: Array(stored.acceptEnvelope.utf8)).envelope
+                let stripped = original.removingData()
+                let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
+                _ = try await records.forget(
+                    sender: senderData, acceptID: acceptID, strippedAccept: stripped.json, digest: digest)
+                break
+            }
+            // No deal: the accept was declined or refused (its data never kept), or it has not arrived yet (the two
+            // crossed). Either way there is nothing to delete, and the confirm says so truthfully; the pair is
+            // remembered, so the accept, should it come, is declined and nothing of it stored (PROTOCOL.md §4.1).
+            switch try await records.rememberForgottenAccept(
+                sender: senderData, acceptID: acceptID,
+                until: now.secondsSince1970 + VendorLimits.forgottenAcceptSeconds, now: now.secondsSince1970)
+            {
+            case .remembered: return .replies([confirmation(of: forget, to: envelope.sender, now: now).json])
+            case .dealExists: continue  // the accept won the race: its deal is forgotten instead
+            case .senderUnknown:
+                throw ProtocolError(.unknownRef, "no offer was made to this key, so it has no accept \(acceptID) here")
+            }
         }
         return .replies([confirmation(of: forget, to: envelope.sender, now: now).json])
     }

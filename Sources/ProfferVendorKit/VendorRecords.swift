@@ -69,6 +69,19 @@ public protocol VendorRecords: Service {
     /// sealed data and the data replaced by its digest. Returns `false` when `sender` has no such deal.
     func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool
 
+    /// Remembers, on every instance, that `sender` asked to forget accept `acceptID`, which made no deal here (the
+    /// accept and its forget crossed, or the accept was declined), until `until`; ``makeDeal(_:)`` refuses that accept
+    /// from then on (``DealOutcome/forgotten``). One transaction, which a deal being made for the same accept at the
+    /// same moment waits for, or makes wait: the forget and the deal never both happen.
+    ///
+    /// - Returns: What the forget found: nothing to delete (remembered), a deal made meanwhile (forget that), or a
+    ///   sender that holds no offer of this vendor (nothing remembered).
+    func rememberForgottenAccept(sender: Data, acceptID: String, until: Int64, now: Int64) async throws
+        -> ForgottenAccept
+
+    /// Whether `sender` asked to forget accept `acceptID` before it made a deal, and that is still remembered.
+    func isForgottenAccept(sender: Data, acceptID: String, now: Int64) async throws -> Bool
+
     /// The deal an accept made, or `nil` when `sender` has no such deal.
     func deal(sender: Data, acceptID: String) async throws -> StoredDeal?
 
@@ -90,6 +103,19 @@ public enum VendorLimits {
     /// How many offers one intent may have in all, its first ones and those its counters made: a key countering
     /// without end would otherwise store offers without end.
     public static let offersPerIntentInAll = 25
+    /// How long a forget of an accept that made no deal is remembered (PROTOCOL.md §4.1): an accept delayed longer
+    /// is stale by its `ts` anyway.
+    public static let forgottenAcceptSeconds: Int64 = 30 * 86_400
+}
+
+/// What a forget of an accept without a deal found (``VendorRecords/rememberForgottenAccept(sender:acceptID:until:now:)``).
+public enum ForgottenAccept: Equatable, Sendable {
+    /// No deal: the pair is remembered, and the accept will be declined should it come.
+    case remembered
+    /// The accept made a deal meanwhile: that deal is what to forget.
+    case dealExists
+    /// The sender holds no offer of this vendor: it has no accept to forget here, and nothing was remembered.
+    case senderUnknown
 }
 
 public enum IntentState: String, Sendable, Equatable {
@@ -200,6 +226,8 @@ public enum DealOutcome: Equatable, Sendable {
     case expired
     /// Fewer than the offer's quantity are left.
     case soldOut
+    /// The sender asked to forget this accept before it arrived: nothing of it is stored.
+    case forgotten
 }
 
 /// A deal as the vendor reviews it.
@@ -236,6 +264,10 @@ protocol CommitDecision {
 
 extension Bool: CommitDecision {
     var commits: Bool { self }
+}
+
+extension ForgottenAccept: CommitDecision {
+    var commits: Bool { self == .remembered }
 }
 
 extension Supersession: CommitDecision {

@@ -42,13 +42,14 @@ struct HoldingsCommand: ParsableCommand {
             Every category disclosed under a deal, with the vendor, since when, under which terms, and whether a \
             forget was asked for and confirmed. States: held (disclosed, not forgotten, whatever the vendor \
             answered), pending (a forget was asked for, not confirmed), forgotten (the vendor confirmed it deleted \
-            the data). From the vault alone; values are never shown.
+            the data). From the vault alone; values are never shown. A deal whose record was lost (a salvage left it \
+            out) still counts, from what the audit log says, marked "record lost".
             """)
     @OptionGroup var vault: VaultOptions
     @Option(help: "Only this data category (e.g. postal).") var category: String?
     @Flag(
         help:
-            "Write JSON: [{category, vendor, persona, deal, terms, since, state, forgetAsked, forgetDelivered, forgotten}]."
+            "Write JSON: [{category, vendor, persona, deal, terms, since, state, forgetAsked, forgetDelivered, forgotten, recordLost}]."
     )
     var json = false
 
@@ -62,6 +63,11 @@ struct HoldingsCommand: ParsableCommand {
         if json { return try printJSON(holdings) }
         if holdings.isEmpty { return standardOutput.write(line: "no vendor holds data you disclosed") }
         printTable(["DATA", "VENDOR", "STATE", "SINCE", "TERMS", "PERSONA", "DEAL", "FORGET"], holdings.map(row))
+        if holdings.contains(where: \.recordLost) {
+            standardOutput.write(
+                line: "\nA deal marked \"record lost\" is known from the audit log alone: its record is gone (a salvaged "
+                    + "or damaged vault). `proffer deal forget DEAL` still asks the vendor to delete what it holds.")
+        }
     }
 
     func row(_ holding: Holding) -> [String] {
@@ -75,7 +81,8 @@ struct HoldingsCommand: ParsableCommand {
             }
         return [
             holding.category, holding.vendor, holding.state.rawValue, holding.since.dayText,
-            holding.terms.joined(separator: ","), holding.persona, holding.deal, forget,
+            holding.terms.joined(separator: ","), holding.persona,
+            holding.recordLost ? holding.deal + " (record lost)" : holding.deal, forget,
         ]
     }
 }

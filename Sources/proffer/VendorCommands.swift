@@ -314,10 +314,10 @@ struct VendorCommand: ParsableCommand {
         func run() throws {
             let holding = try vault.openVault().removeVendor(named: name, force: force)
             standardOutput.write(line: "removed vendor \(name)")
-            for deal in holding {
+            for held in holding {
                 printError(
-                    "warning: \(deal.vendor) may still hold your \(deal.disclosed.map(\.rawValue).joined(separator: ", ")) "
-                        + "(deal \(deal.id), \(deal.state.rawValue)); no forget can reach it now")
+                    "warning: \(held.vendor) may still hold your \(held.categories.map(\.rawValue).joined(separator: ", ")) "
+                        + "(deal \(held.deal), \(held.state)); no forget can reach it now")
             }
         }
     }

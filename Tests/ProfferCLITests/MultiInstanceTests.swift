@@ -69,7 +69,7 @@ struct MultiInstanceTests {
         let countered = try #require(counter.replies.first)
         #expect(countered.kind == .offer && countered.price?.description == "1100EUR")
 
-        let data = first.profile.boxKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8))
+        let data = try first.profile.boxKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8))
         let acceptID = MessageID.random()
         let accept = try await Self.send(
             "#accept id:\(acceptID) re:\(countered.id!) terms:sd-base give:name,postal", from: person,

@@ -62,7 +62,7 @@ struct MisuseTests {
     @Test("a sealed box opens only for its recipient")
     func sealedBoxMisuse() throws {
         let recipient = try BoxKeyPair.generate()
-        let sealed = recipient.publicKey.seal(message)
+        let sealed = try recipient.publicKey.seal(message)
         #expect(try recipient.open(sealed) == message)
         #expect(throws: CryptoError.authenticationFailed) { try BoxKeyPair.generate().open(sealed) }
         var altered = sealed

@@ -177,7 +177,7 @@ struct EnvelopeTests {
         let plain = Array("{\"name\":\"Ada\"}".utf8)
         let envelope = Envelope.signed(
             message: "#accept id:a1b2c3d4 re:v9a1b2c3 give:name", by: sender, to: recipient.publicKey,
-            sealedData: box.publicKey.seal(plain))
+            sealedData: try box.publicKey.seal(plain))
         let verified = try verifier().verify(json: envelope.jsonBytes)
         #expect(try box.open(verified.sealedData!) == plain)
         #expect(throws: CryptoError.self) { try BoxKeyPair.generate().open(verified.sealedData!) }

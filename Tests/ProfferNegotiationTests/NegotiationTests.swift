@@ -61,7 +61,7 @@ struct NegotiationTests {
                 return
             }
             #expect(countered.message.price == Money("1079EUR"))  // the floor, not lower
-            #expect(try person.vault.offer(id: xt5.id.description).state == .countered)
+            #expect(try person.vault.offer(xt5.key).state == .countered)
             guard
                 case .declined = try await agent.counter(
                     offerName: countered.name, price: Money("1000EUR"), qty: nil, eta: nil, timeout: .seconds(60))

@@ -44,7 +44,7 @@ struct VendorExactlyOnceTests {
         let offers = await Self.send(
             "#buy camera.mirrorless id:aaaaaaaa max:1300EUR terms:sd-base", from: person, to: vendor)
         let z6 = try #require(offers.replies.first { $0.item == "Z6 II body" })
-        let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
+        let data = try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
         let outcomes = await Self.atOnce(20) { _ in
             await Self.send(
                 "#accept id:\(MessageID.random()) re:\(z6.id!) terms:sd-base give:name", from: person, to: vendor,
@@ -105,7 +105,7 @@ struct VendorExactlyOnceTests {
         let countered = try #require(won.first?.1.first)
         #expect(countered.kind == .offer && countered.re == intentID)
 
-        let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8))
+        let data = try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8))
         let acceptID = MessageID.random()
         let accepted = await Self.send(
             "#accept id:\(acceptID) re:\(countered.id!) terms:sd-base give:name,postal", from: person, to: vendor,
@@ -176,7 +176,7 @@ struct VendorExactlyOnceTests {
             to: vendor)
         let z6 = try #require(offers.replies.first { $0.item == "Z6 II body" })
         let xt5 = try #require(offers.replies.first { $0.item == "X-T5 body" })
-        let data = vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
+        let data = try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
         let acceptID = MessageID.random()
         let answers = await Self.atOnce(10) { _ in
             await Self.send(
@@ -194,11 +194,11 @@ struct VendorExactlyOnceTests {
 
         let reused = await Self.send(
             "#accept id:\(acceptID) re:\(xt5.id!) terms:sd-base,pdc-intent give:name,postal", from: person,
-            to: vendor, sealed: vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+            to: vendor, sealed: try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
         #expect(reused.status == 400 && reused.replies.isEmpty)
         let narrower = await Self.send(
             "#accept id:\(MessageID.random()) re:\(xt5.id!) terms:sd-base give:name,postal", from: person, to: vendor,
-            sealed: vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+            sealed: try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
         #expect(narrower.status == 422)
         #expect(try await vendor.inbox.records.deals().count == 1)
     }

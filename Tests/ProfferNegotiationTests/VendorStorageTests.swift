@@ -26,7 +26,7 @@ struct VendorStorageTests {
     {
         await send(
             "#accept id:\(MessageID.random()) re:\(offer) terms:sd-base give:name,postal", from: person, to: vendor,
-            sealed: box.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+            sealed: try! box.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
     }
 
     /// An intent as the inbox hands it to the records: from `sender`, with one Z6 offer per id (its message padded by
@@ -221,7 +221,7 @@ struct VendorStorageTests {
         #expect(resent.status == 200)
         #expect(resent.replies.map(\.id?.description) == ["mmmmmmmm", "aaaaaaaa"], "open ones, in the order made")
         #expect(resent.replies.map(\.price?.description) == ["1199EUR", "1100EUR"])
-        let data = keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
+        let data = try keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
         let accept = await Self.send(
             "#accept id:\(MessageID.random()) re:\(offers[1].id) terms:sd-base give:name", from: person, to: vendor,
             sealed: data)
@@ -522,7 +522,7 @@ struct VendorStorageTests {
         let acceptID = MessageID.random()
         let accepted = await Self.send(
             "#accept id:\(acceptID) re:\(xt5) terms:sd-base give:name,postal", from: person, to: vendor,
-            sealed: vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8)))
+            sealed: try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8)))
         #expect(accepted.replies.first?.kind == .confirm)
 
         var holding = Configuration()

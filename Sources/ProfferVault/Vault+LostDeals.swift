@@ -1,0 +1,98 @@
+import Foundation
+import ProfferWire
+
+/// A deal the audit chain records a disclosure for, whose own record is gone: left out by a salvage (`export
+/// --salvage` skips what does not authenticate) or damaged. The chain is the tamper-evident record, so every view of
+/// who holds what counts it, from what the chain says, and says that the deal's record was lost.
+public struct LostDeal: Hashable, Sendable {
+    /// The accept's id, as the chain names the deal.
+    public let id: MessageID
+    /// The vendor the data went to, by the name it had then.
+    public let vendor: String
+    public let persona: String
+    /// Every category the chain says was disclosed under the deal.
+    public let categories: [DataCategory]
+    public let terms: [TermsID]
+    /// The first disclosure's time.
+    public let disclosedAt: Date
+    /// When a forget reached the vendor, and when the vendor confirmed it, as the chain records them.
+    public let forgetAskedAt: Date?
+    public let forgottenAt: Date?
+
+    /// Whether the vendor may still hold the data: no forget confirmation is in the chain.
+    public var vendorMayHoldData: Bool { forgottenAt == nil }
+
+    /// The deals in `entries` with a disclosure and no record among `deals`, oldest first.
+    public static func find(in entries: [NumberedAuditEntry], deals: [StoredDeal]) -> [LostDeal] {
+        let kept = Set(deals.map(\.id))
+        var order: [MessageID] = []
+        var found: [MessageID: (first: AuditEntry, categories: [DataCategory], asked: Date?, confirmed: Date?)] = [:]
+        for numbered in entries {
+            let entry = numbered.entry
+            guard let deal = entry.deal, !kept.contains(deal) else { continue }
+            switch entry.kind {
+            case .disclosure:
+                if found[deal] == nil {
+                    order.append(deal)
+                    found[deal] = (entry, [], nil, nil)
+                }
+                for category in entry.categories where !found[deal]!.categories.contains(category) {
+                    found[deal]!.categories.append(category)
+                }
+            case .forgetRequest where found[deal] != nil && found[deal]!.asked == nil:
+                found[deal]!.asked = entry.at
+            case .forgetConfirmed where found[deal] != nil:
+                found[deal]!.confirmed = entry.at
+            default: break
+            }
+        }
+        return order.map { id in
+            let lost = found[id]!
+            return LostDeal(
+                id: id, vendor: lost.first.vendor ?? "?", persona: lost.first.persona, categories: lost.categories,
+                terms: lost.first.terms ?? [], disclosedAt: lost.first.at, forgetAskedAt: lost.asked,
+                forgottenAt: lost.confirmed)
+        }
+    }
+}
+
+extension Vault {
+    /// The deals the audit chain shows a disclosure for whose records are gone (see ``LostDeal``).
+    public func lostDeals() throws -> [LostDeal] {
+        try read { reader in try Vault.lostDeals(in: reader) }
+    }
+
+    static func lostDeals(in reader: RecordReader) throws -> [LostDeal] {
+        let (entries, _) = try Vault.openAuditEntries(reader)
+        return LostDeal.find(in: entries, deals: try reader.all(StoredDeal.self).records.map(\.record))
+    }
+
+    /// Makes a deal record again from what the audit chain says of a lost deal, so that the person can still ask the
+    /// vendor to forget it: the forget needs only the deal's id, its vendor and its persona, which the chain keeps.
+    /// The accept and the vendor's answer are gone; the record says so.
+    ///
+    /// - Parameter id: The deal's id, or the start of it.
+    /// - Throws: ``VaultError`` (`noSuchRecord`) when no lost deal has that id.
+    public func recoverLostDeal(id: String) throws -> StoredDeal {
+        try write { transaction in
+            let lost = try Vault.onlyMatch(
+                id, in: try Vault.lostDeals(in: transaction.reader), kind: "deal", list: "deal list"
+            ) { [$0.id.description] }
+            var deal = StoredDeal(
+                id: lost.id, vendor: lost.vendor, persona: lost.persona, offerID: MessageID(bits: 0),
+                intentID: MessageID(bits: 0), acceptEnvelope: "", replyEnvelope: nil, disclosed: lost.categories,
+                terms: lost.terms, createdAt: lost.disclosedAt, state: lost.forgottenAt == nil ? .confirmed : .forgotten)
+            deal.problem = LostDeal.recoveredNote
+            deal.forgetAskedAt = lost.forgetAskedAt
+            deal.forgetDelivered = lost.forgetAskedAt == nil ? nil : true
+            try transaction.insert(deal, duplicateName: deal.id.description)
+            return deal
+        }
+    }
+}
+
+extension LostDeal {
+    /// What a deal record made again from the chain says of itself.
+    public static let recoveredNote =
+        "recovered from the audit log after its record was lost: the accept and the vendor's answer are gone"
+}
