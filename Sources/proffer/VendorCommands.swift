@@ -214,9 +214,10 @@ struct VendorCommand: ParsableCommand {
                 standardOutput.write(line: "record: \(report.record.summary)")
             }
             standardOutput.write(line: "")
-            if lines.isEmpty {
+            let lost = facts.lostDeals.filter { $0.vendor.lowercased() == asked.lowercased() }
+            if lines.isEmpty && lost.isEmpty {
                 standardOutput.write(line: "no deals with \(name): it holds nothing you disclosed through proffer")
-            } else {
+            } else if !lines.isEmpty {
                 printTable(
                     ["DEAL", "STATE", "PERSONA", "DISCLOSED", "TERMS", "DATE", "FORGET"],
                     lines.map { line in
@@ -227,6 +228,22 @@ struct VendorCommand: ParsableCommand {
                             line.id, line.state, line.persona,
                             line.disclosed.isEmpty ? "nothing" : line.disclosed.joined(separator: ","),
                             line.terms.joined(separator: ","), line.date.shortText, forget,
+                        ]
+                    })
+            }
+            if !lost.isEmpty {
+                if !lines.isEmpty { standardOutput.write(line: "") }
+                standardOutput.write(
+                    line: "Deals known from the audit log alone (their records were lost, in a salvaged or damaged vault):")
+                printTable(
+                    ["DEAL", "STATE", "PERSONA", "DISCLOSED", "TERMS", "DATE", "FORGET"],
+                    lost.map { deal in
+                        [
+                            deal.id.description, "record lost", deal.persona,
+                            deal.categories.map(\.rawValue).joined(separator: ","),
+                            deal.terms.map(\.description).joined(separator: ","), deal.disclosedAt.shortText,
+                            deal.forgottenAt.map { "confirmed \($0.dayText)" }
+                                ?? "`proffer deal forget \(deal.id)`",
                         ]
                     })
             }

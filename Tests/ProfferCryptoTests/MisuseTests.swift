@@ -130,4 +130,42 @@ struct MisuseTests {
         #expect(bytes.allSatisfy { $0 == 0 })
         secret.withUnsafeBytes { #expect($0.allSatisfy { $0 == 0xAB }) }
     }
+
+    /// The X25519 points of small order (little-endian u-coordinates): 0, 1, the two of order 8, and p − 1, p, p + 1.
+    static let smallOrderPoints = [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    ].map { text in
+        stride(from: 0, to: text.count, by: 2).map { offset -> UInt8 in
+            let start = text.index(text.startIndex, offsetBy: offset)
+            return UInt8(text[start..<text.index(start, offsetBy: 2)], radix: 16)!
+        }
+    }
+
+    @Test("a box key of small order is refused where it is read, and sealing to one throws instead of sending zeros")
+    func smallOrderBoxKeys() throws {
+        for point in Self.smallOrderPoints {
+            #expect(throws: CryptoError.self) { try BoxPublicKey(point) }
+            let pinned = try BoxPublicKey(storedBytes: point)
+            #expect(throws: CryptoError.self) { try pinned.seal(self.message) }
+        }
+        let real = try BoxKeyPair.generate()
+        #expect(try BoxPublicKey(real.publicKey.bytes) == real.publicKey)
+        #expect(try real.open(try real.publicKey.seal(message)) == message)
+    }
+
+    @Test("an Ed25519 key that is not a valid point is told apart, and verifies nothing")
+    func invalidSigningKeys() throws {
+        let zero = try SigningPublicKey([UInt8](repeating: 0, count: 32))
+        #expect(!zero.isValidPoint)
+        #expect(!zero.isValidSignature([UInt8](repeating: 0, count: 64), for: message))
+        let identity = try SigningPublicKey([1] + [UInt8](repeating: 0, count: 31))
+        #expect(!identity.isValidPoint)
+        #expect(try SigningKeyPair.generate().publicKey.isValidPoint)
+    }
 }

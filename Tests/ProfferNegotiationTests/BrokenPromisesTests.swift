@@ -1,0 +1,433 @@
+import Foundation
+import GRDB
+import Hummingbird
+import NIOCore
+import ProfferCrypto
+import ProfferEnvelope
+import ProfferTestSupport
+import ProfferVault
+import ProfferVendorKit
+import ProfferWire
+import Synchronization
+import Testing
+
+/// A network hop that holds back every inbox POST carrying an `#accept` until released, as anyone on the path can.
+final class AcceptHolder: Sendable {
+    private let held = Mutex<[[UInt8]]>([])
+    let released = Flag()
+    /// Whether a released accept goes on to the vendor through the hop (else the test delivers it itself).
+    let deliversWhenReleased = Flag()
+
+    var heldAccepts: [[UInt8]] { held.withLock { $0 } }
+
+    /// The vendor's router with the hop in front of its inbox.
+    func router(for vendor: TestVendor) -> Router<BasicRequestContext> {
+        vendor.router(inbox: { body in
+            let message = (try? Envelope.decode(json: body)).flatMap { try? Message.parse($0.envelope.msg) }
+            guard message?.kind == .accept else {
+                let answer = await vendor.inbox.handle(body: body)
+                return (answer.status, answer.body)
+            }
+            self.held.withLock { $0.append(body) }
+            for _ in 0..<600 where !self.released.isOn {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            guard self.released.isOn, self.deliversWhenReleased.isOn else { return (504, Array("held".utf8)) }
+            let answer = await vendor.inbox.handle(body: body)
+            return (answer.status, answer.body)
+        })
+    }
+}
+
+/// The cases of the second outside attack (issue 19), each through the CLI against vendors on 127.0.0.1.
+@Suite("Promises kept under attack: crossings, reused ids and names, symlinks, salvage, keys", .serialized)
+struct BrokenPromisesTests {
+    /// The deal the person's vault lists last, as `deal list --json` gives it.
+    func lastDeal(_ person: CLIPerson) async throws -> [String: Any] {
+        try #require(try await person.json("deal", "list", "--json").last)
+    }
+
+    func xt5Offer(_ person: CLIPerson, intent: String) async throws -> String {
+        let offer = try await person.json("offer", "list", intent, "--json").first { ($0["item"] as? String) == "X-T5 body" }
+        return try #require(offer?["name"] as? String)
+    }
+
+    @Test(
+        "an accept held back past its timeout, then forgotten: the vendor confirms the forget, declines the late accept (why:forgotten) and stores nothing of it",
+        arguments: Engine.allCases)
+    func acceptCrossingItsForget(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let hop = AcceptHolder()
+        let person = try await CLIPerson()
+        try await withServer(hop.router(for: vendor)) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+            try await person.expectSuccess("intent", "publish", intent)
+            let offer = try await xt5Offer(person, intent: intent)
+            let accepted = try await person.run("offer", "accept", offer, "--yes", "--timeout", "3")
+            #expect(accepted.status != 0, "the accept's answer never came")
+            let deal = try await lastDeal(person)
+            #expect(deal["state"] as? String == "unconfirmed")
+            let dealID = try #require(deal["id"] as? String)
+
+            let forgot = try await person.expectSuccess("deal", "forget", dealID)
+            #expect(forgot.stdout.contains("confirmed it deleted"))
+
+            // The held accept arrives now, at this instance or (PostgreSQL) at another one over the same database.
+            let second = engine == .postgresql ? try await TestVendor.started(at: vendor.place) : vendor
+            let held = try #require(hop.heldAccepts.first)
+            let late = await second.inbox.handle(body: held)
+            #expect(late.status == 200)
+            let replies = TestVendor.replies(in: late.body).compactMap { envelope in
+                envelope.first { $0.0 == "msg" }?.1.stringValue.flatMap { try? Message.parse($0) }
+            }
+            #expect(replies.count == 1)
+            #expect(replies.first?.kind == .decline)
+            #expect(replies.first?.why == "forgotten")
+            #expect(replies.first?.re?.description == dealID)
+            #expect(try await vendor.inbox.records.deals().isEmpty, "nothing of the late accept is stored")
+            if engine == .sqlite {
+                let disk = vendor.folder.rawBytes()
+                #expect(!disk.contains("Ada Lovelace") && !disk.contains("Example Street"))
+            }
+            let holdings = try await person.json("holdings", "--json")
+            #expect(holdings.count == 2 && holdings.allSatisfy { $0["state"] as? String == "forgotten" })
+            hop.released.set(true)
+        }
+    }
+
+    @Test(
+        "an accept still sending in one process while another forgets the deal: forgotten stays forgotten, and the vendor keeps nothing",
+        arguments: Engine.allCases)
+    func forgetWhileAnotherProcessAccepts(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let hop = AcceptHolder()
+        hop.deliversWhenReleased.set(true)
+        let person = try await CLIPerson()
+        try await withServer(hop.router(for: vendor)) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+            try await person.expectSuccess("intent", "publish", intent)
+            let offer = try await xt5Offer(person, intent: intent)
+            async let accepting = person.run("offer", "accept", offer, "--yes", "--timeout", "40")
+            var dealID: String?
+            for _ in 0..<400 where dealID == nil || hop.heldAccepts.isEmpty {
+                try await Task.sleep(for: .milliseconds(50))
+                dealID = try await person.json("deal", "list", "--json").first { $0["state"] as? String == "sending" }?[
+                    "id"] as? String
+            }
+            let sending = try #require(dealID)
+            try await person.expectSuccess("deal", "forget", sending)
+            hop.released.set(true)
+            _ = try await accepting
+            let deal = try await lastDeal(person)
+            #expect(deal["state"] as? String == "forgotten")
+            #expect(try await vendor.inbox.records.deals().isEmpty)
+            let audit = try await person.json("audit", "list", "--json").map { $0["kind"] as? String }
+            #expect(audit.contains("forget-confirmed"))
+        }
+    }
+
+    @Test("a forget from a key that was never made an offer is refused (422), and remembers nothing", arguments: Engine.allCases)
+    func forgetFromAStranger(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let stranger = try SigningKeyPair.generate()
+        let forget = Envelope.signed(
+            message: "#forget id:\(MessageID.random()) re:\(MessageID.random())", by: stranger,
+            to: vendor.inbox.keys.signing.publicKey)
+        let answer = await vendor.inbox.handle(body: Array(forget.json.utf8))
+        #expect(answer.status == 422)
+        #expect(String(decoding: answer.body, as: UTF8.self).contains("unknown-ref"))
+    }
+
+    /// A vendor that lies about offer ids: each new intent gets two offers, with the next pair of ids (the last pair
+    /// again once they run out), and a counter is answered with `counterAnswer(the intents' ids toward it)`.
+    final class LyingVendor: Sendable {
+        let vendor: TestVendor
+        private let intents = Mutex<[MessageID]>([])
+        private let idPairs: [(String, String)] = [("aaaaaaaa", "bbbbbbbb"), ("cccccccc", "dddddddd")]
+        let counterAnswer: @Sendable (_ intentIDs: [MessageID]) -> String
+
+        init(counterAnswer: @escaping @Sendable (_ intentIDs: [MessageID]) -> String) throws {
+            vendor = try TestVendor()
+            self.counterAnswer = counterAnswer
+        }
+
+        var router: Router<BasicRequestContext> {
+            vendor.router(inbox: { body in
+                let message = try! Message.parse(Envelope.decode(json: body).envelope.msg)
+                switch message.kind {
+                case .counter:
+                    return (200, self.vendor.replies(to: body, [self.counterAnswer(self.intents.withLock { $0 })]))
+                case .buy:
+                    // The same intent sent again gets the same offers; each new one the next pair of ids.
+                    let index = self.intents.withLock { intents in
+                        if let known = intents.firstIndex(of: message.id!) { return known }
+                        intents.append(message.id!)
+                        return intents.count - 1
+                    }
+                    let (cheap, dear) = self.idPairs[min(index, self.idPairs.count - 1)]
+                    return (
+                        200,
+                        self.vendor.replies(
+                            to: body,
+                            [
+                                "#offer id:\(cheap) re:\(message.id!) price:900EUR item:Cheap terms:sd-base needs:name",
+                                "#offer id:\(dear) re:\(message.id!) price:1500EUR item:Dear terms:sd-base needs:name,postal",
+                            ])
+                    )
+                default: return (200, self.vendor.replies(to: body, []))
+                }
+            })
+        }
+    }
+
+    @Test("a counter answered with the id of the vendor's own dearer offer is refused, never merged; the offers stay as they were")
+    func counterAnsweredWithAnotherOffersID() async throws {
+        let lying = try LyingVendor { intents in
+            "#offer id:bbbbbbbb re:\(intents[0]) price:450EUR item:Dear terms:sd-base needs:name,postal"
+        }
+        let person = try await CLIPerson()
+        try await withServer(lying.router) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+            try await person.expectSuccess("intent", "publish", intent)
+            let countered = try await person.run("offer", "counter", "shop/aaaaaaaa", "--price", "450EUR")
+            #expect(countered.status != 0)
+            #expect(countered.stderr.contains("bbbbbbbb"), "\(countered.stderr)")
+            #expect(!countered.stdout.contains("new offer"))
+            let offers = try await person.json("offer", "list", "--all", "--json")
+            let dear = offers.first { ($0["name"] as? String) == "shop/bbbbbbbb" }
+            #expect(dear?["price"] as? String == "1500EUR")
+            #expect(offers.first { ($0["name"] as? String) == "shop/aaaaaaaa" }?["state"] as? String == "open")
+            #expect(offers.count == 2)
+        }
+    }
+
+    @Test("a counter of the default persona answered with the id of the work persona's offer is refused: no accept can send work's data")
+    func counterAnsweredWithAnotherPersonasOfferID() async throws {
+        let lying = try LyingVendor { intents in
+            "#offer id:cccccccc re:\(intents[0]) price:450EUR item:Cheap terms:sd-base needs:name"
+        }
+        let person = try await CLIPerson()
+        try await person.expectSuccess("persona", "add", "work")
+        try await person.expectSuccess("pref", "set", "name", "A. Lovelace (work)", "--persona", "work", "--share", "always")
+        try await withServer(lying.router) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let home = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+            try await person.expectSuccess("intent", "publish", home)
+            let work = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base", persona: "work")
+            try await person.expectSuccess("intent", "publish", work)
+            let countered = try await person.run("offer", "counter", "shop/aaaaaaaa", "--price", "450EUR")
+            #expect(countered.status != 0)
+            #expect(countered.stderr.contains("cccccccc"), "\(countered.stderr)")
+            let offers = try await person.json("offer", "list", "--all", "--json")
+            let workOffer = offers.first { ($0["name"] as? String) == "shop/cccccccc" }
+            #expect(workOffer?["intent"] as? String == work)
+            #expect(workOffer?["price"] as? String == "900EUR")
+        }
+    }
+
+    @Test("an answer to a second intent reusing the first intent's offer ids is refused whole; two vendors may use one id")
+    func idsScopedPerVendorAndIntent() async throws {
+        let reusing = try LyingVendor { _ in "" }
+        let other = try LyingVendor { _ in "" }
+        let person = try await CLIPerson()
+        try await withServer(reusing.router) { url in
+            try await withServer(other.router) { otherURL in
+                try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+                try await person.expectSuccess("vendor", "add", otherURL, "--name", "other", "--yes")
+                let first = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+                try await person.expectSuccess("intent", "publish", first)
+                // Both vendors chose aaaaaaaa and bbbbbbbb: ids are each vendor's own, so all four are kept.
+                let names = Set(try await person.json("offer", "list", "--json").compactMap { $0["name"] as? String })
+                #expect(names == ["shop/aaaaaaaa", "shop/bbbbbbbb", "other/aaaaaaaa", "other/bbbbbbbb"])
+                // Published again, the same offers come back: duplicates, ignored without complaint.
+                try await person.expectSuccess("intent", "publish", first, "--vendor", "shop")
+                // A second and a third intent: the third's answer reuses the second's ids (cccccccc, dddddddd).
+                let second = try await person.intent("#buy camera.mirrorless max:1200EUR terms:sd-base")
+                try await person.expectSuccess("intent", "publish", second, "--vendor", "shop")
+                let third = try await person.intent("#buy camera.mirrorless max:1100EUR terms:sd-base")
+                let refused = try await person.run("intent", "publish", third, "--vendor", "shop", "--json")
+                #expect(refused.status != 0)
+                #expect(refused.stdout.contains("another of your intents"), "\(refused.stdout)")
+                #expect(try await person.json("offer", "list", third, "--json").isEmpty)
+                let kept = try await person.json("offer", "list", second, "--json")
+                #expect(kept.count == 2 && kept.allSatisfy { $0["intent"] as? String == second })
+            }
+        }
+    }
+
+    @Test("a vendor removed and another added under its name gets its own intent id, never the first vendor's")
+    func reusedVendorName() async throws {
+        let (first, second) = (try TestVendor(), try TestVendor())
+        let (firstReceived, secondReceived) = (Received(), Received())
+        let person = try await CLIPerson()
+        try await withServer(first.recordingRouter(firstReceived)) { firstURL in
+            try await withServer(second.recordingRouter(secondReceived)) { secondURL in
+                try await person.expectSuccess("vendor", "add", firstURL, "--name", "shop", "--yes")
+                let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+                try await person.expectSuccess("intent", "publish", intent)
+                try await person.expectSuccess("vendor", "rm", "shop", "--force")
+                try await person.expectSuccess("vendor", "add", secondURL, "--name", "shop", "--yes")
+                try await person.expectSuccess("intent", "publish", intent)
+                let (a, b) = (try #require(firstReceived.messages.first), try #require(secondReceived.messages.first))
+                #expect(a.id != b.id, "the two vendors could match the person by the intent's id")
+                #expect(firstReceived.envelopes[0].sender != secondReceived.envelopes[0].sender)
+                try await person.expectSuccess("intent", "withdraw", intent)
+                #expect(secondReceived.messages.last?.kind == .withdraw)
+                #expect(secondReceived.messages.last?.re == b.id)
+                #expect(firstReceived.messages.count == 1, "the removed vendor hears nothing more")
+            }
+        }
+    }
+
+    @Test("a vault reached through symbolic links: no command writes onto its files, whichever path names them")
+    func symlinkedVaultPaths() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        let folder = person.folder.path
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+            try await person.expectSuccess("intent", "publish", intent)
+            try await person.expectSuccess("offer", "accept", try await xt5Offer(person, intent: intent), "--yes")
+        }
+        let dealID = try #require(try await lastDeal(person)["id"] as? String)
+        let real = folder + "/vault"
+        // A link to the vault file in another folder, and a link to the vault's folder.
+        try FileManager.default.createDirectory(atPath: folder + "/links", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/links/v.db", withDestinationPath: real + "/vault.db")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/folder-link", withDestinationPath: real)
+        let before = try await person.expectSuccess("pref", "list")
+        for vaultPath in [folder + "/links/v.db", folder + "/folder-link/vault.db", real + "/vault.db"] {
+            var environment = person.environment
+            environment["PROFFER_VAULT"] = vaultPath
+            func run(_ arguments: String...) async throws -> ProfferProcess.Outcome {
+                try await ProfferProcess.run(arguments, environment: environment)
+            }
+            // Every command that writes a file, aimed at the vault's journal through each name it has.
+            for target in [real + "/vault.db-wal", folder + "/folder-link/vault.db-wal", real + "/vault.db"] {
+                let attempts = [
+                    try await run("audit", "report", "--html", target),
+                    try await run("export", target, "--force"),
+                    try await run("deal", "receipt", dealID, "--output", target),
+                ]
+                for outcome in attempts {
+                    #expect(outcome.status != 0, "\(vaultPath) → \(target): \(outcome.stdout)")
+                    #expect(outcome.stderr.contains("refusing"), "\(vaultPath) → \(target): \(outcome.stderr)")
+                }
+            }
+            for target in [real, real + "/", folder + "/folder-link", folder + "/links/../vault"] {
+                let written = try await run("audit", "export", "--format", "iso27560", target)
+                #expect(written.status != 0, "\(vaultPath) → \(target)")
+                #expect(written.stderr.contains("refusing"))
+            }
+            let checked = try await run("vault", "check")
+            #expect(checked.status == 0, "\(checked.stdout) \(checked.stderr)")
+        }
+        #expect(try await person.expectSuccess("pref", "list").stdout == before.stdout)
+        #expect(try await person.json("deal", "list", "--json").count == 1)
+        // Elsewhere, through a link, writing still works.
+        try FileManager.default.createDirectory(atPath: folder + "/reports", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/reports-link", withDestinationPath: folder + "/reports")
+        try await person.expectSuccess("audit", "report", "--html", folder + "/reports-link/report.html")
+        #expect(FileManager.default.fileExists(atPath: folder + "/reports/report.html"))
+    }
+
+    @Test(
+        "a deal's record damaged and left out by a salvage: every view still shows what the chain records, vendor rm is refused, and the deal can still be forgotten",
+        arguments: Engine.allCases)
+    func salvageKeepsWhatTheChainKnows(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let person = try await CLIPerson()
+        let folder = person.folder.path
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+            try await person.expectSuccess("intent", "publish", intent)
+            try await person.expectSuccess("offer", "accept", try await xt5Offer(person, intent: intent), "--yes")
+            let dealID = try #require(try await lastDeal(person)["id"] as? String)
+
+            // One byte of the deal's sealed row flipped, by someone with the file but not the passphrase.
+            let vaultPath = folder + "/vault/vault.db"
+            try await DatabaseQueue(path: vaultPath).write { db in
+                var sealed = [UInt8](try Data.fetchOne(db, sql: "SELECT sealed FROM deals LIMIT 1")!)
+                sealed[40] ^= 0x01
+                try db.execute(sql: "UPDATE deals SET sealed = ?", arguments: [Data(sealed)])
+            }
+            let backup = folder + "/salvaged.proffer"
+            try await person.expectSuccess("export", backup, "--salvage")
+            var environment = person.environment
+            environment["PROFFER_VAULT"] = folder + "/restored/vault.db"
+            func run(_ arguments: String...) async throws -> ProfferProcess.Outcome {
+                try await ProfferProcess.run(arguments, environment: environment)
+            }
+            #expect(try await run("import", backup, "--vault", folder + "/restored/vault.db").status == 0)
+            #expect(try await run("deal", "list").stdout.contains(dealID) == false, "the record is gone")
+
+            let holdings = try await run("holdings", "--json")
+            let held = (try JSONSerialization.jsonObject(with: Data(holdings.stdout.utf8)) as? [[String: Any]]) ?? []
+            #expect(Set(held.compactMap { $0["category"] as? String }) == ["name", "postal"])
+            #expect(held.allSatisfy { $0["state"] as? String == "held" && $0["recordLost"] as? Bool == true })
+            #expect(try await run("holdings").stdout.contains("record lost"))
+            let due = try await run("due")
+            #expect(due.stdout.contains("proffer deal forget \(dealID)"), "\(due.stdout)")
+            #expect(try await run("vendor", "show", "shop").stdout.contains("postal"))
+            let report = folder + "/report.html"
+            #expect(try await run("audit", "report", "--html", report).status == 0)
+            let page = try String(contentsOfFile: report, encoding: .utf8)
+            #expect(!page.contains("No personal data was ever disclosed"))
+            let removal = try await run("vendor", "rm", "shop")
+            #expect(removal.status != 0)
+            #expect(removal.stderr.contains("record lost"), "\(removal.stderr)")
+
+            let forgot = try await run("deal", "forget", dealID)
+            #expect(forgot.status == 0, "\(forgot.stdout) \(forgot.stderr)")
+            let deals = try await vendor.inbox.records.deals()
+            #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)
+            let after = try await run("holdings", "--json")
+            #expect(after.stdout.contains("\"forgotten\"") && !after.stdout.contains("\"held\""))
+            #expect(try await run("vault", "check").status == 0)
+            #expect(try await run("audit", "verify").status == 0)
+            #expect(try await run("vendor", "rm", "shop").status == 0)
+        }
+    }
+
+    @Test("a vendor whose profile's box key is 32 zero bytes is refused at vendor add, and nothing is pinned")
+    func zeroBoxKey() async throws {
+        let signer = try SigningKeyPair.generate()
+        let sign = Base64URL.encode(signer.publicKey.bytes)
+        let box = Base64URL.encode([UInt8](repeating: 0, count: 32))
+        let ts = Timestamp.now.description
+        let input = "proffer-profile/1\nZero\n\(sign)\n\(box)\nsd-base\ncamera\n\(ts)"
+        let sig = Base64URL.encode(signer.signature(for: Array(input.utf8)))
+        let profile =
+            "{\"proffer\":1,\"name\":\"Zero\",\"sign\":\"\(sign)\",\"box\":\"\(box)\",\"terms\":[\"sd-base\"],"
+            + "\"categories\":[\"camera\"],\"ts\":\"\(ts)\",\"sig\":\"\(sig)\"}"
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await withServer(vendor.router(profile: Array(profile.utf8))) { url in
+            let added = try await person.run("vendor", "add", url, "--name", "zero", "--yes")
+            #expect(added.status != 0)
+            #expect(added.stderr.contains("box key"), "\(added.stderr)")
+            #expect(try await person.run("vendor", "list").stdout.contains("no vendors yet"))
+        }
+    }
+
+    @Test("persona rm logs the end of each of its sharing rules, as pref rm does")
+    func personaRemovalIsAudited() async throws {
+        let person = try await CLIPerson()
+        try await person.expectSuccess("persona", "add", "work")
+        try await person.expectSuccess("pref", "set", "name", "A. L.", "--persona", "work", "--share", "ask")
+        try await person.expectSuccess("pref", "set", "email", "a@work.example", "--persona", "work", "--share", "never")
+        try await person.expectSuccess("persona", "rm", "work")
+        let removed = try await person.json("audit", "list", "--json").filter {
+            $0["kind"] as? String == "preference-removed" && $0["persona"] as? String == "work"
+        }
+        #expect(Set(removed.compactMap { ($0["categories"] as? [String])?.first }) == ["name", "email"])
+        #expect(removed.allSatisfy { ($0["note"] as? String)?.contains("persona work removed") == true })
+        #expect(Set(removed.compactMap { $0["previousRule"] as? String }) == ["ask", "never"])
+        #expect(try await person.expectSuccess("audit", "verify").status == 0)
+    }
+}
