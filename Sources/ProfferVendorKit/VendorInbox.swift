@@ -217,31 +217,19 @@ public final class VendorInbox: Service {
                     + "stand: withdraw some, or wait for their offers to lapse (\(catalog.offerValidity))")
         case .alreadyReceived(.withdrawn): return .replies([])
         case .alreadyReceived(.open):
-            // The same offers again, in fresh envelopes (a copy of the old ones would rightly be refused as a
-            // replay). Each keeps its own expiry: `exp` counts from the new envelope's `ts`, so it is shortened to
-            // what is left, rounded down; lapsed offers are left out.
+            // The same offers again, word for word, in fresh envelopes (a copy of the old ones would rightly be
+            // refused as a replay): an offer id names one offer, and an agent refuses the same id with other words
+            // (PROTOCOL.md §4.1), so `exp` is not shortened. An agent that kept the first answer keeps its expiry; one
+            // that lost it counts `exp` from the resend, and an accept past the offer's real end is refused here as
+            // `expired`. Lapsed offers are left out.
             let stillOpen = try await records.openOffers(
                 sender: senderData, intentID: intentID.description, now: now.secondsSince1970)
             let envelopes = keys.signing.whileSecretReadable {
-                stillOpen.compactMap { offer -> String? in
-                    guard var resent = try? Message.parse(offer.message),
-                        let remaining = VendorInbox.timeLeft(until: offer.expiresAt, now: now)
-                    else { return nil }
-                    resent.exp = .after(remaining)
-                    return sign(resent, to: sender, at: now).json
-                }
+                stillOpen.map { sign(canonical: $0.message, to: sender, at: now).json }
             }
             return .replies(envelopes)
         }
         return .replies(offers.map(\.envelope))
-    }
-
-    /// The time from `now` to `end`, rounded down to whole minutes (hours past 9999 minutes), or `nil` when under a
-    /// minute is left: a resent offer never promises to stand longer than the one first made.
-    static func timeLeft(until end: Int64, now: Timestamp) -> TimeSpan? {
-        let seconds = Int(end - now.secondsSince1970)
-        let minutes = seconds / 60
-        return minutes <= 9999 ? TimeSpan(minutes, .minutes) : TimeSpan(min(seconds / 3600, 9999), .hours)
     }
 
     /// An offer of `item` with the id `id`, as stored, and its signed envelope.
