@@ -184,7 +184,8 @@ extension AuditFacts {
         let kept = (vendor.map(deals(with:)) ?? deals).flatMap { facts in
             facts.deal.disclosed.map { Holding(facts, category: $0) }
         }
-        let lost = lostDeals.filter { vendor == nil || $0.vendor.lowercased() == vendor?.lowercased() }.flatMap { deal in
+        let lost = lostDeals.filter { vendor == nil || $0.vendor.lowercased() == vendor?.lowercased() }.flatMap {
+            deal in
             deal.categories.map { Holding(deal, category: $0) }
         }
         return kept + lost

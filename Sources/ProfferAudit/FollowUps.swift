@@ -111,7 +111,8 @@ extension AuditFacts {
             items.append(
                 FollowUp(
                     kind: .dealRecordLost, due: lost.disclosedAt, vendor: lost.vendor, subject: lost.id.description,
-                    what: "the record of deal \(lost.id) with \(lost.vendor) was lost (a salvaged or damaged vault); the "
+                    what:
+                        "the record of deal \(lost.id) with \(lost.vendor) was lost (a salvaged or damaged vault); the "
                         + "audit log shows your \(lost.categories.map(\.rawValue).joined(separator: ", ")) went to it on "
                         + "\(lost.disclosedAt.dayText)"
                         + (lost.forgetAskedAt == nil ? "" : " and a forget was never confirmed"),

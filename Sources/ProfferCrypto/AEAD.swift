@@ -30,10 +30,12 @@ public enum AEAD {
             key.secret.withUnsafeBytes { keyBytes in
                 associatedData.withNonNullPointer { ad, adCount in
                     plaintext.withNonNullPointer { message, messageCount in
-                        Sodium.check(crypto_aead_xchacha20poly1305_ietf_encrypt(
-                            output.baseAddress! + nonceByteCount, nil, message, UInt64(messageCount), ad,
-                            UInt64(adCount), nil, output.baseAddress!,
-                            keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)), "crypto_aead_xchacha20poly1305_ietf_encrypt")
+                        Sodium.check(
+                            crypto_aead_xchacha20poly1305_ietf_encrypt(
+                                output.baseAddress! + nonceByteCount, nil, message, UInt64(messageCount), ad,
+                                UInt64(adCount), nil, output.baseAddress!,
+                                keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)),
+                            "crypto_aead_xchacha20poly1305_ietf_encrypt")
                     }
                 }
             }

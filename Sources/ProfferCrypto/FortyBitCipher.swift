@@ -60,9 +60,10 @@ public struct FortyBitCipher: Sendable {
         var output: UInt64 = 0
         withUnsafeBytes(of: &input) { inputBytes in
             withUnsafeMutableBytes(of: &output) { outputBytes in
-                Sodium.check(crypto_shorthash(
-                    outputBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                    inputBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), 4, key), "crypto_shorthash")
+                Sodium.check(
+                    crypto_shorthash(
+                        outputBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        inputBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), 4, key), "crypto_shorthash")
             }
         }
         return UInt64(littleEndian: output) & FortyBitCipher.halfMask

@@ -12,9 +12,11 @@ public enum KeyDerivation {
             master.secret.withUnsafeBytes { masterBytes in
                 context.withUTF8Buffer { label in
                     label.withMemoryRebound(to: CChar.self) { contextBytes in
-                        Sodium.check(crypto_kdf_derive_from_key(
-                            output.baseAddress!.assumingMemoryBound(to: UInt8.self), output.count, id,
-                            contextBytes.baseAddress!, masterBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)), "crypto_kdf_derive_from_key")
+                        Sodium.check(
+                            crypto_kdf_derive_from_key(
+                                output.baseAddress!.assumingMemoryBound(to: UInt8.self), output.count, id,
+                                contextBytes.baseAddress!, masterBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)),
+                            "crypto_kdf_derive_from_key")
                     }
                 }
             }
@@ -32,9 +34,11 @@ public enum KeyedHash {
         output.withUnsafeMutableBufferPointer { out in
             message.withNonNullPointer { input, inputCount in
                 key.secret.withUnsafeBytes { keyBytes in
-                    Sodium.check(crypto_generichash(
-                        out.baseAddress!, length, input, UInt64(inputCount),
-                        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count), "crypto_generichash")
+                    Sodium.check(
+                        crypto_generichash(
+                            out.baseAddress!, length, input, UInt64(inputCount),
+                            keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count),
+                        "crypto_generichash")
                 }
             }
         }
@@ -58,9 +62,11 @@ public enum KeyedHash {
         secret.withUnsafeMutableBytes { out in
             message.withNonNullPointer { input, inputCount in
                 key.secret.withUnsafeBytes { keyBytes in
-                    Sodium.check(crypto_generichash(
-                        out.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, input, UInt64(inputCount),
-                        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count), "crypto_generichash")
+                    Sodium.check(
+                        crypto_generichash(
+                            out.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, input, UInt64(inputCount),
+                            keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count),
+                        "crypto_generichash")
                 }
             }
         }
@@ -90,14 +96,18 @@ public struct KeyedHasher: ~Copyable {
         self.length = length
         let hashState = opaqueState
         key.secret.withUnsafeBytes { keyBytes in
-            Sodium.check(crypto_generichash_init(
-                hashState, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count, length), "crypto_generichash_init")
+            Sodium.check(
+                crypto_generichash_init(
+                    hashState, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), keyBytes.count, length),
+                "crypto_generichash_init")
         }
     }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        Sodium.check(crypto_generichash_update(opaqueState, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count)), "crypto_generichash_update")
+        Sodium.check(
+            crypto_generichash_update(opaqueState, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count)),
+            "crypto_generichash_update")
     }
 
     public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }

@@ -16,8 +16,10 @@ public struct SecretStreamWriter: ~Copyable {
         var newHeader = [UInt8](repeating: 0, count: Self.headerByteCount)
         let streamState = state
         key.secret.withUnsafeBytes { keyBytes in
-            Sodium.check(crypto_secretstream_xchacha20poly1305_init_push(
-                streamState, &newHeader, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)), "crypto_secretstream_xchacha20poly1305_init_push")
+            Sodium.check(
+                crypto_secretstream_xchacha20poly1305_init_push(
+                    streamState, &newHeader, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)),
+                "crypto_secretstream_xchacha20poly1305_init_push")
         }
         header = newHeader
     }
@@ -32,8 +34,10 @@ public struct SecretStreamWriter: ~Copyable {
                 : crypto_secretstream_xchacha20poly1305_tag_message())
         chunk.withNonNullPointer { input, inputCount in
             associatedData.withNonNullPointer { ad, adCount in
-                Sodium.check(crypto_secretstream_xchacha20poly1305_push(
-                    state, &output, nil, input, UInt64(inputCount), ad, UInt64(adCount), tag), "crypto_secretstream_xchacha20poly1305_push")
+                Sodium.check(
+                    crypto_secretstream_xchacha20poly1305_push(
+                        state, &output, nil, input, UInt64(inputCount), ad, UInt64(adCount), tag),
+                    "crypto_secretstream_xchacha20poly1305_push")
             }
         }
         return output

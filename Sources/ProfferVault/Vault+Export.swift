@@ -182,7 +182,8 @@ extension Vault {
         guard stat(path, &targetStat) == 0 else { return }
         for file in vaultFiles {
             var vaultFile = stat()
-            if stat(file, &vaultFile) == 0, vaultFile.st_dev == targetStat.st_dev, vaultFile.st_ino == targetStat.st_ino {
+            if stat(file, &vaultFile) == 0, vaultFile.st_dev == targetStat.st_dev, vaultFile.st_ino == targetStat.st_ino
+            {
                 throw VaultError(.refused("refusing to write onto the vault itself (\(path)): choose another file"))
             }
         }

@@ -81,7 +81,8 @@ extension Vault {
             var deal = StoredDeal(
                 id: lost.id, vendor: lost.vendor, persona: lost.persona, offerID: MessageID(bits: 0),
                 intentID: MessageID(bits: 0), acceptEnvelope: "", replyEnvelope: nil, disclosed: lost.categories,
-                terms: lost.terms, createdAt: lost.disclosedAt, state: lost.forgottenAt == nil ? .confirmed : .forgotten)
+                terms: lost.terms, createdAt: lost.disclosedAt, state: lost.forgottenAt == nil ? .confirmed : .forgotten
+            )
             deal.problem = LostDeal.recoveredNote
             deal.forgetAskedAt = lost.forgetAskedAt
             deal.forgetDelivered = lost.forgetAskedAt == nil ? nil : true

@@ -185,7 +185,8 @@ extension Vault {
             matching($0.vendor, $0.persona) && $0.state.vendorMayHoldData && !$0.disclosed.isEmpty
         }.map { HeldDisclosure(vendor: $0.vendor, categories: $0.disclosed, deal: $0.id, state: $0.state.rawValue) }
         let lost = try lostDeals(in: reader).filter { $0.vendorMayHoldData && matching($0.vendor, $0.persona) }.map {
-            HeldDisclosure(vendor: $0.vendor, categories: $0.categories, deal: $0.id, state: "record lost, per the audit log")
+            HeldDisclosure(
+                vendor: $0.vendor, categories: $0.categories, deal: $0.id, state: "record lost, per the audit log")
         }
         return kept + lost
     }

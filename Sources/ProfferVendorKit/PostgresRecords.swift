@@ -493,7 +493,8 @@ public final class PostgresRecords: VendorRecords {
         try await transaction { connection -> DealOutcome in
             // A forget of this accept at another instance waits for this deal, or this deal for it.
             try await lockAccept(sender: deal.sender, acceptID: deal.acceptID, on: connection)
-            if try await isForgottenAccept(sender: deal.sender, acceptID: deal.acceptID, now: deal.now, on: connection) {
+            if try await isForgottenAccept(sender: deal.sender, acceptID: deal.acceptID, now: deal.now, on: connection)
+            {
                 return .forgotten
             }
             /// What an earlier deal under this accept id means for this one, if there is one.

@@ -65,7 +65,8 @@ struct HoldingsCommand: ParsableCommand {
         printTable(["DATA", "VENDOR", "STATE", "SINCE", "TERMS", "PERSONA", "DEAL", "FORGET"], holdings.map(row))
         if holdings.contains(where: \.recordLost) {
             standardOutput.write(
-                line: "\nA deal marked \"record lost\" is known from the audit log alone: its record is gone (a salvaged "
+                line:
+                    "\nA deal marked \"record lost\" is known from the audit log alone: its record is gone (a salvaged "
                     + "or damaged vault). `proffer deal forget DEAL` still asks the vendor to delete what it holds.")
         }
     }

@@ -234,7 +234,9 @@ struct VendorCommand: ParsableCommand {
             if !lost.isEmpty {
                 if !lines.isEmpty { standardOutput.write(line: "") }
                 standardOutput.write(
-                    line: "Deals known from the audit log alone (their records were lost, in a salvaged or damaged vault):")
+                    line:
+                        "Deals known from the audit log alone (their records were lost, in a salvaged or damaged vault):"
+                )
                 printTable(
                     ["DEAL", "STATE", "PERSONA", "DISCLOSED", "TERMS", "DATE", "FORGET"],
                     lost.map { deal in

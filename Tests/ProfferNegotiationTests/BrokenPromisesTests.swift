@@ -48,7 +48,9 @@ struct BrokenPromisesTests {
     }
 
     func xt5Offer(_ person: CLIPerson, intent: String) async throws -> String {
-        let offer = try await person.json("offer", "list", intent, "--json").first { ($0["item"] as? String) == "X-T5 body" }
+        let offer = try await person.json("offer", "list", intent, "--json").first {
+            ($0["item"] as? String) == "X-T5 body"
+        }
         return try #require(offer?["name"] as? String)
     }
 
@@ -113,8 +115,9 @@ struct BrokenPromisesTests {
             var dealID: String?
             for _ in 0..<400 where dealID == nil || hop.heldAccepts.isEmpty {
                 try await Task.sleep(for: .milliseconds(50))
-                dealID = try await person.json("deal", "list", "--json").first { $0["state"] as? String == "sending" }?[
-                    "id"] as? String
+                dealID =
+                    try await person.json("deal", "list", "--json").first { $0["state"] as? String == "sending" }?[
+                        "id"] as? String
             }
             let sending = try #require(dealID)
             try await person.expectSuccess("deal", "forget", sending)
@@ -128,7 +131,9 @@ struct BrokenPromisesTests {
         }
     }
 
-    @Test("a forget from a key that was never made an offer is refused (422), and remembers nothing", arguments: Engine.allCases)
+    @Test(
+        "a forget from a key that was never made an offer is refused (422), and remembers nothing",
+        arguments: Engine.allCases)
     func forgetFromAStranger(engine: Engine) async throws {
         let vendor = try await TestVendor.started(engine)
         let stranger = try SigningKeyPair.generate()
@@ -182,7 +187,9 @@ struct BrokenPromisesTests {
         }
     }
 
-    @Test("a counter answered with the id of the vendor's own dearer offer is refused, never merged; the offers stay as they were")
+    @Test(
+        "a counter answered with the id of the vendor's own dearer offer is refused, never merged; the offers stay as they were"
+    )
     func counterAnsweredWithAnotherOffersID() async throws {
         let lying = try LyingVendor { intents in
             "#offer id:bbbbbbbb re:\(intents[0]) price:450EUR item:Dear terms:sd-base needs:name,postal"
@@ -204,14 +211,17 @@ struct BrokenPromisesTests {
         }
     }
 
-    @Test("a counter of the default persona answered with the id of the work persona's offer is refused: no accept can send work's data")
+    @Test(
+        "a counter of the default persona answered with the id of the work persona's offer is refused: no accept can send work's data"
+    )
     func counterAnsweredWithAnotherPersonasOfferID() async throws {
         let lying = try LyingVendor { intents in
             "#offer id:cccccccc re:\(intents[0]) price:450EUR item:Cheap terms:sd-base needs:name"
         }
         let person = try await CLIPerson()
         try await person.expectSuccess("persona", "add", "work")
-        try await person.expectSuccess("pref", "set", "name", "A. Lovelace (work)", "--persona", "work", "--share", "always")
+        try await person.expectSuccess(
+            "pref", "set", "name", "A. Lovelace (work)", "--persona", "work", "--share", "always")
         try await withServer(lying.router) { url in
             try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
             let home = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
@@ -228,7 +238,9 @@ struct BrokenPromisesTests {
         }
     }
 
-    @Test("an answer to a second intent reusing the first intent's offer ids is refused whole; two vendors may use one id")
+    @Test(
+        "an answer to a second intent reusing the first intent's offer ids is refused whole; two vendors may use one id"
+    )
     func idsScopedPerVendorAndIntent() async throws {
         let reusing = try LyingVendor { _ in "" }
         let other = try LyingVendor { _ in "" }
@@ -297,7 +309,8 @@ struct BrokenPromisesTests {
         let real = folder + "/vault"
         // A link to the vault file in another folder, and a link to the vault's folder.
         try FileManager.default.createDirectory(atPath: folder + "/links", withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: folder + "/links/v.db", withDestinationPath: real + "/vault.db")
+        try FileManager.default.createSymbolicLink(
+            atPath: folder + "/links/v.db", withDestinationPath: real + "/vault.db")
         try FileManager.default.createSymbolicLink(atPath: folder + "/folder-link", withDestinationPath: real)
         let before = try await person.expectSuccess("pref", "list")
         for vaultPath in [folder + "/links/v.db", folder + "/folder-link/vault.db", real + "/vault.db"] {
@@ -330,7 +343,8 @@ struct BrokenPromisesTests {
         #expect(try await person.json("deal", "list", "--json").count == 1)
         // Elsewhere, through a link, writing still works.
         try FileManager.default.createDirectory(atPath: folder + "/reports", withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: folder + "/reports-link", withDestinationPath: folder + "/reports")
+        try FileManager.default.createSymbolicLink(
+            atPath: folder + "/reports-link", withDestinationPath: folder + "/reports")
         try await person.expectSuccess("audit", "report", "--html", folder + "/reports-link/report.html")
         #expect(FileManager.default.fileExists(atPath: folder + "/reports/report.html"))
     }
@@ -420,7 +434,8 @@ struct BrokenPromisesTests {
         let person = try await CLIPerson()
         try await person.expectSuccess("persona", "add", "work")
         try await person.expectSuccess("pref", "set", "name", "A. L.", "--persona", "work", "--share", "ask")
-        try await person.expectSuccess("pref", "set", "email", "a@work.example", "--persona", "work", "--share", "never")
+        try await person.expectSuccess(
+            "pref", "set", "email", "a@work.example", "--persona", "work", "--share", "never")
         try await person.expectSuccess("persona", "rm", "work")
         let removed = try await person.json("audit", "list", "--json").filter {
             $0["kind"] as? String == "preference-removed" && $0["persona"] as? String == "work"

@@ -194,7 +194,8 @@ struct VendorExactlyOnceTests {
 
         let reused = await Self.send(
             "#accept id:\(acceptID) re:\(xt5.id!) terms:sd-base,pdc-intent give:name,postal", from: person,
-            to: vendor, sealed: try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
+            to: vendor,
+            sealed: try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
         #expect(reused.status == 400 && reused.replies.isEmpty)
         let narrower = await Self.send(
             "#accept id:\(MessageID.random()) re:\(xt5.id!) terms:sd-base give:name,postal", from: person, to: vendor,
