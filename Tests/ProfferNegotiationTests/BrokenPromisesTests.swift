@@ -39,6 +39,50 @@ final class AcceptHolder: Sendable {
     }
 }
 
+/// Checks that what `holdings --json` says agrees with the audit chain (`audit list --json`), through any vault the
+/// environment names: every (deal, category) the chain records as disclosed is a holding, and none other; a holding
+/// is `forgotten` exactly when the chain records the vendor's confirmation; `vendor show --json` of each vendor lists
+/// the same holdings as `holdings` does for it.
+func expectHoldingsAgreeWithChain(
+    _ environment: [String: String], sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    func json(_ arguments: String...) async throws -> Any {
+        let outcome = try await ProfferProcess.run(arguments, environment: environment)
+        return try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))
+    }
+    let entries = try await json("audit", "list", "--json") as? [[String: Any]] ?? []
+    var disclosed = Set<String>()
+    var forgotten = Set<String>()
+    for entry in entries {
+        guard let deal = entry["deal"] as? String else { continue }
+        switch entry["kind"] as? String {
+        case "disclosure":
+            for category in entry["categories"] as? [String] ?? [] { disclosed.insert(deal + "/" + category) }
+        case "forget-confirmed": forgotten.insert(deal)
+        default: break
+        }
+    }
+    let holdings = try await json("holdings", "--json") as? [[String: Any]] ?? []
+    let held = Set(holdings.map { "\($0["deal"] as? String ?? "")/\($0["category"] as? String ?? "")" })
+    #expect(
+        held == disclosed, "holdings \(held.sorted()) against the chain's \(disclosed.sorted())",
+        sourceLocation: sourceLocation)
+    for holding in holdings {
+        let deal = holding["deal"] as? String ?? ""
+        #expect(
+            (holding["state"] as? String == "forgotten") == forgotten.contains(deal), "deal \(deal)",
+            sourceLocation: sourceLocation)
+    }
+    for vendor in Set(holdings.compactMap { $0["vendor"] as? String }) {
+        let shown = try await json("vendor", "show", vendor, "--json") as? [String: Any] ?? [:]
+        let listed = (shown["holdings"] as? [[String: Any]] ?? []).map { "\($0["deal"] ?? "")/\($0["category"] ?? "")" }
+        let expected = holdings.filter { $0["vendor"] as? String == vendor }.map {
+            "\($0["deal"] ?? "")/\($0["category"] ?? "")"
+        }
+        #expect(Set(listed) == Set(expected), "vendor show \(vendor)", sourceLocation: sourceLocation)
+    }
+}
+
 /// The cases of the second outside attack (issue 19), each through the CLI against vendors on 127.0.0.1.
 @Suite("Promises kept under attack: crossings, reused ids and names, symlinks, salvage, keys", .serialized)
 struct BrokenPromisesTests {
@@ -392,6 +436,7 @@ struct BrokenPromisesTests {
             #expect(try await run("audit", "report", "--html", report).status == 0)
             let page = try String(contentsOfFile: report, encoding: .utf8)
             #expect(!page.contains("No personal data was ever disclosed"))
+            try await expectHoldingsAgreeWithChain(environment)
             let removal = try await run("vendor", "rm", "shop")
             #expect(removal.status != 0)
             #expect(removal.stderr.contains("record lost"), "\(removal.stderr)")
@@ -402,6 +447,7 @@ struct BrokenPromisesTests {
             #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)
             let after = try await run("holdings", "--json")
             #expect(after.stdout.contains("\"forgotten\"") && !after.stdout.contains("\"held\""))
+            try await expectHoldingsAgreeWithChain(environment)
             #expect(try await run("vault", "check").status == 0)
             #expect(try await run("audit", "verify").status == 0)
             #expect(try await run("vendor", "rm", "shop").status == 0)
@@ -444,5 +490,13 @@ struct BrokenPromisesTests {
         #expect(removed.allSatisfy { ($0["note"] as? String)?.contains("persona work removed") == true })
         #expect(Set(removed.compactMap { $0["previousRule"] as? String }) == ["ask", "never"])
         #expect(try await person.expectSuccess("audit", "verify").status == 0)
+    }
+
+    @Test("every holdings view agrees with the audit chain: held, pending, forgotten, and with a vendor removed")
+    func holdingsAgreeWithTheChain() async throws {
+        let audited = try await AuditedPerson.made()
+        try await expectHoldingsAgreeWithChain(audited.person.environment)
+        try await audited.person.expectSuccess("vendor", "rm", "cameras", "--force")
+        try await expectHoldingsAgreeWithChain(audited.person.environment)
     }
 }
