@@ -275,11 +275,7 @@ extension Agent {
             stored.problem = nil
             return stored.disclosed.isEmpty
                 ? []
-                : [
-                    AuditEntry(
-                        kind: .disclosure, at: Date(), persona: stored.persona, categories: stored.disclosed,
-                        vendor: stored.vendor, terms: stored.terms, deal: stored.id, note: "sent again (deal retry)")
-                ]
+                : [AuditEntry.disclosure(of: stored, at: Date(), note: "sent again (deal retry)")]
         }
         return try await send(envelope, for: resending, timeout: timeout, reportedAs: timeout)
     }

@@ -51,7 +51,8 @@ public enum AuditReport {
                 let here = held.filter { $0.category == category.rawValue }
                 guard let state = cellState(here) else { return ["state": "none", "label": "–", "detail": ""] }
                 let detail = here.map {
-                    "deal \($0.deal) on \($0.since.dayText) under \($0.terms.joined(separator: ","))"
+                    "deal \($0.deal)\($0.recordLost ? " (record lost)" : "") on \($0.since.dayText) under "
+                        + $0.terms.joined(separator: ",")
                 }
                 return ["state": state.rawValue, "label": state.rawValue, "detail": detail.joined(separator: "; ")]
             }
@@ -87,8 +88,18 @@ public enum AuditReport {
             "hasTimeline": !facts.entries.isEmpty, "timeline": facts.entries.reversed().map(timelineRow),
             "hasTerms": !terms.isEmpty, "terms": terms,
             "hasUnconfirmed": !unconfirmed.isEmpty, "unconfirmed": unconfirmed,
+            "hasLost": !facts.lostDeals.isEmpty, "lostCount": facts.lostDeals.count,
+            "lost": facts.lostDeals.map { lost -> [String: Any] in
+                [
+                    "deal": lost.id.description, "vendor": lost.vendor,
+                    "categories": lost.categories.map(\.rawValue).joined(separator: ", "),
+                    "since": lost.disclosedAt.shortText,
+                    "status": lost.forgottenAt.map { "forgotten \($0.dayText)" }
+                        ?? (lost.forgetAskedAt == nil ? "held" : "forget asked, not confirmed"),
+                ]
+            },
             "hasVendors": !vendors.isEmpty, "vendors": vendors,
-            "dealCount": facts.deals.count, "vendorCount": vendors.count,
+            "dealCount": facts.deals.count + facts.lostDeals.count, "vendorCount": vendors.count,
             "heldCount": holdings.filter { $0.state == .held }.count,
         ]
         if let values {

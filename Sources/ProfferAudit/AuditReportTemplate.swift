@@ -85,7 +85,7 @@ enum AuditReportTemplate {
 
         <section class="cards">
           <div class="card"><b>{{vendorCount}}</b>vendors</div>
-          <div class="card"><b>{{dealCount}}</b>deals</div>
+          <div class="card"><b>{{dealCount}}</b>deals{{#hasLost}} ({{lostCount}} record lost){{/hasLost}}</div>
           <div class="card"><b>{{heldCount}}</b>pieces of data held now</div>
         </section>
 
@@ -100,6 +100,18 @@ enum AuditReportTemplate {
         </table>
         <p class="muted">Run <code>proffer deal forget DEAL</code> to ask again.</p>
         {{/hasUnconfirmed}}
+
+        {{#hasLost}}
+        <h2>Deals known from the audit log alone</h2>
+        <table id="lost" class="alert">
+          <thead><tr><th>Deal</th><th>Vendor</th><th>Data</th><th>Sent</th><th>Status</th></tr></thead>
+          <tbody>
+          {{#lost}}<tr><td class="mono">{{deal}}</td><td class="vendor">{{vendor}}</td><td>{{categories}}</td><td>{{since}}</td><td>{{status}}</td></tr>
+          {{/lost}}
+          </tbody>
+        </table>
+        <p class="muted">Their records were lost (a salvaged or damaged vault); the audit log still shows what was sent. Run <code>proffer deal forget DEAL</code> to have the vendor delete it.</p>
+        {{/hasLost}}
 
         <h2>Who holds what now</h2>
         {{#hasGrid}}

@@ -24,7 +24,7 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
         sodium_memzero(pointer, max(count, 1))
         self.pointer = pointer
         self.count = count
-        sodium_mprotect_noaccess(pointer)
+        Sodium.check(sodium_mprotect_noaccess(pointer), "sodium_mprotect_noaccess")
     }
 
     /// `count` random bytes, such as a fresh key.
@@ -44,7 +44,7 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
     }
 
     deinit {
-        sodium_mprotect_readwrite(pointer)
+        Sodium.check(sodium_mprotect_readwrite(pointer), "sodium_mprotect_readwrite")
         sodium_free(pointer)  // wipes before freeing
     }
 
@@ -69,7 +69,7 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
 
     private func beginReading() {
         access.withLock { readers in
-            if readers == 0 { sodium_mprotect_readonly(pointer) }
+            if readers == 0 { Sodium.check(sodium_mprotect_readonly(pointer), "sodium_mprotect_readonly") }
             readers += 1
         }
     }
@@ -77,7 +77,7 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
     private func endReading() {
         access.withLock { readers in
             readers -= 1
-            if readers == 0 { sodium_mprotect_noaccess(pointer) }
+            if readers == 0 { Sodium.check(sodium_mprotect_noaccess(pointer), "sodium_mprotect_noaccess") }
         }
     }
 
@@ -85,11 +85,15 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
     public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)
         -> R
     {
-        access.withLock { _ in sodium_mprotect_readwrite(pointer) }
+        access.withLock { _ in Sodium.check(sodium_mprotect_readwrite(pointer), "sodium_mprotect_readwrite") }
         defer {
             // Back to what the readers still holding it need: read-only for them, else nothing.
             access.withLock { readers in
-                if readers == 0 { sodium_mprotect_noaccess(pointer) } else { sodium_mprotect_readonly(pointer) }
+                if readers == 0 {
+                    Sodium.check(sodium_mprotect_noaccess(pointer), "sodium_mprotect_noaccess")
+                } else {
+                    Sodium.check(sodium_mprotect_readonly(pointer), "sodium_mprotect_readonly")
+                }
             }
         }
         return try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))

@@ -32,15 +32,27 @@ public struct AuditEntry: Codable, Hashable, Sendable {
     public var deal: MessageID?
     /// For salvage entries: what was left out.
     public var note: String?
+    /// For disclosures: the identity labels of the vendor and persona (``Vendor/keyLabel``, ``Persona/keyLabel``), so
+    /// a deal whose record is lost can be tied to the very parties it was made with, whatever they are called now.
+    /// Absent in entries written before they were kept.
+    public var vendorLabel: String?
+    public var personaLabel: String?
 
     public init(
         kind: Kind, at: Date, persona: String, categories: [DataCategory], previousRule: SharingRule? = nil,
         rule: SharingRule? = nil, vendor: String? = nil, terms: [TermsID]? = nil, deal: MessageID? = nil,
-        note: String? = nil
+        note: String? = nil, vendorLabel: String? = nil, personaLabel: String? = nil
     ) {
         (self.kind, self.at, self.persona, self.categories) = (kind, at, persona, categories)
         (self.previousRule, self.rule, self.vendor, self.terms, self.deal) = (previousRule, rule, vendor, terms, deal)
-        self.note = note
+        (self.note, self.vendorLabel, self.personaLabel) = (note, vendorLabel, personaLabel)
+    }
+
+    /// The disclosure entry of `deal`'s sealed data, as sent now (`note` says when it is sent again).
+    public static func disclosure(of deal: StoredDeal, at time: Date, note: String? = nil) -> AuditEntry {
+        AuditEntry(
+            kind: .disclosure, at: time, persona: deal.persona, categories: deal.disclosed, vendor: deal.vendor,
+            terms: deal.terms, deal: deal.id, note: note, vendorLabel: deal.vendorLabel, personaLabel: deal.personaLabel)
     }
 }
 

@@ -357,6 +357,16 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     }
 }
 
+extension StoredOffer {
+    /// Whether `vendor` sent this offer: by its identity label, or, for offers stored before labels, by its name,
+    /// received since the vendor was added (a vendor added under a freed name sent none of the older offers).
+    public func isFrom(_ vendor: Vendor) -> Bool {
+        guard vendor.name.lowercased() == self.vendor.lowercased() else { return false }
+        if let vendorLabel { return vendorLabel == vendor.keyLabel }
+        return receivedAt >= vendor.addedAt
+    }
+}
+
 extension StoredDeal {
     /// Where the offer the deal accepted is kept.
     public var offerKey: OfferKey { OfferKey(vendor: vendor, vendorLabel: vendorLabel, id: offerID) }

@@ -189,14 +189,39 @@ extension Vault {
         }
     }
 
-    /// The folder part of a path (`.` for a bare name).
-    static func folder(of path: String) -> String {
-        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return parent.isEmpty ? "." : parent
+    /// Refuses to make a vault where it would clobber or block another's files: inside proffer's state folder (by
+    /// its real path, links followed), or under a name SQLite gives a vault's journal files (`-wal`, `-shm`,
+    /// `-journal`), where it would stop the vault beside it from opening.
+    static func refusePlacement(_ path: String, anchorFolder: String?) throws {
+        let stateFolder = realPath(anchorFolder ?? RollbackAnchor.defaultFolder)
+        let target = realLocation(path)
+        guard target != stateFolder, !target.hasPrefix(stateFolder + "/") else {
+            throw VaultError(.refused("refusing to put a vault inside proffer's state folder \(stateFolder)"))
+        }
+        let name = split(path).name
+        if let suffix = ["-wal", "-shm", "-journal"].first(where: { name.hasSuffix($0) }) {
+            throw VaultError(
+                .refused(
+                    "refusing to make a vault named \(name): SQLite names a vault's own files …\(suffix), so it would "
+                        + "stand in for the journal of \(name.dropLast(suffix.count)); choose another name"))
+        }
     }
 
+    /// The folder part of a path and its last name, split as written: a `..` is left for the kernel to follow, after
+    /// the links before it (tidying it away as text would step back from a link's name, not from its target).
+    static func split(_ path: String) -> (folder: String, name: String) {
+        var trimmed = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let slash = trimmed.lastIndex(of: "/")!
+        let folder = String(trimmed[..<slash])
+        return (folder.isEmpty ? "/" : folder, String(trimmed[trimmed.index(after: slash)...]))
+    }
+
+    /// The folder part of a path.
+    static func folder(of path: String) -> String { split(path).folder }
+
     /// Where `path` leads once every symbolic link in it is followed (`realpath`), or, for a path that does not
-    /// exist (yet), its folder's real path and its own name; the tidied path when even the folder does not exist.
+    /// exist (yet), where a file written there lands (``realLocation(_:)``).
     static func realPath(_ path: String) -> String {
         if let resolved = realpath(path, nil) {
             defer { free(resolved) }
@@ -206,13 +231,20 @@ extension Vault {
     }
 
     /// Where a file written at `path` lands: its folder's real path and its own name. A file written through a rename
-    /// replaces a link at `path` rather than what the link points at.
+    /// replaces a link at `path` rather than what the link points at. A folder that does not exist gives the path
+    /// tidied as text (nothing can be written there).
     static func realLocation(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path).standardized
-        guard let resolved = realpath(folder(of: url.path), nil) else { return url.path }
+        let (folder, name) = split(path)
+        if name == "." || name == ".." {
+            return realpath(path, nil).map { resolved in
+                defer { free(resolved) }
+                return String(cString: resolved)
+            } ?? URL(fileURLWithPath: path).standardized.path
+        }
+        guard let resolved = realpath(folder, nil) else { return URL(fileURLWithPath: path).standardized.path }
         defer { free(resolved) }
         let base = String(cString: resolved)
-        return (base == "/" ? "" : base) + "/" + url.lastPathComponent
+        return (base == "/" ? "" : base) + "/" + name
     }
 
     /// Writes a file 0600 through a temporary name and a rename, so a crash leaves the old file or the new one.
@@ -255,10 +287,7 @@ extension Vault {
         guard !FileManager.default.fileExists(atPath: vaultPath) else {
             throw VaultError(.alreadyExists(path: vaultPath))
         }
-        let stateFolder = URL(fileURLWithPath: anchorFolder ?? RollbackAnchor.defaultFolder).standardized.path
-        guard !URL(fileURLWithPath: vaultPath).standardized.path.hasPrefix(stateFolder + "/") else {
-            throw VaultError(.refused("refusing to put a vault inside proffer's state folder \(stateFolder)"))
-        }
+        try Vault.refusePlacement(vaultPath, anchorFolder: anchorFolder)
         let contents = try readExport([UInt8](data), passphrase: passphrase)
         return try Vault.create(
             at: vaultPath, passphrase: passphrase, kdf: kdf ?? contents.kdf, anchorFolder: anchorFolder,

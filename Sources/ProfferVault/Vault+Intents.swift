@@ -107,7 +107,14 @@ extension Vault {
         _ wanted: String, in items: [Item], kind: String, list: String, names: (Item) -> [String]
     ) throws -> Item {
         let key = wanted.lowercased()
-        if let exact = items.first(where: { names($0).contains { $0.lowercased() == key } }) { return exact }
+        let exact = items.filter { names($0).contains { $0.lowercased() == key } }
+        if exact.count == 1 { return exact[0] }
+        if exact.count > 1 {
+            // Two things under one name (two vendors' offers with the same id, say): never pick one silently.
+            let shown = exact.prefix(5).compactMap { names($0).first }.joined(separator: ", ")
+            throw VaultError(
+                .invalidInput("\"\(wanted)\" names \(exact.count) \(kind)s (\(shown)): give the full name of one"))
+        }
         let candidates = key.isEmpty ? [] : items.filter { names($0).contains { $0.lowercased().hasPrefix(key) } }
         guard candidates.count == 1 else {
             if candidates.isEmpty {

@@ -18,6 +18,9 @@ public struct LostDeal: Hashable, Sendable {
     /// When a forget reached the vendor, and when the vendor confirmed it, as the chain records them.
     public let forgetAskedAt: Date?
     public let forgottenAt: Date?
+    /// The identity labels of the vendor and persona, when the chain's entry kept them.
+    public let vendorLabel: String?
+    public let personaLabel: String?
 
     /// Whether the vendor may still hold the data: no forget confirmation is in the chain.
     public var vendorMayHoldData: Bool { forgottenAt == nil }
@@ -51,7 +54,7 @@ public struct LostDeal: Hashable, Sendable {
             return LostDeal(
                 id: id, vendor: lost.first.vendor ?? "?", persona: lost.first.persona, categories: lost.categories,
                 terms: lost.first.terms ?? [], disclosedAt: lost.first.at, forgetAskedAt: lost.asked,
-                forgottenAt: lost.confirmed)
+                forgottenAt: lost.confirmed, vendorLabel: lost.first.vendorLabel, personaLabel: lost.first.personaLabel)
         }
     }
 }
@@ -71,18 +74,50 @@ extension Vault {
     /// vendor to forget it: the forget needs only the deal's id, its vendor and its persona, which the chain keeps.
     /// The accept and the vendor's answer are gone; the record says so.
     ///
+    /// The vendor and persona must be the very ones the deal was made with: found by the identity labels the chain's
+    /// entry kept (a persona renamed since is found under its new name), or, for entries from before labels, by name
+    /// and only when they existed before the disclosure (a vendor or persona removed and made again since is another
+    /// party: signing a forget as it, or sending one to it, would be confirmed with nothing deleted).
+    ///
     /// - Parameter id: The deal's id, or the start of it.
-    /// - Throws: ``VaultError`` (`noSuchRecord`) when no lost deal has that id.
+    /// - Throws: ``VaultError`` (`noSuchRecord`) when no lost deal has that id; `refused` when its vendor or persona
+    ///   is not in the vault as it was.
     public func recoverLostDeal(id: String) throws -> StoredDeal {
         try write { transaction in
             let lost = try Vault.onlyMatch(
                 id, in: try Vault.lostDeals(in: transaction.reader), kind: "deal", list: "deal list"
             ) { [$0.id.description] }
+            let vendors = try transaction.reader.all(Vendor.self).records.map(\.record)
+            let vendor = vendors.first { candidate in
+                lost.vendorLabel.map { candidate.keyLabel == $0 }
+                    ?? (candidate.name.lowercased() == lost.vendor.lowercased()
+                        && candidate.addedAt <= lost.disclosedAt)
+            }
+            guard let vendor else {
+                throw VaultError(
+                    .refused(
+                        "deal \(lost.id)'s record was lost, and the vendor it was made with (\(lost.vendor)) is no longer "
+                            + "in the vault: your key toward it went with it, so no forget from you can reach it. Ask "
+                            + "the vendor by other means, and keep this audit log as the record of what it holds"))
+            }
+            let personas = try transaction.reader.all(Persona.self).records.map(\.record)
+            let persona = personas.first { candidate in
+                lost.personaLabel.map { candidate.keyLabel == $0 }
+                    ?? (candidate.name.lowercased() == lost.persona.lowercased()
+                        && candidate.createdAt <= lost.disclosedAt)
+            }
+            guard let persona else {
+                throw VaultError(
+                    .refused(
+                        "deal \(lost.id)'s record was lost, and persona \(lost.persona), which made it, is no longer in "
+                            + "the vault under that name: no forget can be signed as it"))
+            }
             var deal = StoredDeal(
-                id: lost.id, vendor: lost.vendor, persona: lost.persona, offerID: MessageID(bits: 0),
+                id: lost.id, vendor: vendor.name, persona: persona.name, offerID: MessageID(bits: 0),
                 intentID: MessageID(bits: 0), acceptEnvelope: "", replyEnvelope: nil, disclosed: lost.categories,
                 terms: lost.terms, createdAt: lost.disclosedAt, state: lost.forgottenAt == nil ? .confirmed : .forgotten
             )
+            (deal.vendorLabel, deal.personaLabel) = (vendor.identityLabel, persona.keyLabel)
             deal.problem = LostDeal.recoveredNote
             deal.forgetAskedAt = lost.forgetAskedAt
             deal.forgetDelivered = lost.forgetAskedAt == nil ? nil : true

@@ -86,10 +86,21 @@ extension Vault {
         try read { reader in try fetchOffer(key, in: reader).record }
     }
 
-    /// The offer named `name` (`vendor/id`), with id `name`, or whose name or id starts with `name`.
+    /// The offer named `name` (`vendor/id`), with id `name`, or whose name or id starts with `name`. Offers of the
+    /// vendors in the vault come first: an offer of a vendor since removed, whose name another vendor now has, is
+    /// found only when no offer of a present vendor matches.
     public func offer(named name: String) throws -> StoredOffer {
-        try Vault.onlyMatch(name, in: try offers(), kind: "offer", list: "offer list --all") {
-            [$0.name, $0.id.description]
+        let (offers, vendors) = try read { reader in
+            (try reader.all(StoredOffer.self), try reader.all(Vendor.self).records.map(\.record))
+        }
+        noteDamage(offers.damaged)
+        let all = offers.records.map(\.record)
+        let present = all.filter { offer in vendors.contains { offer.isFrom($0) } }
+        let names: (StoredOffer) -> [String] = { [$0.name, $0.id.description] }
+        do {
+            return try Vault.onlyMatch(name, in: present, kind: "offer", list: "offer list --all", names: names)
+        } catch let error as VaultError where error.code == .noSuchRecord {
+            return try Vault.onlyMatch(name, in: all, kind: "offer", list: "offer list --all", names: names)
         }
     }
 
@@ -168,10 +179,7 @@ extension Vault {
             }
             try transaction.insert(deal, duplicateName: deal.id.description)
             if !deal.disclosed.isEmpty {
-                try transaction.appendAudit(
-                    AuditEntry(
-                        kind: .disclosure, at: deal.createdAt, persona: deal.persona, categories: deal.disclosed,
-                        vendor: deal.vendor, terms: deal.terms, deal: deal.id))
+                try transaction.appendAudit(AuditEntry.disclosure(of: deal, at: deal.createdAt))
             }
         }
     }

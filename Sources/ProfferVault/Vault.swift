@@ -106,6 +106,7 @@ public final class Vault: Sendable {
     ) throws -> Vault {
         let url = URL(fileURLWithPath: path)
         guard !FileManager.default.fileExists(atPath: path) else { throw VaultError(.alreadyExists(path: path)) }
+        try refusePlacement(path, anchorFolder: anchorFolder)
         try makePrivateFolder(url.deletingLastPathComponent().path)
         let previousMask = umask(0o077)
         defer { umask(previousMask) }

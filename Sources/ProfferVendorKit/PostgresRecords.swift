@@ -152,7 +152,7 @@ public final class PostgresRecords: VendorRecords {
                 group.addTask {
                     try await self.probe()
                     while !self.running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-                    try await self.onConnection { connection in
+                    _ = try await self.onConnection { connection in
                         try await connection.query("SELECT 1", logger: self.logger)
                     }
                     return true
@@ -268,7 +268,7 @@ public final class PostgresRecords: VendorRecords {
         return false
     }
 
-    private func firstValue<Value: PostgresDecodable>(
+    private func firstValue<Value: PostgresDecodable & Sendable>(
         _ query: PostgresQuery, as type: Value.Type, on connection: PostgresConnection
     ) async throws -> Value? {
         for try await value in try await connection.query(query, logger: logger).decode(Value.self) { return value }
@@ -566,6 +566,12 @@ public final class PostgresRecords: VendorRecords {
                 return .senderUnknown
             }
             try await connection.query("DELETE FROM forgotten_accepts WHERE expires_at < \(now)", logger: logger)
+            let remembered =
+                try await firstValue(
+                    """
+                    SELECT COUNT(*) FROM forgotten_accepts WHERE sender = \(sender) AND accept_id <> \(acceptID)
+                    """, as: Int.self, on: connection) ?? 0
+            guard remembered < VendorLimits.forgottenAcceptsPerSender else { return .tooMany }
             try await connection.query(
                 """
                 INSERT INTO forgotten_accepts (sender, accept_id, expires_at) VALUES (\(sender), \(acceptID), \(until))

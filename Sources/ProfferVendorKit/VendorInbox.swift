@@ -498,6 +498,11 @@ public final class VendorInbox: Service {
             {
             case .remembered: return .replies([confirmation(of: forget, to: envelope.sender, now: now).json])
             case .dealExists: continue  // the accept won the race: its deal is forgotten instead
+            case .tooMany:
+                throw ProtocolError(
+                    .tooMany,
+                    "this key has asked to forget \(VendorLimits.forgottenAcceptsPerSender) accepts that made no deal "
+                        + "here in the last 30 days; nothing more is remembered, so this forget is not confirmed")
             case .senderUnknown:
                 throw ProtocolError(.unknownRef, "no offer was made to this key, so it has no accept \(acceptID) here")
             }

@@ -106,6 +106,9 @@ public enum VendorLimits {
     /// How long a forget of an accept that made no deal is remembered (PROTOCOL.md §4.1): an accept delayed longer
     /// is stale by its `ts` anyway.
     public static let forgottenAcceptSeconds: Int64 = 30 * 86_400
+    /// How many forgotten accepts one key may have remembered at once: a person's agent forgets only accepts it sent,
+    /// so a key past this is filling the vendor's disk, and its next forget is refused (`429`), never confirmed.
+    public static let forgottenAcceptsPerSender = 200
 }
 
 /// What a forget of an accept without a deal found (``VendorRecords/rememberForgottenAccept(sender:acceptID:until:now:)``).
@@ -116,6 +119,8 @@ public enum ForgottenAccept: Equatable, Sendable {
     case dealExists
     /// The sender holds no offer of this vendor: it has no accept to forget here, and nothing was remembered.
     case senderUnknown
+    /// The sender has ``VendorLimits/forgottenAcceptsPerSender`` remembered already: nothing was remembered.
+    case tooMany
 }
 
 public enum IntentState: String, Sendable, Equatable {

@@ -235,7 +235,13 @@ struct OfferCommand: ParsableCommand {
             case .declined:
                 throw CLIError(
                     "\(deal.vendor) declined: \(deal.problem ?? "no reason given") (recorded as deal \(deal.id))")
-            default:
+            case .forgetPending, .forgotten:
+                // Another process asked for a forget while this accept was on its way: the vendor declines the
+                // accept when it comes (PROTOCOL.md §4.1), so there is nothing to retry.
+                throw CLIError(
+                    "deal \(deal.id) is \(deal.state.rawValue): a forget was sent while this accept was on its way, and "
+                        + "the vendor does not keep an accept it was asked to forget; see `proffer deal show \(deal.id)`")
+            case .sending, .unconfirmed:
                 throw AgentError.unconfirmed(deal)
             }
         }

@@ -327,7 +327,7 @@ struct AuditViewsCLITests {
         let before = try await person.expectSuccess("deal", "receipt", deal)
         try await person.expectSuccess("vendor", "rm", "flaky", "--force")
         let newcomer = try TestVendor()
-        try await withServer(newcomer.router()) { url in
+        _ = try await withServer(newcomer.router()) { url in
             try await person.expectSuccess("vendor", "add", url, "--name", "flaky", "--yes")
         }
         let shown = try await object(person, "vendor", "show", "flaky", "--json")

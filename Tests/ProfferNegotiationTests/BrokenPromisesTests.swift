@@ -166,7 +166,11 @@ struct BrokenPromisesTests {
             let sending = try #require(dealID)
             try await person.expectSuccess("deal", "forget", sending)
             hop.released.set(true)
-            _ = try await accepting
+            let accepted = try await accepting
+            #expect(accepted.status != 0)
+            #expect(
+                accepted.stderr.contains("a forget was sent while this accept was on its way"), "\(accepted.stderr)")
+            #expect(!accepted.stderr.contains("deal retry"))
             let deal = try await lastDeal(person)
             #expect(deal["state"] as? String == "forgotten")
             #expect(try await vendor.inbox.records.deals().isEmpty)
@@ -436,6 +440,7 @@ struct BrokenPromisesTests {
             #expect(try await run("audit", "report", "--html", report).status == 0)
             let page = try String(contentsOfFile: report, encoding: .utf8)
             #expect(!page.contains("No personal data was ever disclosed"))
+            #expect(page.contains("record lost") && page.contains(dealID))
             try await expectHoldingsAgreeWithChain(environment)
             let removal = try await run("vendor", "rm", "shop")
             #expect(removal.status != 0)
@@ -498,5 +503,173 @@ struct BrokenPromisesTests {
         try await expectHoldingsAgreeWithChain(audited.person.environment)
         try await audited.person.expectSuccess("vendor", "rm", "cameras", "--force")
         try await expectHoldingsAgreeWithChain(audited.person.environment)
+    }
+
+    /// A person with a confirmed deal with `shop` (a real vendor on SQLite), made by persona `work`, whose deal record
+    /// was then damaged and left out by a salvage: the restored vault's environment, the deal's id, and the vendor.
+    func salvagedDeal(url: String, person: CLIPerson) async throws -> (environment: [String: String], deal: String) {
+        let folder = person.folder.path
+        try await person.expectSuccess("persona", "add", "work")
+        for (key, value) in [("name", "A. Lovelace (work)"), ("postal", "1 Works Road")] {
+            try await person.expectSuccess("pref", "set", key, value, "--persona", "work", "--share", "always")
+        }
+        try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+        let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base", persona: "work")
+        try await person.expectSuccess("intent", "publish", intent)
+        try await person.expectSuccess("offer", "accept", try await xt5Offer(person, intent: intent), "--yes")
+        let dealID = try #require(try await lastDeal(person)["id"] as? String)
+        try await DatabaseQueue(path: folder + "/vault/vault.db").write { db in
+            var sealed = [UInt8](try Data.fetchOne(db, sql: "SELECT sealed FROM deals LIMIT 1")!)
+            sealed[40] ^= 0x01
+            try db.execute(sql: "UPDATE deals SET sealed = ?", arguments: [Data(sealed)])
+        }
+        try await person.expectSuccess("export", folder + "/salvaged.proffer", "--salvage")
+        var environment = person.environment
+        environment["PROFFER_VAULT"] = folder + "/restored/vault.db"
+        let imported = try await ProfferProcess.run(
+            ["import", folder + "/salvaged.proffer", "--vault", folder + "/restored/vault.db"], environment: environment
+        )
+        #expect(imported.status == 0)
+        return (environment, dealID)
+    }
+
+    @Test(
+        "a lost deal's forget goes only to the very vendor and persona it was made with: found after a rename, refused for a newcomer"
+    )
+    func lostDealKeepsItsParties() async throws {
+        let (vendor, newcomer) = (try TestVendor(), try TestVendor())
+        let person = try await CLIPerson()
+        let newcomerReceived = Received()
+        try await withServer(vendor.router()) { url in
+            try await withServer(newcomer.recordingRouter(newcomerReceived)) { newcomerURL in
+                let (environment, dealID) = try await salvagedDeal(url: url, person: person)
+                func run(_ arguments: String...) async throws -> ProfferProcess.Outcome {
+                    try await ProfferProcess.run(arguments, environment: environment)
+                }
+                // Another vendor under the old name: the forget must not go to it, nor be taken as confirmed.
+                #expect(try await run("vendor", "rm", "shop", "--force").status == 0)
+                #expect(try await run("vendor", "add", newcomerURL, "--name", "shop", "--yes").status == 0)
+                let wrongVendor = try await run("deal", "forget", dealID)
+                #expect(wrongVendor.status != 0)
+                #expect(wrongVendor.stderr.contains("no longer in the vault"), "\(wrongVendor.stderr)")
+                #expect(!newcomerReceived.messages.contains { $0.kind == .forget })
+                #expect(try await run("holdings").stdout.contains("record lost"))
+                #expect(try await run("deal", "list").stdout.contains(dealID) == false, "nothing was recovered")
+                // The very vendor back (its keys), and the persona renamed: the forget reaches it, signed as work.
+                #expect(try await run("vendor", "rm", "shop", "--force").status == 0)
+                #expect(try await run("vendor", "add", url, "--name", "shop", "--yes").status == 0)
+                #expect(try await run("persona", "rename", "work", "job").status == 0)
+                let forgot = try await run("deal", "forget", dealID)
+                #expect(forgot.status != 0, "a vendor added again is another party: the person's key toward it is new")
+                #expect(forgot.stderr.contains("no longer in the vault"))
+                let deals = try await vendor.inbox.records.deals()
+                #expect(deals.count == 1 && deals[0].state == .confirmed, "the vendor still holds it, and says so")
+            }
+        }
+    }
+
+    @Test("a lost deal's persona renamed since: the forget is signed by that persona's key, and the vendor deletes")
+    func lostDealAfterPersonaRename() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await withServer(vendor.router()) { url in
+            let (environment, dealID) = try await salvagedDeal(url: url, person: person)
+            func run(_ arguments: String...) async throws -> ProfferProcess.Outcome {
+                try await ProfferProcess.run(arguments, environment: environment)
+            }
+            #expect(try await run("persona", "rename", "work", "job").status == 0)
+            // A newcomer under the old name is another persona: it cannot speak for the deal.
+            #expect(try await run("persona", "add", "work").status == 0)
+            let forgot = try await run("deal", "forget", dealID)
+            #expect(forgot.status == 0, "\(forgot.stdout) \(forgot.stderr)")
+            let deals = try await vendor.inbox.records.deals()
+            #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)
+            #expect(try await run("deal", "show", dealID).stdout.contains("job"))
+        }
+    }
+
+    @Test("an offer id two vendors share is never picked silently; a name resolves to the vendor now holding it")
+    func sharedOfferIDsAreAmbiguous() async throws {
+        let (first, second, third) = (
+            try LyingVendor { _ in "" }, try LyingVendor { _ in "" }, try LyingVendor { _ in "" }
+        )
+        let person = try await CLIPerson()
+        try await withServer(first.router) { firstURL in
+            try await withServer(second.router) { secondURL in
+                try await person.expectSuccess("vendor", "add", firstURL, "--name", "shop", "--yes")
+                try await person.expectSuccess("vendor", "add", secondURL, "--name", "other", "--yes")
+                let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
+                try await person.expectSuccess("intent", "publish", intent)
+                let ambiguous = try await person.run("offer", "accept", "aaaaaaaa", "--yes")
+                #expect(ambiguous.status == 65, "\(ambiguous.stderr)")
+                #expect(ambiguous.stderr.contains("names 2 offers"))
+                #expect(try await person.run("offer", "decline", "bbbbbbbb").status == 65)
+                #expect(try await person.json("deal", "list", "--json").isEmpty)
+                // shop removed, another vendor added as shop, answering with the same ids: shop/aaaaaaaa is its.
+                try await person.expectSuccess("vendor", "rm", "shop", "--force")
+                try await withServer(third.router) { thirdURL in
+                    try await person.expectSuccess("vendor", "add", thirdURL, "--name", "shop", "--yes")
+                    let again = try await person.intent("#buy camera.mirrorless max:1200EUR terms:sd-base")
+                    try await person.expectSuccess("intent", "publish", again, "--vendor", "shop")
+                    // The lying vendor answers no accept: what counts is which offer the accept was for.
+                    _ = try await person.run("offer", "accept", "shop/aaaaaaaa", "--yes", "--timeout", "5")
+                    let deal = try await lastDeal(person)
+                    #expect(deal["intent"] as? String == again, "the new shop's open offer, not the old withdrawn one")
+                }
+            }
+        }
+    }
+
+    @Test(
+        "a path with .. after a symbolic link, and vaults named like journals or put in the state folder, are refused")
+    func dotDotThroughALink() async throws {
+        let person = try await CLIPerson()
+        let folder = person.folder.path
+        try await person.expectSuccess("pref", "set", "email", "ada@example.org")
+        try FileManager.default.createDirectory(atPath: folder + "/vault/sub", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link", withDestinationPath: folder + "/vault/sub")
+        for name in ["vault.db-journal", "vault.db-wal", "vault.db-shm", "vault.db"] {
+            let target = folder + "/link/../" + name
+            for outcome in [
+                try await person.run("audit", "report", "--html", target),
+                try await person.run("export", target, "--force"),
+            ] {
+                #expect(outcome.status != 0, "\(target)")
+                #expect(outcome.stderr.contains("refusing"), "\(target): \(outcome.stderr)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/vault/vault.db-journal"))
+        try await person.expectSuccess("vault", "check")
+        try await person.expectSuccess("export", folder + "/backup.proffer")
+        let journal = try await person.run(
+            "import", folder + "/backup.proffer", "--vault", folder + "/vault/vault.db-journal")
+        #expect(journal.status != 0)
+        #expect(journal.stderr.contains("journal"), "\(journal.stderr)")
+        try FileManager.default.createSymbolicLink(
+            atPath: folder + "/state-link", withDestinationPath: folder + "/state/proffer")
+        let inState = try await person.run("import", folder + "/backup.proffer", "--vault", folder + "/state-link/n.db")
+        #expect(inState.status != 0)
+        #expect(inState.stderr.contains("state folder"), "\(inState.stderr)")
+        try await person.expectSuccess("vault", "check")
+    }
+
+    @Test(
+        "a key forgetting accepts without end fills only its own share: past 200 remembered, a forget is refused (429)",
+        arguments: Engine.allCases)
+    func forgottenAcceptsPerSender(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let person = try SigningKeyPair.generate()
+        let intent = await VendorExactlyOnceTests.send(
+            "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
+        #expect(intent.replies.count == 2)
+        for _ in 0..<VendorLimits.forgottenAcceptsPerSender {
+            let forget = await VendorExactlyOnceTests.send(
+                "#forget id:\(MessageID.random()) re:\(MessageID.random())", from: person, to: vendor)
+            #expect(forget.status == 200)
+        }
+        let refused = await VendorExactlyOnceTests.send(
+            "#forget id:\(MessageID.random()) re:\(MessageID.random())", from: person, to: vendor)
+        #expect(refused.status == 429)
+        #expect(refused.replies.isEmpty, "a forget not remembered is not confirmed")
     }
 }

@@ -543,7 +543,7 @@ struct VendorStorageTests {
 
         let retried = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
         #expect(retried.replies.first?.kind == .confirm)
-        let kept = try await backup.read { db in
+        let kept = try backup.read { db in
             try Row.fetchOne(db, sql: "SELECT state, disclosed, disclosed_digest FROM deals")
         }
         #expect(kept?["state"] == "forgotten" && kept?["disclosed"] == nil as String?)
