@@ -52,7 +52,8 @@ public struct AuditEntry: Codable, Hashable, Sendable {
     public static func disclosure(of deal: StoredDeal, at time: Date, note: String? = nil) -> AuditEntry {
         AuditEntry(
             kind: .disclosure, at: time, persona: deal.persona, categories: deal.disclosed, vendor: deal.vendor,
-            terms: deal.terms, deal: deal.id, note: note, vendorLabel: deal.vendorLabel, personaLabel: deal.personaLabel)
+            terms: deal.terms, deal: deal.id, note: note, vendorLabel: deal.vendorLabel, personaLabel: deal.personaLabel
+        )
     }
 }
 

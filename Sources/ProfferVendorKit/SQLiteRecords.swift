@@ -608,9 +608,10 @@ public final class SQLiteRecords: VendorRecords {
                     != nil
             else { return .senderUnknown }
             try db.execute(sql: "DELETE FROM forgotten_accepts WHERE expires_at < ?", arguments: [now])
-            let remembered = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM forgotten_accepts WHERE sender = ? AND accept_id <> ?",
-                arguments: [sender, acceptID]) ?? 0
+            let remembered =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM forgotten_accepts WHERE sender = ? AND accept_id <> ?",
+                    arguments: [sender, acceptID]) ?? 0
             guard remembered < VendorLimits.forgottenAcceptsPerSender else { return .tooMany }
             try db.execute(
                 sql: """

@@ -240,7 +240,8 @@ struct OfferCommand: ParsableCommand {
                 // accept when it comes (PROTOCOL.md §4.1), so there is nothing to retry.
                 throw CLIError(
                     "deal \(deal.id) is \(deal.state.rawValue): a forget was sent while this accept was on its way, and "
-                        + "the vendor does not keep an accept it was asked to forget; see `proffer deal show \(deal.id)`")
+                        + "the vendor does not keep an accept it was asked to forget; see `proffer deal show \(deal.id)`"
+                )
             case .sending, .unconfirmed:
                 throw AgentError.unconfirmed(deal)
             }
