@@ -405,27 +405,10 @@ struct BrokenPromisesTests {
         let person = try await CLIPerson()
         let folder = person.folder.path
         try await withServer(vendor.router()) { url in
-            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
-            try await person.expectSuccess("intent", "publish", intent)
-            try await person.expectSuccess("offer", "accept", try await xt5Offer(person, intent: intent), "--yes")
-            let dealID = try #require(try await lastDeal(person)["id"] as? String)
-
-            // One byte of the deal's sealed row flipped, by someone with the file but not the passphrase.
-            let vaultPath = folder + "/vault/vault.db"
-            try await DatabaseQueue(path: vaultPath).write { db in
-                var sealed = [UInt8](try Data.fetchOne(db, sql: "SELECT sealed FROM deals LIMIT 1")!)
-                sealed[40] ^= 0x01
-                try db.execute(sql: "UPDATE deals SET sealed = ?", arguments: [Data(sealed)])
-            }
-            let backup = folder + "/salvaged.proffer"
-            try await person.expectSuccess("export", backup, "--salvage")
-            var environment = person.environment
-            environment["PROFFER_VAULT"] = folder + "/restored/vault.db"
+            let (environment, dealID) = try await salvagedDeal(url: url, person: person)
             func run(_ arguments: String...) async throws -> ProfferProcess.Outcome {
                 try await ProfferProcess.run(arguments, environment: environment)
             }
-            #expect(try await run("import", backup, "--vault", folder + "/restored/vault.db").status == 0)
             #expect(try await run("deal", "list").stdout.contains(dealID) == false, "the record is gone")
 
             let holdings = try await run("holdings", "--json")
@@ -505,16 +488,21 @@ struct BrokenPromisesTests {
         try await expectHoldingsAgreeWithChain(audited.person.environment)
     }
 
-    /// A person with a confirmed deal with `shop` (a real vendor on SQLite), made by persona `work`, whose deal record
-    /// was then damaged and left out by a salvage: the restored vault's environment, the deal's id, and the vendor.
-    func salvagedDeal(url: String, person: CLIPerson) async throws -> (environment: [String: String], deal: String) {
+    /// A person with a confirmed deal with the vendor at `url` (added as `shop`), made by `persona`, whose deal record
+    /// was then damaged (one byte flipped by someone with the file but not the passphrase) and left out by a salvage:
+    /// the environment naming the restored vault, and the deal's id.
+    func salvagedDeal(url: String, person: CLIPerson, persona: String = "default") async throws -> (
+        environment: [String: String], deal: String
+    ) {
         let folder = person.folder.path
-        try await person.expectSuccess("persona", "add", "work")
-        for (key, value) in [("name", "A. Lovelace (work)"), ("postal", "1 Works Road")] {
-            try await person.expectSuccess("pref", "set", key, value, "--persona", "work", "--share", "always")
+        if persona != "default" {
+            try await person.expectSuccess("persona", "add", persona)
+            for (key, value) in [("name", "A. Lovelace (\(persona))"), ("postal", "1 Works Road")] {
+                try await person.expectSuccess("pref", "set", key, value, "--persona", persona, "--share", "always")
+            }
         }
         try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-        let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base", persona: "work")
+        let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base", persona: persona)
         try await person.expectSuccess("intent", "publish", intent)
         try await person.expectSuccess("offer", "accept", try await xt5Offer(person, intent: intent), "--yes")
         let dealID = try #require(try await lastDeal(person)["id"] as? String)
@@ -542,7 +530,7 @@ struct BrokenPromisesTests {
         let newcomerReceived = Received()
         try await withServer(vendor.router()) { url in
             try await withServer(newcomer.recordingRouter(newcomerReceived)) { newcomerURL in
-                let (environment, dealID) = try await salvagedDeal(url: url, person: person)
+                let (environment, dealID) = try await salvagedDeal(url: url, person: person, persona: "work")
                 func run(_ arguments: String...) async throws -> ProfferProcess.Outcome {
                     try await ProfferProcess.run(arguments, environment: environment)
                 }
@@ -573,7 +561,7 @@ struct BrokenPromisesTests {
         let vendor = try TestVendor()
         let person = try await CLIPerson()
         try await withServer(vendor.router()) { url in
-            let (environment, dealID) = try await salvagedDeal(url: url, person: person)
+            let (environment, dealID) = try await salvagedDeal(url: url, person: person, persona: "work")
             func run(_ arguments: String...) async throws -> ProfferProcess.Outcome {
                 try await ProfferProcess.run(arguments, environment: environment)
             }
