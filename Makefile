@@ -34,9 +34,9 @@ build: setup
 release: setup
 	$(SWIFT) build -c release --product proffer
 
-## test: build everything (tests included) then run the whole suite.
+## test: build everything (tests included), failing on a warning in the project's own code, then run the whole suite.
 test: setup
-	$(SWIFT) build --build-tests
+	SWIFT=$(SWIFT) ./scripts/build-without-warnings.sh
 	$(SWIFT) test --skip-build
 
 ## lint: fail on any formatting difference (CI runs this).

@@ -2,8 +2,9 @@
 import PackageDescription
 
 let package = Package(
+    // Linux only (Debian is what it is built and tested on): the C shims use prctl and the code calls Glibc, so no
+    // Apple platform is claimed.
     name: "Proffer",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "ProfferWire", targets: ["ProfferWire"]),
         .library(name: "ProfferCrypto", targets: ["ProfferCrypto"]),

@@ -22,8 +22,8 @@ public enum AuditReport {
     /// The page for `facts`.
     ///
     /// - Parameter values: The current values of disclosed categories, or `nil` to leave every value out.
-    public static func html(_ facts: AuditFacts, values: [Value]? = nil) throws -> String {
-        try template.render(context(facts, values: values))
+    public static func html(_ facts: AuditFacts, values: [Value]? = nil) -> String {
+        template.render(context(facts, values: values))
     }
 
     private static let template: MustacheTemplate = {

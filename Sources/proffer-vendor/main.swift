@@ -72,7 +72,7 @@ extension ProfferVendor {
             do {
                 loadedCatalog = try Catalog(contentsOf: catalog)
             } catch {
-                FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
+                Console.error("\(error)")
                 throw ExitCode(65)
             }
             var logger = Logger(label: "proffer-vendor")
@@ -90,10 +90,9 @@ extension ProfferVendor {
                 let records: any VendorRecords
                 if let location {
                     if database != nil, location.password != nil {
-                        FileHandle.standardError.write(
-                            Data(
-                                ("proffer-vendor: warning: the password in --database can be read by anyone who lists "
-                                    + "processes; set PROFFER_VENDOR_DATABASE in the environment instead\n").utf8))
+                        Console.error(
+                            "warning: the password in --database can be read by anyone who lists processes; set "
+                                + "PROFFER_VENDOR_DATABASE in the environment instead")
                     }
                     keysLock = try FolderLock(data, shared: true)
                     records = PostgresRecords(location: location, logger: logger)
@@ -102,14 +101,14 @@ extension ProfferVendor {
                 }
                 inbox = VendorInbox(catalog: loadedCatalog, keys: keys, records: records, logger: logger)
             } catch {
-                FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
+                Console.error("\(error)")
                 throw ExitCode(1)
             }
             let (host, port) = Self.address(listen)!
             let server = VendorServer(inbox: inbox, host: host, port: port)
             let name = loadedCatalog.name
             let app = server.application(logger: logger) { boundPort in
-                FileHandle.standardOutput.write(Data("listening on http://\(host):\(boundPort) as \"\(name)\"\n".utf8))
+                Console.output("listening on http://\(host):\(boundPort) as \"\(name)\"")
             }
             defer { withExtendedLifetime(keysLock) {} }
             do {
@@ -128,7 +127,7 @@ extension ProfferVendor {
                             : text.contains("Cannot assign requested address")
                                 ? "\(host) is not an address of this machine: choose another --listen"
                                 : "stopped: \(text)"
-                FileHandle.standardError.write(Data("proffer-vendor: \(line)\n".utf8))
+                Console.error(line)
                 throw ExitCode(1)
             }
         }
@@ -148,12 +147,12 @@ extension ProfferVendor {
         func run() throws {
             do {
                 let checked = try Catalog(contentsOf: catalog)
-                print(
+                Console.output(
                     "\(catalog): valid: \"\(checked.name)\", \(checked.items.count) item\(checked.items.count == 1 ? "" : "s"), "
                         + "terms \(checked.terms.map(\.description).joined(separator: ",")), "
                         + "categories \(checked.categories.map(\.description).joined(separator: ","))")
             } catch {
-                FileHandle.standardError.write(Data("proffer-vendor: \(error)\n".utf8))
+                Console.error("\(error)")
                 throw ExitCode(65)
             }
         }
@@ -172,7 +171,15 @@ extension ProfferVendor {
         func run() async throws {
             let profile = VendorInbox.profile(
                 catalog: try Catalog(contentsOf: catalog), keys: try VendorKeys.loadOrCreate(in: data))
-            print(String(decoding: profile.jsonBytes, as: UTF8.self))
+            Console.output(String(decoding: profile.jsonBytes, as: UTF8.self))
         }
     }
+}
+
+/// The server's one way to the terminal: results on standard output, diagnostics on standard error, each line written
+/// whole and at once (unbuffered, so `listening on` reaches a supervisor the moment the port is open).
+enum Console {
+    static func output(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+    static func error(_ line: String) { FileHandle.standardError.write(Data(("proffer-vendor: " + line + "\n").utf8)) }
 }

@@ -100,7 +100,7 @@ struct AuditCommand: ParsableCommand {
                 }
             }
             try writePrivateFile(
-                html, Array(try AuditReport.html(facts, values: values).utf8), vault: opened, options: vault)
+                html, Array(AuditReport.html(facts, values: values).utf8), vault: opened, options: vault)
             let chain =
                 switch facts.chain {
                 case .intact(let entries): "audit chain intact, \(entries) entries"

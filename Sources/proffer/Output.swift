@@ -113,7 +113,7 @@ func printTable(_ header: [String], _ unsafeRows: [[String]]) {
 
 /// Writes a value as compact JSON with sorted keys, on one line: stable for scripts, and fast for long listings.
 func printJSON(_ value: some Encodable) throws {
-    StandardOutput().write(line: String(decoding: try encodeJSON(value), as: UTF8.self))
+    standardOutput.write(line: String(decoding: try encodeJSON(value), as: UTF8.self))
 }
 
 /// JSON as every command writes it: sorted keys, ISO 8601 dates, one line unless `pretty` (for files people read).
