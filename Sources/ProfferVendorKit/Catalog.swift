@@ -33,9 +33,26 @@ public struct Catalog: Sendable {
     public let offerValidity: TimeSpan
     public let items: [Item]
 
-    /// Why a catalog file was refused, naming the item and field to fix.
-    public struct Invalid: Error, CustomStringConvertible {
-        public let description: String
+    /// Why a catalog file was refused: a ``code`` and a message naming the item and field to fix.
+    public struct Invalid: Error, Sendable, CustomStringConvertible {
+        /// What kind of fault this is; new codes may be added.
+        public struct Code: Hashable, Sendable, CustomStringConvertible {
+            public let description: String
+            private init(_ name: String) { description = name }
+
+            /// The file cannot be read.
+            public static let unreadable = Code("unreadable")
+            /// The file is not JSON, or a member is missing, null or of the wrong type.
+            public static let badJSON = Code("bad-json")
+            /// A value breaks a rule of the catalog or the protocol (a price, a category, a term).
+            public static let badValue = Code("bad-value")
+        }
+
+        public let code: Code
+        public let message: String
+        public var description: String { message }
+
+        init(_ code: Code, _ message: String) { (self.code, self.message) = (code, message) }
     }
 
     private struct File: Decodable {
@@ -63,7 +80,7 @@ public struct Catalog: Sendable {
     /// - Throws: ``Invalid`` saying which field is wrong and how.
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw Invalid(description: "cannot read the catalog \(path)")
+            throw Invalid(.unreadable, "cannot read the catalog \(path)")
         }
         try self.init(json: data, source: path)
     }
@@ -73,15 +90,15 @@ public struct Catalog: Sendable {
         do {
             file = try JSONDecoder().decode(File.self, from: json)
         } catch let DecodingError.keyNotFound(key, context) {
-            throw Invalid(description: "\(source): \(Catalog.path(context.codingPath + [key])) is missing")
+            throw Invalid(.badJSON, "\(source): \(Catalog.path(context.codingPath + [key])) is missing")
         } catch let DecodingError.typeMismatch(_, context) {
-            throw Invalid(description: "\(source): \(Catalog.path(context.codingPath)) has the wrong type")
+            throw Invalid(.badJSON, "\(source): \(Catalog.path(context.codingPath)) has the wrong type")
         } catch let DecodingError.valueNotFound(_, context) {
-            throw Invalid(description: "\(source): \(Catalog.path(context.codingPath)) is null")
+            throw Invalid(.badJSON, "\(source): \(Catalog.path(context.codingPath)) is null")
         } catch {
-            throw Invalid(description: "\(source) is not valid JSON: \(Catalog.syntaxError(in: Array(json)))")
+            throw Invalid(.badJSON, "\(source) is not valid JSON: \(Catalog.syntaxError(in: Array(json)))")
         }
-        func fail(_ what: String) -> Invalid { Invalid(description: "\(source): \(what)") }
+        func fail(_ what: String) -> Invalid { Invalid(.badValue, "\(source): \(what)") }
         guard !file.name.isEmpty, file.name.unicodeScalars.count <= 64,
             !file.name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {

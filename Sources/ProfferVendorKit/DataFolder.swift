@@ -11,26 +11,31 @@ enum DataFolder {
         var status = stat()
         if lstat(folder, &status) != 0 {
             guard errno == ENOENT else {
-                throw VendorStoreError("cannot use \(folder) as the data folder: \(String(cString: strerror(errno)))")
+                throw VendorStoreError(
+                    .unsafeFolder, "cannot use \(folder) as the data folder: \(String(cString: strerror(errno)))")
             }
             do {
                 try FileManager.default.createDirectory(
                     atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
-                throw VendorStoreError("cannot create the data folder \(folder): check the path and its permissions")
+                throw VendorStoreError(
+                    .unsafeFolder, "cannot create the data folder \(folder): check the path and its permissions")
             }
             return
         }
         guard status.st_mode & S_IFMT == S_IFDIR else {
-            throw VendorStoreError("\(folder) is not a folder: give --data a folder for the vendor's keys and records")
+            throw VendorStoreError(
+                .unsafeFolder, "\(folder) is not a folder: give --data a folder for the vendor's keys and records")
         }
         guard status.st_uid == getuid() else {
             throw VendorStoreError(
+                .unsafeFolder,
                 "\(folder) belongs to another user: give --data a folder of your own, e.g. a new one that "
                     + "proffer-vendor creates")
         }
         guard status.st_mode & 0o077 == 0 else {
             throw VendorStoreError(
+                .unsafeFolder,
                 "\(folder) can be read or written by other users (mode \(String(status.st_mode & 0o7777, radix: 8))): "
                     + "the vendor's keys and the data people disclose must not be. Run `chmod 700 \(folder)`, or give "
                     + "--data a new folder")
@@ -47,6 +52,7 @@ enum DataFolder {
             var status = stat()
             if lstat(parent, &status) == 0, status.st_mode & 0o022 != 0, status.st_mode & S_ISVTX == 0 {
                 throw VendorStoreError(
+                    .unsafeFolder,
                     "\(parent), which holds the data folder \(folder), can be written by other users: they could put "
                         + "their own folder in its place. Give --data a folder under one only you can write, or run "
                         + "`chmod go-w \(parent)`")
@@ -69,11 +75,12 @@ public final class FolderLock: Sendable {
         let path = (folder as NSString).appendingPathComponent("lock")
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
-            throw VendorStoreError("cannot open \(path): \(String(cString: strerror(errno)))")
+            throw VendorStoreError(.unsafeFolder, "cannot open \(path): \(String(cString: strerror(errno)))")
         }
         guard flock(descriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
             close(descriptor)
             throw VendorStoreError(
+                .locked,
                 shared
                     ? "a proffer-vendor keeping its records in \(folder) (SQLite) is using these keys: stop it, or give "
                         + "the instances over PostgreSQL their own --data"

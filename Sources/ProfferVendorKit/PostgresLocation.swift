@@ -21,6 +21,7 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     public init(url text: String) throws {
         func refuse(_ why: String) -> VendorStoreError {
             VendorStoreError(
+                .badLocation,
                 "--database \(why): give postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, or "
                     + "postgresql://USER@/DB?host=/socket/dir for a Unix socket")
         }

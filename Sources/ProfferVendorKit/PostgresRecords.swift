@@ -165,13 +165,15 @@ public final class PostgresRecords: VendorRecords {
                 group.cancelAll()
                 guard migrated else {
                     throw VendorStoreError(
+                        .unavailable,
                         "cannot use the database at \(location): no answer within 15 s. Is PostgreSQL running there, "
                             + "and is the address right?")
                 }
             }
             try await applyMigrations()
         } catch let error as PSQLError {
-            throw VendorStoreError("cannot use the database at \(location): \(PostgresRecords.explain(error))")
+            throw VendorStoreError(
+                .unavailable, "cannot use the database at \(location): \(PostgresRecords.explain(error))")
         }
     }
 

@@ -115,6 +115,7 @@ public final class SQLiteRecords: VendorRecords {
         offerIDKeys = try numbering.keys.map { key in
             guard let firstNumber = key.firstNumber, let cipher = key.cipher else {
                 throw VendorStoreError(
+                    .damaged,
                     "vendor.db's offer_numbering holds a row that is not a first number and a "
                         + "\(FortyBitCipher.keyByteCount)-byte key: the file was edited by hand; restore it from a backup"
                 )
@@ -308,7 +309,7 @@ public final class SQLiteRecords: VendorRecords {
         }
         guard first + UInt64(count) <= FortyBitCipher.limit else {
             throw VendorStoreError(
-                "vendor.db has given out all 2^40 offer numbers; start a new data folder for new offers")
+                .exhausted, "vendor.db has given out all 2^40 offer numbers; start a new data folder for new offers")
         }
         let cipher = offerIDKeys[0].cipher
         return (first..<first + UInt64(count)).map { MessageID(bits: cipher.encrypt($0)) }
@@ -437,7 +438,7 @@ public final class SQLiteRecords: VendorRecords {
             guard let id = MessageID(offer.id), case let number = thisRun.cipher.decrypt(id.bits),
                 number >= thisRun.firstNumber, number < given
             else {
-                throw VendorStoreError("offer id \(offer.id) was not made by newOfferIDs(count:)")
+                throw VendorStoreError(.misuse, "offer id \(offer.id) was not made by newOfferIDs(count:)")
             }
             // The same id from an earlier run, or from before offers were numbered, for the same sender.
             if try storedNumber(db, sender: offer.sender, id: offer.id, keys: offerIDKeys.dropFirst()) != nil {

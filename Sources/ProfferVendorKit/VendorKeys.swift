@@ -20,10 +20,11 @@ public struct VendorKeys: Sendable {
             if let existing = try SecretBytes.contentsOfKeyFile(path, byteCount: 32) {
                 var status = stat()
                 if stat(path, &status) == 0, status.st_mode & 0o077 != 0 {
-                    throw VendorStoreError("\(path) is readable by other users: run chmod 600 \(path)")
+                    throw VendorStoreError(.unsafeFolder, "\(path) is readable by other users: run chmod 600 \(path)")
                 }
                 if status.st_uid != getuid() {
-                    throw VendorStoreError("\(path) belongs to another user: these cannot be this vendor's keys")
+                    throw VendorStoreError(
+                        .unsafeFolder, "\(path) belongs to another user: these cannot be this vendor's keys")
                 }
                 return existing
             }

@@ -256,10 +256,35 @@ extension StoredOffer {
     static func terms(fromColumn text: String) -> [String] { text.split(separator: ",").map(String.init) }
 }
 
-/// Why the vendor's records could not be used.
-public struct VendorStoreError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
+/// Why the vendor's data folder, keys or records could not be used: a ``code`` to act on and a message that says what
+/// to do. Never includes a secret (a database URL's password is left out).
+public struct VendorStoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is; new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let description: String
+        private init(_ name: String) { description = name }
+
+        /// The data folder or a key file cannot be used: missing, not a folder, or open to other users.
+        public static let unsafeFolder = Code("unsafe-folder")
+        /// Another process holds the data folder.
+        public static let locked = Code("locked")
+        /// The database cannot be reached, or refuses the connection (a wrong address or password).
+        public static let unavailable = Code("unavailable")
+        /// `--database` is not a PostgreSQL URL this server can use.
+        public static let badLocation = Code("bad-location")
+        /// The records were edited by hand into something they never hold.
+        public static let damaged = Code("damaged")
+        /// A limit of the records' design is reached (all offer numbers given out).
+        public static let exhausted = Code("exhausted")
+        /// The records were asked something no caller should ask (a bug, not the person's doing).
+        public static let misuse = Code("misuse")
+    }
+
+    public let code: Code
+    public let message: String
+    public var description: String { message }
+
+    init(_ code: Code, _ message: String) { (self.code, self.message) = (code, message) }
 }
 
 /// Whether an outcome of a conditional change means the change was made, and its transaction should commit.

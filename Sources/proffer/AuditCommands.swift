@@ -180,6 +180,6 @@ func refuseVaultFiles(_ path: String, vault opened: Vault, options: VaultOptions
     do {
         try opened.refuseOwnFiles(path, isFolder: isFolder)
     } catch let error as VaultError {
-        throw CLIError(error.description, status: 64)
+        throw CLIError(.usage, error.description)
     }
 }

@@ -182,7 +182,7 @@ struct DealCommand: ParsableCommand {
             var day = Date()
             if let on {
                 guard let date = CalendarDate(on) else {
-                    throw CLIError("\"\(on)\" is not a date: write it as YYYY-MM-DD", status: 64)
+                    throw CLIError(.usage, "\"\(on)\" is not a date: write it as YYYY-MM-DD")
                 }
                 // Noon keeps the day the same in every time zone near UTC; today is now, which has passed.
                 let noon = date.endOfDay.addingTimeInterval(-43_200)

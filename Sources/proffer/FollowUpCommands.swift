@@ -55,7 +55,7 @@ struct HoldingsCommand: ParsableCommand {
 
     func run() throws {
         if let category, DataCategory(rawValue: category.lowercased()) == nil {
-            throw CLIError("unknown data category \"\(category)\": see `proffer msg categories`", status: 64)
+            throw CLIError(.usage, "unknown data category \"\(category)\": see `proffer msg categories`")
         }
         let facts = try AuditFacts(vault: try vault.openVault(.readOnly))
         let holdings = facts.holdings().filter { category == nil || $0.category == category?.lowercased() }

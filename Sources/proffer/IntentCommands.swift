@@ -44,8 +44,9 @@ struct IntentCommand: ParsableCommand {
         let result = Result { () throws(MessageError) in try Message.parse(text) }
         if case .failure(let error) = result, error.code == .badMoney, defaults.currency == nil {
             throw CLIError(
+                .invalidData,
                 "\(error.description). To write amounts without a currency, set one: "
-                    + "`proffer pref set currency.default EUR`", status: 65)
+                    + "`proffer pref set currency.default EUR`")
         }
         return try result.get()
     }

@@ -143,8 +143,9 @@ struct OfferCommand: ParsableCommand {
                     ? price + (defaults.currency?.description ?? "") : price
                 guard let parsed = Money(written) else {
                     throw CLIError(
+                        .usage,
                         "--price \"\(price)\" is not like 1100EUR"
-                            + (defaults.currency == nil ? " (or set currency.default to write 1100)" : ""), status: 64)
+                            + (defaults.currency == nil ? " (or set currency.default to write 1100)" : ""))
                 }
                 money = parsed
             }
@@ -192,7 +193,7 @@ struct OfferCommand: ParsableCommand {
             let agent = Agent(vault: try vault.openVault())
             let agreed = try agreedTerms.flatMap { $0.split(separator: ",") }.map { text in
                 guard let id = TermsID(String(text)) else {
-                    throw CLIError("--agree-terms \"\(text)\" is not a terms id: see `proffer msg terms`", status: 64)
+                    throw CLIError(.usage, "--agree-terms \"\(text)\" is not a terms id: see `proffer msg terms`")
                 }
                 return id
             }

@@ -82,14 +82,30 @@ func printError(_ line: String) {
 
 /// A failure the user can act on; its text says what went wrong and how to fix it.
 struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    /// The exit status: 1, or 65 for invalid data, 64 for a usage error.
-    let status: Int32
+    /// What kind of failure this is; `Proffer.main()` maps each to an exit status.
+    struct Code: Hashable, Sendable, CustomStringConvertible {
+        let description: String
+        private init(_ name: String) { description = name }
 
-    init(_ description: String, status: Int32 = 1) {
-        self.description = description
-        self.status = status
+        /// The command could not do what was asked (exit 1).
+        static let failed = Code("failed")
+        /// The command line is wrong: an option's value, a missing flag (exit 64).
+        static let usage = Code("usage")
+        /// What was given to read is not valid (exit 65).
+        static let invalidData = Code("invalid-data")
     }
+
+    let code: Code
+    /// What went wrong and what to do, for the person; never a secret.
+    let message: String
+    var description: String { message }
+
+    init(_ code: Code, _ message: String) {
+        (self.code, self.message) = (code, message)
+    }
+
+    /// A failure to do what was asked (exit 1).
+    init(_ message: String) { self.init(.failed, message) }
 }
 
 /// Writes rows as aligned columns under a header.

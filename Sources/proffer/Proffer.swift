@@ -97,8 +97,13 @@ struct Failure {
                 default: 1
                 }
         case let error as CLIError:
-            message = error.description
-            status = error.status
+            message = error.message
+            status =
+                switch error.code {
+                case .usage: 64
+                case .invalidData: 65
+                default: 1
+                }
         case let error as MessageError:
             message = error.description
             status = 65
