@@ -74,7 +74,7 @@ public enum AuditVerification: Equatable, Sendable {
 extension RecordTable {
     /// Audit entries are sealed like records (no lookup columns, version 1) but chained by MACs instead of being
     /// summed into a commitment: the state holds the chain's length and last MAC.
-    static let audit = RecordTable(name: "audit", lookupColumns: [], recordName: "audit entry", position: -1)
+    static let audit = RecordTable(name: "audit", lookupColumns: [], recordName: "audit entry")
 }
 
 /// The chain's arithmetic: entry *n* carries MAC(audit key, MAC of *n−1* ‖ *n* ‖ sealed entry), the first chained to

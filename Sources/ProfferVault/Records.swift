@@ -242,6 +242,13 @@ public struct StoredOffer: Hashable, Sendable {
         (self.receivedAt, self.expiresAt, self.state, self.vendorLabel) = (receivedAt, expiresAt, state, vendorLabel)
     }
 
+    /// The same offer, kept under `label` (a migration gives offers stored before labels theirs).
+    func labelled(_ label: String) -> StoredOffer {
+        StoredOffer(
+            vendor: vendor, intentID: intentID, envelope: envelope, message: message, receivedAt: receivedAt,
+            expiresAt: expiresAt, state: state, vendorLabel: label)
+    }
+
     /// Where the offer is kept: its vendor and its id.
     public var key: OfferKey { OfferKey(vendor: vendor, vendorLabel: vendorLabel, id: id) }
 

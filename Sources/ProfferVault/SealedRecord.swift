@@ -12,8 +12,6 @@ struct RecordTable: Hashable, Sendable {
     let lookupColumns: [String]
     /// What one record is called in messages ("preference").
     let recordName: String
-    /// Where the table's counters sit in ``VaultState/tables``.
-    let position: Int
     /// `id, version, <lookup columns>, sealed`, the columns every statement reads or writes, in that order.
     let selectColumns: String
     let insertSQL: String
@@ -21,8 +19,8 @@ struct RecordTable: Hashable, Sendable {
     /// The table's name and a 0 byte, as hashed into each record's commitment term.
     let nameBytes: [UInt8]
 
-    init(name: String, lookupColumns: [String], recordName: String, position: Int) {
-        (self.name, self.lookupColumns, self.recordName, self.position) = (name, lookupColumns, recordName, position)
+    init(name: String, lookupColumns: [String], recordName: String) {
+        (self.name, self.lookupColumns, self.recordName) = (name, lookupColumns, recordName)
         selectColumns = (["id", "version"] + lookupColumns + ["sealed"]).joined(separator: ", ")
         let placeholders = Array(repeating: "?", count: lookupColumns.count + 3).joined(separator: ", ")
         insertSQL = "INSERT INTO \(name) (\(selectColumns)) VALUES (\(placeholders))"
@@ -31,79 +29,126 @@ struct RecordTable: Hashable, Sendable {
         nameBytes = Array(name.utf8) + [0]
     }
 
-    static let personas = RecordTable(
-        name: "personas", lookupColumns: ["name_index"], recordName: "persona", position: 0)
-    static let preferences = RecordTable(
-        name: "preferences", lookupColumns: ["key_index", "persona_index"], recordName: "preference", position: 1)
-    static let vendors = RecordTable(name: "vendors", lookupColumns: ["name_index"], recordName: "vendor", position: 2)
-    static let intents = RecordTable(
-        name: "intents", lookupColumns: ["message_index"], recordName: "intent", position: 3)
-    static let offers = RecordTable(
-        name: "offers", lookupColumns: ["offer_index", "intent_index"], recordName: "offer", position: 4)
-    static let deals = RecordTable(name: "deals", lookupColumns: ["deal_index"], recordName: "deal", position: 5)
-    static let seenReplies = RecordTable(
-        name: "seen_replies", lookupColumns: ["token"], recordName: "seen reply", position: 6)
+    /// Every record table, in the order of ``sealedRecordTypes``.
+    static let all: [RecordTable] = sealedRecordTypes.map { $0.table }
+    private static let positions = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1.name, $0) })
 
-    /// Every table, in the order export, import, re-keying and `vault check` visit them.
-    static let all: [RecordTable] = [personas, preferences, vendors, intents, offers, deals, seenReplies]
+    /// Where the table's counters sit in ``VaultState/tables``: its place in ``sealedRecordTypes``.
+    var position: Int { RecordTable.positions[name]! }
 }
 
 /// A kind of record the vault keeps sealed. Each type states its table and how its lookup columns are computed; one
 /// generic layer (``RecordReader``, ``VaultTransaction``) fetches, inserts, updates and deletes all of them.
+///
+/// A new kind of record is one declaration (a type conforming here, added at the end of ``sealedRecordTypes``) and one
+/// migration step that creates its table (``VaultMigration``); vaults made before it open and migrate.
 protocol SealedRecord: Codable, Sendable {
     static var table: RecordTable { get }
     /// The values of the table's lookup columns for this record, in ``RecordTable/lookupColumns`` order.
     func lookupValues(_ keys: VaultKeys) -> [[UInt8]]
 }
 
-/// Every record type, so export, import, re-keying and `vault check` cannot forget one.
+/// Every record type, in the order their tables were added to the vault: a type's place here is its table's place in
+/// the vault's sealed state, so a new one goes at the end. Export, import, re-keying and `vault check` loop over it,
+/// so none can be forgotten.
 let sealedRecordTypes: [any SealedRecord.Type] = [
     Persona.self, Preference.self, Vendor.self, StoredIntent.self, StoredOffer.self, StoredDeal.self, SeenReply.self,
 ]
 
+/// How records of one type are found: one of its lookup columns and the value it holds there, and how a person names
+/// what was looked for (for "no such …"). Each record type declares its lookups once, and computes its own lookup
+/// values through them, so the two cannot drift apart.
+struct RecordLookup<Record: SealedRecord> {
+    let column: String
+    let value: (VaultKeys) -> [UInt8]
+    /// What was looked for, as a person names it ("cameras/v9a1b2c3").
+    let name: String
+}
+
 extension Persona: SealedRecord {
-    static let table = RecordTable.personas
-    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [keys.personaIndex(name)] }
+    static let table = RecordTable(name: "personas", lookupColumns: ["name_index"], recordName: "persona")
+    static func named(_ name: String) -> RecordLookup<Persona> {
+        RecordLookup(column: "name_index", value: { $0.personaIndex(name) }, name: name)
+    }
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [Persona.named(name).value(keys)] }
 }
 
 extension Preference: SealedRecord {
-    static let table = RecordTable.preferences
+    static let table = RecordTable(
+        name: "preferences", lookupColumns: ["key_index", "persona_index"], recordName: "preference")
+    static func key(_ key: String, persona: String) -> RecordLookup<Preference> {
+        RecordLookup(
+            column: "key_index", value: { $0.preferenceIndex(persona: persona, key: key) },
+            name: "\(key) for persona \(persona)")
+    }
+    static func ofPersona(_ persona: String) -> RecordLookup<Preference> {
+        RecordLookup(column: "persona_index", value: { $0.personaIndex(persona) }, name: "persona \(persona)")
+    }
     func lookupValues(_ keys: VaultKeys) -> [[UInt8]] {
-        [keys.preferenceIndex(persona: persona, key: key), keys.personaIndex(persona)]
+        [Preference.key(key, persona: persona).value(keys), Preference.ofPersona(persona).value(keys)]
     }
 }
 
 extension Vendor: SealedRecord {
-    static let table = RecordTable.vendors
-    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [keys.blindIndex(name.lowercased(), in: "vendor")] }
+    static let table = RecordTable(name: "vendors", lookupColumns: ["name_index"], recordName: "vendor")
+    static func named(_ name: String) -> RecordLookup<Vendor> {
+        RecordLookup(column: "name_index", value: { $0.blindIndex(name.lowercased(), in: "vendor") }, name: name)
+    }
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [Vendor.named(name).value(keys)] }
 }
 
 extension StoredIntent: SealedRecord {
-    static let table = RecordTable.intents
-    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [keys.blindIndex(id.description, in: "intent")] }
+    static let table = RecordTable(name: "intents", lookupColumns: ["message_index"], recordName: "intent")
+    static func withID(_ id: MessageID) -> RecordLookup<StoredIntent> {
+        RecordLookup(
+            column: "message_index", value: { $0.blindIndex(id.description, in: "intent") }, name: id.description)
+    }
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [StoredIntent.withID(id).value(keys)] }
 }
 
 extension StoredOffer: SealedRecord {
-    static let table = RecordTable.offers
-    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] {
-        [StoredOffer.index(of: key, keys), keys.blindIndex(intentID.description, in: "intent")]
+    static let table = RecordTable(
+        name: "offers", lookupColumns: ["offer_index", "intent_index"], recordName: "offer")
+    /// The offer kept under (vendor, id) (PROTOCOL.md §4.1): the blind index over the vendor's label and the id.
+    static func withKey(_ key: OfferKey) -> RecordLookup<StoredOffer> {
+        RecordLookup(
+            column: "offer_index",
+            value: { $0.blindIndex((key.vendorLabel ?? key.vendor) + "/" + key.id.description, in: "offer") },
+            name: "\(key.vendor)/\(key.id)")
     }
-}
-
-extension StoredOffer {
-    /// The offer's lookup value: the vendor's label and the id, or, for offers stored before labels, the id alone.
-    static func index(of key: OfferKey, _ keys: VaultKeys) -> [UInt8] {
-        keys.blindIndex(key.vendorLabel.map { $0 + "/" + key.id.description } ?? key.id.description, in: "offer")
+    /// The offers answering one intent.
+    static func answering(_ intent: MessageID) -> RecordLookup<StoredOffer> {
+        RecordLookup(
+            column: "intent_index", value: { $0.blindIndex(intent.description, in: "intent") },
+            name: "intent \(intent)")
+    }
+    /// The index an offer had before offers were kept by vendor: its id alone. Offers stored then keep it until the
+    /// vault's migration (``VaultMigration/offersKeptByVendor``) labels them, so a vault of that version still checks
+    /// intact when opened read-only.
+    static func unlabelled(_ id: MessageID) -> RecordLookup<StoredOffer> {
+        RecordLookup(column: "offer_index", value: { $0.blindIndex(id.description, in: "offer") }, name: id.description)
+    }
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] {
+        [
+            (vendorLabel == nil ? StoredOffer.unlabelled(id) : StoredOffer.withKey(key)).value(keys),
+            StoredOffer.answering(intentID).value(keys),
+        ]
     }
 }
 
 extension StoredDeal: SealedRecord {
-    static let table = RecordTable.deals
-    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [keys.blindIndex(id.description, in: "deal")] }
+    static let table = RecordTable(name: "deals", lookupColumns: ["deal_index"], recordName: "deal")
+    static func withID(_ id: MessageID) -> RecordLookup<StoredDeal> {
+        RecordLookup(column: "deal_index", value: { $0.blindIndex(id.description, in: "deal") }, name: id.description)
+    }
+    func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [StoredDeal.withID(id).value(keys)] }
 }
 
 extension SeenReply: SealedRecord {
-    static let table = RecordTable.seenReplies
+    static let table = RecordTable(name: "seen_replies", lookupColumns: ["token"], recordName: "seen reply")
+    static func withToken(_ token: [UInt8]) -> RecordLookup<SeenReply> {
+        RecordLookup(column: "token", value: { _ in token }, name: "a reply")
+    }
     func lookupValues(_ keys: VaultKeys) -> [[UInt8]] { [token] }
 }
 
@@ -253,14 +298,13 @@ struct RecordReader {
     let sealer: RecordSealer
     var keys: VaultKeys { sealer.keys }
 
-    /// The record whose lookup `column` holds `value`, or `nil`.
+    /// The record `lookup` finds, or `nil`.
     ///
     /// - Throws: ``VaultError`` naming the record when it does not open, or when what it holds is not what was
     ///   asked for (its own lookup value differs).
-    func one<Record: SealedRecord>(_ type: Record.Type, where column: String, is value: [UInt8]) throws
-        -> Stored<Record>?
-    {
+    func one<Record: SealedRecord>(_ lookup: RecordLookup<Record>) throws -> Stored<Record>? {
         let table = Record.table
+        let (column, value) = (lookup.column, lookup.value(keys))
         guard let position = table.lookupColumns.firstIndex(of: column) else {
             preconditionFailure("\(table.name) has no lookup column \(column)")
         }
@@ -279,17 +323,34 @@ struct RecordReader {
         return stored
     }
 
-    /// Every record of a type, or those whose lookup `column` holds `value`, in the order they were added; and the
+    /// The record `lookup` finds.
+    ///
+    /// - Throws: ``VaultError`` (`noSuchRecord`, naming what was looked for and, with `listedBy`, the command that
+    ///   lists what there is) when there is none; as ``one(_:)`` otherwise.
+    /// With `suggesting`, a name that finds nothing is answered with the nearest name there is ("did you mean").
+    func require<Record: SealedRecord>(
+        _ lookup: RecordLookup<Record>, listedBy command: String? = nil, suggesting name: ((Record) -> String)? = nil
+    ) throws -> Stored<Record> {
+        if let stored = try one(lookup) { return stored }
+        if let name, let command {
+            let names = try all(Record.self).records.map { name($0.record) }
+            throw VaultError.noSuch(
+                Record.table.recordName, Vault.missingName(lookup.name, among: names, list: command))
+        }
+        throw VaultError.noSuch(Record.table.recordName, lookup.name, listedBy: command)
+    }
+
+    /// Every record of a type, or those `lookup` finds, in the order they were added; and the
     /// rows that do not open.
-    func all<Record: SealedRecord>(_ type: Record.Type, where column: String? = nil, is value: [UInt8]? = nil) throws
+    func all<Record: SealedRecord>(_ type: Record.Type, _ lookup: RecordLookup<Record>? = nil) throws
         -> (records: [Stored<Record>], damaged: [DamagedRecord])
     {
         let table = Record.table
         var sql = "SELECT \(table.selectColumns) FROM \(table.name)"
         var arguments: StatementArguments = []
-        if let column, let value {
-            sql += " WHERE \(column) = ?"
-            arguments = [Data(value)]
+        if let lookup {
+            sql += " WHERE \(lookup.column) = ?"
+            arguments = [Data(lookup.value(keys))]
         }
         let rows = try Row.fetchCursor(db.cachedStatement(sql: sql + " ORDER BY id"), arguments: arguments)
         var records: [Stored<Record>] = []

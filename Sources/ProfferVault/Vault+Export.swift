@@ -296,9 +296,7 @@ extension Vault {
             for record in contents.records {
                 if let persona = record as? Persona, persona.name == Persona.defaultName {
                     // The new vault made its own default persona; it takes the exported one's record.
-                    if var stored = try transaction.reader.one(
-                        Persona.self, where: "name_index", is: transaction.keys.personaIndex(persona.name))
-                    {
+                    if var stored = try transaction.reader.one(Persona.named(persona.name)) {
                         stored.record = persona
                         try transaction.update(stored)
                     }
@@ -307,6 +305,8 @@ extension Vault {
                 try insert(record, into: transaction)
             }
             for entry in contents.audit { try transaction.appendAudit(entry) }
+            // An export from an earlier version holds records as that version kept them.
+            for step in VaultMigration.all { try step.apply(transaction) }
             if let note = contents.salvageNote {
                 try transaction.appendAudit(
                     AuditEntry(

@@ -92,12 +92,10 @@ extension Vault {
     }
 
     private func fetchIntent(id: String, in reader: RecordReader) throws -> Stored<StoredIntent> {
-        guard let messageID = MessageID(id),
-            let stored = try reader.one(
-                StoredIntent.self, where: "message_index",
-                is: reader.keys.blindIndex(messageID.description, in: "intent"))
-        else { throw VaultError(.noSuchRecord(kind: "intent", name: "\(id) (see `proffer intent list`)")) }
-        return stored
+        guard let messageID = MessageID(id) else {
+            throw VaultError.noSuch(StoredIntent.table.recordName, id, listedBy: "intent list")
+        }
+        return try reader.require(StoredIntent.withID(messageID), listedBy: "intent list")
     }
 
     /// The one item whose name is `wanted` or starts with it (ignoring case).
@@ -118,7 +116,7 @@ extension Vault {
         let candidates = key.isEmpty ? [] : items.filter { names($0).contains { $0.lowercased().hasPrefix(key) } }
         guard candidates.count == 1 else {
             if candidates.isEmpty {
-                throw VaultError(.noSuchRecord(kind: kind, name: "\"\(wanted)\" (see `proffer \(list)`)"))
+                throw VaultError.noSuch(kind, "\"\(wanted)\"", listedBy: list)
             }
             let shown = candidates.prefix(5).compactMap { names($0).first }.joined(separator: ", ")
             throw VaultError(

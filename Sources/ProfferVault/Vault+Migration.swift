@@ -66,6 +66,8 @@ extension Vault {
             for entry in audit { try transaction.appendAudit(entry) }
         }
         transaction.state.writeCounter = 1
+        // Format 1's records are as format 2 first had them: every step since is still due.
+        transaction.state.revision = 0
         try Header(
             vaultID: vaultID, salt: [UInt8](salt), kdf: kdf,
             wrappedMasterKey: wrap(master, kek: kek, vaultID: vaultID, kdf: kdf),

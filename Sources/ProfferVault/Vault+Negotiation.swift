@@ -46,12 +46,19 @@ extension Vault {
             for offers in answers {
                 var fresh: [StoredOffer] = []
                 var refusal: String?
-                for offer in offers {
+                for unlabelled in offers {
+                    // Kept under its vendor as it is now, when the caller did not say which one that is.
+                    let offer =
+                        unlabelled.vendorLabel != nil
+                        ? unlabelled
+                        : unlabelled.labelled(
+                            try transaction.reader.require(Vendor.named(unlabelled.vendor), listedBy: "vendor list")
+                                .record.keyLabel)
                     if fresh.contains(where: { $0.key == offer.key }) {
                         refusal = "sent offer \(offer.id) twice in one answer"
                         break
                     }
-                    guard let kept = try findOffer(offer.key, in: transaction.reader)?.record else {
+                    guard let kept = try transaction.reader.one(StoredOffer.withKey(offer.key))?.record else {
                         fresh.append(offer)
                         continue
                     }
@@ -78,7 +85,7 @@ extension Vault {
     public func offers(intentID: String? = nil) throws -> [StoredOffer] {
         guard let intentID else { return try listAll(StoredOffer.self) }
         guard let id = MessageID(intentID) else { return [] }
-        return try listAll(StoredOffer.self, where: "intent_index", is: keys.blindIndex(id.description, in: "intent"))
+        return try listAll(StoredOffer.self, StoredOffer.answering(id))
     }
 
     /// The offer kept under `key`.
@@ -122,28 +129,7 @@ extension Vault {
     }
 
     private func fetchOffer(_ key: OfferKey, in reader: RecordReader) throws -> Stored<StoredOffer> {
-        guard let stored = try findOffer(key, in: reader) else {
-            throw VaultError(
-                .noSuchRecord(kind: "offer", name: "\(key.vendor)/\(key.id) (see `proffer offer list --all`)"))
-        }
-        return stored
-    }
-
-    /// The offer kept under `key`: under the vendor's label and the id; for a vendor added before labels, whose
-    /// label is its name, under the name; for an offer stored before labels, under its id alone. Each must name the
-    /// same vendor.
-    private func findOffer(_ key: OfferKey, in reader: RecordReader) throws -> Stored<StoredOffer>? {
-        var labels: [String?] = [key.vendorLabel, key.vendor, nil]
-        if key.vendorLabel == nil || key.vendorLabel == key.vendor { labels.removeFirst() }
-        for label in labels {
-            let index = StoredOffer.index(of: OfferKey(vendor: key.vendor, vendorLabel: label, id: key.id), reader.keys)
-            if let stored = try reader.one(StoredOffer.self, where: "offer_index", is: index),
-                stored.record.vendor == key.vendor
-            {
-                return stored
-            }
-        }
-        return nil
+        try reader.require(StoredOffer.withKey(key), listedBy: "offer list --all")
     }
 
     // MARK: - Deals
@@ -155,8 +141,15 @@ extension Vault {
     /// The checks that make the deal allowed run again in the same transaction, so two processes accepting at once
     /// cannot both pass them: the offer is open, no other deal (not declined) exists for the same offer, and, unless
     /// `allowAnother`, none for the same intent.
-    public func beginDeal(_ deal: StoredDeal, allowAnother: Bool = false) throws {
+    public func beginDeal(_ newDeal: StoredDeal, allowAnother: Bool = false) throws {
         try write { transaction in
+            var deal = newDeal
+            if deal.vendorLabel == nil {
+                // Made with the vendor of that name as it is now, when the caller did not say which one.
+                deal.vendorLabel =
+                    try transaction.reader.require(Vendor.named(deal.vendor), listedBy: "vendor list").record
+                    .identityLabel
+            }
             let offer = try fetchOffer(deal.offerKey, in: transaction.reader).record
             guard offer.state == .open else {
                 throw VaultError(.refused("offer \(offer.name) is \(offer.state.rawValue): nothing was sent"))
@@ -189,10 +182,7 @@ extension Vault {
     @discardableResult
     public func updateDeal(id: MessageID, _ change: (inout StoredDeal) throws -> [AuditEntry]) throws -> StoredDeal {
         try write { transaction in
-            guard
-                var stored = try transaction.reader.one(
-                    StoredDeal.self, where: "deal_index", is: transaction.keys.blindIndex(id.description, in: "deal"))
-            else { throw VaultError(.noSuchRecord(kind: "deal", name: id.description)) }
+            var stored = try transaction.reader.require(StoredDeal.withID(id), listedBy: "deal list")
             let audit = try change(&stored.record)
             try transaction.update(stored)
             for entry in audit { try transaction.appendAudit(entry) }
@@ -233,10 +223,7 @@ extension Vault {
     /// The deal whose accept id is `id`, or whose id starts with `id`.
     public func deal(id: String) throws -> StoredDeal {
         let exact = try read { reader in
-            try MessageID(id).flatMap {
-                try reader.one(
-                    StoredDeal.self, where: "deal_index", is: reader.keys.blindIndex($0.description, in: "deal"))
-            }?.record
+            try MessageID(id).flatMap { try reader.one(StoredDeal.withID($0)) }?.record
         }
         if let exact { return exact }
         return try Vault.onlyMatch(id, in: try deals(), kind: "deal", list: "deal list") { [$0.id.description] }
@@ -260,7 +247,7 @@ extension Vault {
             var admitted: [Bool] = []
             for reply in replies {
                 let token = transaction.keys.blindIndex(Hex.hex(reply.sender) + ":" + Hex.hex(reply.nonce), in: "reply")
-                if try transaction.reader.one(SeenReply.self, where: "token", is: token) != nil {
+                if try transaction.reader.one(SeenReply.withToken(token)) != nil {
                     admitted.append(false)
                 } else {
                     try transaction.insert(SeenReply(token: token, freshUntil: reply.freshUntil), duplicateName: "")

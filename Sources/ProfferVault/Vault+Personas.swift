@@ -39,16 +39,14 @@ extension Vault {
             var persona = try fetchPersona(old, in: transaction.reader)
             let oldName = persona.record.name
             if old.lowercased() != new.lowercased(),
-                try transaction.reader.one(Persona.self, where: "name_index", is: keys.personaIndex(new)) != nil
+                try transaction.reader.one(Persona.named(new)) != nil
             {
                 throw VaultError(.duplicate(kind: "persona", name: new))
             }
             persona.record.identityLabel = persona.record.keyLabel
             persona.record.name = new
             try transaction.update(persona)
-            for var preference in try transaction.reader.all(
-                Preference.self, where: "persona_index", is: keys.personaIndex(oldName)
-            ).records {
+            for var preference in try transaction.reader.all(Preference.self, Preference.ofPersona(oldName)).records {
                 preference.record.persona = new
                 try transaction.update(preference)
             }
@@ -87,9 +85,9 @@ extension Vault {
                             + "pass --force to remove it anyway: then no forget can be signed as it"))
             }
             let removedAt = Date()
-            for preference in try transaction.reader.all(
-                Preference.self, where: "persona_index", is: keys.personaIndex(persona.record.name)
-            ).records {
+            for preference in try transaction.reader.all(Preference.self, Preference.ofPersona(persona.record.name))
+                .records
+            {
                 try transaction.delete(preference)
                 // Each sharing rule that goes is logged as `pref rm` logs it: the log shows every rule's end.
                 if let category = preference.record.dataCategory {
@@ -105,12 +103,7 @@ extension Vault {
     }
 
     private func fetchPersona(_ name: String, in reader: RecordReader) throws -> Stored<Persona> {
-        guard let stored = try reader.one(Persona.self, where: "name_index", is: reader.keys.personaIndex(name)) else {
-            let names = try reader.all(Persona.self).records.map(\.record.name)
-            throw VaultError(
-                .noSuchRecord(kind: "persona", name: Vault.missingName(name, among: names, list: "persona list")))
-        }
-        return stored
+        try reader.require(Persona.named(name), listedBy: "persona list", suggesting: \.name)
     }
 
     /// Every persona that opens, by name.
@@ -127,10 +120,11 @@ extension Vault {
 
     /// Every record of a type that opens, in the order they were added; those that do not are named in
     /// ``damagedRecords``.
-    func listAll<Record: SealedRecord>(_ type: Record.Type, where column: String? = nil, is value: [UInt8]? = nil)
-        throws -> [Record]
-    {
-        let (records, damaged) = try read { reader in try reader.all(type, where: column, is: value) }
+    func listAll<Record: SealedRecord>(_ type: Record.Type) throws -> [Record] { try listAll(type, nil) }
+
+    /// ``listAll(_:)``, of those `lookup` finds.
+    func listAll<Record: SealedRecord>(_ type: Record.Type, _ lookup: RecordLookup<Record>?) throws -> [Record] {
+        let (records, damaged) = try read { reader in try reader.all(type, lookup) }
         noteDamage(damaged)
         return records.map(\.record)
     }

@@ -87,8 +87,7 @@ extension Vault {
     /// Every preference that opens, or those of one persona, by persona and key.
     public func preferences(persona: String? = nil) throws -> [Preference] {
         if let persona { _ = try read { reader in try requirePersona(persona, in: reader) } }
-        let preferences = try listAll(
-            Preference.self, where: persona == nil ? nil : "persona_index", is: persona.map(keys.personaIndex))
+        let preferences = try listAll(Preference.self, persona.map(Preference.ofPersona))
         return preferences.sorted { ($0.persona, $0.key) < ($1.persona, $1.key) }
     }
 
@@ -99,7 +98,7 @@ extension Vault {
         try write { transaction in
             try requirePersona(persona, in: transaction.reader)
             guard let existing = try fetchPreference(key: key.lowercased(), persona: persona, in: transaction.reader)
-            else { throw VaultError(.noSuchRecord(kind: "preference", name: "\(key) for persona \(persona)")) }
+            else { throw VaultError.noSuch(Preference.table.recordName, "\(key) for persona \(persona)") }
             try transaction.delete(existing)
             if let category = existing.record.dataCategory {
                 try transaction.appendAudit(
@@ -112,8 +111,7 @@ extension Vault {
 
     /// The stored preference; the record's own persona and key are checked against what was asked for.
     private func fetchPreference(key: String, persona: String, in reader: RecordReader) throws -> Stored<Preference>? {
-        let stored = try reader.one(
-            Preference.self, where: "key_index", is: reader.keys.preferenceIndex(persona: persona, key: key))
+        let stored = try reader.one(Preference.key(key, persona: persona))
         if let stored, stored.record.key != key || stored.record.persona.lowercased() != persona.lowercased() {
             throw VaultError(.damaged([DamagedRecord(kind: "preference", id: stored.id).description]))
         }

@@ -165,15 +165,7 @@ extension Vault {
     }
 
     private func fetchVendor(named name: String, in reader: RecordReader) throws -> Stored<Vendor> {
-        guard
-            let stored = try reader.one(
-                Vendor.self, where: "name_index", is: reader.keys.blindIndex(name.lowercased(), in: "vendor"))
-        else {
-            let names = try reader.all(Vendor.self).records.map(\.record.name)
-            throw VaultError(
-                .noSuchRecord(kind: "vendor", name: Vault.missingName(name, among: names, list: "vendor list")))
-        }
-        return stored
+        try reader.require(Vendor.named(name), listedBy: "vendor list", suggesting: \.name)
     }
 
     /// The deals under which a vendor may still hold disclosed data (none forgotten), among those `matching`: kept

@@ -255,6 +255,7 @@ public final class Vault: Sendable {
             try? RollbackAnchor.recordVaultID(header.vaultID, at: path, folder: anchors)
         }
         vault.findings.withLock { $0.integrity = problems }
+        if let state { try vault.migrateIfDue(from: state.revision) }
         return vault
     }
 

@@ -69,6 +69,12 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The one "no such …" error: the kind of record (its ``RecordTable/recordName``), what was asked for, and the
+    /// command that lists what there is.
+    static func noSuch(_ kind: String, _ wanted: String, listedBy command: String? = nil) -> VaultError {
+        VaultError(.noSuchRecord(kind: kind, name: wanted + (command.map { " (see `proffer \($0)`)" } ?? "")))
+    }
+
     /// The command that accepts an older vault state on purpose.
     public static let acceptRollbackCommand = "proffer vault accept-rollback"
 

@@ -28,16 +28,20 @@ enum VaultSchema {
             );
 
             """
-        for table in RecordTable.all {
-            var columns = ["    id INTEGER PRIMARY KEY", "    version INTEGER NOT NULL"]
-            for (index, column) in table.lookupColumns.enumerated() {
-                columns.append("    \(column) BLOB NOT NULL\(index == 0 ? " UNIQUE" : "")")
-            }
-            columns.append("    sealed BLOB NOT NULL")
-            sql += "CREATE TABLE \(table.name) (\n" + columns.joined(separator: ",\n") + "\n);\n"
-            for column in table.lookupColumns.dropFirst() {
-                sql += "CREATE INDEX \(table.name)_by_\(column) ON \(table.name) (\(column));\n"
-            }
+        for table in RecordTable.all { sql += createTable(table) }
+        return sql
+    }
+
+    /// One record table and its indexes: `id`, `version`, its lookup columns (the first UNIQUE), `sealed`.
+    static func createTable(_ table: RecordTable) -> String {
+        var columns = ["    id INTEGER PRIMARY KEY", "    version INTEGER NOT NULL"]
+        for (index, column) in table.lookupColumns.enumerated() {
+            columns.append("    \(column) BLOB NOT NULL\(index == 0 ? " UNIQUE" : "")")
+        }
+        columns.append("    sealed BLOB NOT NULL")
+        var sql = "CREATE TABLE \(table.name) (\n" + columns.joined(separator: ",\n") + "\n);\n"
+        for column in table.lookupColumns.dropFirst() {
+            sql += "CREATE INDEX \(table.name)_by_\(column) ON \(table.name) (\(column));\n"
         }
         return sql
     }

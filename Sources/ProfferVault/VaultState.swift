@@ -74,8 +74,9 @@ struct Commitment: Equatable, Sendable {
 }
 
 /// What the vault commits to, sealed in its header and rewritten by every write in the same transaction: per table
-/// the next record id, the number of records and their commitment; the audit chain's length and last MAC; and a
-/// write counter, which the rollback anchor outside the vault's folder remembers too.
+/// the next record id, the number of records and their commitment; the audit chain's length and last MAC; a write
+/// counter, which the rollback anchor outside the vault's folder remembers too; and how many of the vault's
+/// migration steps (``VaultMigration/all``) were applied.
 struct VaultState: Equatable, Sendable {
     struct Table: Equatable, Sendable {
         /// Ids are never reused, so a deleted record's old row can never pass for a later record.
@@ -84,20 +85,24 @@ struct VaultState: Equatable, Sendable {
         var commitment = Commitment()
     }
 
-    static let layoutVersion: UInt8 = 1
+    /// Layout 2 adds the revision after the audit MAC; layout 1 (no revision) reads as revision 0.
+    static let layoutVersion: UInt8 = 2
 
     var writeCounter: UInt64 = 0
+    /// How many steps of ``VaultMigration/all`` this vault has had: a new vault has all of them.
+    var revision = UInt64(VaultMigration.all.count)
     var auditCount: Int64 = 0
     var auditLastMAC: [UInt8] = Vault.genesisMAC
     var tables: [Table] = Array(repeating: Table(), count: RecordTable.all.count)
 
-    /// A fixed layout: version, counter, audit count and MAC, then each table's id, count and commitment.
+    /// A fixed layout: version, counter, audit count and MAC, revision, then each table's id, count and commitment.
     var encoded: [UInt8] {
         var output: [UInt8] = [VaultState.layoutVersion]
         func append(_ number: UInt64) { output += withUnsafeBytes(of: number.bigEndian, Array.init) }
         append(writeCounter)
         append(UInt64(auditCount))
         output += auditLastMAC
+        append(revision)
         append(UInt64(tables.count))
         for table in tables {
             append(UInt64(table.nextID))
@@ -109,7 +114,8 @@ struct VaultState: Equatable, Sendable {
 
     init() {}
 
-    /// Reads ``encoded``; `nil` for anything else.
+    /// Reads ``encoded``, or the layout before it; `nil` for anything else. A vault made before a record type was
+    /// added has fewer tables: the missing ones are read as empty, and a migration step makes them.
     init?(encoded bytes: [UInt8]) {
         var offset = 1
         func number() -> UInt64? {
@@ -117,14 +123,20 @@ struct VaultState: Equatable, Sendable {
             defer { offset += 8 }
             return bytes[offset..<offset + 8].reduce(0) { $0 << 8 | UInt64($1) }
         }
-        guard bytes.first == VaultState.layoutVersion, let counter = number(), let auditCount = number(),
-            offset + 32 <= bytes.count
+        guard let layout = bytes.first, layout == 1 || layout == VaultState.layoutVersion, let counter = number(),
+            let auditCount = number(), offset + 32 <= bytes.count
         else { return nil }
         writeCounter = counter
         self.auditCount = Int64(auditCount)
         auditLastMAC = Array(bytes[offset..<offset + 32])
         offset += 32
-        guard let tableCount = number(), tableCount == UInt64(RecordTable.all.count) else { return nil }
+        if layout == 1 {
+            revision = 0
+        } else {
+            guard let revision = number(), revision <= UInt64(VaultMigration.all.count) else { return nil }
+            self.revision = revision
+        }
+        guard let tableCount = number(), tableCount <= UInt64(RecordTable.all.count) else { return nil }
         tables = []
         for _ in 0..<tableCount {
             guard let nextID = number(), let count = number(), offset + 32 <= bytes.count else { return nil }
@@ -135,5 +147,10 @@ struct VaultState: Equatable, Sendable {
             offset += 32
         }
         guard offset == bytes.count else { return nil }
+        tablesInFile = tables.count
+        tables += Array(repeating: Table(), count: RecordTable.all.count - tables.count)
     }
+
+    /// How many tables the state named when it was read: the others were added to the code since.
+    private(set) var tablesInFile = RecordTable.all.count
 }
