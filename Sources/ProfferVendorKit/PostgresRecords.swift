@@ -333,26 +333,26 @@ public final class PostgresRecords: VendorRecords {
     }
 
     private func store(_ intent: IntentToStore, on connection: PostgresConnection) async throws -> IntentStorage {
-        guard
-            try await recordSeen(
-                on: connection, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
-        else { return .replay }
-        if let state = try await firstValue(
+        // Every envelope's pair is kept in `seen` here (instances share no memory): its insert tells a replay.
+        let pairSeen = try await !recordSeen(
+            on: connection, sender: intent.sender, nonce: intent.nonce, expiresAt: intent.seenUntil)
+        let existing = try await firstValue(
             "SELECT state FROM intents WHERE sender = \(intent.sender) AND id = \(intent.id)", as: String.self,
-            on: connection)
-        {
-            return .alreadyReceived(IntentState(rawValue: state) ?? .open)
-        }
+            on: connection
+        ).map { (state: IntentState(rawValue: $0) ?? .open, nonce: Data?.none) }
         let open =
             try await firstValue(
                 """
                 SELECT COUNT(*) FROM intents
-                WHERE sender = \(intent.sender) AND state = 'open' AND received_at >= \(intent.quotaSince)
-                """, as: Int.self,
-                on: connection) ?? 0
-        guard open < VendorLimits.openIntentsPerSender else {
+                WHERE sender = \(intent.sender) AND state = \(IntentState.open.rawValue)
+                  AND received_at >= \(intent.quotaSince)
+                """, as: Int.self, on: connection) ?? 0
+        switch VendorLedger.admit(intent, known: .init(pairSeen: pairSeen, existing: existing, openIntents: open)) {
+        case .refuse(.tooMany):
             try await forgetPair(of: intent, on: connection)
             return .tooMany
+        case .refuse(let outcome): return outcome
+        case .store: break
         }
         // Another instance may store the same intent at this moment: the key decides, and the loser sees it as
         // received before.
@@ -360,7 +360,8 @@ public final class PostgresRecords: VendorRecords {
             try await exists(
                 """
                 INSERT INTO intents (sender, id, state, canonical, received_at)
-                VALUES (\(intent.sender), \(intent.id), 'open', \(intent.canonical), \(intent.receivedAt))
+                VALUES (\(intent.sender), \(intent.id), \(IntentState.open.rawValue), \(intent.canonical),
+                        \(intent.receivedAt))
                 ON CONFLICT DO NOTHING RETURNING 1
                 """, on: connection)
         else { return .alreadyReceived(.open) }
@@ -404,7 +405,8 @@ public final class PostgresRecords: VendorRecords {
             for try await (message, expiresAt) in try await connection.query(
                 """
                 SELECT message, expires_at FROM offers
-                WHERE sender = \(sender) AND intent_id = \(intentID) AND state = 'open' AND expires_at >= \(now)
+                WHERE sender = \(sender) AND intent_id = \(intentID) AND state = \(OfferState.open.rawValue)
+                  AND expires_at >= \(now)
                 ORDER BY seq
                 """, logger: logger
             ).decode((String, Int64).self) {
@@ -439,29 +441,20 @@ public final class PostgresRecords: VendorRecords {
 
     public func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Supersession {
         try await transaction { connection -> Supersession in
-            guard
-                try await exists(
-                    """
-                    UPDATE offers SET state = 'countered'
-                    WHERE id = \(offerID) AND sender = \(newOffer.sender) AND state = 'open' RETURNING 1
-                    """, on: connection)
-            else { return .notOpen }
+            let wasOpen = try await changeOfferState(
+                sender: newOffer.sender, id: offerID, from: .open, to: .countered, on: connection)
             let made =
                 try await firstValue(
                     "SELECT COUNT(*) FROM offers WHERE sender = \(newOffer.sender) AND intent_id = \(newOffer.intentID)",
                     as: Int.self, on: connection) ?? 0
-            guard made < VendorLimits.offersPerIntentInAll else { return .tooMany }
+            if let outcome = VendorLedger.counter(offerWasOpen: wasOpen, offersMade: made) { return outcome }
             return try await insert(newOffer, on: connection) ? .replaced : .offerIDTaken
         }
     }
 
     public func declineOffer(id: String, sender: Data) async throws -> Bool {
         try await onConnection { connection in
-            try await exists(
-                """
-                UPDATE offers SET state = 'declined' WHERE id = \(id) AND sender = \(sender) AND state = 'open'
-                RETURNING 1
-                """, on: connection)
+            try await changeOfferState(sender: sender, id: id, from: .open, to: .declined, on: connection)
         }
     }
 
@@ -469,15 +462,30 @@ public final class PostgresRecords: VendorRecords {
         try await transaction { connection in
             guard
                 try await exists(
-                    "UPDATE intents SET state = 'withdrawn' WHERE sender = \(sender) AND id = \(id) RETURNING 1",
-                    on: connection)
+                    """
+                    UPDATE intents SET state = \(IntentState.withdrawn.rawValue) WHERE sender = \(sender) AND id = \(id)
+                    RETURNING 1
+                    """, on: connection)
             else { return false }
             try await connection.query(
                 """
-                UPDATE offers SET state = 'withdrawn' WHERE sender = \(sender) AND intent_id = \(id) AND state = 'open'
+                UPDATE offers SET state = \(OfferState.withdrawn.rawValue)
+                WHERE sender = \(sender) AND intent_id = \(id) AND state = \(OfferState.open.rawValue)
                 """, logger: logger)
             return true
         }
+    }
+
+    /// Moves an offer from one state to another: `false`, changing nothing, when it is not in `from`. The update
+    /// waits for any transaction holding the row, and then sees its outcome.
+    private func changeOfferState(
+        sender: Data, id: String, from: OfferState, to: OfferState, on connection: PostgresConnection
+    ) async throws -> Bool {
+        try await exists(
+            """
+            UPDATE offers SET state = \(to.rawValue) WHERE id = \(id) AND sender = \(sender) AND state = \(from.rawValue)
+            RETURNING 1
+            """, on: connection)
     }
 
     // MARK: - Deals
@@ -493,55 +501,48 @@ public final class PostgresRecords: VendorRecords {
 
     public func makeDeal(_ deal: DealToMake) async throws -> DealOutcome {
         try await transaction { connection -> DealOutcome in
-            // A forget of this accept at another instance waits for this deal, or this deal for it.
+            // A forget of this accept, or the same accept id, at another instance waits for this deal, or this deal
+            // for it; the offer's row is held until the deal commits, so another accept of it waits and then reads
+            // what this one wrote.
             try await lockAccept(sender: deal.sender, acceptID: deal.acceptID, on: connection)
-            if try await isForgottenAccept(sender: deal.sender, acceptID: deal.acceptID, now: deal.now, on: connection)
-            {
-                return .forgotten
+            var offer: (state: OfferState, expiresAt: Int64)?
+            for try await (state, expiresAt) in try await connection.query(
+                """
+                SELECT state, expires_at FROM offers WHERE id = \(deal.offer.id) AND sender = \(deal.sender) FOR UPDATE
+                """, logger: logger
+            ).decode((String, Int64).self) {
+                offer = (OfferState(rawValue: state) ?? .withdrawn, expiresAt)
             }
-            /// What an earlier deal under this accept id means for this one, if there is one.
-            func earlierDeal() async throws -> DealOutcome? {
-                try await firstValue(
-                    "SELECT offer_id FROM deals WHERE sender = \(deal.sender) AND accept_id = \(deal.acceptID)",
-                    as: String.self, on: connection
-                ).map { $0 == deal.offer.id ? .alreadyMade : .acceptIDTaken }
-            }
-            if let earlier = try await earlierDeal() { return earlier }
-            guard
-                try await exists(
-                    """
-                    UPDATE offers SET state = 'accepted'
-                    WHERE id = \(deal.offer.id) AND sender = \(deal.sender) AND state = 'open'
-                      AND expires_at >= \(deal.now)
-                    RETURNING 1
-                    """, on: connection)
-            else {
-                // The same accept may have won meanwhile at another instance; the update waited for it.
-                if let earlier = try await earlierDeal() { return earlier }
-                let state = try await firstValue(
-                    "SELECT state FROM offers WHERE id = \(deal.offer.id) AND sender = \(deal.sender)",
-                    as: String.self, on: connection
-                ).flatMap(OfferState.init(rawValue:))
-                return state == .open ? .expired : .offerNotOpen(state)
-            }
-            if let stock = deal.stock {
+            let earlierDealOffer = try await firstValue(
+                "SELECT offer_id FROM deals WHERE sender = \(deal.sender) AND accept_id = \(deal.acceptID)",
+                as: String.self, on: connection)
+            let facts = VendorLedger.DealFacts(
+                acceptForgotten: try await isForgottenAccept(
+                    sender: deal.sender, acceptID: deal.acceptID, now: deal.now, on: connection),
+                earlierDealOffer: earlierDealOffer, offer: offer)
+            if let outcome = VendorLedger.deal(deal, facts: facts) { return outcome }
+            _ = try await changeOfferState(
+                sender: deal.sender, id: deal.offer.id, from: .open, to: .accepted, on: connection)
+            var sold = 0
+            if deal.stock != nil {
                 // Deals for other offers of this item, at any instance, wait here until this one commits.
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtext(\("sku:" + deal.offer.sku)))", logger: logger)
-                if try await soldCount(sku: deal.offer.sku, on: connection) + deal.offer.qty > stock {
-                    return .soldOut
-                }
+                sold = try await soldCount(sku: deal.offer.sku, on: connection)
             }
-            // The same accept id may be making a deal on another offer at this moment: the key decides.
+            if let outcome = VendorLedger.stock(sold: sold, quantity: deal.offer.qty, stock: deal.stock) {
+                return outcome
+            }
             guard
                 try await exists(
                     """
                     INSERT INTO deals (sender, accept_id, offer_id, sku, qty, state, accept_envelope, confirm_envelope, disclosed)
                     VALUES (\(deal.sender), \(deal.acceptID), \(deal.offer.id), \(deal.offer.sku), \(deal.offer.qty),
-                            'confirmed', \(deal.acceptEnvelope), \(deal.confirmEnvelope), \(deal.disclosed))
+                            \(DealState.confirmed.rawValue), \(deal.acceptEnvelope), \(deal.confirmEnvelope),
+                            \(deal.disclosed))
                     ON CONFLICT DO NOTHING RETURNING 1
                     """, on: connection)
-            else { return try await earlierDeal() ?? .acceptIDTaken }
+            else { return .acceptIDTaken }
             return .made
         }
     }
@@ -558,22 +559,17 @@ public final class PostgresRecords: VendorRecords {
     {
         try await transaction { connection -> ForgottenAccept in
             try await lockAccept(sender: sender, acceptID: acceptID, on: connection)
-            if try await exists(
-                "SELECT 1 FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID)", on: connection)
-            {
-                return .dealExists
-            }
-            // Only a key that was made an offer can have sent an accept: a stranger's forget is remembered nowhere.
-            guard try await exists("SELECT 1 FROM offers WHERE sender = \(sender) LIMIT 1", on: connection) else {
-                return .senderUnknown
-            }
             try await connection.query("DELETE FROM forgotten_accepts WHERE expires_at < \(now)", logger: logger)
-            let remembered =
-                try await firstValue(
+            let decision = VendorLedger.forgetWithoutDeal(
+                dealExists: try await exists(
+                    "SELECT 1 FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID)", on: connection),
+                senderHoldsOffers: try await exists(
+                    "SELECT 1 FROM offers WHERE sender = \(sender) LIMIT 1", on: connection),
+                remembered: try await firstValue(
                     """
                     SELECT COUNT(*) FROM forgotten_accepts WHERE sender = \(sender) AND accept_id <> \(acceptID)
-                    """, as: Int.self, on: connection) ?? 0
-            guard remembered < VendorLimits.forgottenAcceptsPerSender else { return .tooMany }
+                    """, as: Int.self, on: connection) ?? 0)
+            guard decision == .remembered else { return decision }
             try await connection.query(
                 """
                 INSERT INTO forgotten_accepts (sender, accept_id, expires_at) VALUES (\(sender), \(acceptID), \(until))
@@ -603,13 +599,24 @@ public final class PostgresRecords: VendorRecords {
         // PostgreSQL keeps the old row version until VACUUM reuses its space, and its bytes in the WAL until
         // recycled: the README asks vendors to run it on an encrypted disk. A retried forget keeps the digest of what
         // was disclosed, which it can no longer compute.
-        try await onConnection { connection in
-            try await exists(
+        try await transaction { connection -> Bool in
+            var found: (state: DealState, digest: String?)?
+            for try await (state, digest) in try await connection.query(
                 """
-                UPDATE deals SET state = 'forgotten', disclosed = NULL, accept_envelope = \(strippedAccept),
-                    disclosed_digest = CASE state WHEN 'forgotten' THEN disclosed_digest ELSE \(digest) END
-                WHERE sender = \(sender) AND accept_id = \(acceptID) RETURNING 1
-                """, on: connection)
+                SELECT state, disclosed_digest FROM deals WHERE sender = \(sender) AND accept_id = \(acceptID) FOR UPDATE
+                """, logger: logger
+            ).decode((String, String?).self) {
+                found = (DealState(rawValue: state) ?? .confirmed, digest)
+            }
+            guard let found else { return false }
+            let kept = VendorLedger.keptDigest(state: found.state, stored: found.digest, computed: digest)
+            try await connection.query(
+                """
+                UPDATE deals SET state = \(DealState.forgotten.rawValue), disclosed = NULL,
+                    accept_envelope = \(strippedAccept), disclosed_digest = \(kept)
+                WHERE sender = \(sender) AND accept_id = \(acceptID)
+                """, logger: logger)
+            return true
         }
     }
 
@@ -642,6 +649,12 @@ public final class PostgresRecords: VendorRecords {
             }
             return deals
         }
+    }
+
+    public func storageError(_ error: any Error) -> VendorStoreError? {
+        if let error = error as? VendorStoreError { return error }
+        guard let error = error as? PSQLError else { return nil }
+        return VendorStoreError(.failed, "PostgreSQL: " + PostgresRecords.explain(error))
     }
 
     public func knownSenders() async throws -> Set<Data> {

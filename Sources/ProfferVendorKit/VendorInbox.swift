@@ -1,7 +1,5 @@
 import Foundation
-import GRDB
 import Logging
-import PostgresNIO
 import ProfferCrypto
 import ProfferEnvelope
 import ProfferWire
@@ -110,24 +108,23 @@ public final class VendorInbox: Service {
             return try await act(on: verified, now: now)
         } catch let error as ProtocolError {
             return .error(error)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-            // Another process (a backup, an operator's sqlite3) held vendor.db's write lock past the busy timeout:
-            // the change was not written, and a fresh envelope may try again (a copy of this one is a replay to the
-            // in-memory window).
-            logger.warning("vendor.db was locked by another process for over 5 s; an envelope was answered 503")
-            return .error(ProtocolError(.busy, "the vendor's records are busy; try again in a moment"))
         } catch {
-            // The person gets a bare 500; the vendor's operator needs the cause (never a secret: PostgreSQL's errors
-            // are explained from their codes, and GRDB's name the statement, not its arguments).
-            logger.error("could not answer an envelope: \(VendorInbox.explain(error))")
-            return .internalError
+            return answer(failure: records.storageError(error), error)
         }
     }
 
-    static func explain(_ error: any Error) -> String {
-        if let error = error as? PSQLError { return "PostgreSQL: " + PostgresRecords.explain(error) }
-        if error is CommitterStopped { return "the server is stopping" }
-        return String(describing: error)
+    /// The answer to a failure to store: `503 busy` when another process held the records past the wait (nothing
+    /// was written, and a fresh envelope may try again: a copy of this one is a replay to the in-memory window),
+    /// else a bare `500`, with the cause for the operator (never a secret: engines explain their errors from codes
+    /// and statements, not arguments).
+    private func answer(failure: VendorStoreError?, _ error: any Error) -> InboxAnswer {
+        if failure?.code == .busy {
+            logger.warning("\(failure!.message); an envelope was answered 503")
+            return .error(ProtocolError(.busy, "the vendor's records are busy; try again in a moment"))
+        }
+        let cause = failure?.message ?? (error is CommitterStopped ? "the server is stopping" : "\(error)")
+        logger.error("could not answer an envelope: \(cause)")
+        return .internalError
     }
 
     static let replayed = ProtocolError(.replay, "this envelope was already received")

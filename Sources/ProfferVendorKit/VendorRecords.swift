@@ -90,6 +90,11 @@ public protocol VendorRecords: Service {
 
     /// The senders' keys the vendor has on record, for checking that they are pairwise.
     func knownSenders() async throws -> Set<Data>
+
+    /// What an error this engine threw means, in the one shape the inbox answers from (``VendorStoreError/busy``
+    /// when another process held the records past the wait), or `nil` when it is not the engine's. The engine's own
+    /// error types stay inside it.
+    func storageError(_ error: any Error) -> VendorStoreError?
 }
 
 /// What one sender may make the vendor keep.
@@ -278,6 +283,10 @@ public struct VendorStoreError: Error, Sendable, CustomStringConvertible {
         public static let exhausted = Code("exhausted")
         /// The records were asked something no caller should ask (a bug, not the person's doing).
         public static let misuse = Code("misuse")
+        /// Another process held the records past the wait: nothing was written, and trying again may work.
+        public static let busy = Code("busy")
+        /// The engine failed (a lost connection, a full disk): the message says what the engine said.
+        public static let failed = Code("failed")
     }
 
     public let code: Code
