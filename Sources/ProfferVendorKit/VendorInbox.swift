@@ -5,35 +5,6 @@ import ProfferEnvelope
 import ProfferWire
 import ServiceLifecycle
 
-/// What the inbox answers: an HTTP status and a JSON body.
-public struct InboxAnswer: Sendable {
-    public let status: Int
-    public let body: [UInt8]
-
-    static func replies(_ envelopes: [String]) -> InboxAnswer {
-        var writer = ByteWriter(capacity: 16 + envelopes.reduce(0) { $0 + $1.utf8.count + 1 })
-        writer.append(utf8: "{\"replies\":[")
-        for (index, envelope) in envelopes.enumerated() {
-            if index > 0 { writer.append(UInt8(ascii: ",")) }
-            writer.append(utf8: envelope)
-        }
-        writer.append(utf8: "]}")
-        return InboxAnswer(status: 200, body: Array(writer.bytes))
-    }
-
-    static let internalError = InboxAnswer(
-        status: 500,
-        body: Array("{\"error\":{\"code\":\"internal\",\"message\":\"the vendor could not store this\"}}".utf8))
-
-    static func error(_ error: ProtocolError) -> InboxAnswer {
-        var writer = ByteWriter(capacity: 128)
-        writer.append(utf8: "{\"error\":{\"code\":\"" + error.code.description + "\",\"message\":")
-        writer.appendJSONString(error.message)
-        writer.append(utf8: "}}")
-        return InboxAnswer(status: error.httpStatus, body: Array(writer.bytes))
-    }
-}
-
 /// The vendor's side of PROTOCOL.md §4: verifies each envelope, then answers intents with offers from the catalog,
 /// counters down to an item's floor, accepts whose sealed data holds exactly what the offer needs, withdrawals and
 /// requests to forget.
@@ -86,30 +57,28 @@ public final class VendorInbox: Service {
         }
     }
 
-    /// Answers one envelope. Never throws: every failure becomes the spec's status and code.
-    public func handle(body: [UInt8], now: Timestamp = .now) async -> InboxAnswer {
-        let verified: VerifiedEnvelope
+    /// Answers one message that its transport verified (an envelope over HTTP, ``VendorInbox/handle(body:now:)``).
+    /// Never throws: every failure becomes one of the spec's codes.
+    ///
+    /// - Returns: The replies, each signed by the transport (``InboundMessage/replies``), or why the message was
+    ///   refused.
+    public func receive(_ inbound: InboundMessage) async -> InboxOutcome {
         do {
-            verified = try verifier.verify(json: body, now: now)
-        } catch {
-            return .error(error)
-        }
-        do {
-            // The in-memory window refused copies seen by this process; the records refuse those seen before a
+            // The transport's in-memory window refused copies it saw; the records refuse those seen before a
             // restart or at another instance. Intents record theirs in the transaction that stores them, the hot
             // path's one commit.
-            if !verified.message.kind.isIntent {
+            if !inbound.message.kind.isIntent {
                 guard
                     try await records.admit(
-                        sender: Data(verified.sender.bytes), nonce: VendorInbox.nonce(of: verified),
-                        until: VendorInbox.seenUntil(now), now: now.secondsSince1970)
+                        sender: inbound.sender, nonce: inbound.replayToken, until: inbound.replayUntil,
+                        now: inbound.receivedAt.secondsSince1970)
                 else { throw VendorInbox.replayed }
             }
-            return try await act(on: verified, now: now)
+            return .replies(try await act(on: inbound))
         } catch let error as ProtocolError {
-            return .error(error)
+            return .refused(error)
         } catch {
-            return answer(failure: records.storageError(error), error)
+            return failed(records.storageError(error), error)
         }
     }
 
@@ -117,48 +86,36 @@ public final class VendorInbox: Service {
     /// was written, and a fresh envelope may try again: a copy of this one is a replay to the in-memory window),
     /// else a bare `500`, with the cause for the operator (never a secret: engines explain their errors from codes
     /// and statements, not arguments).
-    private func answer(failure: VendorStoreError?, _ error: any Error) -> InboxAnswer {
+    private func failed(_ failure: VendorStoreError?, _ error: any Error) -> InboxOutcome {
         if failure?.code == .busy {
-            logger.warning("\(failure!.message); an envelope was answered 503")
-            return .error(ProtocolError(.busy, "the vendor's records are busy; try again in a moment"))
+            logger.warning("\(failure!.message); a message was answered busy")
+            return .refused(ProtocolError(.busy, "the vendor's records are busy; try again in a moment"))
         }
         let cause = failure?.message ?? (error is CommitterStopped ? "the server is stopping" : "\(error)")
-        logger.error("could not answer an envelope: \(cause)")
-        return .internalError
+        logger.error("could not answer a message: \(cause)")
+        return .failed
     }
 
-    static let replayed = ProtocolError(.replay, "this envelope was already received")
+    static let replayed = ProtocolError(.replay, "this message was already received")
 
-    static func nonce(of envelope: VerifiedEnvelope) -> Data { Data(Base64URL.decode(envelope.envelope.nonce) ?? []) }
-
-    /// Until when a pair received `now` is remembered: §3's window, whatever the envelope's `ts`.
-    static func seenUntil(_ now: Timestamp) -> Int64 {
-        now.secondsSince1970 + EnvelopeVerifier.replayWindowSeconds
-    }
-
-    private func act(on envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
-        let message = envelope.message
-        let sender = Data(envelope.sender.bytes)
+    private func act(on inbound: InboundMessage) async throws -> [String] {
+        let message = inbound.message
+        let sender = inbound.sender
         switch message.kind {
-        case .buy, .rent, .hire, .fix:
-            // The envelope's `msg` is the intent's canonical form already: the verifier refused it otherwise.
-            return try await answerIntent(
-                message, canonical: envelope.envelope.msg, sender: envelope.sender,
-                seen: (VendorInbox.nonce(of: envelope), VendorInbox.seenUntil(now)),
-                now: now)
-        case .counter: return try await answerCounter(message, sender: envelope.sender, now: now)
-        case .accept: return try await answerAccept(envelope, now: now)
+        case .buy, .rent, .hire, .fix: return try await answerIntent(inbound)
+        case .counter: return try await answerCounter(inbound)
+        case .accept: return try await answerAccept(inbound)
         case .decline:
             let offer = try await requireOffer(message.re!, sender: sender)
             // Declining an offer that is no longer open changes nothing, and says so no louder than a success.
             _ = try await records.declineOffer(id: offer.id, sender: sender)
-            return .replies([])
+            return []
         case .withdraw:
             guard try await records.withdrawIntent(sender: sender, id: message.re!.description) else {
                 throw ProtocolError(.unknownRef, "no intent \(message.re!) was received from this key")
             }
-            return .replies([])
-        case .forget: return try await answerForget(envelope, now: now)
+            return []
+        case .forget: return try await answerForget(inbound)
         case .offer, .confirm:
             throw ProtocolError(
                 .badMessage, "a vendor's inbox takes what a person sends, not #\(message.kind.rawValue)")
@@ -167,10 +124,9 @@ public final class VendorInbox: Service {
 
     // MARK: - Intents
 
-    private func answerIntent(
-        _ intent: Message, canonical: String, sender: SigningPublicKey, seen: (nonce: Data, until: Int64),
-        now: Timestamp
-    ) async throws -> InboxAnswer {
+    private func answerIntent(_ inbound: InboundMessage) async throws -> [String] {
+        let intent = inbound.message
+        let now = inbound.receivedAt
         guard let intentID = intent.id else {
             throw ProtocolError(.badMessage, "an intent sent to a vendor needs an id:, so that offers can answer it")
         }
@@ -182,7 +138,7 @@ public final class VendorInbox: Service {
                 "this vendor does not support \(unsupported.map(\.description).joined(separator: ", ")); it supports "
                     + catalog.terms.map(\.description).joined(separator: ", "))
         }
-        let senderData = Data(sender.bytes)
+        let senderData = inbound.sender
         let terms = requested.isEmpty ? [catalog.terms[0]] : requested
         let items = catalog.matches(intent).prefix(VendorLimits.offersPerIntent)
         var offers: [(offer: StoredOffer, envelope: String)] = []
@@ -194,15 +150,16 @@ public final class VendorInbox: Service {
                 zip(items, ids).map { item, id in
                     makeOffer(
                         id: id, item: item, price: item.price, qty: intent.qty?.value ?? 1, intentID: intentID,
-                        terms: terms, to: sender, now: now)
+                        terms: terms, for: inbound)
                 }
             }
             // One transaction: stored if new; otherwise the state of the copy received before.
             outcome = try await committer.store(
                 IntentToStore(
-                    sender: senderData, id: intentID.description, canonical: canonical,
-                    offers: offers.map(\.offer), receivedAt: now.secondsSince1970, nonce: seen.nonce,
-                    seenUntil: seen.until, quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds)))
+                    sender: senderData, id: intentID.description, canonical: inbound.canonical,
+                    offers: offers.map(\.offer), receivedAt: now.secondsSince1970, nonce: inbound.replayToken,
+                    seenUntil: inbound.replayUntil,
+                    quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds)))
         } while outcome == .offerIDTaken
         switch outcome {
         case .stored, .offerIDTaken: break  // the loop ends on anything but a clash
@@ -212,7 +169,7 @@ public final class VendorInbox: Service {
                 .tooMany,
                 "this key already has \(VendorLimits.openIntentsPerSender) open intents here whose offers still "
                     + "stand: withdraw some, or wait for their offers to lapse (\(catalog.offerValidity))")
-        case .alreadyReceived(.withdrawn): return .replies([])
+        case .alreadyReceived(.withdrawn): return []
         case .alreadyReceived(.open):
             // The same offers again, word for word, in fresh envelopes (a copy of the old ones would rightly be
             // refused as a replay): an offer id names one offer, and an agent refuses the same id with other words
@@ -221,19 +178,15 @@ public final class VendorInbox: Service {
             // `expired`. Lapsed offers are left out.
             let stillOpen = try await records.openOffers(
                 sender: senderData, intentID: intentID.description, now: now.secondsSince1970)
-            let envelopes = keys.signing.whileSecretReadable {
-                stillOpen.map { sign(canonical: $0.message, to: sender, at: now).json }
-            }
-            return .replies(envelopes)
+            return keys.signing.whileSecretReadable { stillOpen.map { inbound.replies.signed($0.message) } }
         }
-        return .replies(offers.map(\.envelope))
+        return offers.map(\.envelope)
     }
 
-    /// An offer of `item` with the id `id`, as stored, and its signed envelope.
+    /// An offer of `item` with the id `id` to the sender of `inbound`, as stored, and signed by its transport.
     private func makeOffer(
         id: MessageID, item: Catalog.Item, price: Money, qty: Int, intentID: MessageID, terms: [TermsID],
-        to recipient: SigningPublicKey,
-        now: Timestamp
+        for inbound: InboundMessage
     ) -> (offer: StoredOffer, envelope: String) {
         var offer = Message(kind: .offer)
         offer.id = id
@@ -247,12 +200,12 @@ public final class VendorInbox: Service {
         offer.terms = FieldList(terms)
         offer.needs = FieldList(item.needs)
         let message = offer.canonicalForm
-        let envelope = sign(canonical: message, to: recipient, at: now)
         let stored = StoredOffer(
-            id: id.description, sender: Data(recipient.bytes), intentID: intentID.description,
+            id: id.description, sender: inbound.sender, intentID: intentID.description,
             sku: item.sku.description, price: price, qty: qty, needs: item.needs, terms: terms.map(\.description),
-            expiresAt: now.secondsSince1970 + Int64(catalog.offerValidity.seconds), state: .open, message: message)
-        return (stored, envelope.json)
+            expiresAt: inbound.receivedAt.secondsSince1970 + Int64(catalog.offerValidity.seconds), state: .open,
+            message: message)
+        return (stored, inbound.replies.signed(message))
     }
 
     private func requireOffer(_ id: MessageID, sender: Data) async throws -> StoredOffer {
@@ -277,35 +230,32 @@ public final class VendorInbox: Service {
 
     // MARK: - Counters
 
-    private func answerCounter(_ counter: Message, sender: SigningPublicKey, now: Timestamp) async throws
-        -> InboxAnswer
-    {
-        let senderData = Data(sender.bytes)
-        let offer = try await requireOpenOffer(counter.re!, sender: senderData, now: now)
+    private func answerCounter(_ inbound: InboundMessage) async throws -> [String] {
+        let counter = inbound.message
+        let offer = try await requireOpenOffer(counter.re!, sender: inbound.sender, now: inbound.receivedAt)
         guard let item = catalog.item(sku: offer.sku) else {
-            return decline(counter, why: "this item is no longer sold", to: sender, now: now)
+            return decline(counter, why: "this item is no longer sold", for: inbound)
         }
         let qty = counter.qty?.value ?? offer.qty
         let available = item.stock - (try await records.soldCount(sku: offer.sku))
         guard qty <= available else {
-            return decline(counter, why: "only \(max(available, 0)) left", to: sender, now: now)
+            return decline(counter, why: "only \(max(available, 0)) left", for: inbound)
         }
         let asked = counter.price ?? offer.price
         guard asked.currency == offer.price.currency else {
-            return decline(counter, why: "prices are in \(offer.price.currency)", to: sender, now: now)
+            return decline(counter, why: "prices are in \(offer.price.currency)", for: inbound)
         }
         let price = asked.thousandths >= item.floor.thousandths ? asked : item.floor
         if price.thousandths >= offer.price.thousandths, asked.thousandths < offer.price.thousandths {
-            return decline(counter, why: "\(offer.price) is the lowest price", to: sender, now: now)
+            return decline(counter, why: "\(offer.price) is the lowest price", for: inbound)
         }
         let terms = offer.terms.compactMap { TermsID($0) }
         while true {
             let newOffer = makeOffer(
                 id: try records.newOfferIDs(count: 1)[0], item: item, price: price, qty: qty,
-                intentID: MessageID(offer.intentID)!,
-                terms: terms, to: sender, now: now)
+                intentID: MessageID(offer.intentID)!, terms: terms, for: inbound)
             switch try await records.supersede(offerID: offer.id, with: newOffer.offer) {
-            case .replaced: return .replies([newOffer.envelope])
+            case .replaced: return [newOffer.envelope]
             case .notOpen: throw ProtocolError(.unknownRef, "offer \(offer.id) is no longer open")
             case .offerIDTaken: continue
             case .tooMany:
@@ -317,57 +267,43 @@ public final class VendorInbox: Service {
         }
     }
 
-    /// `message` in an envelope signed with the vendor's key, addressed to `recipient`.
-    private func sign(_ message: Message, to recipient: SigningPublicKey, at now: Timestamp) -> Envelope {
-        sign(canonical: message.canonicalForm, to: recipient, at: now)
-    }
-
-    /// A message already in canonical form (`message.canonicalForm`, kept by the caller) signed the same way.
-    private func sign(canonical message: String, to recipient: SigningPublicKey, at now: Timestamp) -> Envelope {
-        Envelope.signed(message: message, by: keys.signing, to: recipient, at: now)
-    }
-
-    /// A signed `confirm` re `message` (an accept, or a forget when `message` is one).
-    private func confirmation(of message: Message, eta: TimeSpan? = nil, to recipient: SigningPublicKey, now: Timestamp)
-        -> Envelope
-    {
+    /// A `confirm` re `message` (an accept, or a forget when `message` is one), signed by its transport.
+    private func confirmation(of message: Message, eta: TimeSpan? = nil, for inbound: InboundMessage) -> String {
         var confirm = Message(kind: .confirm)
         confirm.id = MessageID.random()
         // A forget without an id is confirmed against the deal's accept (schema/envelope.md).
         confirm.re = message.id ?? message.re
         confirm.eta = eta
-        return sign(confirm, to: recipient, at: now)
+        return inbound.replies.signed(confirm.canonicalForm)
     }
 
-    private func decline(_ message: Message, why: String, to recipient: SigningPublicKey, now: Timestamp)
-        -> InboxAnswer
-    {
+    private func decline(_ message: Message, why: String, for inbound: InboundMessage) -> [String] {
         var decline = Message(kind: .decline)
         decline.id = MessageID.random()
         decline.re = message.id
         decline.why = why
-        return .replies([sign(decline, to: recipient, at: now).json])
+        return [inbound.replies.signed(decline.canonicalForm)]
     }
 
     // MARK: - Accepts
 
-    private func answerAccept(_ envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
-        let accept = envelope.message
-        let senderData = Data(envelope.sender.bytes)
+    private func answerAccept(_ inbound: InboundMessage) async throws -> [String] {
+        let accept = inbound.message
+        let (senderData, now) = (inbound.sender, inbound.receivedAt)
         // The person asked to forget this accept before it arrived (the two crossed): it is declined, and nothing it
         // carries is opened or stored. The deal's own transaction checks again.
         if try await records.isForgottenAccept(
             sender: senderData, acceptID: accept.id!.description, now: now.secondsSince1970)
         {
-            return decline(accept, why: VendorInbox.forgottenReason, to: envelope.sender, now: now)
+            return decline(accept, why: VendorInbox.forgottenReason, for: inbound)
         }
-        if let answer = try await answerToKnownAccept(accept, sender: envelope.sender, now: now) { return answer }
+        if let answer = try await answerToKnownAccept(accept, for: inbound) { return answer }
         let offer: StoredOffer
         do {
             offer = try await requireOpenOffer(accept.re!, sender: senderData, now: now)
         } catch let error as ProtocolError {
             // A retry racing the first send of this accept: the first may have made the deal since we looked.
-            if let answer = try await answerToKnownAccept(accept, sender: envelope.sender, now: now) { return answer }
+            if let answer = try await answerToKnownAccept(accept, for: inbound) { return answer }
             throw error
         }
         let agreed = accept.terms.map { $0.map(\.description) } ?? offer.terms
@@ -384,47 +320,45 @@ public final class VendorInbox: Service {
                 "offer \(offer.id) is made under \(offer.terms.joined(separator: ", ")); the accept leaves out "
                     + notAgreed.joined(separator: ", "))
         }
-        let disclosed = try openDisclosure(envelope, offer: offer)
+        let disclosed = try openDisclosure(inbound, offer: offer)
         guard let item = catalog.item(sku: offer.sku) else {
-            return decline(accept, why: "this item is no longer sold", to: envelope.sender, now: now)
+            return decline(accept, why: "this item is no longer sold", for: inbound)
         }
-        let reply = confirmation(of: accept, eta: item.eta, to: envelope.sender, now: now)
+        let reply = confirmation(of: accept, eta: item.eta, for: inbound)
         // The checks above were reads; the one that decides is made again with the write, in one transaction.
         let deal = DealToMake(
             sender: senderData, acceptID: accept.id!.description, offer: offer, stock: item.stock,
-            acceptEnvelope: envelope.envelope.json, confirmEnvelope: reply.json, disclosed: disclosed,
+            acceptEnvelope: inbound.evidence, confirmEnvelope: reply, disclosed: disclosed,
             now: now.secondsSince1970)
         switch try await records.makeDeal(deal) {
         case .made: break
         case .alreadyMade:
             // A retry racing the first send made the deal first: its confirm is the one kept.
-            if let answer = try await answerToKnownAccept(accept, sender: envelope.sender, now: now) { return answer }
+            if let answer = try await answerToKnownAccept(accept, for: inbound) { return answer }
         case .acceptIDTaken: throw VendorInbox.acceptIDTaken(accept)
-        case .soldOut: return decline(accept, why: "sold out", to: envelope.sender, now: now)
-        case .forgotten: return decline(accept, why: VendorInbox.forgottenReason, to: envelope.sender, now: now)
+        case .soldOut: return decline(accept, why: "sold out", for: inbound)
+        case .forgotten: return decline(accept, why: VendorInbox.forgottenReason, for: inbound)
         case .expired: throw ProtocolError(.expired, "offer \(offer.id) has expired")
         case .offerNotOpen(let state):
             throw ProtocolError(
                 .unknownRef, "offer \(offer.id) is no longer open (it was \(state?.rawValue ?? "removed"))")
         }
-        return .replies([reply.json])
+        return [reply]
     }
 
     /// The answer to an accept whose id already made a deal: the same confirm again when it is the same accept (an
     /// agent's `deal retry`), a refusal when the id was used for another offer; `nil` when the id is new.
-    private func answerToKnownAccept(_ accept: Message, sender: SigningPublicKey, now: Timestamp) async throws
-        -> InboxAnswer?
-    {
-        guard let deal = try await records.deal(sender: Data(sender.bytes), acceptID: accept.id!.description) else {
+    private func answerToKnownAccept(_ accept: Message, for inbound: InboundMessage) async throws -> [String]? {
+        guard let deal = try await records.deal(sender: inbound.sender, acceptID: accept.id!.description) else {
             return nil
         }
         guard deal.offerID == accept.re?.description else { throw VendorInbox.acceptIDTaken(accept) }
-        // The very confirm the vendor keeps (its id and eta), in a fresh envelope: a copy of the first would rightly
-        // be refused by the agent as a replay, and a new confirm would give the person a record the vendor has not.
-        guard let confirm = try? Envelope.decode(json: Array(deal.confirmEnvelope.utf8)).envelope.msg else {
+        // The very confirm the vendor keeps (its id and eta), signed afresh: a copy of the first would rightly be
+        // refused by the agent as a replay, and a new confirm would give the person a record the vendor has not.
+        guard let confirm = KeptEvidence.message(of: deal.confirmEnvelope) else {
             throw ProtocolError(.unknownRef, "the deal made by accept \(accept.id!) cannot be read back")
         }
-        return .replies([sign(canonical: confirm, to: sender, at: now).json])
+        return [inbound.replies.signed(confirm)]
     }
 
     /// The `why` of the decline §4.1 gives an accept whose forget came first.
@@ -439,15 +373,15 @@ public final class VendorInbox: Service {
     /// Opens the sealed data and checks that it holds exactly the categories the offer needs, each a string.
     ///
     /// - Returns: The disclosed JSON object, or `nil` when the offer needs nothing.
-    private func openDisclosure(_ envelope: VerifiedEnvelope, offer: StoredOffer) throws -> String? {
+    private func openDisclosure(_ inbound: InboundMessage, offer: StoredOffer) throws -> String? {
         let needs = Set(offer.needs.map(\.rawValue))
-        let given = Set(envelope.message.give.map { $0.map(\.rawValue) } ?? [])
+        let given = Set(inbound.message.give.map { $0.map(\.rawValue) } ?? [])
         guard given == needs else {
             throw ProtocolError(
                 .missingData,
                 "the offer needs \(Self.list(needs)); the accept gives \(Self.list(given))")
         }
-        guard let sealed = envelope.sealedData else {
+        guard let sealed = inbound.sealedData else {
             if needs.isEmpty { return nil }
             throw ProtocolError(.missingData, "the accept carries no data; the offer needs \(Self.list(needs))")
         }
@@ -473,17 +407,17 @@ public final class VendorInbox: Service {
 
     // MARK: - Forgetting
 
-    private func answerForget(_ envelope: VerifiedEnvelope, now: Timestamp) async throws -> InboxAnswer {
-        let forget = envelope.message
-        let senderData = Data(envelope.sender.bytes)
+    private func answerForget(_ inbound: InboundMessage) async throws -> [String] {
+        let forget = inbound.message
+        let (senderData, now) = (inbound.sender, inbound.receivedAt)
         let acceptID = forget.re!.description
         while true {
             if let stored = try await records.deal(sender: senderData, acceptID: acceptID) {
-                let original = try Envelope.decode(json: Array(stored.acceptEnvelope.utf8)).envelope
-                let stripped = original.removingData()
-                let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
+                guard let kept = KeptEvidence.strippedOfData(stored.acceptEnvelope) else {
+                    throw ProtocolError(.unknownRef, "the deal made by accept \(acceptID) cannot be read back")
+                }
                 _ = try await records.forget(
-                    sender: senderData, acceptID: acceptID, strippedAccept: stripped.json, digest: digest)
+                    sender: senderData, acceptID: acceptID, strippedAccept: kept.stripped, digest: kept.digest)
                 break
             }
             // No deal: the accept was declined or refused (its data never kept), or it has not arrived yet (the two
@@ -493,7 +427,7 @@ public final class VendorInbox: Service {
                 sender: senderData, acceptID: acceptID,
                 until: now.secondsSince1970 + VendorLimits.forgottenAcceptSeconds, now: now.secondsSince1970)
             {
-            case .remembered: return .replies([confirmation(of: forget, to: envelope.sender, now: now).json])
+            case .remembered: return [confirmation(of: forget, for: inbound)]
             case .dealExists: continue  // the accept won the race: its deal is forgotten instead
             case .tooMany:
                 throw ProtocolError(
@@ -504,6 +438,6 @@ public final class VendorInbox: Service {
                 throw ProtocolError(.unknownRef, "no offer was made to this key, so it has no accept \(acceptID) here")
             }
         }
-        return .replies([confirmation(of: forget, to: envelope.sender, now: now).json])
+        return [confirmation(of: forget, for: inbound)]
     }
 }
