@@ -82,7 +82,7 @@ extension Agent {
             // The intent may have been withdrawn while the counter was on its way: its new offer is kept, closed.
             let stillWanted = try vault.intent(id: offer.intentID.description).state != .withdrawn
             let newOffer = StoredOffer(
-                vendor: vendor.name, intentID: offer.intentID, envelope: reply.envelope.json, message: reply.message,
+                vendor: vendor.name, intentID: offer.intentID, envelope: reply.evidence, message: reply.message,
                 receivedAt: Date(), expiresAt: Agent.expiry(of: reply.message, sentAt: reply.timestamp),
                 state: stillWanted ? .open : .withdrawn, vendorLabel: vendor.keyLabel)
             // The new offer must be new: an id the vendor gave another offer is refused, never merged with it.
@@ -212,7 +212,7 @@ extension Agent {
         let envelope = try sign(accept, as: plan.persona, toward: plan.vendor, sealedData: sealed)
         var deal = StoredDeal(
             id: acceptID, vendor: plan.vendor.name, persona: plan.persona, offerID: offer.id, intentID: offer.intentID,
-            acceptEnvelope: envelope.json, replyEnvelope: nil, disclosed: plan.items.map(\.category),
+            acceptEnvelope: envelope.evidence, replyEnvelope: nil, disclosed: plan.items.map(\.category),
             terms: plan.terms, createdAt: Date(), state: .sending)
         deal.item = offer.message.item ?? offer.message.sku?.description
         deal.price = offer.message.price
@@ -239,14 +239,12 @@ extension Agent {
                 "deal \(deal.id) is \(deal.state.rawValue): only an unconfirmed deal is sent again")
         }
         let vendor = try requireParties(of: deal)
-        guard let sent = try? Envelope.decode(json: Array(deal.acceptEnvelope.utf8)),
-            let accept = try? Message.parse(sent.envelope.msg)
-        else { throw AgentError.refused("deal \(deal.id)'s stored accept does not parse: see `proffer vault check`") }
+        guard let (accept, sealedData) = HTTPTransport.reread(deal.acceptEnvelope) else {
+            throw AgentError.refused("deal \(deal.id)'s stored accept does not parse: see `proffer vault check`")
+        }
         var sealed: [UInt8]?
-        if let data = sent.envelope.data {
-            guard let sealedTo = deal.sealedTo, vendor.boxKey.map({ Base64URL.encode($0.bytes) }) == sealedTo,
-                let bytes = Base64URL.decode(data)
-            else {
+        if let bytes = sealedData {
+            guard let sealedTo = deal.sealedTo, vendor.boxKey.map({ Base64URL.encode($0.bytes) }) == sealedTo else {
                 throw AgentError.refused(
                     "\(vendor.name)'s key for sealed data changed since deal \(deal.id) was sent: its data cannot be sent "
                         + "again. Accept a new offer instead")
@@ -271,7 +269,7 @@ extension Agent {
                 throw AgentError.refused("deal \(stored.id) is now \(stored.state.rawValue): it was not sent again")
             }
             stored.state = .sending
-            stored.acceptEnvelope = envelope.json
+            stored.acceptEnvelope = envelope.evidence
             stored.problem = nil
             return stored.disclosed.isEmpty
                 ? []
@@ -323,7 +321,7 @@ extension Agent {
 
     /// Delivers a deal's accept and records what came of it, over whatever another process did meanwhile: only a
     /// deal still `sending` takes the outcome.
-    private func send(_ envelope: Envelope, for sending: StoredDeal, timeout: Duration, reportedAs: Duration)
+    private func send(_ envelope: OutgoingMessage, for sending: StoredDeal, timeout: Duration, reportedAs: Duration)
         async throws -> StoredDeal
     {
         let vendor = try vault.vendor(named: sending.vendor)
@@ -337,7 +335,7 @@ extension Agent {
             }
             let confirmed = reply.message.kind == MessageKind.confirm
             let why = VendorText.clean(reply.message.why ?? "no reason given")
-            outcome = confirmed ? (.confirmed, reply.envelope.json, nil) : (.declined, reply.envelope.json, why)
+            outcome = confirmed ? (.confirmed, reply.evidence, nil) : (.declined, reply.evidence, why)
         } catch let error as AgentError {
             // Only a signed decline is a decline; an error answer is not signed, so the outcome stays unknown.
             outcome = (.unconfirmed, nil, error.message)
@@ -477,8 +475,7 @@ extension Agent {
         }
         let vendor = try requireParties(of: found)
         var forget = Message(kind: .forget)
-        let previous = found.forgetEnvelope.flatMap { try? Envelope.decode(json: Array($0.utf8)) }
-            .flatMap { try? Message.parse($0.envelope.msg) }
+        let previous = found.forgetEnvelope.flatMap(HTTPTransport.reread)?.message
         let forgetID = previous?.id ?? MessageID.random()
         forget.id = forgetID
         forget.re = found.id
@@ -486,11 +483,11 @@ extension Agent {
         try vault.updateDeal(id: found.id) { stored in
             guard stored.state != .forgotten else { return [] }
             stored.state = .forgetPending
-            stored.forgetEnvelope = envelope.json
+            stored.forgetEnvelope = envelope.evidence
             if stored.forgetAskedAt == nil { stored.forgetAskedAt = Date() }
             return []
         }
-        let replies: [VerifiedEnvelope]
+        let replies: [VerifiedReply]
         do {
             replies = try await deliver(envelope, to: vendor, timeout: timeout)
         } catch {
@@ -512,7 +509,7 @@ extension Agent {
             }
             guard stored.state != .forgotten else { return audit }
             if let confirm {
-                stored.forgetReplyEnvelope = confirm.envelope.json
+                stored.forgetReplyEnvelope = confirm.evidence
                 stored.state = .forgotten
                 stored.problem = nil
                 audit.append(

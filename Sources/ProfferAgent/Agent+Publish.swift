@@ -66,7 +66,7 @@ extension Agent {
             }
             stored.vendorIDs = ids
         }
-        var envelopes: [(Vendor, MessageID, Envelope)] = []
+        var envelopes: [(Vendor, MessageID, OutgoingMessage)] = []
         for vendor in targets {
             var copy = intent.message
             let vendorID = withIDs.id(toward: vendor.name)
@@ -129,7 +129,7 @@ extension Agent {
     /// One vendor's answer to a published intent.
     struct VendorAnswer: Sendable {
         let vendor: Vendor
-        let replies: [VerifiedEnvelope]
+        let replies: [VerifiedReply]
         let offers: [StoredOffer]
         let error: AgentError?
 
@@ -161,7 +161,7 @@ extension Agent {
 
     /// The verified offers among `replies`, ready to store under the person's own intent id.
     static func offers(
-        in replies: [VerifiedEnvelope], answering vendorID: MessageID, intentID: MessageID, from vendor: Vendor
+        in replies: [VerifiedReply], answering vendorID: MessageID, intentID: MessageID, from vendor: Vendor
     )
         throws(AgentError) -> [StoredOffer]
     {
@@ -176,7 +176,7 @@ extension Agent {
             }
             offers.append(
                 StoredOffer(
-                    vendor: vendor.name, intentID: intentID, envelope: reply.envelope.json, message: message,
+                    vendor: vendor.name, intentID: intentID, envelope: reply.evidence, message: message,
                     receivedAt: now, expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp),
                     vendorLabel: vendor.keyLabel))
         }

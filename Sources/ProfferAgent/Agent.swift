@@ -21,12 +21,14 @@ public final class Agent: Sendable {
 
     public let vault: Vault
     public let client: VendorClient
-    /// Replies seen by this process; the vault also remembers them across runs.
-    let replies = ReplayWindow(capacity: 100_000)
+    /// How messages reach vendors and replies come back: HTTP (PROTOCOL.md §4) through ``client``.
+    let transport: HTTPTransport
 
     public init(vault: Vault, client: VendorClient = .shared) {
         self.vault = vault
         self.client = client
+        // Replies seen by this process; the vault also remembers them across runs.
+        transport = HTTPTransport(client: client, seen: ReplayWindow(capacity: 100_000))
     }
 
     /// The key `persona` signs with toward `vendor`.
@@ -171,12 +173,9 @@ public final class Agent: Sendable {
 
     // MARK: - Talking to a vendor
 
-    /// Wraps `message` in an envelope signed with the persona's pairwise key and addressed to the pinned key.
-    ///
-    /// The `ts` is set back by a random 0 to 20 s, so vendors comparing envelopes of one intent do not find the same
-    /// second in each.
+    /// `message` signed for `vendor` by the persona's pairwise key, ready to send and to keep.
     func sign(_ message: Message, as persona: String, toward vendor: Vendor, sealedData: [UInt8]? = nil)
-        throws(AgentError) -> Envelope
+        throws(AgentError) -> OutgoingMessage
     {
         // A rolled-back sharing rule or a swapped preference must never reach a vendor: nothing leaves a vault that
         // failed its integrity check.
@@ -186,75 +185,39 @@ public final class Agent: Sendable {
         guard let pinned = vendor.signingKey else {
             throw .refused("\(vendor.name) has no pinned key: add it again with `proffer vendor add URL`")
         }
-        return Envelope.signed(
-            message: message.canonicalForm, by: try identity(of: persona, toward: vendor), to: pinned,
-            sealedData: sealedData, at: Timestamp.now.adding(seconds: -Int64.random(in: 0...20)))
+        return transport.prepare(
+            message, by: try identity(of: persona, toward: vendor), to: pinned, sealedData: sealedData)
     }
 
-    /// Posts a signed envelope within `timeout` (optionally after checking the vendor's profile in the same time),
-    /// and returns the verified replies, admitted as never seen before.
+    /// Sends `outgoing` within `timeout` (optionally after checking the vendor's profile in the same time), and
+    /// returns the verified replies, admitted as never seen before.
     ///
     /// - Parameter reportedAs: The timeout to name if it runs out, when `timeout` is what is left of a longer one.
     func deliver(
-        _ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool = false, timeout: Duration,
+        _ outgoing: OutgoingMessage, to vendor: Vendor, checkingProfile: Bool = false, timeout: Duration,
         reportedAs: Duration? = nil
-    ) async throws(AgentError) -> [VerifiedEnvelope] {
+    ) async throws(AgentError) -> [VerifiedReply] {
         let replies = try await deliverUnadmitted(
-            envelope, to: vendor, checkingProfile: checkingProfile, timeout: timeout, reportedAs: reportedAs)
+            outgoing, to: vendor, checkingProfile: checkingProfile, timeout: timeout, reportedAs: reportedAs)
         if let problem = try admit(replies) { throw .badAnswer(VendorEndpoint(vendor), problem) }
         return replies
     }
 
-    /// Like ``deliver(_:to:checkingProfile:timeout:)``, leaving the replies to be admitted by the caller, so that
-    /// publishing to many vendors admits all their replies in one write.
+    /// Like ``deliver(_:to:checkingProfile:timeout:reportedAs:)``, leaving the replies to be admitted by the caller,
+    /// so that publishing to many vendors admits all their replies in one write.
     func deliverUnadmitted(
-        _ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool, timeout: Duration, reportedAs: Duration? = nil
-    ) async throws(AgentError) -> [VerifiedEnvelope] {
-        let endpoint = VendorEndpoint(vendor)
-        let client = self.client
-        let vault = self.vault
-        let body = try await VendorClient.withDeadline(timeout, for: endpoint, reportedAs: reportedAs) {
-            () async throws(AgentError) in
-            if checkingProfile {
-                try Agent.checkPinned(try await client.profile(endpoint), against: vendor, noting: vault)
-            }
-            return try await client.post(envelope, to: endpoint)
-        }
-        return try verifyReplies(body, from: vendor, to: envelope)
-    }
-
-    /// Checks every reply: §3's checks addressed to the person's pairwise key, signed by the pinned key, not seen by
-    /// this process. One bad reply refuses them all.
-    func verifyReplies(_ body: [UInt8], from vendor: Vendor, to sent: Envelope) throws(AgentError)
-        -> [VerifiedEnvelope]
-    {
-        let endpoint = VendorEndpoint(vendor)
-        guard let vendorKey = vendor.signingKey, let recipient = try? Envelope.decode(json: sent.jsonBytes).sender
-        else { throw .refused("\(vendor.name) has no pinned key") }
-        guard case .object(let members)? = try? StrictJSON.parse(body), members.count == 1,
-            members[0].0 == "replies", case .array(let items) = members[0].1
-        else { throw .badAnswer(endpoint, "answered with something other than {\"replies\":[…]}") }
-        let verifier = EnvelopeVerifier(recipient: recipient, replayWindow: replies)
-        var verified: [VerifiedEnvelope] = []
-        for (index, item) in items.enumerated() {
-            do throws(ProtocolError) {
-                let decoded = try Envelope.decode(item)
-                guard decoded.sender == vendorKey else {
-                    throw ProtocolError(.badSignature, "it is signed by another key than the vendor's pinned key")
-                }
-                verified.append(try verifier.verify(decoded))
-            } catch {
-                throw .badAnswer(
-                    endpoint, "sent reply \(index + 1), which was refused: \(error.code): \(error.message)")
-            }
-        }
-        return verified
+        _ outgoing: OutgoingMessage, to vendor: Vendor, checkingProfile: Bool, timeout: Duration,
+        reportedAs: Duration? = nil
+    ) async throws(AgentError) -> [VerifiedReply] {
+        try await transport.send(
+            outgoing, to: vendor, checkingProfile: checkingProfile, timeout: timeout, reportedAs: reportedAs,
+            noting: vault)
     }
 
     /// Records replies in the vault by (sender, nonce), so a copy is refused even in a later run.
     ///
     /// - Returns: What is wrong when one was already received before (a replay), else `nil`.
-    func admit(_ verified: [VerifiedEnvelope]) throws(AgentError) -> String? {
+    func admit(_ verified: [VerifiedReply]) throws(AgentError) -> String? {
         guard let replayed = try admitting([verified])[0].firstIndex(of: false) else { return nil }
         return "sent reply \(replayed + 1) again: it was already received before (a replay)"
     }
@@ -262,15 +225,13 @@ public final class Agent: Sendable {
     /// Records several vendors' replies in one write.
     ///
     /// - Returns: For each group, whether each reply is new.
-    func admitting(_ groups: [[VerifiedEnvelope]]) throws(AgentError) -> [[Bool]] {
+    func admitting(_ groups: [[VerifiedReply]]) throws(AgentError) -> [[Bool]] {
         let all = groups.flatMap { $0 }
         guard !all.isEmpty else { return groups.map { $0.map { _ in true } } }
         let fresh: [Bool]
         do {
             fresh = try vault.admitReplies(
-                all.map {
-                    ($0.sender.bytes, Base64URL.decode($0.envelope.nonce)!, $0.timestamp.secondsSince1970 + 300)
-                },
+                all.map { ($0.replayKey.sender, $0.replayKey.nonce, $0.timestamp.secondsSince1970 + 300) },
                 now: Timestamp.now.secondsSince1970)
         } catch {
             throw .refused("the replies could not be recorded in the vault: \(error)")
