@@ -99,15 +99,44 @@ let package = Package(
         ),
         .testTarget(name: "ProfferCryptoTests", dependencies: ["ProfferCrypto"]),
         .testTarget(name: "ProfferEnvelopeTests", dependencies: ["ProfferEnvelope", "ProfferWire", "ProfferCrypto"]),
-        .target(name: "ProfferTestSupport", path: "Tests/ProfferTestSupport"),
-        .testTarget(
-            name: "ProfferNegotiationTests",
+        .target(
+            name: "ProfferTestSupport",
             dependencies: [
-                "proffer", "ProfferTestSupport",
                 "ProfferAgent", "ProfferVendorKit", "ProfferEnvelope", "ProfferVault", "ProfferWire", "ProfferCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ProfferTestSupport"
+        ),
+        .testTarget(
+            name: "ProfferAgentTests",
+            dependencies: [
+                "ProfferTestSupport", "ProfferAgent", "ProfferVendorKit", "ProfferEnvelope", "ProfferVault",
+                "ProfferWire", "ProfferCrypto", .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "ProfferVendorKitTests",
+            dependencies: [
+                "ProfferTestSupport", "ProfferVendorKit", "ProfferEnvelope", "ProfferWire", "ProfferCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "ProfferAuditTests",
+            dependencies: ["ProfferAudit", "ProfferVault", "ProfferWire", "ProfferCrypto", "ProfferEnvelope"]
+        ),
+        // End to end: the built `proffer` against vendors on 127.0.0.1.
+        .testTarget(
+            name: "ProfferNegotiationTests",
+            dependencies: [
+                "proffer", "proffer-vendor", "ProfferTestSupport",
+                "ProfferAgent", "ProfferVendorKit", "ProfferEnvelope", "ProfferVault", "ProfferWire", "ProfferCrypto",
+                "ProfferAudit",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

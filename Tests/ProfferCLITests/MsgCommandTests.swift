@@ -1,6 +1,7 @@
 import Foundation
-import ProfferTestSupport
 import Testing
+
+@testable import ProfferTestSupport
 
 @Suite("proffer msg")
 struct MsgCommandTests {

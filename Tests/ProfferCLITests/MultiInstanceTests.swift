@@ -3,9 +3,10 @@ import Foundation
 import NIOCore
 import ProfferCrypto
 import ProfferEnvelope
-import ProfferTestSupport
 import ProfferWire
 import Testing
+
+@testable import ProfferTestSupport
 
 /// Two `proffer-vendor serve` processes over one PostgreSQL database and one key folder: one vendor.
 @Suite("several proffer-vendor instances over one PostgreSQL database", .serialized)

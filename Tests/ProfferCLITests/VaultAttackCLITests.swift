@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import ProfferCrypto
-import ProfferTestSupport
 import ProfferVault
 import Testing
+
+@testable import ProfferTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -14,20 +15,20 @@ import Testing
 @Suite("Vault attacks through the CLI", .serialized)
 struct VaultAttackCLITests {
     /// A vault with three sharing-rule changes in its audit log and two preferences.
-    func preparedVault() throws -> CLIVault {
-        let vault = try CLIVault()
+    func preparedVault() throws -> CLIPerson {
+        let vault = try CLIPerson(bare: ())
         try vault.proffer(["pref", "set", "email", "ada@example.org", "--share", "never"])
         try vault.proffer(["pref", "set", "postal", "1 Main Street", "--share", "always"])
         try vault.proffer(["pref", "set", "name", "Ada", "--share", "ask"])
         return vault
     }
 
-    func sql(_ vault: CLIVault, _ statements: String, arguments: StatementArguments = []) throws {
+    func sql(_ vault: CLIPerson, _ statements: String, arguments: StatementArguments = []) throws {
         try DatabaseQueue(path: vault.path).write { db in try db.execute(sql: statements, arguments: arguments) }
     }
 
     /// A whole copy of the vault file as it is now (after a checkpoint, so the copy is complete).
-    func copy(_ vault: CLIVault, to name: String) throws -> String {
+    func copy(_ vault: CLIPerson, to name: String) throws -> String {
         try DatabaseQueue(path: vault.path).writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
@@ -270,7 +271,7 @@ struct VaultAttackCLITests {
 
     @Test("50 kills at random moments during a passphrase change: exactly one passphrase opens, vault check passes")
     func killedPassphraseChange() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         try vault.fill(400)
         try vault.proffer(["pref", "set", "email", "ada@example.org", "--share", "always"])
         let files = [vault.passphraseFile, vault.folder.appendingPathComponent("second-passphrase").path]
@@ -309,7 +310,7 @@ struct VaultAttackCLITests {
 
     @Test("a passphrase file over 4 KiB is refused, not cut short")
     func largePassphraseFile() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         let large = vault.folder.appendingPathComponent("large").path
         try Data(repeating: 0x61, count: 5000).write(to: URL(fileURLWithPath: large))
         let outcome = try vault.proffer(["persona", "list", "--passphrase-file", large])
@@ -319,7 +320,7 @@ struct VaultAttackCLITests {
 
     @Test("--vault naming a folder, an empty file or another kind of file: each its own clear message")
     func notAVault() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         let empty = vault.folder.appendingPathComponent("empty.db").path
         _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let text = vault.folder.appendingPathComponent("notes.txt").path
@@ -368,7 +369,7 @@ struct VaultAttackCLITests {
     @Test("another vault with the same passphrase copied into the vault's place is refused")
     func otherVaultInPlace() throws {
         let vault = try preparedVault()
-        let other = try CLIVault()
+        let other = try CLIPerson(bare: ())
         try other.proffer(["pref", "set", "email", "eve@example.org"])
         let copy = try self.copy(other, to: "other.db")
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: vault.path + suffix) }
@@ -461,7 +462,7 @@ struct VaultAttackCLITests {
     @Test("a symbolic link to another vault swapped in at the vault's path is refused, and so is a linked folder")
     func linkedVaultInPlace() throws {
         let vault = try preparedVault()
-        let other = try CLIVault()
+        let other = try CLIPerson(bare: ())
         try other.proffer(["pref", "set", "email", "eve@example.org"])
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: vault.path + suffix) }
         try FileManager.default.createSymbolicLink(atPath: vault.path, withDestinationPath: other.path)
@@ -497,7 +498,7 @@ struct VaultAttackCLITests {
 
     @Test("an import killed at random moments leaves no vault or a whole one, never an empty one that looks intact")
     func killedImport() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         try vault.fill(300)
         let exportFile = vault.folder.appendingPathComponent("backup.export").path
         #expect(try vault.proffer(["export", exportFile]).status == 0)

@@ -1,82 +1,34 @@
 import Foundation
 import GRDB
 import ProfferCrypto
-import ProfferTestSupport
 import ProfferVault
 import Testing
+
+@testable import ProfferTestSupport
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A vault made through the CLI in a temporary folder, and the environment that points `proffer` at it.
-final class CLIVault {
-    let folder: URL
-    let path: String
-    let passphraseFile: String
-    /// The rollback anchors live in the test's own folder, never in the user's state folder.
-    var stateFolder: String { folder.appendingPathComponent("state").path }
-    var environment: [String: String] {
-        ["PROFFER_VAULT": path, "PROFFER_PASSPHRASE_FILE": passphraseFile, "XDG_STATE_HOME": stateFolder]
-    }
-
-    init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-cli-vault-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        path = folder.appendingPathComponent("data/vault.db").path
-        passphraseFile = folder.appendingPathComponent("passphrase").path
-        try Data("correct horse battery\n".utf8).write(to: URL(fileURLWithPath: passphraseFile))
-        let created = try proffer(["init", "--kdf", "weak-for-tests"])
-        guard created.status == 0 else { throw CLIError(created.stderr) }
-    }
-
-    deinit { try? FileManager.default.removeItem(at: folder) }
-
-    @discardableResult
-    func proffer(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProfferProcess.Outcome {
-        try ProfferProcess.run(arguments, environment: environment.merging(extra) { $1 })
-    }
-
-    /// Stores `count` intents in one transaction through `vault-test-writer`.
-    func fill(_ count: Int) throws {
-        let filler = Process()
-        filler.executableURL = ProfferProcess.builtProduct("vault-test-writer")
-        filler.arguments = [path, passphraseFile, "fill", String(count)]
-        filler.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        filler.standardOutput = Pipe()
-        try filler.run()
-        filler.waitUntilExit()
-    }
-
-    func open() throws -> Vault {
-        var bytes = Array("correct horse battery".utf8)
-        return try Vault.open(
-            at: path, passphrase: try SecretBytes(wiping: &bytes), anchorFolder: stateFolder + "/proffer")
-    }
-
-    struct CLIError: Error {
-        let message: String
-        init(_ message: String) { self.message = message }
-    }
-}
-
 @Suite("Vault through the CLI", .serialized)
 struct VaultCLITests {
     @Test("init makes the folder 0700 and the file 0600, and warns about weak-for-tests")
     func permissionsAfterInit() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         let folderMode =
             try FileManager.default.attributesOfItem(atPath: (vault.path as NSString).deletingLastPathComponent)[
                 .posixPermissions] as! Int
         let fileMode = try FileManager.default.attributesOfItem(atPath: vault.path)[.posixPermissions] as! Int
         #expect(folderMode == 0o700)
         #expect(fileMode == 0o600)
-        #expect(try vault.proffer(["persona", "list"]).stderr.contains("weak-for-tests"))
+        let unacknowledged = try vault.proffer(
+            ["persona", "list"], environment: ["PROFFER_WEAK_KDF_ACKNOWLEDGED": "0"])
+        #expect(unacknowledged.stderr.contains("weak-for-tests"))
     }
 
     @Test("a vault others can write to is refused")
     func refusesWorldWritable() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         chmod(vault.path, 0o666)
         let outcome = try vault.proffer(["persona", "list"])
         #expect(outcome.status == 1)
@@ -85,7 +37,7 @@ struct VaultCLITests {
 
     @Test("a wrong passphrase exits 77 and leaves the vault file's bytes unchanged")
     func wrongPassphrase() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         try vault.proffer(["pref", "set", "email", "ada@example.org"])
         let before = FileManager.default.contents(atPath: vault.path)
         let wrongFile = vault.folder.appendingPathComponent("wrong").path
@@ -99,7 +51,7 @@ struct VaultCLITests {
 
     @Test("listings speak JSON, and pref get prints only the value asked for")
     func listingsAndJSON() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         try vault.proffer(["pref", "set", "name", "Ada Lovelace", "--share", "always"])
         try vault.proffer(["vendor", "add", "cameras", "--url", "http://127.0.0.1:8081"])
         let intent = try vault.proffer(["intent", "new", "#buy camera.mirrorless max:1200eur in:de"])
@@ -121,7 +73,7 @@ struct VaultCLITests {
 
     @Test("audit verify exits non-zero and names the first altered entry")
     func auditVerify() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         for rule in ["ask", "always", "never"] {
             try vault.proffer(["pref", "set", "email", "a@b.c", "--share", rule])
         }
@@ -136,7 +88,7 @@ struct VaultCLITests {
 
     @Test("export and import through the CLI; a damaged export writes nothing")
     func exportImport() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         try vault.proffer(["pref", "set", "postal", "1 Main St", "--share", "ask"])
         let exportFile = vault.folder.appendingPathComponent("backup.export").path
         #expect(try vault.proffer(["export", exportFile]).status == 0)
@@ -156,7 +108,7 @@ struct VaultCLITests {
 
     @Test("a second process waits, then exits 75 with a clear message, while another holds the vault")
     func busyVault() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         let holder = Process()
         holder.executableURL = ProfferProcess.builtProduct("vault-test-writer")
         holder.arguments = [vault.path, vault.passphraseFile, "hold", "4"]
@@ -175,7 +127,7 @@ struct VaultCLITests {
 
     @Test("two writers at once never corrupt the vault, and every acknowledged write is kept")
     func concurrentWriters() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         let writers = (0..<2).map { number in
             let process = Process()
             process.executableURL = ProfferProcess.builtProduct("vault-test-writer")
@@ -209,7 +161,7 @@ struct VaultCLITests {
 
     @Test("50 kills at random moments: the vault always opens, passes integrity_check, keeps every acknowledged write")
     func crashSafety() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         var generator = SystemRandomNumberGenerator()
         var acknowledged: Set<String> = []
         for round in 0..<50 {
@@ -241,7 +193,7 @@ struct VaultCLITests {
 
     @Test("a write that hits a file-size limit fails clearly and leaves the vault as it was")
     func fullDisk() throws {
-        let vault = try CLIVault()
+        let vault = try CLIPerson(bare: ())
         for number in 0..<5 { try vault.proffer(["intent", "new", "#buy thing\(number)"]) }
         let proffer = ProfferProcess.executable.path
         // Limit files to a little more than the vault has now, then keep writing until a write fails.

@@ -3,9 +3,10 @@ import Foundation
 import NIOCore
 import ProfferCrypto
 import ProfferEnvelope
-import ProfferTestSupport
 import ProfferWire
 import Testing
+
+@testable import ProfferTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -287,20 +288,8 @@ struct VendorServerTests {
     @Test("proffer vendor add, intent publish and offer list against a running vendor; 69 when none is reachable")
     func publishFromTheCommandLine() async throws {
         let vendor = try await RunningVendor()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-cli-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let passphraseFile = folder.appendingPathComponent("passphrase").path
-        try "correct horse battery\n".write(toFile: passphraseFile, atomically: true, encoding: .utf8)
-        let environment = [
-            "PROFFER_VAULT": folder.appendingPathComponent("vault/vault.db").path,
-            "PROFFER_PASSPHRASE_FILE": passphraseFile, "PROFFER_WEAK_KDF_ACKNOWLEDGED": "1",
-            "XDG_STATE_HOME": folder.appendingPathComponent("state").path,
-        ]
-        func proffer(_ arguments: String...) throws -> ProfferProcess.Outcome {
-            try ProfferProcess.run(arguments, environment: environment)
-        }
-        #expect(try proffer("init", "--kdf", "weak-for-tests").status == 0)
+        let person = try CLIPerson(bare: ())
+        func proffer(_ arguments: String...) throws -> ProfferProcess.Outcome { try person.proffer(arguments) }
         let added = try proffer("vendor", "add", vendor.baseURL, "--name", "cameras", "--yes")
         #expect(added.status == 0, "\(added.stderr)")
         #expect(added.stdout.contains(fingerprint(of: vendor.profile.signingKey)))

@@ -5,11 +5,12 @@ import NIOCore
 import ProfferAudit
 import ProfferCrypto
 import ProfferEnvelope
-import ProfferTestSupport
 import ProfferVault
 import ProfferVendorKit
 import ProfferWire
 import Testing
+
+@testable import ProfferTestSupport
 
 /// A catalog whose shop name is markup, and whose offers lapse within a day.
 let hostileCatalogJSON = cameraCatalogJSON.replacingOccurrences(

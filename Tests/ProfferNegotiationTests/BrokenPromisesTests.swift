@@ -4,12 +4,13 @@ import Hummingbird
 import NIOCore
 import ProfferCrypto
 import ProfferEnvelope
-import ProfferTestSupport
 import ProfferVault
 import ProfferVendorKit
 import ProfferWire
 import Synchronization
 import Testing
+
+@testable import ProfferTestSupport
 
 /// A network hop that holds back every inbox POST carrying an `#accept` until released, as anyone on the path can.
 final class AcceptHolder: Sendable {
@@ -647,15 +648,15 @@ struct BrokenPromisesTests {
     func forgottenAcceptsPerSender(engine: Engine) async throws {
         let vendor = try await TestVendor.started(engine)
         let person = try SigningKeyPair.generate()
-        let intent = await VendorExactlyOnceTests.send(
+        let intent = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         #expect(intent.replies.count == 2)
         for _ in 0..<VendorLimits.forgottenAcceptsPerSender {
-            let forget = await VendorExactlyOnceTests.send(
+            let forget = await TestVendor.send(
                 "#forget id:\(MessageID.random()) re:\(MessageID.random())", from: person, to: vendor)
             #expect(forget.status == 200)
         }
-        let refused = await VendorExactlyOnceTests.send(
+        let refused = await TestVendor.send(
             "#forget id:\(MessageID.random()) re:\(MessageID.random())", from: person, to: vendor)
         #expect(refused.status == 429)
         #expect(refused.replies.isEmpty, "a forget not remembered is not confirmed")

@@ -9,6 +9,8 @@ import ProfferWire
 import Synchronization
 import Testing
 
+@testable import ProfferTestSupport
+
 /// Runs `body` with every router served on its own port.
 func withServers<T: Sendable>(
     _ routers: [Router<BasicRequestContext>], _ body: ([String]) async throws -> T

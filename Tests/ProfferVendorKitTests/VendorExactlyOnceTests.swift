@@ -5,6 +5,8 @@ import ProfferVendorKit
 import ProfferWire
 import Testing
 
+@testable import ProfferTestSupport
+
 @Suite("The reference vendor makes each deal exactly once, on SQLite and on PostgreSQL")
 struct VendorExactlyOnceTests {
     /// Sends `message` to the vendor as `person` and returns the reply messages (or the error code).
@@ -21,19 +23,6 @@ struct VendorExactlyOnceTests {
     }
 
     /// - Parameter time: When the envelope is signed and received (a test may move the clock forward).
-    static func send(
-        _ message: String, from person: SigningKeyPair, to vendor: TestVendor, sealed: [UInt8]? = nil,
-        at time: Timestamp = .now
-    ) async -> (status: Int, replies: [Message]) {
-        let envelope = Envelope.signed(
-            message: message, by: person, to: vendor.inbox.keys.signing.publicKey, sealedData: sealed, at: time)
-        let answer = await vendor.inbox.handle(body: envelope.jsonBytes, now: time)
-        let replies = TestVendor.replies(in: answer.body).compactMap { members -> Message? in
-            guard case .string(let msg)? = members.first(where: { $0.0 == "msg" })?.1 else { return nil }
-            return try? Message.parse(msg)
-        }
-        return (answer.status, replies)
-    }
 
     @Test(
         "twenty accepts of one offer at once, each with its own id: one deal, one confirm, stock intact",
@@ -41,12 +30,12 @@ struct VendorExactlyOnceTests {
     func concurrentAccepts(engine: Engine) async throws {
         let vendor = try await TestVendor.started(engine)
         let person = try SigningKeyPair.generate()
-        let offers = await Self.send(
+        let offers = await TestVendor.send(
             "#buy camera.mirrorless id:aaaaaaaa max:1300EUR terms:sd-base", from: person, to: vendor)
         let z6 = try #require(offers.replies.first { $0.item == "Z6 II body" })
         let data = try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
         let outcomes = await Self.atOnce(20) { _ in
-            await Self.send(
+            await TestVendor.send(
                 "#accept id:\(MessageID.random()) re:\(z6.id!) terms:sd-base give:name", from: person, to: vendor,
                 sealed: data)
         }
@@ -70,13 +59,13 @@ struct VendorExactlyOnceTests {
         let people = try (0..<8).map { _ in try SigningKeyPair.generate() }
         var offerIDs: [MessageID] = []
         for person in people {
-            let answer = await Self.send(
+            let answer = await TestVendor.send(
                 "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", from: person, to: vendor)
             offerIDs.append(try #require(answer.replies.first?.id))
         }
         let offered = offerIDs
         let statuses = await Self.atOnce(people.count) { index in
-            await Self.send(
+            await TestVendor.send(
                 "#accept id:\(MessageID.random()) re:\(offered[index]) terms:sd-base", from: people[index], to: vendor
             ).replies.first?.kind
         }
@@ -92,12 +81,12 @@ struct VendorExactlyOnceTests {
         let vendor = try await TestVendor.started(engine)
         let person = try SigningKeyPair.generate()
         let intentID = MessageID.random()
-        let offers = await Self.send(
+        let offers = await TestVendor.send(
             "#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base", from: person, to: vendor)
         let xt5 = try #require(offers.replies.first { $0.item == "X-T5 body" })
         let prices = ["1100EUR", "1090EUR"]
         let counters = await Self.atOnce(prices.count) { index in
-            await Self.send(
+            await TestVendor.send(
                 "#counter id:\(MessageID.random()) re:\(xt5.id!) price:\(prices[index])", from: person, to: vendor)
         }
         let won = counters.filter { $0.0 == 200 }
@@ -107,32 +96,36 @@ struct VendorExactlyOnceTests {
 
         let data = try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8))
         let acceptID = MessageID.random()
-        let accepted = await Self.send(
+        let accepted = await TestVendor.send(
             "#accept id:\(acceptID) re:\(countered.id!) terms:sd-base give:name,postal", from: person, to: vendor,
             sealed: data)
         #expect(accepted.replies.first?.kind == .confirm)
         #expect(try await vendor.inbox.records.deals().first?.disclosed?.contains("1 Main St") == true)
         // The original offer was countered: accepting it now is refused.
         #expect(
-            await Self.send(
+            await TestVendor.send(
                 "#accept id:\(MessageID.random()) re:\(xt5.id!) terms:sd-base give:name,postal", from: person,
                 to: vendor, sealed: data
             ).status == 422)
 
-        let forgotten = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
+        let forgotten = await TestVendor.send(
+            "#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
         #expect(forgotten.replies.first?.kind == .confirm)
         let deals = try await vendor.inbox.records.deals()
         #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)
 
         let other = MessageID.random()
-        _ = await Self.send("#buy camera.mirrorless id:\(other) terms:sd-base", from: person, to: vendor)
+        _ = await TestVendor.send("#buy camera.mirrorless id:\(other) terms:sd-base", from: person, to: vendor)
         #expect(
-            await Self.send("#withdraw id:\(MessageID.random()) re:\(other)", from: person, to: vendor).status == 200)
-        let resent = await Self.send("#buy camera.mirrorless id:\(other) terms:sd-base", from: person, to: vendor)
+            await TestVendor.send("#withdraw id:\(MessageID.random()) re:\(other)", from: person, to: vendor).status
+                == 200)
+        let resent = await TestVendor.send("#buy camera.mirrorless id:\(other) terms:sd-base", from: person, to: vendor)
         #expect(resent.status == 200 && resent.replies.isEmpty)
         #expect(
-            await Self.send("#withdraw id:\(MessageID.random()) re:\(MessageID.random())", from: person, to: vendor)
-                .status == 422)
+            await TestVendor.send(
+                "#withdraw id:\(MessageID.random()) re:\(MessageID.random())", from: person, to: vendor
+            )
+            .status == 422)
     }
 
     @Test(
@@ -144,23 +137,24 @@ struct VendorExactlyOnceTests {
         let start = Timestamp.now
         let intentID = MessageID.random()
         let intent = "#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base"
-        let first = await Self.send(intent, from: person, to: vendor, at: start)
+        let first = await TestVendor.send(intent, from: person, to: vendor, at: start)
         #expect(first.replies.count == 2 && first.replies.allSatisfy { $0.exp?.description == "2d" })
         // 100 s later: the same offers, the same words, so an agent holding them sees duplicates and nothing else.
-        let resent = await Self.send(intent, from: person, to: vendor, at: start.adding(seconds: 100))
+        let resent = await TestVendor.send(intent, from: person, to: vendor, at: start.adding(seconds: 100))
         #expect(resent.replies.map(\.id) == first.replies.map(\.id))
         #expect(resent.replies.map(\.canonicalForm) == first.replies.map(\.canonicalForm))
         let lapsed = start.adding(seconds: 2 * 86_400 + 1)
-        let late = await Self.send(intent, from: person, to: vendor, at: lapsed)
+        let late = await TestVendor.send(intent, from: person, to: vendor, at: lapsed)
         #expect(late.status == 200 && late.replies.isEmpty)
 
         for _ in 0..<(VendorLimits.openIntentsPerSender - 1) {
-            _ = await Self.send("#buy lens id:\(MessageID.random()) terms:sd-base", from: person, to: vendor, at: start)
+            _ = await TestVendor.send(
+                "#buy lens id:\(MessageID.random()) terms:sd-base", from: person, to: vendor, at: start)
         }
-        let full = await Self.send(
+        let full = await TestVendor.send(
             "#buy lens id:\(MessageID.random()) terms:sd-base", from: person, to: vendor, at: start)
         #expect(full.status == 429)
-        let afterLapse = await Self.send(
+        let afterLapse = await TestVendor.send(
             "#buy lens id:\(MessageID.random()) terms:sd-base", from: person, to: vendor, at: lapsed)
         #expect(afterLapse.status == 200, "intents whose offers lapsed count no more toward the quota")
     }
@@ -171,7 +165,7 @@ struct VendorExactlyOnceTests {
     func acceptIDsAndTerms(engine: Engine) async throws {
         let vendor = try await TestVendor.started(engine)
         let person = try SigningKeyPair.generate()
-        let offers = await Self.send(
+        let offers = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base,pdc-intent", from: person,
             to: vendor)
         let z6 = try #require(offers.replies.first { $0.item == "Z6 II body" })
@@ -179,25 +173,25 @@ struct VendorExactlyOnceTests {
         let data = try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
         let acceptID = MessageID.random()
         let answers = await Self.atOnce(10) { _ in
-            await Self.send(
+            await TestVendor.send(
                 "#accept id:\(acceptID) re:\(z6.id!) terms:sd-base,pdc-intent give:name", from: person, to: vendor,
                 sealed: data)
         }
         #expect(answers.allSatisfy { $0.0 == 200 && $0.1.first?.kind == .confirm }, "\(answers.map(\.0))")
         #expect(answers.allSatisfy { $0.1.first?.eta?.description == "2d" })
         #expect(Set(answers.compactMap { $0.1.first?.id }).count == 1, "every retry gets the very confirm kept")
-        let later = await Self.send(
+        let later = await TestVendor.send(
             "#accept id:\(acceptID) re:\(z6.id!) terms:sd-base,pdc-intent give:name", from: person, to: vendor,
             sealed: data)
         #expect(later.1.first?.id == answers.first?.1.first?.id)
         #expect(try await vendor.inbox.records.deals().count == 1)
 
-        let reused = await Self.send(
+        let reused = await TestVendor.send(
             "#accept id:\(acceptID) re:\(xt5.id!) terms:sd-base,pdc-intent give:name,postal", from: person,
             to: vendor,
             sealed: try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
         #expect(reused.status == 400 && reused.replies.isEmpty)
-        let narrower = await Self.send(
+        let narrower = await TestVendor.send(
             "#accept id:\(MessageID.random()) re:\(xt5.id!) terms:sd-base give:name,postal", from: person, to: vendor,
             sealed: try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
         #expect(narrower.status == 422)
@@ -253,7 +247,7 @@ struct VendorExactlyOnceTests {
             await vendor.inbox.handle(body: envelopes[$0].jsonBytes).status
         }
         #expect(statuses.allSatisfy { $0 == 200 }, "\(Set(statuses))")
-        let wellBehaved = await Self.send(
+        let wellBehaved = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", from: person, to: vendor)
         #expect(wellBehaved.status == 200 && !wellBehaved.replies.isEmpty)
         // The first envelopes left the in-memory window long ago; the records still know them.
@@ -268,13 +262,14 @@ struct VendorExactlyOnceTests {
         let flooder = try SigningKeyPair.generate()
         for _ in 0..<10 {
             #expect(
-                await Self.send("#buy lens id:\(MessageID.random()) terms:sd-base", from: flooder, to: vendor).status
+                await TestVendor.send("#buy lens id:\(MessageID.random()) terms:sd-base", from: flooder, to: vendor)
+                    .status
                     == 200)
         }
         #expect(
-            await Self.send("#buy lens id:\(MessageID.random()) terms:sd-base", from: flooder, to: vendor).status
+            await TestVendor.send("#buy lens id:\(MessageID.random()) terms:sd-base", from: flooder, to: vendor).status
                 == 429)
-        let other = await Self.send(
+        let other = await TestVendor.send(
             "#buy lens id:\(MessageID.random()) terms:sd-base", from: try SigningKeyPair.generate(), to: vendor)
         #expect(other.status == 200)
     }
@@ -286,7 +281,7 @@ struct VendorExactlyOnceTests {
         let vendor = try await TestVendor.started(engine)
         let flooder = try SigningKeyPair.generate()
         for _ in 0..<200 {
-            let answer = await Self.send(
+            let answer = await TestVendor.send(
                 "#buy lens id:\(MessageID.random()) terms:sd-base", from: flooder, to: vendor)
             #expect(answer.status == 200)
         }
@@ -296,7 +291,7 @@ struct VendorExactlyOnceTests {
         let refused = await vendor.inbox.handle(body: envelope.jsonBytes)
         #expect(refused.status == 429)
         #expect(String(decoding: refused.body, as: UTF8.self).contains("\"too-many\""))
-        let someoneElse = await Self.send(
+        let someoneElse = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) terms:sd-base", from: try SigningKeyPair.generate(),
             to: vendor)
         #expect(someoneElse.status == 200 && !someoneElse.replies.isEmpty)

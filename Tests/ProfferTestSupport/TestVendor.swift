@@ -4,7 +4,6 @@ import Logging
 import ProfferAgent
 import ProfferCrypto
 import ProfferEnvelope
-import ProfferTestSupport
 import ProfferVault
 import ProfferVendorKit
 import ProfferWire
@@ -12,6 +11,9 @@ import Synchronization
 
 /// A temporary folder, removed afterwards.
 final class TemporaryFolder: Sendable {
+    /// A path inside the folder.
+    func appendingPathComponent(_ name: String) -> URL { URL(fileURLWithPath: path).appendingPathComponent(name) }
+
     let path: String
 
     init(_ label: String) {
@@ -229,4 +231,22 @@ final class TestPerson: Sendable {
     }
 
     func close() async {}
+}
+
+extension TestVendor {
+    /// Sends `message` to the vendor's inbox in an envelope signed by `person` at `time`, as a person's agent would,
+    /// and returns the status and the replies' messages.
+    static func send(
+        _ message: String, from person: SigningKeyPair, to vendor: TestVendor, sealed: [UInt8]? = nil,
+        at time: Timestamp = .now
+    ) async -> (status: Int, replies: [Message]) {
+        let envelope = Envelope.signed(
+            message: message, by: person, to: vendor.inbox.keys.signing.publicKey, sealedData: sealed, at: time)
+        let answer = await vendor.inbox.handle(body: envelope.jsonBytes, now: time)
+        let replies = TestVendor.replies(in: answer.body).compactMap { members -> Message? in
+            guard case .string(let msg)? = members.first(where: { $0.0 == "msg" })?.1 else { return nil }
+            return try? Message.parse(msg)
+        }
+        return (answer.status, replies)
+    }
 }

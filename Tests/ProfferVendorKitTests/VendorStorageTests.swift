@@ -2,21 +2,16 @@ import Foundation
 import GRDB
 import ProfferCrypto
 import ProfferEnvelope
-import ProfferTestSupport
 import ProfferWire
 import Testing
 
+@testable import ProfferTestSupport
 @testable import ProfferVendorKit
 
 /// How the vendor's records are laid out: offers numbered in the order made on SQLite, keyed by sender and id with an
 /// intent's offers side by side on PostgreSQL, and records kept in earlier layouts carried over.
 @Suite("The vendor's records: offer ids, clashes, older records migrated")
 struct VendorStorageTests {
-    static func send(_ message: String, from person: SigningKeyPair, to vendor: TestVendor, sealed: [UInt8]? = nil)
-        async -> (status: Int, replies: [Message])
-    {
-        await VendorExactlyOnceTests.send(message, from: person, to: vendor, sealed: sealed)
-    }
 
     /// An accept of `offer` (an X-T5, which needs a name and a postal address) with both sealed to `box`.
     static func acceptNameAndPostal(
@@ -24,7 +19,7 @@ struct VendorStorageTests {
     )
         async -> (status: Int, replies: [Message])
     {
-        await send(
+        await TestVendor.send(
             "#accept id:\(MessageID.random()) re:\(offer) terms:sd-base give:name,postal", from: person, to: vendor,
             sealed: try! box.seal(Array("{\"name\":\"A\",\"postal\":\"B\"}".utf8)))
     }
@@ -51,7 +46,8 @@ struct VendorStorageTests {
     static func expectWithdrawalCloses(
         _ intentID: MessageID, offer: MessageID, from person: SigningKeyPair, to vendor: TestVendor
     ) async {
-        let withdraw = await send("#withdraw id:\(MessageID.random()) re:\(intentID)", from: person, to: vendor)
+        let withdraw = await TestVendor.send(
+            "#withdraw id:\(MessageID.random()) re:\(intentID)", from: person, to: vendor)
         #expect(withdraw.status == 200)
         let late = await acceptNameAndPostal(
             offer.description, from: person, to: vendor, box: vendor.inbox.keys.box.publicKey)
@@ -77,15 +73,15 @@ struct VendorStorageTests {
         let person = try SigningKeyPair.generate()
         let intentID = MessageID.random()
         let intent = "#buy camera.mirrorless id:\(intentID) max:1300EUR terms:sd-base"
-        let first = await Self.send(intent, from: person, to: vendor)
+        let first = await TestVendor.send(intent, from: person, to: vendor)
         #expect(first.replies.count == 2)
         let xt5 = try #require(first.replies.first { $0.item == "X-T5 body" })
-        let counter = await Self.send(
+        let counter = await TestVendor.send(
             "#counter id:\(MessageID.random()) re:\(xt5.id!) price:1100EUR", from: person, to: vendor)
         let countered = try #require(counter.replies.first)
         #expect(countered.kind == .offer && countered.price?.description == "1100EUR")
 
-        let resent = await Self.send(intent, from: person, to: vendor)
+        let resent = await TestVendor.send(intent, from: person, to: vendor)
         let expected = first.replies.compactMap(\.id).filter { $0 != xt5.id } + [countered.id!]
         #expect(resent.replies.map(\.id) == expected)
 
@@ -217,12 +213,12 @@ struct VendorStorageTests {
         }
 
         let vendor = try await TestVendor.started(at: place)
-        let resent = await Self.send(intent.canonicalForm, from: person, to: vendor)
+        let resent = await TestVendor.send(intent.canonicalForm, from: person, to: vendor)
         #expect(resent.status == 200)
         #expect(resent.replies.map(\.id?.description) == ["mmmmmmmm", "aaaaaaaa"], "open ones, in the order made")
         #expect(resent.replies.map(\.price?.description) == ["1199EUR", "1100EUR"])
         let data = try keys.box.publicKey.seal(Array("{\"name\":\"Ada\"}".utf8))
-        let accept = await Self.send(
+        let accept = await TestVendor.send(
             "#accept id:\(MessageID.random()) re:\(offers[1].id) terms:sd-base give:name", from: person, to: vendor,
             sealed: data)
         #expect(accept.replies.first?.kind == .confirm, "\(accept.status)")
@@ -231,13 +227,13 @@ struct VendorStorageTests {
         #expect(countered.status == 422, "a countered offer stays countered")
 
         // An older offer countered: the new offer joins the intent's list after it; a withdrawal closes both.
-        let counter = await Self.send(
+        let counter = await TestVendor.send(
             "#counter id:\(MessageID.random()) re:aaaaaaaa price:1090EUR", from: person, to: vendor)
         let newOffer = try #require(counter.replies.first?.id, "\(counter.status)")
-        let again = await Self.send(intent.canonicalForm, from: person, to: vendor)
+        let again = await TestVendor.send(intent.canonicalForm, from: person, to: vendor)
         #expect(again.replies.map(\.id) == [newOffer], "the Z6 was accepted, the older X-T5 countered")
         await Self.expectWithdrawalCloses(intentID, offer: newOffer, from: person, to: vendor)
-        let declined = await Self.send("#decline id:\(MessageID.random()) re:aaaaaaaa", from: person, to: vendor)
+        let declined = await TestVendor.send("#decline id:\(MessageID.random()) re:aaaaaaaa", from: person, to: vendor)
         #expect(declined.status == 200, "declining an offer no longer open changes nothing")
     }
 
@@ -249,17 +245,17 @@ struct VendorStorageTests {
         let person = try SigningKeyPair.generate()
         let other = try SigningKeyPair.generate()
         let intent = "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base"
-        let theirs = await Self.send(intent, from: other, to: vendor)
+        let theirs = await TestVendor.send(intent, from: other, to: vendor)
         let theirOffer = try #require(theirs.replies.first?.id)
         for id in ["zzzzzzzz", "00000000", theirOffer.description, MessageID.random().description] {
-            let counter = await Self.send(
+            let counter = await TestVendor.send(
                 "#counter id:\(MessageID.random()) re:\(id) price:1100EUR", from: person, to: vendor)
             #expect(counter.status == 422, "\(id)")
             let accept = await Self.acceptNameAndPostal(
                 id, from: person, to: vendor, box: vendor.inbox.keys.box.publicKey)
             #expect(accept.status == 422, "\(id)")
         }
-        let mine = await Self.send(intent, from: person, to: vendor)
+        let mine = await TestVendor.send(intent, from: person, to: vendor)
         #expect(mine.status == 200 && mine.replies.count == 2)
         #expect(
             try await vendor.inbox.records.offer(id: theirOffer.description, sender: Data(other.publicKey.bytes)) != nil
@@ -273,7 +269,7 @@ struct VendorStorageTests {
         let vendor = try await TestVendor.started(engine)
         let person = try SigningKeyPair.generate()
         let sender = Data(person.publicKey.bytes)
-        let first = await Self.send(
+        let first = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         let z6 = try #require(first.replies.first { $0.item == "Z6 II body" })
         let xt5 = try #require(first.replies.first { $0.item == "X-T5 body" })
@@ -285,11 +281,11 @@ struct VendorStorageTests {
 
         var latest = z6.id!
         for _ in 0..<(VendorLimits.offersPerIntentInAll - first.replies.count) {
-            let counter = await Self.send(
+            let counter = await TestVendor.send(
                 "#counter id:\(MessageID.random()) re:\(latest) price:1199EUR", from: person, to: vendor)
             latest = try #require(counter.replies.first?.id, "\(counter.status)")
         }
-        let past = await Self.send(
+        let past = await TestVendor.send(
             "#counter id:\(MessageID.random()) re:\(latest) price:1199EUR", from: person, to: vendor)
         #expect(past.status == 429)
         #expect(try await records.offer(id: latest.description, sender: sender)?.state == .open)
@@ -496,7 +492,7 @@ struct VendorStorageTests {
     func onlineBackup() async throws {
         let vendor = try await TestVendor.started(.sqlite)
         let person = try SigningKeyPair.generate()
-        let answer = await Self.send(
+        let answer = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         #expect(answer.replies.count == 2)
         var readOnly = Configuration()
@@ -506,7 +502,7 @@ struct VendorStorageTests {
         try running.backup(to: copy)
         #expect(try await copy.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM offers") } == 2)
         // The vendor goes on after the copy.
-        let more = await Self.send(
+        let more = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         #expect(more.status == 200)
     }
@@ -516,11 +512,11 @@ struct VendorStorageTests {
     func forgetBlockedByReader() async throws {
         let vendor = try await TestVendor.started(.sqlite)
         let person = try SigningKeyPair.generate()
-        let offers = await Self.send(
+        let offers = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         let xt5 = try #require(offers.replies.first { $0.item == "X-T5 body" }?.id)
         let acceptID = MessageID.random()
-        let accepted = await Self.send(
+        let accepted = await TestVendor.send(
             "#accept id:\(acceptID) re:\(xt5) terms:sd-base give:name,postal", from: person, to: vendor,
             sealed: try vendor.inbox.keys.box.publicKey.seal(Array("{\"name\":\"Ada\",\"postal\":\"1 Main St\"}".utf8)))
         #expect(accepted.replies.first?.kind == .confirm)
@@ -532,16 +528,16 @@ struct VendorStorageTests {
             try db.execute(sql: "BEGIN")
             _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deals")
         }
-        let blocked = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
+        let blocked = await TestVendor.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
         #expect(blocked.status == 503, "the disclosed data is still in the files: no confirm")
-        let others = await Self.send(
+        let others = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base",
             from: try SigningKeyPair.generate(),
             to: vendor)
         #expect(others.status == 200, "other senders wait at most the forget's short wait, not 5 s")
         try await backup.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
 
-        let retried = await Self.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
+        let retried = await TestVendor.send("#forget id:\(MessageID.random()) re:\(acceptID)", from: person, to: vendor)
         #expect(retried.replies.first?.kind == .confirm)
         let kept = try backup.read { db in
             try Row.fetchOne(db, sql: "SELECT state, disclosed, disclosed_digest FROM deals")
@@ -563,11 +559,11 @@ struct VendorStorageTests {
         holding.allowsUnsafeTransactions = true  // the lock is held across accesses on purpose
         let other = try DatabaseQueue(path: vendor.folder.path + "/vendor.db", configuration: holding)
         try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN EXCLUSIVE") }
-        let blocked = await Self.send(
+        let blocked = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         #expect(blocked.status == 503)
         try await other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
-        let answered = await Self.send(
+        let answered = await TestVendor.send(
             "#buy camera.mirrorless id:\(MessageID.random()) max:1300EUR terms:sd-base", from: person, to: vendor)
         #expect(answered.status == 200 && answered.replies.count == 2)
     }

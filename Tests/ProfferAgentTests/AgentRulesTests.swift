@@ -4,6 +4,8 @@ import ProfferVault
 import ProfferWire
 import Testing
 
+@testable import ProfferTestSupport
+
 @Suite("Agent rules: transport, time, ranking, vendor text")
 struct AgentRulesTests {
     @Test("https anywhere; http only to this machine, or when allowed; nothing else")

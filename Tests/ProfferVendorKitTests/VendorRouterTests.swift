@@ -8,6 +8,8 @@ import ProfferVendorKit
 import ProfferWire
 import Testing
 
+@testable import ProfferTestSupport
+
 /// The reference vendor's own application (routes, body limits, services), driven through Hummingbird's router
 /// test framework on both engines.
 @Suite("the vendor's routes: statuses and limits")
