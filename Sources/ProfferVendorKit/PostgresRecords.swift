@@ -397,7 +397,7 @@ public final class PostgresRecords: VendorRecords {
             """, on: connection)
     }
 
-    public func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(
+    public func openOffers(sender: Data, intentID: MessageID, now: Int64) async throws -> [(
         message: String, expiresAt: Int64
     )] {
         try await onConnection { connection in
@@ -416,7 +416,7 @@ public final class PostgresRecords: VendorRecords {
         }
     }
 
-    public func offer(id: String, sender: Data) async throws -> StoredOffer? {
+    public func offer(id: MessageID, sender: Data) async throws -> StoredOffer? {
         try await onConnection { connection in
             let rows = try await connection.query(
                 """
@@ -425,7 +425,7 @@ public final class PostgresRecords: VendorRecords {
                 """, logger: logger)
             for try await (intentID, sku, price, currency, qty, needs, terms, expiresAt, state, message)
                 in rows.decode(
-                    (String, String, Int64, String, Int, String, String, Int64, String, String).self)
+                    (MessageID, String, Int64, String, Int, String, String, Int64, String, String).self)
             {
                 guard let code = CurrencyCode(currency), let money = Money(thousandths: price, currency: code),
                     let state = OfferState(rawValue: state)
@@ -439,7 +439,7 @@ public final class PostgresRecords: VendorRecords {
         }
     }
 
-    public func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Supersession {
+    public func supersede(offerID: MessageID, with newOffer: StoredOffer) async throws -> Supersession {
         try await transaction { connection -> Supersession in
             let wasOpen = try await changeOfferState(
                 sender: newOffer.sender, id: offerID, from: .open, to: .countered, on: connection)
@@ -452,13 +452,13 @@ public final class PostgresRecords: VendorRecords {
         }
     }
 
-    public func declineOffer(id: String, sender: Data) async throws -> Bool {
+    public func declineOffer(id: MessageID, sender: Data) async throws -> Bool {
         try await onConnection { connection in
             try await changeOfferState(sender: sender, id: id, from: .open, to: .declined, on: connection)
         }
     }
 
-    public func withdrawIntent(sender: Data, id: String) async throws -> Bool {
+    public func withdrawIntent(sender: Data, id: MessageID) async throws -> Bool {
         try await transaction { connection in
             guard
                 try await exists(
@@ -479,7 +479,7 @@ public final class PostgresRecords: VendorRecords {
     /// Moves an offer from one state to another: `false`, changing nothing, when it is not in `from`. The update
     /// waits for any transaction holding the row, and then sees its outcome.
     private func changeOfferState(
-        sender: Data, id: String, from: OfferState, to: OfferState, on connection: PostgresConnection
+        sender: Data, id: MessageID, from: OfferState, to: OfferState, on connection: PostgresConnection
     ) async throws -> Bool {
         try await exists(
             """
@@ -515,7 +515,7 @@ public final class PostgresRecords: VendorRecords {
             }
             let earlierDealOffer = try await firstValue(
                 "SELECT offer_id FROM deals WHERE sender = \(deal.sender) AND accept_id = \(deal.acceptID)",
-                as: String.self, on: connection)
+                as: MessageID.self, on: connection)
             let facts = VendorLedger.DealFacts(
                 acceptForgotten: try await isForgottenAccept(
                     sender: deal.sender, acceptID: deal.acceptID, now: deal.now, on: connection),
@@ -549,12 +549,12 @@ public final class PostgresRecords: VendorRecords {
 
     /// Holds, until the transaction ends, the lock that a deal and a forget of the same accept both take: under
     /// READ COMMITTED neither would otherwise see the other's uncommitted row, and both could commit.
-    private func lockAccept(sender: Data, acceptID: String, on connection: PostgresConnection) async throws {
-        let key = "accept:" + sender.base64EncodedString() + ":" + acceptID
+    private func lockAccept(sender: Data, acceptID: MessageID, on connection: PostgresConnection) async throws {
+        let key = "accept:" + sender.base64EncodedString() + ":" + acceptID.description
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger)
     }
 
-    public func rememberForgottenAccept(sender: Data, acceptID: String, until: Int64, now: Int64) async throws
+    public func rememberForgottenAccept(sender: Data, acceptID: MessageID, until: Int64, now: Int64) async throws
         -> ForgottenAccept
     {
         try await transaction { connection -> ForgottenAccept in
@@ -580,13 +580,13 @@ public final class PostgresRecords: VendorRecords {
         }
     }
 
-    public func isForgottenAccept(sender: Data, acceptID: String, now: Int64) async throws -> Bool {
+    public func isForgottenAccept(sender: Data, acceptID: MessageID, now: Int64) async throws -> Bool {
         try await onConnection { connection in
             try await isForgottenAccept(sender: sender, acceptID: acceptID, now: now, on: connection)
         }
     }
 
-    private func isForgottenAccept(sender: Data, acceptID: String, now: Int64, on connection: PostgresConnection)
+    private func isForgottenAccept(sender: Data, acceptID: MessageID, now: Int64, on connection: PostgresConnection)
         async throws -> Bool
     {
         try await exists(
@@ -595,7 +595,7 @@ public final class PostgresRecords: VendorRecords {
             """, on: connection)
     }
 
-    public func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {
+    public func forget(sender: Data, acceptID: MessageID, strippedAccept: String, digest: String) async throws -> Bool {
         // PostgreSQL keeps the old row version until VACUUM reuses its space, and its bytes in the WAL until
         // recycled: the README asks vendors to run it on an encrypted disk. A retried forget keeps the digest of what
         // was disclosed, which it can no longer compute.
@@ -620,7 +620,7 @@ public final class PostgresRecords: VendorRecords {
         }
     }
 
-    public func deal(sender: Data, acceptID: String) async throws -> StoredDeal? {
+    public func deal(sender: Data, acceptID: MessageID) async throws -> StoredDeal? {
         try await onConnection { connection in
             for try await (offerID, sku, acceptEnvelope, confirmEnvelope) in try await connection.query(
                 """
@@ -628,7 +628,7 @@ public final class PostgresRecords: VendorRecords {
                 WHERE sender = \(sender) AND accept_id = \(acceptID)
                 """,
                 logger: logger
-            ).decode((String, String, String, String).self) {
+            ).decode((MessageID, String, String, String).self) {
                 return StoredDeal(
                     offerID: offerID, sku: sku, acceptEnvelope: acceptEnvelope, confirmEnvelope: confirmEnvelope)
             }
@@ -667,5 +667,27 @@ public final class PostgresRecords: VendorRecords {
             }
             return senders
         }
+    }
+}
+
+/// Message ids are stored as their canonical text: bound and read as such, so no call site converts them.
+extension MessageID: PostgresNonThrowingEncodable, PostgresDecodable {
+    public static var psqlType: PostgresDataType { .text }
+    public static var psqlFormat: PostgresFormat { .binary }
+
+    public func encode<JSONEncoder: PostgresJSONEncoder>(
+        into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
+    ) {
+        byteBuffer.writeString(description)
+    }
+
+    public init<JSONDecoder: PostgresJSONDecoder>(
+        from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat,
+        context: PostgresDecodingContext<JSONDecoder>
+    ) throws {
+        guard let text = buffer.readString(length: buffer.readableBytes), let id = MessageID(text) else {
+            throw PostgresDecodingError.Code.failure
+        }
+        self = id
     }
 }

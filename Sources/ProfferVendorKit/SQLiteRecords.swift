@@ -342,16 +342,17 @@ public final class SQLiteRecords: VendorRecords {
 
     /// The number `sender`'s offer `id` is stored under, or `nil` when no offer `id` was made to `sender`: the id is
     /// read with each run's key, newest first, and a number outside that run's range is no offer of it.
-    func offerNumber(_ db: Database, sender: Data, id: String) throws -> UInt64? {
+    func offerNumber(_ db: Database, sender: Data, id: MessageID) throws -> UInt64? {
         try storedNumber(db, sender: sender, id: id, keys: offerIDKeys[...])
     }
 
     /// ``offerNumber(_:sender:id:)`` looking through the runs of `keys` only (a suffix of `offerIDKeys`): each key
     /// costs eight SipHash rounds, and a probe of the offers only when the number falls in its run's range.
     private func storedNumber(
-        _ db: Database, sender: Data, id: String, keys: ArraySlice<(firstNumber: UInt64, cipher: FortyBitCipher)>
+        _ db: Database, sender: Data, id: MessageID, keys: ArraySlice<(firstNumber: UInt64, cipher: FortyBitCipher)>
     ) throws -> UInt64? {
-        if let parsed = MessageID(id) {
+        do {
+            let parsed = id
             var end =
                 keys.startIndex == 0
                 ? nextOfferNumber.withLock { $0 } : offerIDKeys[keys.startIndex - 1].firstNumber
@@ -414,8 +415,8 @@ public final class SQLiteRecords: VendorRecords {
                         VALUES (?, ?, ?, ?, ?, ?, ?)
                         """)
                 try store.bindDirectly([
-                    intent.sender, intent.id, IntentState.open.rawValue, intent.canonical, intent.receivedAt,
-                    intent.offers.map(\.id).joined(separator: ","), intent.nonce,
+                    intent.sender, intent.id.description, IntentState.open.rawValue, intent.canonical,
+                    intent.receivedAt, VendorLedger.offerList(intent.offers.map(\.id)), intent.nonce,
                 ])
                 try store.execute()
                 return .stored
@@ -433,7 +434,7 @@ public final class SQLiteRecords: VendorRecords {
         try database.write(change)
     }
 
-    public func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(
+    public func openOffers(sender: Data, intentID: MessageID, now: Int64) async throws -> [(
         message: String, expiresAt: Int64
     )] {
         try await database.read { db in
@@ -450,11 +451,11 @@ public final class SQLiteRecords: VendorRecords {
     }
 
     /// The ids of the offers made for an intent, in the order made; `nil` when `sender` sent no such intent.
-    static func offerIDs(_ db: Database, sender: Data, intentID: String) throws -> [String]? {
+    static func offerIDs(_ db: Database, sender: Data, intentID: MessageID) throws -> [MessageID]? {
         try String.fetchOne(
             db.cachedStatement(sql: "SELECT offer_ids FROM intents WHERE sender = ? AND id = ?"),
             arguments: [sender, intentID]
-        ).map { $0.split(separator: ",").map(String.init) }
+        ).map(VendorLedger.offerList(from:))
     }
 
     /// Inserts offers all or none, each under its number: `false`, with nothing inserted, when one's number is taken
@@ -465,7 +466,7 @@ public final class SQLiteRecords: VendorRecords {
         let given = nextOfferNumber.withLock { $0 }
         let thisRun = offerIDKeys[0]
         for (index, offer) in offers.enumerated() {
-            guard let id = MessageID(offer.id), case let number = thisRun.cipher.decrypt(id.bits),
+            guard case let number = thisRun.cipher.decrypt(offer.id.bits),
                 number >= thisRun.firstNumber, number < given
             else {
                 throw VendorStoreError(.misuse, "offer id \(offer.id) was not made by newOfferIDs(count:)")
@@ -498,11 +499,11 @@ public final class SQLiteRecords: VendorRecords {
     private func deleteOffers(_ offers: ArraySlice<StoredOffer>, in db: Database) throws {
         for offer in offers {
             try db.cachedStatement(sql: "DELETE FROM offers WHERE number = ?")
-                .execute(arguments: [offerIDKeys[0].cipher.decrypt(MessageID(offer.id)!.bits)])
+                .execute(arguments: [offerIDKeys[0].cipher.decrypt(offer.id.bits)])
         }
     }
 
-    public func offer(id: String, sender: Data) async throws -> StoredOffer? {
+    public func offer(id: MessageID, sender: Data) async throws -> StoredOffer? {
         try await database.read { db in
             guard let number = try self.offerNumber(db, sender: sender, id: id),
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM offers WHERE number = ?", arguments: [number]),
@@ -518,7 +519,7 @@ public final class SQLiteRecords: VendorRecords {
         }
     }
 
-    public func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Supersession {
+    public func supersede(offerID: MessageID, with newOffer: StoredOffer) async throws -> Supersession {
         try await immediateTransaction { db in
             guard let number = try self.offerNumber(db, sender: newOffer.sender, id: offerID) else { return .notOpen }
             let wasOpen = try SQLiteRecords.changeOfferState(db, number: number, from: .open, to: .countered)
@@ -527,19 +528,19 @@ public final class SQLiteRecords: VendorRecords {
             guard try self.insert([newOffer], in: db) else { return .offerIDTaken }
             try db.execute(
                 sql: "UPDATE intents SET offer_ids = ? WHERE sender = ? AND id = ?",
-                arguments: [(made + [newOffer.id]).joined(separator: ","), newOffer.sender, newOffer.intentID])
+                arguments: [VendorLedger.offerList(made + [newOffer.id]), newOffer.sender, newOffer.intentID])
             return .replaced
         }
     }
 
-    public func declineOffer(id: String, sender: Data) async throws -> Bool {
+    public func declineOffer(id: MessageID, sender: Data) async throws -> Bool {
         try await database.write { db in
             guard let number = try self.offerNumber(db, sender: sender, id: id) else { return false }
             return try SQLiteRecords.changeOfferState(db, number: number, from: .open, to: .declined)
         }
     }
 
-    public func withdrawIntent(sender: Data, id: String) async throws -> Bool {
+    public func withdrawIntent(sender: Data, id: MessageID) async throws -> Bool {
         try await database.write { db in
             guard let offerIDs = try SQLiteRecords.offerIDs(db, sender: sender, intentID: id) else { return false }
             try db.execute(
@@ -573,7 +574,7 @@ public final class SQLiteRecords: VendorRecords {
             let facts = VendorLedger.DealFacts(
                 acceptForgotten: try SQLiteRecords.isForgottenAccept(
                     db, sender: deal.sender, acceptID: deal.acceptID, now: deal.now),
-                earlierDealOffer: try String.fetchOne(
+                earlierDealOffer: try MessageID.fetchOne(
                     db, sql: "SELECT offer_id FROM deals WHERE sender = ? AND accept_id = ?",
                     arguments: [deal.sender, deal.acceptID]),
                 offer: offer.map { (OfferState(rawValue: $0["state"]) ?? .withdrawn, $0["expires_at"]) })
@@ -621,7 +622,7 @@ public final class SQLiteRecords: VendorRecords {
         }
     }
 
-    public func rememberForgottenAccept(sender: Data, acceptID: String, until: Int64, now: Int64) async throws
+    public func rememberForgottenAccept(sender: Data, acceptID: MessageID, until: Int64, now: Int64) async throws
         -> ForgottenAccept
     {
         try await immediateTransaction { db in
@@ -647,19 +648,19 @@ public final class SQLiteRecords: VendorRecords {
         }
     }
 
-    public func isForgottenAccept(sender: Data, acceptID: String, now: Int64) async throws -> Bool {
+    public func isForgottenAccept(sender: Data, acceptID: MessageID, now: Int64) async throws -> Bool {
         try await database.read { db in
             try SQLiteRecords.isForgottenAccept(db, sender: sender, acceptID: acceptID, now: now)
         }
     }
 
-    static func isForgottenAccept(_ db: Database, sender: Data, acceptID: String, now: Int64) throws -> Bool {
+    static func isForgottenAccept(_ db: Database, sender: Data, acceptID: MessageID, now: Int64) throws -> Bool {
         try Bool.fetchOne(
             db, sql: "SELECT 1 FROM forgotten_accepts WHERE sender = ? AND accept_id = ? AND expires_at >= ?",
             arguments: [sender, acceptID, now]) != nil
     }
 
-    public func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool {
+    public func forget(sender: Data, acceptID: MessageID, strippedAccept: String, digest: String) async throws -> Bool {
         let found = try await database.write { db -> Bool in
             guard
                 let row = try Row.fetchOne(
@@ -698,7 +699,7 @@ public final class SQLiteRecords: VendorRecords {
         return found
     }
 
-    public func deal(sender: Data, acceptID: String) async throws -> StoredDeal? {
+    public func deal(sender: Data, acceptID: MessageID) async throws -> StoredDeal? {
         try await database.read { db in
             try Row.fetchOne(
                 db,
@@ -784,5 +785,14 @@ extension Statement {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "could not bind a value", sql: sql)
             }
         }
+    }
+}
+
+/// Message ids are stored as their canonical text: bound and read as such, so no call site converts them.
+extension MessageID: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { description.databaseValue }
+
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> MessageID? {
+        String.fromDatabaseValue(dbValue).flatMap(MessageID.init)
     }
 }

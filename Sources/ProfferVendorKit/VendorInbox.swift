@@ -111,7 +111,7 @@ public final class VendorInbox: Service {
             _ = try await records.declineOffer(id: offer.id, sender: sender)
             return []
         case .withdraw:
-            guard try await records.withdrawIntent(sender: sender, id: message.re!.description) else {
+            guard try await records.withdrawIntent(sender: sender, id: message.re!) else {
                 throw ProtocolError(.unknownRef, "no intent \(message.re!) was received from this key")
             }
             return []
@@ -156,7 +156,7 @@ public final class VendorInbox: Service {
             // One transaction: stored if new; otherwise the state of the copy received before.
             outcome = try await committer.store(
                 IntentToStore(
-                    sender: senderData, id: intentID.description, canonical: inbound.canonical,
+                    sender: senderData, id: intentID, canonical: inbound.canonical,
                     offers: offers.map(\.offer), receivedAt: now.secondsSince1970, nonce: inbound.replayToken,
                     seenUntil: inbound.replayUntil,
                     quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds)))
@@ -177,7 +177,7 @@ public final class VendorInbox: Service {
             // that lost it counts `exp` from the resend, and an accept past the offer's real end is refused here as
             // `expired`. Lapsed offers are left out.
             let stillOpen = try await records.openOffers(
-                sender: senderData, intentID: intentID.description, now: now.secondsSince1970)
+                sender: senderData, intentID: intentID, now: now.secondsSince1970)
             return keys.signing.whileSecretReadable { stillOpen.map { inbound.replies.signed($0.message) } }
         }
         return offers.map(\.envelope)
@@ -201,7 +201,7 @@ public final class VendorInbox: Service {
         offer.needs = FieldList(item.needs)
         let message = offer.canonicalForm
         let stored = StoredOffer(
-            id: id.description, sender: inbound.sender, intentID: intentID.description,
+            id: id, sender: inbound.sender, intentID: intentID,
             sku: item.sku.description, price: price, qty: qty, needs: item.needs, terms: terms.map(\.description),
             expiresAt: inbound.receivedAt.secondsSince1970 + Int64(catalog.offerValidity.seconds), state: .open,
             message: message)
@@ -209,7 +209,7 @@ public final class VendorInbox: Service {
     }
 
     private func requireOffer(_ id: MessageID, sender: Data) async throws -> StoredOffer {
-        guard let offer = try await records.offer(id: id.description, sender: sender) else {
+        guard let offer = try await records.offer(id: id, sender: sender) else {
             throw ProtocolError(.unknownRef, "no offer \(id) was made to this key")
         }
         return offer
@@ -253,7 +253,7 @@ public final class VendorInbox: Service {
         while true {
             let newOffer = makeOffer(
                 id: try records.newOfferIDs(count: 1)[0], item: item, price: price, qty: qty,
-                intentID: MessageID(offer.intentID)!, terms: terms, for: inbound)
+                intentID: offer.intentID, terms: terms, for: inbound)
             switch try await records.supersede(offerID: offer.id, with: newOffer.offer) {
             case .replaced: return [newOffer.envelope]
             case .notOpen: throw ProtocolError(.unknownRef, "offer \(offer.id) is no longer open")
@@ -293,7 +293,7 @@ public final class VendorInbox: Service {
         // The person asked to forget this accept before it arrived (the two crossed): it is declined, and nothing it
         // carries is opened or stored. The deal's own transaction checks again.
         if try await records.isForgottenAccept(
-            sender: senderData, acceptID: accept.id!.description, now: now.secondsSince1970)
+            sender: senderData, acceptID: accept.id!, now: now.secondsSince1970)
         {
             return decline(accept, why: VendorInbox.forgottenReason, for: inbound)
         }
@@ -327,7 +327,7 @@ public final class VendorInbox: Service {
         let reply = confirmation(of: accept, eta: item.eta, for: inbound)
         // The checks above were reads; the one that decides is made again with the write, in one transaction.
         let deal = DealToMake(
-            sender: senderData, acceptID: accept.id!.description, offer: offer, stock: item.stock,
+            sender: senderData, acceptID: accept.id!, offer: offer, stock: item.stock,
             acceptEnvelope: inbound.evidence, confirmEnvelope: reply, disclosed: disclosed,
             now: now.secondsSince1970)
         switch try await records.makeDeal(deal) {
@@ -349,10 +349,10 @@ public final class VendorInbox: Service {
     /// The answer to an accept whose id already made a deal: the same confirm again when it is the same accept (an
     /// agent's `deal retry`), a refusal when the id was used for another offer; `nil` when the id is new.
     private func answerToKnownAccept(_ accept: Message, for inbound: InboundMessage) async throws -> [String]? {
-        guard let deal = try await records.deal(sender: inbound.sender, acceptID: accept.id!.description) else {
+        guard let deal = try await records.deal(sender: inbound.sender, acceptID: accept.id!) else {
             return nil
         }
-        guard deal.offerID == accept.re?.description else { throw VendorInbox.acceptIDTaken(accept) }
+        guard deal.offerID == accept.re else { throw VendorInbox.acceptIDTaken(accept) }
         // The very confirm the vendor keeps (its id and eta), signed afresh: a copy of the first would rightly be
         // refused by the agent as a replay, and a new confirm would give the person a record the vendor has not.
         guard let confirm = KeptEvidence.message(of: deal.confirmEnvelope) else {
@@ -410,7 +410,7 @@ public final class VendorInbox: Service {
     private func answerForget(_ inbound: InboundMessage) async throws -> [String] {
         let forget = inbound.message
         let (senderData, now) = (inbound.sender, inbound.receivedAt)
-        let acceptID = forget.re!.description
+        let acceptID = forget.re!
         while true {
             if let stored = try await records.deal(sender: senderData, acceptID: acceptID) {
                 guard let kept = KeptEvidence.strippedOfData(stored.acceptEnvelope) else {

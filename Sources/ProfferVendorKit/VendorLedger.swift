@@ -1,4 +1,5 @@
 import Foundation
+import ProfferWire
 
 /// The vendor's rules over its records, written once for both engines: which intents are stored and which are
 /// replays or over the quota, when a counter may replace an offer, the order of a deal's checks, what a forget keeps,
@@ -60,7 +61,7 @@ enum VendorLedger {
         /// The sender asked to forget this accept before it came.
         var acceptForgotten: Bool
         /// The offer an earlier deal under this accept id was made for, if there is one.
-        var earlierDealOffer: String?
+        var earlierDealOffer: MessageID?
         /// The offer's state and end, or `nil` when the sender has no such offer.
         var offer: (state: OfferState, expiresAt: Int64)?
     }
@@ -98,5 +99,14 @@ enum VendorLedger {
         guard senderHoldsOffers else { return .senderUnknown }
         guard remembered < VendorLimits.forgottenAcceptsPerSender else { return .tooMany }
         return .remembered
+    }
+
+    // MARK: - Forms both engines store
+
+    /// An intent's offer ids as one column holds them: comma-separated, in the order made.
+    static func offerList(_ ids: [MessageID]) -> String { ids.map(\.description).joined(separator: ",") }
+
+    static func offerList(from column: String) -> [MessageID] {
+        column.split(separator: ",").compactMap { MessageID(String($0)) }
     }
 }

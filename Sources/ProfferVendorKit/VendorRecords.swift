@@ -42,20 +42,20 @@ public protocol VendorRecords: Service {
 
     /// The open offers already made for an intent that are still valid at `now` (their messages and expiry), in the
     /// order they were made, so a resent intent gets the same answer.
-    func openOffers(sender: Data, intentID: String, now: Int64) async throws -> [(message: String, expiresAt: Int64)]
+    func openOffers(sender: Data, intentID: MessageID, now: Int64) async throws -> [(message: String, expiresAt: Int64)]
 
     /// The offer `id` made to `sender`; another person's offer is not found.
-    func offer(id: String, sender: Data) async throws -> StoredOffer?
+    func offer(id: MessageID, sender: Data) async throws -> StoredOffer?
 
     /// Replaces a countered offer by `newOffer`, only while the countered offer is still open: of two counters (or
     /// a counter and an accept) arriving at once, one wins.
-    func supersede(offerID: String, with newOffer: StoredOffer) async throws -> Supersession
+    func supersede(offerID: MessageID, with newOffer: StoredOffer) async throws -> Supersession
 
     /// Marks an open offer declined. Returns `false` when it was not open.
-    func declineOffer(id: String, sender: Data) async throws -> Bool
+    func declineOffer(id: MessageID, sender: Data) async throws -> Bool
 
     /// Marks an intent withdrawn and its open offers with it. Returns `false` when `sender` sent no such intent.
-    func withdrawIntent(sender: Data, id: String) async throws -> Bool
+    func withdrawIntent(sender: Data, id: MessageID) async throws -> Bool
 
     /// How many of `sku` are promised in deals.
     func soldCount(sku: String) async throws -> Int
@@ -67,7 +67,7 @@ public protocol VendorRecords: Service {
 
     /// Deletes what was disclosed under a deal and keeps the rest of the record, with the accept stripped of its
     /// sealed data and the data replaced by its digest. Returns `false` when `sender` has no such deal.
-    func forget(sender: Data, acceptID: String, strippedAccept: String, digest: String) async throws -> Bool
+    func forget(sender: Data, acceptID: MessageID, strippedAccept: String, digest: String) async throws -> Bool
 
     /// Remembers, on every instance, that `sender` asked to forget accept `acceptID`, which made no deal here (the
     /// accept and its forget crossed, or the accept was declined), until `until`; ``makeDeal(_:)`` refuses that accept
@@ -76,14 +76,14 @@ public protocol VendorRecords: Service {
     ///
     /// - Returns: What the forget found: nothing to delete (remembered), a deal made meanwhile (forget that), or a
     ///   sender that holds no offer of this vendor (nothing remembered).
-    func rememberForgottenAccept(sender: Data, acceptID: String, until: Int64, now: Int64) async throws
+    func rememberForgottenAccept(sender: Data, acceptID: MessageID, until: Int64, now: Int64) async throws
         -> ForgottenAccept
 
     /// Whether `sender` asked to forget accept `acceptID` before it made a deal, and that is still remembered.
-    func isForgottenAccept(sender: Data, acceptID: String, now: Int64) async throws -> Bool
+    func isForgottenAccept(sender: Data, acceptID: MessageID, now: Int64) async throws -> Bool
 
     /// The deal an accept made, or `nil` when `sender` has no such deal.
-    func deal(sender: Data, acceptID: String) async throws -> StoredDeal?
+    func deal(sender: Data, acceptID: MessageID) async throws -> StoredDeal?
 
     /// The deals made, oldest first, for the vendor's own review.
     func deals() async throws -> [DealRecord]
@@ -142,9 +142,9 @@ public enum DealState: String, Sendable, Equatable {
 
 /// An offer as the vendor keeps it.
 public struct StoredOffer: Sendable {
-    var id: String
+    var id: MessageID
     var sender: Data
-    var intentID: String
+    var intentID: MessageID
     var sku: String
     var price: Money
     var qty: Int
@@ -159,7 +159,7 @@ public struct StoredOffer: Sendable {
 /// An intent on its way to the store, with the offers made for it.
 public struct IntentToStore: Sendable {
     var sender: Data
-    var id: String
+    var id: MessageID
     var canonical: String
     var offers: [StoredOffer]
     var receivedAt: Int64
@@ -172,7 +172,7 @@ public struct IntentToStore: Sendable {
 
 /// A deal as the inbox checks it: the offer it was made for, and the accept and confirm kept.
 public struct StoredDeal: Sendable {
-    var offerID: String
+    var offerID: MessageID
     var sku: String
     var acceptEnvelope: String
     /// The confirm the vendor sent and keeps; an accept sent again is answered with the same message.
@@ -211,7 +211,7 @@ public enum Supersession: Equatable, Sendable {
 /// A deal to be made, with both envelopes to keep.
 public struct DealToMake: Sendable {
     var sender: Data
-    var acceptID: String
+    var acceptID: MessageID
     var offer: StoredOffer
     /// The item's stock, or `nil` when it is unlimited.
     var stock: Int?

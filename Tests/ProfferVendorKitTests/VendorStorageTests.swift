@@ -27,9 +27,9 @@ struct VendorStorageTests {
     /// An intent as the inbox hands it to the records: from `sender`, with one Z6 offer per id (its message padded by
     /// `padding` bytes), received at `now` under a fresh envelope pair.
     static func intentToStore(
-        from sender: Data, offerIDs: [String], now: Int64, padding: Int = 0
+        from sender: Data, offerIDs: [MessageID], now: Int64, padding: Int = 0
     ) -> IntentToStore {
-        let id = MessageID.random().description
+        let id = MessageID.random()
         return IntentToStore(
             sender: sender, id: id, canonical: "#buy camera id:\(id)",
             offers: offerIDs.map { offerID in
@@ -96,10 +96,10 @@ struct VendorStorageTests {
         let records = vendor.inbox.records
         let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
         let now = Timestamp.now.secondsSince1970
-        func intent(_ offerIDs: [String]) -> IntentToStore {
+        func intent(_ offerIDs: [MessageID]) -> IntentToStore {
             Self.intentToStore(from: sender, offerIDs: offerIDs, now: now)
         }
-        func fresh(_ count: Int) throws -> [String] { try records.newOfferIDs(count: count).map(\.description) }
+        func fresh(_ count: Int) throws -> [MessageID] { try records.newOfferIDs(count: count) }
         let first = intent(try fresh(2))
         #expect(try await records.storeIntents([first]) == [.stored])
 
@@ -258,7 +258,7 @@ struct VendorStorageTests {
         let mine = await TestVendor.send(intent, from: person, to: vendor)
         #expect(mine.status == 200 && mine.replies.count == 2)
         #expect(
-            try await vendor.inbox.records.offer(id: theirOffer.description, sender: Data(other.publicKey.bytes)) != nil
+            try await vendor.inbox.records.offer(id: theirOffer, sender: Data(other.publicKey.bytes)) != nil
         )
     }
 
@@ -274,10 +274,10 @@ struct VendorStorageTests {
         let z6 = try #require(first.replies.first { $0.item == "Z6 II body" })
         let xt5 = try #require(first.replies.first { $0.item == "X-T5 body" })
         let records = vendor.inbox.records
-        var clash = try #require(try await records.offer(id: z6.id!.description, sender: sender))
-        clash.id = xt5.id!.description
-        #expect(try await records.supersede(offerID: z6.id!.description, with: clash) == .offerIDTaken)
-        #expect(try await records.offer(id: z6.id!.description, sender: sender)?.state == .open, "rolled back")
+        var clash = try #require(try await records.offer(id: z6.id!, sender: sender))
+        clash.id = xt5.id!
+        #expect(try await records.supersede(offerID: z6.id!, with: clash) == .offerIDTaken)
+        #expect(try await records.offer(id: z6.id!, sender: sender)?.state == .open, "rolled back")
 
         var latest = z6.id!
         for _ in 0..<(VendorLimits.offersPerIntentInAll - first.replies.count) {
@@ -288,7 +288,7 @@ struct VendorStorageTests {
         let past = await TestVendor.send(
             "#counter id:\(MessageID.random()) re:\(latest) price:1199EUR", from: person, to: vendor)
         #expect(past.status == 429)
-        #expect(try await records.offer(id: latest.description, sender: sender)?.state == .open)
+        #expect(try await records.offer(id: latest, sender: sender)?.state == .open)
     }
 
     @Test(
@@ -337,7 +337,7 @@ struct VendorStorageTests {
         let sender = Data(try SigningKeyPair.generate().publicKey.bytes)
         let now = Timestamp.now.secondsSince1970
         func intent(_ offerIDs: [MessageID]) -> IntentToStore {
-            Self.intentToStore(from: sender, offerIDs: offerIDs.map(\.description), now: now)
+            Self.intentToStore(from: sender, offerIDs: offerIDs, now: now)
         }
         var records: SQLiteRecords? = try SQLiteRecords(folder: place.folder.path)
         let database = try DatabaseQueue(path: place.folder.path + "/vendor.db")
@@ -364,10 +364,10 @@ struct VendorStorageTests {
         #expect(secondRun.map { secondKey.decrypt($0.bits) } == [2, 3])
         #expect(Set(secondRun).isDisjoint(with: firstRun), "numbers 2 and 3 have new ids")
         #expect(try await records!.storeIntents([intent(secondRun)]) == [.stored])
-        #expect(try await records!.offer(id: firstRun[0].description, sender: sender) != nil, "found with its key")
-        #expect(try await records!.offer(id: secondRun[1].description, sender: sender) != nil)
-        #expect(try await records!.offer(id: firstRun[1].description, sender: sender) == nil, "the lost offer")
-        #expect(try await records!.offer(id: firstRun[0].description, sender: Data(repeating: 7, count: 32)) == nil)
+        #expect(try await records!.offer(id: firstRun[0], sender: sender) != nil, "found with its key")
+        #expect(try await records!.offer(id: secondRun[1], sender: sender) != nil)
+        #expect(try await records!.offer(id: firstRun[1], sender: sender) == nil, "the lost offer")
+        #expect(try await records!.offer(id: firstRun[0], sender: Data(repeating: 7, count: 32)) == nil)
         await #expect(throws: VendorStoreError.self, "a number not given out") {
             try await records!.storeIntents([intent([MessageID(bits: secondKey.encrypt(50))])])
         }
@@ -400,7 +400,9 @@ struct VendorStorageTests {
             try await records!.storeIntents([intent(next), intent(try records!.newOfferIDs(count: 1))]) == [
                 .offerIDTaken, .stored,
             ])
-        #expect(try await records!.offer(id: clashing, sender: sender)?.intentID == "zzzzzzzz", "the older offer")
+        #expect(
+            try await records!.offer(id: MessageID(clashing)!, sender: sender)?.intentID == MessageID("zzzzzzzz"),
+            "the older offer")
         #expect(try await records!.storeIntents([intent(try records!.newOfferIDs(count: 1))]) == [.stored])
         records = nil
 
@@ -441,18 +443,18 @@ struct VendorStorageTests {
         var records: SQLiteRecords? = try SQLiteRecords(folder: place.folder.path)
         let ids = try records!.newOfferIDs(count: 1)
         let stored = try await records!.storeIntents([
-            Self.intentToStore(from: sender, offerIDs: [ids[0].description], now: now)
+            Self.intentToStore(from: sender, offerIDs: [ids[0]], now: now)
         ])
         #expect(stored == [.stored])
         records = nil
         records = try SQLiteRecords(folder: place.folder.path)
         #expect(try keys() == [1, 2], "the run whose offer stands keeps its key, and the new run has one")
-        #expect(try await records!.offer(id: ids[0].description, sender: sender) != nil)
+        #expect(try await records!.offer(id: ids[0], sender: sender) != nil)
         records = nil
 
         records = try SQLiteRecords(folder: place.folder.path, now: Timestamp(secondsSince1970: now + 7200))
         #expect(try keys() == [2], "once its offer lapsed, its key is let go")
-        #expect(try await records!.offer(id: ids[0].description, sender: sender) == nil, "a lapsed offer is unknown")
+        #expect(try await records!.offer(id: ids[0], sender: sender) == nil, "a lapsed offer is unknown")
         #expect(try records!.newOfferIDs(count: 1) != ids, "number 2 under the new key")
     }
 
@@ -467,7 +469,7 @@ struct VendorStorageTests {
             try (0..<10).map { _ in
                 Self.intentToStore(
                     from: Data(try SigningKeyPair.generate().publicKey.bytes),
-                    offerIDs: [try records.newOfferIDs(count: 1)[0].description], now: now, padding: 600)
+                    offerIDs: [try records.newOfferIDs(count: 1)[0]], now: now, padding: 600)
             }
         }
         var longest: Int32 = 0
