@@ -427,13 +427,9 @@ public final class PostgresRecords: VendorRecords {
                 in rows.decode(
                     (MessageID, String, Int64, String, Int, String, String, Int64, String, String).self)
             {
-                guard let code = CurrencyCode(currency), let money = Money(thousandths: price, currency: code),
-                    let state = OfferState(rawValue: state)
-                else { return nil }
                 return StoredOffer(
-                    id: id, sender: sender, intentID: intentID, sku: sku, price: money, qty: qty,
-                    needs: StoredOffer.needs(fromColumn: needs), terms: StoredOffer.terms(fromColumn: terms),
-                    expiresAt: expiresAt, state: state, message: message)
+                    id: id, sender: sender, intentID: intentID, sku: sku, thousandths: price, currency: currency,
+                    qty: qty, needs: needs, terms: terms, expiresAt: expiresAt, state: state, message: message)
             }
             return nil
         }

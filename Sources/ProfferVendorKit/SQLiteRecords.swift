@@ -506,16 +506,12 @@ public final class SQLiteRecords: VendorRecords {
     public func offer(id: MessageID, sender: Data) async throws -> StoredOffer? {
         try await database.read { db in
             guard let number = try self.offerNumber(db, sender: sender, id: id),
-                let row = try Row.fetchOne(db, sql: "SELECT * FROM offers WHERE number = ?", arguments: [number]),
-                let currency = CurrencyCode(row["currency"] as String),
-                let price = Money(thousandths: row["price"], currency: currency),
-                let state = OfferState(rawValue: row["state"])
+                let row = try Row.fetchOne(db, sql: "SELECT * FROM offers WHERE number = ?", arguments: [number])
             else { return nil }
             return StoredOffer(
-                id: row["id"], sender: row["sender"], intentID: row["intent_id"], sku: row["sku"], price: price,
-                qty: row["qty"], needs: StoredOffer.needs(fromColumn: row["needs"]),
-                terms: StoredOffer.terms(fromColumn: row["terms"]), expiresAt: row["expires_at"], state: state,
-                message: row["message"])
+                id: id, sender: sender, intentID: row["intent_id"], sku: row["sku"], thousandths: row["price"],
+                currency: row["currency"], qty: row["qty"], needs: row["needs"], terms: row["terms"],
+                expiresAt: row["expires_at"], state: row["state"], message: row["message"])
         }
     }
 

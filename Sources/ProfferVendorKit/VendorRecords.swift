@@ -259,6 +259,21 @@ extension StoredOffer {
     }
 
     static func terms(fromColumn text: String) -> [String] { text.split(separator: ",").map(String.init) }
+
+    /// An offer from the columns both engines keep it in (the price in thousandths beside its currency, lists
+    /// comma-separated, the state as its name); `nil` when one holds what no offer has (a hand-edited row).
+    init?(
+        id: MessageID, sender: Data, intentID: MessageID, sku: String, thousandths: Int64, currency: String, qty: Int,
+        needs: String, terms: String, expiresAt: Int64, state: String, message: String
+    ) {
+        guard let code = CurrencyCode(currency), let price = Money(thousandths: thousandths, currency: code),
+            let state = OfferState(rawValue: state)
+        else { return nil }
+        self.init(
+            id: id, sender: sender, intentID: intentID, sku: sku, price: price, qty: qty,
+            needs: StoredOffer.needs(fromColumn: needs), terms: StoredOffer.terms(fromColumn: terms),
+            expiresAt: expiresAt, state: state, message: message)
+    }
 }
 
 /// Why the vendor's data folder, keys or records could not be used: a ``code`` to act on and a message that says what
