@@ -23,7 +23,7 @@ def median(arguments):
         subprocess.run([proffer] + arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-report = median(["audit", "report", "--html", work + "/report.html"])
+report = median(["audit", "report", "--html", work + "/report.html", "--force"])
 size = os.path.getsize(work + "/report.html")
 listing = median(["deal", "list", "--json"])
 baseline = median(["persona", "list", "--json"])

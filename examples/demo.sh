@@ -150,5 +150,5 @@ say "The audit report: one self-contained page to read, print or keep"
 report_dir="$here/../.build/demo"
 mkdir -p "$report_dir"
 report="$(cd "$report_dir" && pwd)/audit-report.html"
-run audit report --html "$report"
+run audit report --html "$report" --force
 echo "  file://$report"

@@ -12,6 +12,8 @@ public struct PublishOutcome: Sendable {
         case skipped(reason: String)
         /// Sent, but the vendor was unavailable or its answer was refused; nothing from it was stored.
         case failed(AgentError)
+        /// The vendor makes no offer, and said why (PROTOCOL.md §4.1: one `decline` re the intent).
+        case declined(why: String)
     }
 
     public let vendor: String
@@ -134,9 +136,13 @@ extension Agent {
         let error: AgentError?
 
         var outcome: PublishOutcome {
-            PublishOutcome(
-                vendor: vendor.name,
-                result: error.map { .failed($0) } ?? .answered(offers: offers.count))
+            if let error { return PublishOutcome(vendor: vendor.name, result: .failed(error)) }
+            // A vendor that makes no offer may say why, in one decline re the intent.
+            if offers.isEmpty, replies.count == 1, replies[0].message.kind == .decline {
+                let why = VendorText.clean(replies[0].message.why ?? "no reason given")
+                return PublishOutcome(vendor: vendor.name, result: .declined(why: why))
+            }
+            return PublishOutcome(vendor: vendor.name, result: .answered(offers: offers.count))
         }
     }
 
@@ -167,6 +173,9 @@ extension Agent {
     {
         let now = Date()
         var offers: [StoredOffer] = []
+        if replies.count == 1, replies[0].message.kind == .decline, replies[0].message.re == vendorID {
+            return []  // no offer, and the reason why (see ``VendorAnswer/outcome``)
+        }
         for (index, reply) in replies.enumerated() {
             let message = reply.message
             guard message.kind == .offer, message.re == vendorID, message.id != nil else {

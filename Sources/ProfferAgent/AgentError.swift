@@ -42,7 +42,8 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     static func unreachable(_ endpoint: VendorEndpoint, _ what: String) -> AgentError {
         AgentError(
             .unreachable,
-            "\(endpoint.label) \(what). Check that the vendor is up and its URL is right (`proffer vendor show \(endpoint.name)`), then try again"
+            "\(endpoint.label) \(what). Check that the vendor is up and its URL is right"
+                + (endpoint.name.isEmpty ? "" : " (`proffer vendor show \(endpoint.name)`)") + ", then try again"
         )
     }
 

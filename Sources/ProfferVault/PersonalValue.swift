@@ -26,10 +26,12 @@ extension DataCategory {
             let fields = trimmed.split(separator: "-", omittingEmptySubsequences: false)
             guard fields.count == 3, fields[0].count == 4, fields[1].count == 2, fields[2].count == 2,
                 let year = Int(fields[0]), let month = Int(fields[1]), let day = Int(fields[2]),
-                (1900...2999).contains(year), (1...12).contains(month),
-                (1...DataCategory.days(inMonth: month, year: year)).contains(day),
-                let date = ISO8601DateFormatter().date(from: "\(trimmed)T00:00:00Z"), date <= Date()
-            else { return refuse("write a past date as YYYY-MM-DD, such as 1990-04-17") }
+                (1...12).contains(month), (1...DataCategory.days(inMonth: month, year: year)).contains(day)
+            else { return refuse("write a date as YYYY-MM-DD, such as 1990-04-17") }
+            guard year >= 1900 else { return refuse("write a date from 1900-01-01 on") }
+            guard let date = ISO8601DateFormatter().date(from: "\(trimmed)T00:00:00Z"), date <= Date() else {
+                return refuse("write a date that has passed: a birthdate is in the past")
+            }
             return .success(trimmed)
         case .age:
             guard let age = Int(trimmed), (0...150).contains(age) else {

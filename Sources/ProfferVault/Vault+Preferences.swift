@@ -121,7 +121,9 @@ extension Vault {
     static func unknownKeyMessage(_ key: String) -> String {
         let categories = DataCategory.allCases.map(\.rawValue)
         let settings = AgentSetting.allCases.map(\.rawValue)
-        let nearest = Suggestions.nearest(to: key, among: categories + settings).map { "did you mean \($0)? " } ?? ""
+        let nearest =
+            (DataCategory.meant(by: key)?.rawValue ?? Suggestions.nearest(to: key, among: settings))
+            .map { "did you mean \($0)? " } ?? ""
         return "unknown preference \"\(key)\": \(nearest)personal data keys are \(categories.joined(separator: ", ")); "
             + "settings are \(settings.joined(separator: ", "))"
     }

@@ -41,6 +41,8 @@ public final class Vault: Sendable {
         /// Records that did not open while this handle read them.
         var damaged: Set<DamagedRecord> = []
         var warnings: [String] = []
+        /// Whether this handle committed a write, so its end copies the WAL into the file (``settle()``).
+        var wrote = false
     }
 
     private let unlocked: Mutex<Unlocked>
@@ -584,8 +586,20 @@ public final class Vault: Sendable {
                 }
             }
         }
-        if let counter { updateAnchor(counter) }
+        if let counter {
+            findings.withLock { $0.wrote = true }
+            updateAnchor(counter)
+        }
         return result
+    }
+
+    /// Copies what this handle wrote from the WAL into the vault file, so that the file alone holds the whole vault
+    /// (a `cp vault.db` is a copy of it): run when a command that wrote ends. A passive checkpoint: it waits for no
+    /// reader, and one holding an older snapshot (a backup running) leaves the rest to the next command's end. A
+    /// backup is still best made with `proffer export`, which needs no other file and is encrypted whole.
+    public func settle() {
+        guard !isReadOnly, findings.withLock({ $0.wrote }) else { return }
+        try? database.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
     }
 
     func read<T>(_ body: (RecordReader) throws -> T) throws -> T {

@@ -178,9 +178,26 @@ public final class VendorInbox: Service {
             // `expired`. Lapsed offers are left out.
             let stillOpen = try await records.openOffers(
                 sender: senderData, intentID: intentID, now: now.secondsSince1970)
+            if stillOpen.isEmpty && items.isEmpty { return declineWithoutOffer(intent, for: inbound) }
             return keys.signing.whileSecretReadable { stillOpen.map { inbound.replies.signed($0.message) } }
         }
+        if offers.isEmpty { return declineWithoutOffer(intent, for: inbound) }
         return offers.map(\.envelope)
+    }
+
+    /// The one `decline` an intent gets when no item answers it, saying what the vendor lacks (PROTOCOL.md §4.1), so
+    /// the person learns the vocabulary instead of hearing nothing.
+    private func declineWithoutOffer(_ intent: Message, for inbound: InboundMessage) -> [String] {
+        decline(intent, why: VendorInbox.fitting(catalog.whyNoOffer(for: intent)), for: inbound)
+    }
+
+    /// `text` cut to what a `why` may hold (120 scalars, §1.5), marked where it was cut.
+    static func fitting(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard scalars.count > 120 else { return text }
+        var cut = String(String.UnicodeScalarView(scalars.prefix(119)))
+        cut.append("…")
+        return cut
     }
 
     /// An offer of `item` with the id `id` to the sender of `inbound`, as stored, and signed by its transport.

@@ -85,6 +85,7 @@ struct AuditCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file")) var html: String
         @Flag(help: "Show the current values of the data you disclosed (your postal address, say).")
         var withValues = false
+        @Flag(help: "Replace the file if it exists.") var force = false
 
         func run() throws {
             let opened = try vault.openVault(.readOnly)
@@ -100,7 +101,8 @@ struct AuditCommand: ParsableCommand {
                 }
             }
             try writePrivateFile(
-                html, Array(AuditReport.html(facts, values: values).utf8), vault: opened, options: vault)
+                html, Array(AuditReport.html(facts, values: values).utf8), vault: opened, options: vault,
+                overwrite: force)
             let chain =
                 switch facts.chain {
                 case .intact(let entries): "audit chain intact, \(entries) entries"
@@ -166,9 +168,17 @@ enum ReceiptFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Writes a report or record: 0600, whole or not at all, never over the passphrase file or among the vault's own
 /// files (which `Vault.refuseOwnFiles` names; a wrong place is a usage error here).
-func writePrivateFile(_ path: String, _ bytes: [UInt8], vault opened: Vault, options: VaultOptions) throws {
+///
+/// - Parameter overwrite: Replace a file already there (`--force`); without it an existing file is refused, as
+///   `export` refuses one.
+func writePrivateFile(
+    _ path: String, _ bytes: [UInt8], vault opened: Vault, options: VaultOptions, overwrite: Bool = true
+) throws {
     try refuseVaultFiles(path, vault: opened, options: options)
-    try Vault.writeNewFile(path, bytes: bytes, overwrite: true)
+    if !overwrite, FileManager.default.fileExists(atPath: path) {
+        throw CLIError(.usage, "\(path) already exists: choose another file, or pass --force to replace it")
+    }
+    try Vault.writeNewFile(path, bytes: bytes, overwrite: overwrite)
 }
 
 /// Refuses the passphrase file and the vault's own files as a place to write into.

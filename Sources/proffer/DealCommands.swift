@@ -122,7 +122,7 @@ struct DealCommand: ParsableCommand {
             if !asked.isEmpty && !yes {
                 consented = try confirm(
                     "Send your \(asked.map(\.category.rawValue).joined(separator: ", ")) again?", orPass: "--yes")
-                guard consented else { throw CLIError("nothing was sent") }
+                guard consented else { throw CLIError.declined("nothing was sent") }
             }
             let deal = try await agent.retry(
                 dealID: id, consented: consented, timeout: network.duration(vault: agent.vault))
@@ -148,6 +148,11 @@ struct DealCommand: ParsableCommand {
 
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
+            // Asked again for what is done: said so, and no error.
+            if let done = try? agent.vault.deal(id: id), done.state == .forgotten {
+                return standardOutput.write(
+                    line: "\(done.vendor) already confirmed it deleted what deal \(done.id) disclosed: nothing to do")
+            }
             let deal: StoredDeal
             do {
                 deal = try await agent.forget(dealID: id, timeout: network.duration(vault: agent.vault))
@@ -207,6 +212,7 @@ struct DealCommand: ParsableCommand {
         @Option(help: "iso27560 (default) or json.") var format: ReceiptFormat = .iso27560
         @Option(help: ArgumentHelp("Write to this file (0600) instead of standard output.", valueName: "file"))
         var output: String?
+        @Flag(help: "Replace the file given to --output if it exists.") var force = false
 
         func run() throws {
             let opened = try vault.openVault(.readOnly)
@@ -223,7 +229,7 @@ struct DealCommand: ParsableCommand {
                 bytes = Array(try ConsentRecord.json(of: dealFacts))
             }
             if let output {
-                try writePrivateFile(output, bytes + [0x0A], vault: opened, options: vault)
+                try writePrivateFile(output, bytes + [0x0A], vault: opened, options: vault, overwrite: force)
                 printError("wrote the consent record of deal \(deal.id) to \(output)")
             } else {
                 standardOutput.write { writer in

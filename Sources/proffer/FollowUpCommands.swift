@@ -55,7 +55,8 @@ struct HoldingsCommand: ParsableCommand {
 
     func run() throws {
         if let category, DataCategory(rawValue: category.lowercased()) == nil {
-            throw CLIError(.usage, "unknown data category \"\(category)\": see `proffer msg categories`")
+            let meant = DataCategory.meant(by: category).map { " (did you mean \($0.rawValue)?)" } ?? ""
+            throw CLIError(.usage, "unknown data category \"\(category)\"\(meant): see `proffer msg categories`")
         }
         let facts = try AuditFacts(vault: try vault.openVault(.readOnly))
         let holdings = facts.holdings().filter { category == nil || $0.category == category?.lowercased() }

@@ -50,7 +50,12 @@ struct PassphraseCommand: ParsableCommand {
 
     struct Change: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change the passphrase; only the master key is re-wrapped, atomically.")
+            abstract: "Change the passphrase: a new master key, and every record and audit entry sealed again.",
+            discussion: """
+                All of it in one transaction, then the file is rewritten without free pages, so nothing sealed under \
+                the old key stays on disk; a copy of the vault made before opens with the old passphrase only. The \
+                keys vendors know you by do not change. Exports made before keep the passphrase they were made with.
+                """)
 
         @OptionGroup var vault: VaultOptions
         @Option(help: ArgumentHelp("Read the new passphrase from this file instead of asking.", valueName: "file"))

@@ -146,7 +146,12 @@ struct IntentCommand: ParsableCommand {
             let offers = outcomes.reduce(0) { total, outcome in
                 if case .answered(let count) = outcome.result { total + count } else { total }
             }
-            let answered = outcomes.filter { if case .answered = $0.result { true } else { false } }
+            let answered = outcomes.filter {
+                switch $0.result {
+                case .answered, .declined: true
+                default: false
+                }
+            }
             if json {
                 try printJSON(
                     outcomes.map { outcome in
@@ -155,6 +160,8 @@ struct IntentCommand: ParsableCommand {
                             Outcome(vendor: outcome.vendor, outcome: "answered", offers: count, detail: nil)
                         case .skipped(let reason):
                             Outcome(vendor: outcome.vendor, outcome: "skipped", offers: 0, detail: reason)
+                        case .declined(let why):
+                            Outcome(vendor: outcome.vendor, outcome: "declined", offers: 0, detail: why)
                         case .failed(let error):
                             Outcome(
                                 vendor: outcome.vendor, outcome: error.code.description, offers: 0,
@@ -202,6 +209,7 @@ extension PublishOutcome.Result {
         switch self {
         case .answered(let offers): "answered: \(offers) offer\(offers == 1 ? "" : "s")"
         case .skipped(let reason): "skipped: \(reason)"
+        case .declined(let why): "no offer: \(why)"
         case .failed(let error): "failed: \(error)"
         }
     }

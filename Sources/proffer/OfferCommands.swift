@@ -93,8 +93,16 @@ struct OfferCommand: ParsableCommand {
             let closed = all ? ranking.closed.map { Listing($0, section: "closed", rank: nil) } : []
             if json { return try printJSON(open + unacceptable + closed) }
             if open.isEmpty && unacceptable.isEmpty && closed.isEmpty {
+                // Suggest publishing only what was never published, by its real id.
+                let drafts = intents.filter { $0.state == .draft && (only == nil || $0.id == only) }
+                let hint =
+                    drafts.count == 1
+                    ? "; publish it with `proffer intent publish \(drafts[0].id)`"
+                    : drafts.isEmpty
+                        ? only == nil ? "; write one with `proffer intent new MESSAGE`" : ""
+                        : "; publish a draft with `proffer intent publish ID` (`proffer intent list --state draft`)"
                 return standardOutput.write(
-                    line: "no open offers\(intent.map { " for \($0)" } ?? ""); publish with `proffer intent publish ID`"
+                    line: "no open offers\(only.map { " for \($0)" } ?? "")\(hint)"
                         + (all || ranking.closed.isEmpty ? "" : " (--all shows \(ranking.closed.count) closed)"))
             }
             if !open.isEmpty {
@@ -149,6 +157,7 @@ struct OfferCommand: ParsableCommand {
                 }
                 money = parsed
             }
+            let countered = try agent.vault.offer(named: offer).name
             let outcome = try await agent.counter(
                 offerName: offer, price: money, qty: qty.flatMap(Quantity.init), eta: eta.flatMap(TimeSpan.init),
                 timeout: network.duration(vault: agent.vault))
@@ -157,7 +166,7 @@ struct OfferCommand: ParsableCommand {
                 let message = newOffer.message
                 standardOutput.write(
                     line: "new offer \(newOffer.name): \(message.price?.description ?? "-") "
-                        + "eta \(message.eta?.description ?? "-") (replaces \(offer))")
+                        + "eta \(message.eta?.description ?? "-") (replaces \(countered))")
             case .declined(let why):
                 standardOutput.write(line: "the vendor declined the counter: \(why); the offer still stands")
             }
@@ -226,7 +235,7 @@ struct OfferCommand: ParsableCommand {
             var consented = yes
             if plan.needsConsent && !yes {
                 consented = try confirm("Send it?", orPass: "--yes")
-                guard consented else { throw CLIError("nothing was sent") }
+                guard consented else { throw CLIError.declined("nothing was sent") }
             }
             let deal = try await agent.accept(plan, consented: consented, timeout: network.duration(vault: agent.vault))
             switch deal.state {

@@ -93,6 +93,9 @@ struct CLIError: Error, CustomStringConvertible {
         static let usage = Code("usage")
         /// What was given to read is not valid (exit 65).
         static let invalidData = Code("invalid-data")
+        /// The person answered no at a prompt: nothing was done, which is no error, but not what was asked either
+        /// (exit 1, said without "error:").
+        static let declined = Code("declined")
     }
 
     let code: Code
@@ -106,6 +109,9 @@ struct CLIError: Error, CustomStringConvertible {
 
     /// A failure to do what was asked (exit 1).
     init(_ message: String) { self.init(.failed, message) }
+
+    /// The person answered no: `message` says what was not done ("nothing was sent").
+    static func declined(_ message: String) -> CLIError { CLIError(.declined, message) }
 }
 
 /// Writes rows as aligned columns under a header.

@@ -69,9 +69,17 @@ struct PrefCommand: ParsableCommand {
         func run() throws {
             let preferences = try vault.openVault(.readOnly).preferences(persona: persona)
             if json { return try printJSON(preferences) }
+            if preferences.isEmpty {
+                return standardOutput.write(
+                    line: "nothing set yet: `proffer pref set KEY VALUE` (see `proffer pref set --help` for the keys)")
+            }
+            // A vault-wide setting belongs to no persona, whichever record holds it.
+            let isVaultWide = { (key: String) in AgentSetting(rawValue: key)?.isVaultWide == true }
             printTable(
                 ["PERSONA", "KEY", "SHARE", "VALUE"],
-                preferences.map { [$0.persona, $0.key, $0.share?.rawValue ?? "-", $0.value] })
+                preferences.map {
+                    [isVaultWide($0.key) ? "(vault)" : $0.persona, $0.key, $0.share?.rawValue ?? "-", $0.value]
+                })
         }
     }
 

@@ -28,6 +28,12 @@ struct Proffer: AsyncParsableCommand {
             }
         } catch {
             standardOutput.flush()
+            OpenedVaults.settle()
+            if let declined = error as? CLIError, declined.code == .declined {
+                printError(declined.message)
+                _ = OpenedVaults.reportDamage()
+                Glibc.exit(1)
+            }
             if let failure = Failure(error) {
                 printError("error: " + Caret.visible(failure.message))
                 _ = OpenedVaults.reportDamage()
@@ -37,6 +43,7 @@ struct Proffer: AsyncParsableCommand {
             exit(withError: error)
         }
         standardOutput.flush()
+        OpenedVaults.settle()
         // A listing that left out damaged records printed what opens; the exit status says it was not everything.
         if OpenedVaults.reportDamage() { Glibc.exit(1) }
     }

@@ -72,6 +72,11 @@ enum OpenedVaults {
 
     static func register(_ vault: Vault) { opened.withLock { $0.append(vault) } }
 
+    /// Copies what this process wrote into each vault's file, so a copy of the file alone is the whole vault.
+    static func settle() {
+        for vault in opened.withLock({ $0 }) { vault.settle() }
+    }
+
     /// Prints warnings and damage; returns whether anything was damaged.
     static func reportDamage() -> Bool {
         var damaged = false

@@ -69,13 +69,14 @@ struct VendorCommand: ParsableCommand {
                 printError("  fingerprint  \(fingerprint(of: profile.signingKey))")
                 printError("  terms        \(profile.terms.map(VendorText.clean).joined(separator: ", "))")
                 guard try confirm("Pin this key?", orPass: "--yes") else {
-                    throw CLIError("nothing was added")
+                    throw CLIError.declined("nothing was added")
                 }
             }
             let vendor = try agent.pin(profile, url: url, name: name, allowHTTP: allowHTTP)
             if json { return try printJSON(Listing(vendor)) }
+            standardOutput.write(line: "added vendor \(vendor.name)")
             printTable(
-                ["ADDED", vendor.name],
+                ["FIELD", "VALUE"],
                 [
                     ["name", vendor.profileName ?? vendor.name], ["url", vendor.baseURL],
                     ["transport", VendorCommand.transport(vendor)],
@@ -307,7 +308,7 @@ struct VendorCommand: ParsableCommand {
                     "  presented  \(presented)\(vendor.boxKey == profile.boxKey ? "" : " (and a new key for sealed data)")"
                 )
                 guard try confirm("Pin the presented keys?", orPass: "--yes") else {
-                    throw CLIError("nothing was changed")
+                    throw CLIError.declined("nothing was changed")
                 }
             }
             try agent.repin(vendor, to: profile)

@@ -150,6 +150,7 @@ struct NegotiationTests {
                 case .answered(let offers): byName[outcome.vendor] = "answered \(offers)"
                 case .failed(let error): byName[outcome.vendor] = error.message
                 case .skipped(let reason): byName[outcome.vendor] = "skipped \(reason)"
+                case .declined(let why): byName[outcome.vendor] = "declined \(why)"
                 }
             }
             #expect(byName["good"] == "answered 2")

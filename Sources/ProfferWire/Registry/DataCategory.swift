@@ -63,3 +63,19 @@ public enum DataCategory: String, CaseIterable, Hashable, Sendable, Codable {
         }
     }
 }
+
+extension DataCategory {
+    /// The category someone meant by a word that is none: a near spelling (`adress` is not one, but `emial` is
+    /// `email`), or a common name for one (`address` → `postal`, `dob` → `birthdate`); `nil` when nothing is close.
+    public static func meant(by word: String) -> DataCategory? {
+        let lowered = word.lowercased()
+        let commonNames: [String: DataCategory] = [
+            "address": .postal, "adress": .postal, "addr": .postal, "post": .postal, "mail": .email,
+            "e-mail": .email, "tel": .phone, "telephone": .phone, "mobile": .phone, "dob": .birthdate,
+            "birthday": .birthdate, "born": .birthdate, "sex": .gender, "lang": .language, "place": .location,
+            "clothing": .size, "fullname": .name,
+        ]
+        if let known = commonNames[lowered] { return known }
+        return Suggestions.nearest(to: lowered, among: allCases.map(\.rawValue)).flatMap(DataCategory.init)
+    }
+}

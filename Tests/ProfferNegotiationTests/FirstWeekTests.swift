@@ -1,0 +1,112 @@
+import Foundation
+import ProfferEnvelope
+import ProfferVault
+import ProfferVendorKit
+import ProfferWire
+import Testing
+
+@testable import ProfferTestSupport
+
+/// A newcomer's first week (issue 21): every silence explained, nothing lost by habit, text that says what is true.
+@Suite("A newcomer's first week, through the CLI", .serialized)
+struct FirstWeekTests {
+    @Test(
+        "an intent no item answers gets one decline saying what the vendor lacks, and publish shows it",
+        arguments: Engine.allCases)
+    func silenceExplained(engine: Engine) async throws {
+        let vendor = try await TestVendor.started(engine)
+        let person = try await CLIPerson()
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            for (intent, why) in [
+                ("#buy camera.mirrorless max:100EUR in:DE terms:sd-base", "the lowest price is 1149EUR"),
+                ("#buy camera.mirrorless max:1300EUR in:GB terms:sd-base", "does not serve GB"),
+                ("#buy camera.mirrorless max:1300GBP in:DE terms:sd-base", "prices are in EUR"),
+                ("#buy camera.compact max:1300EUR in:DE terms:sd-base", "no items in camera.compact"),
+            ] {
+                let id = try await person.intent(intent)
+                let published = try await person.expectSuccess("intent", "publish", id)
+                #expect(published.stdout.contains("no offer: "), "\(published.stdout)")
+                #expect(published.stdout.contains(why), "\(intent): \(published.stdout)")
+                let listed = try await person.expectSuccess("offer", "list", id)
+                #expect(!listed.stdout.contains("publish"), "nothing suggests publishing it again: \(listed.stdout)")
+            }
+            let draft = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+            let hint = try await person.expectSuccess("offer", "list", draft)
+            #expect(hint.stdout.contains("proffer intent publish \(draft)"), "\(hint.stdout)")
+        }
+    }
+
+    @Test("a copy of vault.db alone, made between commands, is the whole vault")
+    func fileAloneIsTheVault() async throws {
+        let person = try CLIPerson(bare: ())
+        for number in 0..<40 { try person.proffer(["pref", "set", "email", "ada\(number)@example.org"]) }
+        let copy = person.folder.path + "/copy"
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: person.path, toPath: copy + "/vault.db")
+        let listed = try person.proffer(
+            ["pref", "get", "email"],
+            environment: ["PROFFER_VAULT": copy + "/vault.db", "XDG_STATE_HOME": copy + "/state"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout == "ada39@example.org\n")
+    }
+
+    @Test(
+        "text that says what is true: vault-wide settings, the birthdate's limit, a category's common name, vendor add, counter"
+    )
+    func truthfulText() async throws {
+        let person = try await CLIPerson()
+        let listed = try await person.expectSuccess("pref", "list")
+        let timeoutRow = listed.stdout.split(separator: "\n").first { $0.contains("publish.timeout") }
+        #expect(timeoutRow?.hasPrefix("(vault)") == true, "\(listed.stdout)")
+        let old = try await person.run("pref", "set", "birthdate", "1815-12-10")
+        #expect(old.status == 65)
+        #expect(old.stderr.contains("from 1900-01-01 on"), "\(old.stderr)")
+        let unknown = try await person.run("holdings", "--category", "adress")
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("did you mean postal?"), "\(unknown.stderr)")
+        let misspelt = try await person.run("pref", "set", "address", "1 Main St")
+        #expect(misspelt.stderr.contains("did you mean postal?"), "\(misspelt.stderr)")
+        let vendor = try TestVendor()
+        try await withServer(vendor.router()) { url in
+            let added = try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            #expect(added.stdout.hasPrefix("added vendor shop\n"), "\(added.stdout)")
+            #expect(!added.stdout.contains("ADDED"))
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+            try await person.expectSuccess("intent", "publish", id)
+            let offer = try #require(
+                try await person.json("offer", "list", id, "--json").first { ($0["item"] as? String) == "X-T5 body" }?[
+                    "name"] as? String)
+            let prefix = String(offer.prefix(8))
+            let countered = try await person.expectSuccess("offer", "counter", prefix, "--price", "1100EUR")
+            #expect(countered.stdout.contains("(replaces \(offer))"), "\(countered.stdout)")
+        }
+    }
+
+    @Test(
+        "one convention: a finished forget asked again says so and exits 0; a report refuses an existing file without --force"
+    )
+    func conventions() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+            try await person.expectSuccess("intent", "publish", id)
+            let offer = try #require(
+                try await person.json("offer", "list", id, "--json").first { ($0["item"] as? String) == "X-T5 body" }?[
+                    "name"] as? String)
+            try await person.expectSuccess("offer", "accept", offer, "--yes")
+            let deal = try #require(try await person.json("deal", "list", "--json").last?["id"] as? String)
+            try await person.expectSuccess("deal", "forget", deal)
+            let again = try await person.expectSuccess("deal", "forget", deal)
+            #expect(again.stdout.contains("already confirmed"), "\(again.stdout)")
+        }
+        let report = person.folder.path + "/report.html"
+        try await person.expectSuccess("audit", "report", "--html", report)
+        let refused = try await person.run("audit", "report", "--html", report)
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--force"))
+        try await person.expectSuccess("audit", "report", "--html", report, "--force")
+    }
+}
