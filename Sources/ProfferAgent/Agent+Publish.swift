@@ -124,6 +124,16 @@ extension Agent {
         try vault.updateIntent(id: intent.id.description) { stored in
             if !reached.isEmpty && stored.state == .draft { stored.state = .published }
             stored.sentTo = Array(Set((stored.sentTo ?? []) + reached)).sorted()
+            // Each vendor's latest word: why it made no offer, or nothing once it made one.
+            var declinedBy = stored.declinedBy ?? [:]
+            for answer in received where answer.error == nil {
+                if case .declined(let why) = answer.outcome.result {
+                    declinedBy[answer.vendor.name] = why
+                } else {
+                    declinedBy[answer.vendor.name] = nil
+                }
+            }
+            stored.declinedBy = declinedBy.isEmpty ? nil : declinedBy
         }
         return outcomes.sorted { $0.vendor < $1.vendor }
     }

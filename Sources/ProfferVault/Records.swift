@@ -107,6 +107,8 @@ public struct StoredIntent: Hashable, Sendable {
     public var vendorIDs: [String: MessageID]?
     /// Vendors a withdrawal has not reached yet; `intent withdraw` tries them again.
     public var untold: [String]?
+    /// Why each vendor that answered without an offer made none, in its own words (PROTOCOL.md §4.1).
+    public var declinedBy: [String: String]?
 
     /// The intent's message id. Every stored intent has one. Vendors see their own (``id(toward:)``).
     public var id: MessageID { message.id ?? MessageID(bits: 0) }
@@ -122,6 +124,7 @@ public struct StoredIntent: Hashable, Sendable {
     /// Lets go of what the intent keeps under the vendor name `vendor`: the vendor of that name is gone.
     mutating func forget(vendor name: String) {
         vendorIDs?[name] = nil
+        declinedBy?[name] = nil
         sentTo?.removeAll { $0 == name }
         untold?.removeAll { $0 == name }
     }
@@ -394,7 +397,7 @@ struct SeenReply: Codable, Hashable, Sendable {
 
 extension StoredIntent: Codable {
     private enum CodingKeys: String, CodingKey {
-        case id, canonical, persona, state, createdAt, updatedAt, sentTo, vendorIDs, untold
+        case id, canonical, persona, state, createdAt, updatedAt, sentTo, vendorIDs, untold, declinedBy
     }
 
     public init(from decoder: any Decoder) throws {
@@ -413,6 +416,7 @@ extension StoredIntent: Codable {
         sentTo = try container.decodeIfPresent([String].self, forKey: .sentTo)
         vendorIDs = try container.decodeIfPresent([String: MessageID].self, forKey: .vendorIDs)
         untold = try container.decodeIfPresent([String].self, forKey: .untold)
+        declinedBy = try container.decodeIfPresent([String: String].self, forKey: .declinedBy)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -426,6 +430,7 @@ extension StoredIntent: Codable {
         try container.encodeIfPresent(sentTo, forKey: .sentTo)
         try container.encodeIfPresent(vendorIDs, forKey: .vendorIDs)
         try container.encodeIfPresent(untold, forKey: .untold)
+        try container.encodeIfPresent(declinedBy, forKey: .declinedBy)
     }
 }
 

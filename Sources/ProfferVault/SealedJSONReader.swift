@@ -146,6 +146,18 @@ extension StoredIntent: SealedJSONReadable {
             guard let vendors = reader.stringsToClosingBracket() else { return nil }
             untold = vendors
         }
+        var declinedBy: [String: String]?
+        if reader.skip(",\"declinedBy\":{") {
+            var reasons: [String: String] = [:]
+            if !reader.skip("}") {
+                repeat {
+                    guard let vendor = reader.string(), reader.skip(":"), let why = reader.string() else { return nil }
+                    reasons[vendor] = why
+                } while reader.skip(",")
+                guard reader.skip("}") else { return nil }
+            }
+            declinedBy = reasons
+        }
         guard reader.skip("}"), reader.isAtEnd, let message = try? Message.parse(canonical), message.kind.isIntent,
             message.id?.description == id
         else { return nil }
@@ -153,7 +165,7 @@ extension StoredIntent: SealedJSONReadable {
         var intent = StoredIntent(
             message: message, canonical: canonical, persona: persona, state: state, createdAt: createdAt,
             updatedAt: updatedAt, sentTo: sentTo)
-        (intent.vendorIDs, intent.untold) = (vendorIDs, untold)
+        (intent.vendorIDs, intent.untold, intent.declinedBy) = (vendorIDs, untold, declinedBy)
         return intent
     }
 }

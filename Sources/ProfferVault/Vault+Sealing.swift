@@ -60,6 +60,16 @@ extension StoredIntent: SealedJSONWritable {
             output.append(0x7D)
         }
         if let untold { SealedJSON.appendMember("untold", strings: untold, to: &output) }
+        if let declinedBy {
+            output.append(contentsOf: ",\"declinedBy\":{".utf8)
+            for (index, vendor) in declinedBy.keys.sorted().enumerated() {
+                if index > 0 { output.append(0x2C) }
+                SealedJSON.appendString(vendor, to: &output)
+                output.append(0x3A)
+                SealedJSON.appendString(declinedBy[vendor]!, to: &output)
+            }
+            output.append(0x7D)
+        }
         output.append(0x7D)
     }
 }

@@ -101,10 +101,12 @@ struct OfferCommand: ParsableCommand {
                     : drafts.isEmpty
                         ? only == nil ? "; write one with `proffer intent new MESSAGE`" : ""
                         : "; publish a draft with `proffer intent publish ID` (`proffer intent list --state draft`)"
-                return standardOutput.write(
+                standardOutput.write(
                     line: "no open offers\(only.map { " for \($0)" } ?? "")\(hint)"
                         + (all || ranking.closed.isEmpty ? "" : " (--all shows \(ranking.closed.count) closed)"))
+                return OfferCommand.printNoOffers(intents.filter { only == nil || $0.id == only })
             }
+            defer { OfferCommand.printNoOffers(intents.filter { only == nil || $0.id == only }) }
             if !open.isEmpty {
                 printTable(OfferCommand.header, open.map(\.row))
                 let currencies = Set(ranking.currencies.values.map(\.description)).sorted()
@@ -256,6 +258,19 @@ struct OfferCommand: ParsableCommand {
                 throw AgentError.unconfirmed(deal)
             }
         }
+    }
+
+    /// Says why vendors made no offer for these intents, as each said (a line per intent and vendor).
+    static func printNoOffers(_ intents: [StoredIntent]) {
+        let rows = intents.filter { $0.state == .published }.flatMap { intent in
+            (intent.declinedBy ?? [:]).sorted { $0.key < $1.key }.map { vendor, why in
+                [intent.id.description, vendor, VendorText.clean(why)]
+            }
+        }
+        guard !rows.isEmpty else { return }
+        standardOutput.write(line: "")
+        standardOutput.write(line: "vendors that made no offer, and why:")
+        printTable(["INTENT", "VENDOR", "WHY"], rows)
     }
 
     struct Decline: AsyncParsableCommand {

@@ -30,6 +30,7 @@ struct FirstWeekTests {
                 #expect(published.stdout.contains(why), "\(intent): \(published.stdout)")
                 let listed = try await person.expectSuccess("offer", "list", id)
                 #expect(!listed.stdout.contains("publish"), "nothing suggests publishing it again: \(listed.stdout)")
+                #expect(listed.stdout.contains("vendors that made no offer") && listed.stdout.contains(why))
             }
             let draft = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
             let hint = try await person.expectSuccess("offer", "list", draft)
