@@ -205,7 +205,7 @@ python3 -c 'import json, sys; sys.stdout.write(json.load(open(sys.argv[1]))["bod
 
 say "They ask the vendor to forget the deal"
 begin
-run deal forget "$deal"
+run deal forget "$deal" --yes
 answered
 
 say "The person's deals"

@@ -107,7 +107,7 @@ run audit list
 say "They ask the camera shop to forget the work deal while it is down: the forget stays pending"
 cameras_port=${urls[0]##*:}; cameras_port=${cameras_port%%/*}
 kill -TERM "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-run deal forget "$work_deal" || echo "  (exit $?: nothing is claimed that did not happen)"
+run deal forget "$work_deal" --yes || echo "  (exit $?: nothing is claimed that did not happen)"
 run deal list
 
 say "The shop is back; the forget is sent again, and this time confirmed"
@@ -115,7 +115,7 @@ say "The shop is back; the forget is sent again, and this time confirmed"
   > "$work/cameras.log" 2>&1 &
 pids[0]=$!
 for _ in $(seq 100); do grep -q '^listening on' "$work/cameras.log" 2>/dev/null && break; sleep 0.1; done
-run deal forget "$work_deal"
+run deal forget "$work_deal" --yes
 if grep -rqa "Analytical Engines" "$work/cameras"; then
   echo "  the vendor's files still hold the work name!" >&2; exit 1
 else

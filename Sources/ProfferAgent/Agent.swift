@@ -118,6 +118,36 @@ public final class Agent: Sendable {
         try vault.updateVendor(repinned)
     }
 
+    /// Moves a vendor to a new base URL, after checking that the profile there presents the very keys pinned (and is
+    /// not older): a vendor that moved keeps its identity, its deals and your key toward it.
+    ///
+    /// - Throws: ``AgentError`` when the URL is not https (or this machine, or allowed http), another vendor is known
+    ///   there, the profile does not verify, or it presents other keys.
+    public func moveVendor(named name: String, to url: String, allowHTTP: Bool, timeout: Duration) async throws
+        -> Vendor
+    {
+        var vendor = try vault.vendor(named: name)
+        if let problem = VendorEndpoint.transportProblem(url: url, allowsHTTP: allowHTTP) {
+            throw AgentError(.refused, problem)
+        }
+        let others = try vault.vendors().filter { $0.name != vendor.name }
+        if let same = others.first(where: { $0.baseURL.lowercased() == url.lowercased() }) {
+            throw AgentError(.refused, "\(url) is already vendor \(same.name)'s")
+        }
+        let profile = try await client.profile(
+            VendorEndpoint(name: vendor.name, baseURL: url, allowsHTTP: allowHTTP), within: timeout)
+        if let change = Agent.keyChange(in: profile, against: vendor) {
+            throw AgentError(
+                .refused,
+                "the vendor at \(url) \(change): it is not \(vendor.name), or its keys changed. Nothing was changed; "
+                    + "if it told you so, move it and then `proffer vendor repin \(vendor.name)`")
+        }
+        vendor.baseURL = url
+        vendor.allowsHTTP = allowHTTP && !VendorEndpoint.isLoopback(URLComponents(string: url)?.host ?? "")
+        try vault.updateVendor(vendor)
+        return vendor
+    }
+
     /// A vendor name from a profile name: lowercase letters, digits and dashes ("Lumen Cameras" → "lumen-cameras").
     static func shortName(_ profileName: String) -> String {
         var name = ""

@@ -72,6 +72,25 @@ extension Vault {
         return intent
     }
 
+    /// Removes a draft: an intent no vendor was sent.
+    ///
+    /// - Throws: ``VaultError`` (`refused`) when the intent was published: vendors have it, and only a withdrawal tells
+    ///   them.
+    public func removeDraft(id: String) throws {
+        let exactID = try intent(id: id).id
+        try write { transaction in
+            let stored = try transaction.reader.require(StoredIntent.withID(exactID), listedBy: "intent list")
+            guard stored.record.state == .draft, (stored.record.sentTo ?? []).isEmpty else {
+                throw VaultError(
+                    .refused(
+                        "intent \(exactID) is \(stored.record.state(at: Date()).rawValue) and vendors have it: it stays as "
+                            + "the record of what you sent; to tell them you no longer want it, "
+                            + "`proffer intent withdraw \(exactID)`"))
+            }
+            try transaction.delete(stored)
+        }
+    }
+
     /// Moves an intent to `state`.
     @discardableResult
     public func setIntentState(id: String, to state: IntentState) throws -> StoredIntent {

@@ -130,6 +130,12 @@ public final class SQLiteRecords: VendorRecords {
     /// closed and the folder let go, so another process (or a restart in this one) may take it.
     public func run() async throws {
         try? await gracefulShutdown()
+        close()
+    }
+
+    /// Closes the database and lets go of the folder, at once rather than when the last reference goes (an async
+    /// read's closure may hold one a moment after it returned): for a restart within this process.
+    func close() {
         try? database.close()
         lock.release()
     }

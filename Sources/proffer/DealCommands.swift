@@ -145,6 +145,7 @@ struct DealCommand: ParsableCommand {
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
         @Argument(help: "The deal's id, or its start.") var id: String
+        @Flag(help: "Answer yes when asked whether to forget a deal whose goods have not arrived yet.") var yes = false
 
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
@@ -152,6 +153,13 @@ struct DealCommand: ParsableCommand {
             if let done = try? agent.vault.deal(id: id), done.state == .forgotten {
                 return standardOutput.write(
                     line: "\(done.vendor) already confirmed it deleted what deal \(done.id) disclosed: nothing to do")
+            }
+            // Forgetting before delivery deletes the address the vendor delivers to: a habit that loses the goods.
+            if !yes, let pending = try undelivered(in: agent.vault) {
+                printError(pending)
+                guard try confirm("Forget it now anyway?", orPass: "--yes") else {
+                    throw CLIError.declined("nothing was sent")
+                }
             }
             let deal: StoredDeal
             do {
@@ -167,6 +175,20 @@ struct DealCommand: ParsableCommand {
             } else {
                 throw AgentError.forgetPending(deal, because: deal.problem ?? "the vendor has not confirmed it")
             }
+        }
+
+        /// Why forgetting the deal now may lose what it bought, or `nil`: confirmed, not marked arrived, and its
+        /// delivery not due yet.
+        func undelivered(in opened: Vault) throws -> String? {
+            let facts = try AuditFacts(vault: opened)
+            guard let deal = facts.deals.first(where: { $0.deal.id.description.hasPrefix(id.lowercased()) }),
+                deal.deal.state == .confirmed, deal.deal.receivedAt == nil, !deal.deal.disclosed.isEmpty
+            else { return nil }
+            if let due = deal.dueAt, due <= facts.now { return nil }
+            return "deal \(deal.deal.id)'s goods are not marked arrived"
+                + (deal.dueAt.map { " (due \($0.dayText))" } ?? "")
+                + ": forgetting now deletes your \(deal.deal.disclosed.map(\.rawValue).joined(separator: ", ")) at "
+                + "\(deal.vendorName) before it delivers. Once it arrives: `proffer deal received \(deal.deal.id)`"
         }
     }
 

@@ -7,7 +7,7 @@ import ProfferWire
 struct IntentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intent", abstract: "Keep buying intents: what you want, on your terms.",
-        subcommands: [New.self, List.self, Show.self, Publish.self, Withdraw.self])
+        subcommands: [New.self, List.self, Show.self, Publish.self, Withdraw.self, Remove.self])
 
     struct New: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -200,6 +200,24 @@ struct IntentCommand: ParsableCommand {
                 standardOutput.write(line: "run `proffer intent withdraw \(id)` again to tell the others")
                 throw ExitCode(69)
             }
+        }
+    }
+}
+
+extension IntentCommand {
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm", abstract: "Remove a draft: an intent no vendor was sent.",
+            discussion:
+                "A published intent stays as the record of what you sent; `proffer intent withdraw ID` tells vendors.")
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The intent's id, or its start.") var id: String
+
+        func run() throws {
+            let opened = try vault.openVault()
+            let intent = try opened.intent(id: id)
+            try opened.removeDraft(id: intent.id.description)
+            standardOutput.write(line: "removed draft \(intent.id)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProfferAgent
 import ProfferVault
 
 struct PersonaCommand: ParsableCommand {
@@ -50,23 +51,57 @@ struct PersonaCommand: ParsableCommand {
         }
     }
 
-    struct Remove: ParsableCommand {
+    struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm", abstract: "Remove a persona and its data.",
             discussion: """
-                Refused while a vendor may hold data disclosed under it (a deal not forgotten, declined ones \
-                included: the vendor had the data): ask it to forget first with `proffer deal forget DEAL`, or pass \
-                --force. Intents and deals keep its name as history.
+                Refused while vendors hold its published intents open (its key is the only one that can withdraw \
+                them) and while a vendor may hold data disclosed under it (a deal not forgotten, declined ones \
+                included: the vendor had the data): withdraw with `proffer intent withdraw ID` and ask for a forget \
+                with `proffer deal forget DEAL` first, or pass --force to withdraw its intents here and remove it \
+                anyway. Asks first on a terminal; --yes answers yes. Intents and deals keep its name as history.
                 """)
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
         @Argument(help: "The persona's name.") var name: String
-        @Flag(help: "Remove it although vendors may hold its data; no forget can be signed as it afterwards.")
-        var force =
-            false
+        @Flag(
+            help: ArgumentHelp(
+                "Withdraw its open intents first, and remove it although vendors may hold its data (no forget can "
+                    + "be signed as it afterwards)."))
+        var force = false
+        @Flag(help: "Answer yes to the question asked on a terminal.") var yes = false
 
-        func run() throws {
-            try vault.openVault().removePersona(named: name, force: force)
-            standardOutput.write(line: "removed persona \(name) and its data")
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let persona = try agent.vault.persona(named: name)
+            // Intents a vendor still in the vault holds open: one removed since can be told nothing, by anyone.
+            let vendors = Set(try agent.vault.vendors().map(\.name))
+            let open = try agent.vault.intents(state: .published).filter { intent in
+                intent.persona == persona.name && !Set(intent.sentTo ?? []).isDisjoint(with: vendors)
+            }
+            let ids = open.map(\.id.description).joined(separator: ", ")
+            guard open.isEmpty || force else {
+                throw CLIError(
+                    "persona \(persona.name) has intents vendors still hold open (\(ids)), and only its key can withdraw "
+                        + "them: `proffer intent withdraw ID` first, or pass --force to withdraw them and remove it")
+            }
+            if !yes {
+                let withdrawing = open.isEmpty ? "" : ", after withdrawing \(ids)"
+                guard try confirm("Remove persona \(persona.name) and its data\(withdrawing)?", orPass: "--yes") else {
+                    throw CLIError.declined("nothing was removed")
+                }
+            }
+            for intent in open {
+                let outcomes = try await agent.withdraw(
+                    intentID: intent.id.description, timeout: network.duration(vault: agent.vault))
+                if let untold = outcomes.first(where: { $0.error != nil && vendors.contains($0.vendor) }) {
+                    throw CLIError(
+                        "\(untold.vendor) could not be told that intent \(intent.id) is withdrawn, so persona "
+                            + "\(persona.name) was kept (its key is needed to tell it): run this again later")
+                }
+            }
+            try agent.vault.removePersona(named: persona.name, force: force)
+            standardOutput.write(line: "removed persona \(persona.name) and its data")
         }
     }
 }

@@ -10,7 +10,7 @@ import ProfferWire
 struct VendorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vendor", abstract: "Manage the vendors you deal with and the keys pinned for them.",
-        subcommands: [Add.self, List.self, Show.self, Note.self, Repin.self, Remove.self])
+        subcommands: [Add.self, List.self, Show.self, Note.self, Repin.self, SetURL.self, Remove.self])
 
     /// How the agent reaches a vendor, for listings.
     static func transport(_ vendor: Vendor) -> String {
@@ -276,6 +276,28 @@ struct VendorCommand: ParsableCommand {
             let vendor = try vault.openVault().addVendorNote(text, toVendor: name)
             let count = vendor.notes?.count ?? 0
             standardOutput.write(line: "noted on \(vendor.name) (\(count) note\(count == 1 ? "" : "s") in all)")
+        }
+    }
+
+    struct SetURL: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-url", abstract: "Move a vendor to a new URL, once the profile there shows the same keys.",
+            discussion: """
+                The vendor keeps its name, its deals and your key toward it. Refused when the profile at the new URL \
+                presents other keys than those pinned: then it is another vendor, or its keys changed (`proffer \
+                vendor repin` after moving, if it told you so).
+                """)
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "The vendor's name.") var name: String
+        @Argument(help: "Its new base URL.") var url: String
+        @Flag(help: "Allow plain http to a host that is not this machine.") var allowHTTP = false
+
+        func run() async throws {
+            let agent = Agent(vault: try vault.openVault())
+            let moved = try await agent.moveVendor(
+                named: name, to: url, allowHTTP: allowHTTP, timeout: network.duration(vault: agent.vault))
+            standardOutput.write(line: "vendor \(moved.name) is now at \(moved.baseURL) (same keys)")
         }
     }
 

@@ -57,9 +57,9 @@ final class AuditedPerson: Sendable {
                         try await person.expectSuccess("offer", "accept", offer!["name"] as! String, "--yes")
                         deals[vendor] = try await person.json("deal", "list", "--json").last?["id"] as? String
                     }
-                    try await person.expectSuccess("deal", "forget", deals["bicycles"]!)
+                    try await person.expectSuccess("deal", "forget", deals["bicycles"]!, "--yes")
                     failing.set(true)
-                    let unconfirmed = try await person.run("deal", "forget", deals["flaky"]!, "--timeout", "5")
+                    let unconfirmed = try await person.run("deal", "forget", deals["flaky"]!, "--timeout", "5", "--yes")
                     #expect(unconfirmed.status != 0)
                     failing.set(false)
                     swapped.set(true)

@@ -117,7 +117,7 @@ struct BrokenPromisesTests {
             #expect(deal["state"] as? String == "unconfirmed")
             let dealID = try #require(deal["id"] as? String)
 
-            let forgot = try await person.expectSuccess("deal", "forget", dealID)
+            let forgot = try await person.expectSuccess("deal", "forget", dealID, "--yes")
             #expect(forgot.stdout.contains("confirmed it deleted"))
 
             // The held accept arrives now, at this instance or (PostgreSQL) at another one over the same database.
@@ -165,7 +165,7 @@ struct BrokenPromisesTests {
                         "id"] as? String
             }
             let sending = try #require(dealID)
-            try await person.expectSuccess("deal", "forget", sending)
+            try await person.expectSuccess("deal", "forget", sending, "--yes")
             hop.released.set(true)
             let accepted = try await accepting
             #expect(accepted.status != 0)
@@ -430,7 +430,7 @@ struct BrokenPromisesTests {
             #expect(removal.status != 0)
             #expect(removal.stderr.contains("record lost"), "\(removal.stderr)")
 
-            let forgot = try await run("deal", "forget", dealID)
+            let forgot = try await run("deal", "forget", dealID, "--yes")
             #expect(forgot.status == 0, "\(forgot.stdout) \(forgot.stderr)")
             let deals = try await vendor.inbox.records.deals()
             #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)
@@ -471,7 +471,7 @@ struct BrokenPromisesTests {
         try await person.expectSuccess("pref", "set", "name", "A. L.", "--persona", "work", "--share", "ask")
         try await person.expectSuccess(
             "pref", "set", "email", "a@work.example", "--persona", "work", "--share", "never")
-        try await person.expectSuccess("persona", "rm", "work")
+        try await person.expectSuccess("persona", "rm", "work", "--yes")
         let removed = try await person.json("audit", "list", "--json").filter {
             $0["kind"] as? String == "preference-removed" && $0["persona"] as? String == "work"
         }
@@ -538,7 +538,7 @@ struct BrokenPromisesTests {
                 // Another vendor under the old name: the forget must not go to it, nor be taken as confirmed.
                 #expect(try await run("vendor", "rm", "shop", "--force").status == 0)
                 #expect(try await run("vendor", "add", newcomerURL, "--name", "shop", "--yes").status == 0)
-                let wrongVendor = try await run("deal", "forget", dealID)
+                let wrongVendor = try await run("deal", "forget", dealID, "--yes")
                 #expect(wrongVendor.status != 0)
                 #expect(wrongVendor.stderr.contains("no longer in the vault"), "\(wrongVendor.stderr)")
                 #expect(!newcomerReceived.messages.contains { $0.kind == .forget })
@@ -548,7 +548,7 @@ struct BrokenPromisesTests {
                 #expect(try await run("vendor", "rm", "shop", "--force").status == 0)
                 #expect(try await run("vendor", "add", url, "--name", "shop", "--yes").status == 0)
                 #expect(try await run("persona", "rename", "work", "job").status == 0)
-                let forgot = try await run("deal", "forget", dealID)
+                let forgot = try await run("deal", "forget", dealID, "--yes")
                 #expect(forgot.status != 0, "a vendor added again is another party: the person's key toward it is new")
                 #expect(forgot.stderr.contains("no longer in the vault"))
                 let deals = try await vendor.inbox.records.deals()
@@ -569,7 +569,7 @@ struct BrokenPromisesTests {
             #expect(try await run("persona", "rename", "work", "job").status == 0)
             // A newcomer under the old name is another persona: it cannot speak for the deal.
             #expect(try await run("persona", "add", "work").status == 0)
-            let forgot = try await run("deal", "forget", dealID)
+            let forgot = try await run("deal", "forget", dealID, "--yes")
             #expect(forgot.status == 0, "\(forgot.stdout) \(forgot.stderr)")
             let deals = try await vendor.inbox.records.deals()
             #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)

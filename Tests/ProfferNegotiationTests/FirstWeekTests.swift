@@ -99,6 +99,12 @@ struct FirstWeekTests {
                     "name"] as? String)
             try await person.expectSuccess("offer", "accept", offer, "--yes")
             let deal = try #require(try await person.json("deal", "list", "--json").last?["id"] as? String)
+            // Before the goods arrived, a forget would delete the address they go to: it asks first.
+            let early = try await person.run("deal", "forget", deal)
+            #expect(early.status == 1)
+            #expect(early.stderr.contains("not marked arrived") && early.stderr.contains("--yes"), "\(early.stderr)")
+            #expect(try await vendor.inbox.records.deals().first?.state == .confirmed, "nothing was sent")
+            try await person.expectSuccess("deal", "received", deal)
             try await person.expectSuccess("deal", "forget", deal)
             let again = try await person.expectSuccess("deal", "forget", deal)
             #expect(again.stdout.contains("already confirmed"), "\(again.stdout)")
@@ -109,5 +115,62 @@ struct FirstWeekTests {
         #expect(refused.status == 64)
         #expect(refused.stderr.contains("--force"))
         try await person.expectSuccess("audit", "report", "--html", report, "--force")
+    }
+
+    @Test(
+        "no dead ends: a persona whose intents vendors hold open is refused, or withdrawn first with --force; removing asks"
+    )
+    func personaWithOpenIntents() async throws {
+        let vendor = try TestVendor()
+        let received = Received()
+        let person = try await CLIPerson()
+        try await person.expectSuccess("persona", "add", "work")
+        try await withServer(vendor.recordingRouter(received)) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base", persona: "work")
+            try await person.expectSuccess("intent", "publish", id)
+            let refused = try await person.run("persona", "rm", "work", "--yes")
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("still hold open") && refused.stderr.contains(id), "\(refused.stderr)")
+            let unasked = try await person.run("persona", "rm", "work", "--force")
+            #expect(unasked.status == 1, "no terminal to ask on, and no --yes")
+            #expect(unasked.stderr.contains("--yes"))
+            #expect(!received.messages.contains { $0.kind == .withdraw }, "nothing was withdrawn without the yes")
+            try await person.expectSuccess("persona", "rm", "work", "--force", "--yes")
+            #expect(received.messages.last?.kind == .withdraw)
+            #expect(try await person.json("intent", "list", "--json").first?["state"] as? String == "withdrawn")
+            #expect(try await person.run("intent", "withdraw", id).status != 0, "withdrawn, and every vendor told")
+        }
+    }
+
+    @Test(
+        "no dead ends: a draft can be removed, a published intent cannot; a vendor that moved keeps its keys at a new URL"
+    )
+    func draftsAndMovedVendors() async throws {
+        let vendor = try TestVendor()
+        let other = try TestVendor()
+        let person = try await CLIPerson()
+        let draft = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+        try await person.expectSuccess("intent", "rm", draft)
+        #expect(try await person.json("intent", "list", "--json").isEmpty)
+        try await withServer(vendor.router()) { url in
+            try await withServer(vendor.router()) { movedURL in
+                try await withServer(other.router()) { otherURL in
+                    try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+                    let published = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+                    try await person.expectSuccess("intent", "publish", published)
+                    let kept = try await person.run("intent", "rm", published)
+                    #expect(kept.status == 1)
+                    #expect(kept.stderr.contains("proffer intent withdraw \(published)"), "\(kept.stderr)")
+                    let impostor = try await person.run("vendor", "set-url", "shop", otherURL)
+                    #expect(impostor.status == 1)
+                    #expect(impostor.stderr.contains("presents another signing key"), "\(impostor.stderr)")
+                    try await person.expectSuccess("vendor", "set-url", "shop", movedURL)
+                    let shown = try await person.expectSuccess("vendor", "show", "shop")
+                    #expect(shown.stdout.contains(movedURL))
+                    try await person.expectSuccess("intent", "withdraw", published)
+                }
+            }
+        }
     }
 }

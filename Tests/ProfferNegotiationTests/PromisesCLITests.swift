@@ -49,17 +49,17 @@ struct PromisesCLITests {
             let accept = received.envelopes.first { $0.envelope.msg.hasPrefix("#accept") }!
             #expect(accept.sender == intents[1].sender)
 
-            let refused = try await person.run("persona", "rm", "work")
+            let refused = try await person.run("persona", "rm", "work", "--yes")
             #expect(refused.status != 0)
             #expect(refused.stderr.contains("still needed"))
             try await person.expectSuccess("persona", "rename", "work", "office")
             let list = try await person.json("deal", "list", "--json")
             #expect(list.first?["persona"] as? String == "office")
             // Renamed, the persona keeps its key: the forget is signed as the accept was.
-            try await person.expectSuccess("deal", "forget", deals[0].acceptID)
+            try await person.expectSuccess("deal", "forget", deals[0].acceptID, "--yes")
             let forget = received.envelopes.first { $0.envelope.msg.hasPrefix("#forget") }!
             #expect(forget.sender == accept.sender)
-            try await person.expectSuccess("persona", "rm", "office")
+            try await person.expectSuccess("persona", "rm", "office", "--yes")
         }
     }
 
@@ -341,13 +341,13 @@ struct PromisesCLITests {
             #expect(removal.stderr.contains("may still hold your data"))
 
             failing.set(true)
-            let pending = try await person.run("deal", "forget", dealID)
+            let pending = try await person.run("deal", "forget", dealID, "--yes")
             #expect(pending.status == 69)
             #expect(try await person.json("deal", "list", "--json")[0]["state"] as? String == "forget-pending")
             let kinds = try await person.json("audit", "list", "--json").map { $0["kind"] as? String }
             #expect(!kinds.contains("forget-request"), "an undelivered forget is not logged as asked")
             failing.set(false)
-            try await person.expectSuccess("deal", "forget", dealID)
+            try await person.expectSuccess("deal", "forget", dealID, "--yes")
             #expect(try await person.json("deal", "list", "--json")[0]["state"] as? String == "forgotten")
             let after = try await person.json("audit", "list", "--json").map { $0["kind"] as? String }
             #expect(after.suffix(2) == ["forget-request", "forget-confirmed"])
@@ -466,10 +466,10 @@ struct PromisesCLITests {
             #expect(removal.stderr.contains("may still hold your data"))
             #expect(try await person.run("persona", "rm", "side").status == 1)
             for deal in try await person.json("deal", "list", "--json").compactMap({ $0["id"] as? String }) {
-                try await person.expectSuccess("deal", "forget", deal)
+                try await person.expectSuccess("deal", "forget", deal, "--yes")
             }
             try await person.expectSuccess("vendor", "rm", "shop")
-            try await person.expectSuccess("persona", "rm", "side")
+            try await person.expectSuccess("persona", "rm", "side", "--yes")
         }
     }
 
@@ -553,7 +553,7 @@ struct PromisesCLITests {
             try await person.expectSuccess("vendor", "rm", "shop", "--force")
             useImpostor.set(true)
             try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let forget = try await person.run("deal", "forget", dealID)
+            let forget = try await person.run("deal", "forget", dealID, "--yes")
             #expect(forget.status == 1)
             #expect(forget.stderr.contains("since removed"))
             #expect(!received.envelopes.contains { $0.envelope.msg.hasPrefix("#forget") })

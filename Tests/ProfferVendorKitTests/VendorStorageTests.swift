@@ -352,7 +352,8 @@ struct VendorStorageTests {
 
         let firstRun = try records!.newOfferIDs(count: 3)
         #expect(try await records!.storeIntents([intent(Array(firstRun[..<2]))]) == [.stored])
-        records = nil  // closed, the folder let go, as at a restart
+        records?.close()  // closed, the folder let go, as at a restart
+        records = nil
         let firstKey = try await key(from: 1)
         #expect(firstRun.map { firstKey.decrypt($0.bits) } == [1, 2, 3], "numbered in order")
 
@@ -374,6 +375,7 @@ struct VendorStorageTests {
         await #expect(throws: VendorStoreError.self, "an id of an earlier run") {
             try await records!.storeIntents([intent([MessageID(bits: firstKey.encrypt(3))])])
         }
+        records?.close()
         records = nil
 
         // An offer kept from before offers were numbered; once the vendor runs, its id is made the next one to be
@@ -404,6 +406,7 @@ struct VendorStorageTests {
             try await records!.offer(id: MessageID(clashing)!, sender: sender)?.intentID == MessageID("zzzzzzzz"),
             "the older offer")
         #expect(try await records!.storeIntents([intent(try records!.newOfferIDs(count: 1))]) == [.stored])
+        records?.close()
         records = nil
 
         try await database.write { db in try db.execute(sql: "UPDATE offer_numbering SET key = x'0102'") }
@@ -446,10 +449,12 @@ struct VendorStorageTests {
             Self.intentToStore(from: sender, offerIDs: [ids[0]], now: now)
         ])
         #expect(stored == [.stored])
+        records?.close()
         records = nil
         records = try SQLiteRecords(folder: place.folder.path)
         #expect(try keys() == [1, 2], "the run whose offer stands keeps its key, and the new run has one")
         #expect(try await records!.offer(id: ids[0], sender: sender) != nil)
+        records?.close()
         records = nil
 
         records = try SQLiteRecords(folder: place.folder.path, now: Timestamp(secondsSince1970: now + 7200))
