@@ -51,12 +51,13 @@ extension AuditFacts {
             intents.filter { $0.state(at: now) == .published || $0.state(at: now) == .draft }.map(\.id))
         for offer in offers where offer.state == .open && liveIntents.contains(offer.intentID) {
             guard let expires = offer.expiresAt, expires > now, expires <= now.addingTimeInterval(day) else { continue }
+            let (blocker, flags) = acceptance(of: offer)
             items.append(
                 FollowUp(
                     kind: .offerExpiring, due: expires, vendor: offer.vendor, subject: offer.name,
                     what: "\(offer.vendor)'s offer \(offer.id) (\(offer.message.price?.description ?? "no price")) "
-                        + "lapses \(expires.shortText)",
-                    command: "proffer offer accept \(offer.name)"))
+                        + "lapses \(expires.shortText)" + (blocker.map { "; to accept it, first: \($0.what)" } ?? ""),
+                    command: blocker?.command ?? "proffer offer accept \(offer.name)" + flags))
         }
         for vendor in vendors {
             guard let change = vendor.keyChange else { continue }
@@ -129,5 +130,37 @@ extension AuditFacts {
                     command: "proffer intent withdraw \(intent.id)"))
         }
         return items.sorted { ($0.kind, $0.due, $0.subject) < ($1.kind, $1.due, $1.subject) }
+    }
+}
+
+extension AuditFacts {
+    /// What would stop an accept of `offer` (a needed value missing, or its rule `never`), with the command that
+    /// changes it; and the flags the accept itself needs (the terms the offer adds).
+    func acceptance(of offer: StoredOffer) -> (blocker: (what: String, command: String)?, flags: String) {
+        let persona = intents.first { $0.id == offer.intentID }?.persona ?? Persona.defaultName
+        for category in offer.message.needs.map(Array.init) ?? [] {
+            let preference = preferences.first {
+                $0.key == category.rawValue && $0.persona.lowercased() == persona.lowercased()
+            }
+            guard let preference else {
+                return (
+                    (
+                        "set your \(category.rawValue) for persona \(persona), which it needs",
+                        "proffer pref set \(category.rawValue) VALUE --persona \(persona) --share ask"
+                    ), ""
+                )
+            }
+            if preference.share == .never {
+                return (
+                    (
+                        "your rule for \(category.rawValue) (persona \(persona)) is never",
+                        "proffer pref set \(category.rawValue) --persona \(persona) --share ask"
+                    ), ""
+                )
+            }
+        }
+        let intentTerms = Set(intents.first { $0.id == offer.intentID }?.message.terms.map(Array.init) ?? [])
+        let added = (offer.message.terms.map(Array.init) ?? []).filter { !intentTerms.contains($0) }
+        return (nil, added.isEmpty ? "" : " --agree-terms " + added.map(\.description).joined(separator: ","))
     }
 }

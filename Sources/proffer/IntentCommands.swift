@@ -34,9 +34,47 @@ struct IntentCommand: ParsableCommand {
                     "warning: \(attribute): is kept as an attribute for vendors to read; did you mean the field \(field):?"
                 )
             }
+            // The categories vendors have made offers in, from intents that got offers: a near miss is likely a typo.
+            let answered = Set(try opened.offers().map(\.intentID))
+            let offered = Set(try opened.intents().filter { answered.contains($0.id) }.compactMap(\.message.category))
+            for warning in try IntentCommand.vocabularyWarnings(
+                for: parsed, vendors: opened.vendors(), offeredIn: offered.map(\.description))
+            {
+                printError("warning: " + warning)
+            }
             let intent = try opened.addIntent(parsed, persona: persona)
             standardOutput.write(line: intent.canonical)
         }
+    }
+
+    /// What in an intent no one will understand, said before it is stored: terms not in the registry (never agreed to
+    /// by anyone), and a category no pinned vendor serves (with the nearest one that is served).
+    static func vocabularyWarnings(for intent: Message, vendors: [Vendor], offeredIn: [String]) -> [String] {
+        var warnings: [String] = []
+        let registered = TermsDefinition.registry.map(\.id.description)
+        for term in intent.terms.map(Array.init) ?? [] where TermsDefinition.lookup(term) == nil {
+            let nearest = Suggestions.nearest(to: term.description, among: registered)
+            warnings.append(
+                "terms \(term) are not registered: no vendor will agree to them"
+                    + (nearest.map { " (did you mean \($0)?)" } ?? "") + "; see `proffer msg terms`")
+        }
+        if let category = intent.category, !vendors.isEmpty,
+            !vendors.contains(where: { vendor in
+                vendor.categories.contains { category.isWithin($0) || $0.isWithin(category) }
+            })
+        {
+            let served = Set(vendors.flatMap { $0.categories.map(\.description) }).sorted()
+            let nearest = Suggestions.nearest(to: category.description, among: served)
+            warnings.append(
+                "none of your vendors serves \(category)"
+                    + (nearest.map { " (did you mean \($0)?)" } ?? "")
+                    + "; they serve \(served.joined(separator: ", "))")
+        } else if let category = intent.category, !offeredIn.contains(category.description),
+            let nearest = Suggestions.nearest(to: category.description, among: offeredIn)
+        {
+            warnings.append("no vendor has made an offer in \(category) yet: did you mean \(nearest)?")
+        }
+        return warnings
     }
 
     /// Parses an intent, naming `currency.default` when an amount lacks a currency and none is set.

@@ -28,11 +28,14 @@ struct OfferCommand: ParsableCommand {
         let terms: [String]
         let extraTerms: [String]
         let needs: [String]
+        /// For each needed category, how the intent's persona shares it: `always`, `ask`, `never`, or `missing` (no
+        /// value set), so you see before accepting whether you can.
+        let sharing: [String: String]
         let expires: Date?
         let remarks: [String]
         let message: String
 
-        init(_ review: OfferReview, section: String, rank: Int?) {
+        init(_ review: OfferReview, section: String, rank: Int?, sharing rule: (DataCategory) -> String) {
             let offer = review.offer
             let message = offer.message
             (name, id, vendor, intent, state) = (
@@ -46,6 +49,8 @@ struct OfferCommand: ParsableCommand {
             terms = message.terms.map { $0.map(\.description) } ?? []
             extraTerms = review.extraTerms.map(\.description)
             needs = message.needs.map { $0.map(\.rawValue) } ?? []
+            sharing = Dictionary(
+                uniqueKeysWithValues: (message.needs.map(Array.init) ?? []).map { ($0.rawValue, rule($0)) })
             expires = offer.expiresAt
             remarks = review.remarks
             self.message = VendorText.clean(offer.canonical)
@@ -54,7 +59,8 @@ struct OfferCommand: ParsableCommand {
         var row: [String] {
             [
                 name, intent, rank.map(String.init) ?? "-", price ?? "-", eta ?? "-", String(qty), item ?? "-",
-                terms.joined(separator: ","), needs.isEmpty ? "-" : needs.joined(separator: ","),
+                terms.joined(separator: ","),
+                needs.isEmpty ? "-" : needs.map { "\($0) (\(sharing[$0] ?? "?"))" }.joined(separator: ", "),
                 expires?.shortText ?? "-", ([state] + remarks).joined(separator: "; "),
             ]
         }
@@ -88,9 +94,24 @@ struct OfferCommand: ParsableCommand {
                 key: AgentSetting.defaultCurrency.rawValue, persona: Persona.defaultName
             ).flatMap { CurrencyCode($0.value) }
             let ranking = OfferRanking(offers: offers, intents: intents, defaultCurrency: currency)
-            let open = ranking.open.map { Listing($0.review, section: "open", rank: $0.rank) }
-            let unacceptable = ranking.unacceptable.map { Listing($0, section: "unacceptable", rank: nil) }
-            let closed = all ? ranking.closed.map { Listing($0, section: "closed", rank: nil) } : []
+            // How each intent's persona shares each category: what an accept would do with it, or that it is missing.
+            var rules: [String: String] = [:]
+            for preference in try opened.preferences() where preference.dataCategory != nil {
+                rules[preference.persona.lowercased() + "/" + preference.key] = preference.share?.rawValue ?? "ask"
+            }
+            let personas = Dictionary(intents.map { ($0.id, $0.persona.lowercased()) }, uniquingKeysWith: { a, _ in a })
+            func sharing(_ review: OfferReview) -> (DataCategory) -> String {
+                let persona = personas[review.offer.intentID] ?? Persona.defaultName
+                return { rules[persona + "/" + $0.rawValue] ?? "missing" }
+            }
+            let open = ranking.open.map {
+                Listing($0.review, section: "open", rank: $0.rank, sharing: sharing($0.review))
+            }
+            let unacceptable = ranking.unacceptable.map {
+                Listing($0, section: "unacceptable", rank: nil, sharing: sharing($0))
+            }
+            let closed =
+                all ? ranking.closed.map { Listing($0, section: "closed", rank: nil, sharing: sharing($0)) } : []
             if json { return try printJSON(open + unacceptable + closed) }
             if open.isEmpty && unacceptable.isEmpty && closed.isEmpty {
                 // Suggest publishing only what was never published, by its real id.

@@ -173,4 +173,74 @@ struct FirstWeekTests {
             }
         }
     }
+
+    @Test("offer list shows, for each category an offer needs, whether the intent's persona shares it or lacks it")
+    func canIAccept() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await person.expectSuccess("persona", "add", "work")
+        try await person.expectSuccess("pref", "set", "name", "A. L.", "--persona", "work", "--share", "never")
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let home = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+            let work = try await person.intent(
+                "#buy camera.mirrorless max:1300EUR in:DE terms:sd-base", persona: "work")
+            try await person.expectSuccess("intent", "publish", home)
+            try await person.expectSuccess("intent", "publish", work)
+            let listed = try await person.json("offer", "list", "--json")
+            let homeXT5 = listed.first { $0["intent"] as? String == home && $0["item"] as? String == "X-T5 body" }
+            let workXT5 = listed.first { $0["intent"] as? String == work && $0["item"] as? String == "X-T5 body" }
+            #expect(homeXT5?["sharing"] as? [String: String] == ["name": "always", "postal": "always"])
+            #expect(workXT5?["sharing"] as? [String: String] == ["name": "never", "postal": "missing"])
+            let table = try await person.expectSuccess("offer", "list", work)
+            #expect(table.stdout.contains("name (never), postal (missing)"), "\(table.stdout)")
+        }
+    }
+
+    @Test("due never proposes an accept that would be refused without saying what to change first")
+    func dueSaysWhatToChange() async throws {
+        let vendor = try TestVendor(
+            catalogJSON: cameraCatalogJSON.replacingOccurrences(
+                of: "\"offerValidity\": \"2d\"", with: "\"offerValidity\": \"12h\""))
+        let person = try await CLIPerson()
+        try await person.expectSuccess("persona", "add", "work")
+        try await person.expectSuccess("pref", "set", "name", "A. L.", "--persona", "work", "--share", "always")
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let work = try await person.intent(
+                "#buy camera.mirrorless max:1300EUR in:DE terms:sd-base", persona: "work")
+            try await person.expectSuccess("intent", "publish", work)
+            let due = try await person.json("due", "--json").filter { $0["kind"] as? String == "offer-expiring" }
+            let xt5 = due.first { ($0["what"] as? String)?.contains("set your postal") == true }
+            #expect(xt5?["command"] as? String == "proffer pref set postal VALUE --persona work --share ask", "\(due)")
+            let z6 = due.first { ($0["what"] as? String)?.contains("first") == false }
+            #expect((z6?["command"] as? String)?.hasPrefix("proffer offer accept shop/") == true, "\(due)")
+        }
+    }
+
+    @Test(
+        "the vocabulary comes from the tool: unregistered terms, unserved categories and near misses are warned about")
+    func vocabularyWarnings() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        let terms = try await person.expectSuccess("intent", "new", "#buy camera max:900EUR in:DE terms:sd-basic")
+        #expect(
+            terms.stderr.contains("terms sd-basic are not registered") && terms.stderr.contains("did you mean sd-base?")
+        )
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let unserved = try await person.expectSuccess("intent", "new", "#buy camra max:900EUR in:DE terms:sd-base")
+            #expect(
+                unserved.stderr.contains("none of your vendors serves camra (did you mean camera?)"),
+                "\(unserved.stderr)")
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+            try await person.expectSuccess("intent", "publish", id)
+            let typo = try await person.expectSuccess(
+                "intent", "new", "#buy camera.mirorless max:1300EUR in:DE terms:sd-base")
+            #expect(typo.stderr.contains("did you mean camera.mirrorless?"), "\(typo.stderr)")
+            let fine = try await person.expectSuccess(
+                "intent", "new", "#buy camera.mirrorless max:1200EUR in:DE terms:sd-base")
+            #expect(!fine.stderr.contains("warning"), "\(fine.stderr)")
+        }
+    }
 }
