@@ -104,6 +104,17 @@ struct SealedJSONReader {
         return skip("]") ? strings : nil
     }
 
+    /// The members of an object of strings, after its `{`, through its `}`.
+    mutating func stringMapToClosingBrace() -> [String: String]? {
+        var strings: [String: String] = [:]
+        if skip("}") { return strings }
+        repeat {
+            guard let key = string(), skip(":"), let value = string() else { return nil }
+            strings[key] = value
+        } while skip(",")
+        return skip("}") ? strings : nil
+    }
+
     private func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case 0x30...0x39: byte - 0x30
@@ -129,17 +140,9 @@ extension StoredIntent: SealedJSONReadable {
         }
         var vendorIDs: [String: MessageID]?
         if reader.skip(",\"vendorIDs\":{") {
-            var ids: [String: MessageID] = [:]
-            if !reader.skip("}") {
-                repeat {
-                    guard let vendor = reader.string(), reader.skip(":"),
-                        let id = reader.string().flatMap(MessageID.init)
-                    else { return nil }
-                    ids[vendor] = id
-                } while reader.skip(",")
-                guard reader.skip("}") else { return nil }
-            }
-            vendorIDs = ids
+            guard let ids = reader.stringMapToClosingBrace() else { return nil }
+            vendorIDs = ids.compactMapValues(MessageID.init)
+            guard vendorIDs?.count == ids.count else { return nil }
         }
         var untold: [String]?
         if reader.skip(",\"untold\":[") {
@@ -148,14 +151,7 @@ extension StoredIntent: SealedJSONReadable {
         }
         var declinedBy: [String: String]?
         if reader.skip(",\"declinedBy\":{") {
-            var reasons: [String: String] = [:]
-            if !reader.skip("}") {
-                repeat {
-                    guard let vendor = reader.string(), reader.skip(":"), let why = reader.string() else { return nil }
-                    reasons[vendor] = why
-                } while reader.skip(",")
-                guard reader.skip("}") else { return nil }
-            }
+            guard let reasons = reader.stringMapToClosingBrace() else { return nil }
             declinedBy = reasons
         }
         guard reader.skip("}"), reader.isAtEnd, let message = try? Message.parse(canonical), message.kind.isIntent,

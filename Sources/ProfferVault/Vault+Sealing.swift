@@ -50,26 +50,10 @@ extension StoredIntent: SealedJSONWritable {
         }
         if let sentTo { SealedJSON.appendMember("sentTo", strings: sentTo, to: &output) }
         if let vendorIDs {
-            output.append(contentsOf: ",\"vendorIDs\":{".utf8)
-            for (index, vendor) in vendorIDs.keys.sorted().enumerated() {
-                if index > 0 { output.append(0x2C) }
-                SealedJSON.appendString(vendor, to: &output)
-                output.append(0x3A)
-                SealedJSON.appendString(vendorIDs[vendor]!.description, to: &output)
-            }
-            output.append(0x7D)
+            SealedJSON.appendMember("vendorIDs", strings: vendorIDs.mapValues(\.description), to: &output)
         }
         if let untold { SealedJSON.appendMember("untold", strings: untold, to: &output) }
-        if let declinedBy {
-            output.append(contentsOf: ",\"declinedBy\":{".utf8)
-            for (index, vendor) in declinedBy.keys.sorted().enumerated() {
-                if index > 0 { output.append(0x2C) }
-                SealedJSON.appendString(vendor, to: &output)
-                output.append(0x3A)
-                SealedJSON.appendString(declinedBy[vendor]!, to: &output)
-            }
-            output.append(0x7D)
-        }
+        if let declinedBy { SealedJSON.appendMember("declinedBy", strings: declinedBy, to: &output) }
         output.append(0x7D)
     }
 }
@@ -83,6 +67,18 @@ enum SealedJSON {
             appendString(string, to: &output)
         }
         output.append(0x5D)
+    }
+
+    /// `,"name":{"a":"x","b":"y"}`, its keys in order.
+    static func appendMember(_ name: String, strings: [String: String], to output: inout [UInt8]) {
+        output.append(contentsOf: ",\"\(name)\":{".utf8)
+        for (index, key) in strings.keys.sorted().enumerated() {
+            if index > 0 { output.append(0x2C) }
+            appendString(key, to: &output)
+            output.append(0x3A)
+            appendString(strings[key]!, to: &output)
+        }
+        output.append(0x7D)
     }
 
     static func appendString(_ string: String, to output: inout [UInt8]) {
