@@ -70,7 +70,8 @@ struct DealCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one deal with both signed envelopes.")
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The deal's id (its accept's id), or its start.") var id: String
+        @Argument(help: "The deal's id (its accept's id), or its start.", completion: VaultCompletion.deals) var id:
+            String
         @Flag(help: "Write JSON, with the envelopes.") var json = false
 
         func run() throws {
@@ -112,7 +113,7 @@ struct DealCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The deal's id, or its start.") var id: String
+        @Argument(help: "The deal's id, or its start.", completion: VaultCompletion.deals) var id: String
         @Flag(help: "Consent in advance to sending again data whose rule is ask.") var yes = false
 
         func run() async throws {
@@ -144,7 +145,7 @@ struct DealCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The deal's id, or its start.") var id: String
+        @Argument(help: "The deal's id, or its start.", completion: VaultCompletion.deals) var id: String
         @Flag(help: "Answer yes when asked whether to forget a deal whose goods have not arrived yet.") var yes = false
 
         func run() async throws {
@@ -201,7 +202,7 @@ struct DealCommand: ParsableCommand {
                 vendor's confirmation, else its offer) as on time.
                 """)
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The deal's id, or its start.") var id: String
+        @Argument(help: "The deal's id, or its start.", completion: VaultCompletion.deals) var id: String
         @Option(help: ArgumentHelp("The day it arrived, in UTC (default: today).", valueName: "YYYY-MM-DD")) var on:
             String?
 
@@ -230,7 +231,7 @@ struct DealCommand: ParsableCommand {
                 envelopes as evidence. schema/consent-record.md says which field comes from what.
                 """)
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The deal's id, or its start.") var id: String
+        @Argument(help: "The deal's id, or its start.", completion: VaultCompletion.deals) var id: String
         @Option(help: "iso27560 (default) or json.") var format: ReceiptFormat = .iso27560
         @Option(help: ArgumentHelp("Write to this file (0600) instead of standard output.", valueName: "file"))
         var output: String?

@@ -133,7 +133,7 @@ struct IntentCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one intent and what it means.")
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The intent's id, or its start.") var id: String
+        @Argument(help: "The intent's id, or its start.", completion: VaultCompletion.intents) var id: String
         @Flag(help: "Write JSON.") var json = false
 
         func run() throws {
@@ -162,7 +162,7 @@ struct IntentCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The intent's id, or its start.") var id: String
+        @Argument(help: "The intent's id, or its start.", completion: VaultCompletion.intents) var id: String
         @Option(name: .customLong("vendor"), help: "Send only to this vendor (repeatable).") var vendors: [String] = []
         @Flag(help: "Write each vendor's outcome as JSON.") var json = false
 
@@ -227,7 +227,7 @@ struct IntentCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The intent's id, or its start.") var id: String
+        @Argument(help: "The intent's id, or its start.", completion: VaultCompletion.intents) var id: String
 
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
@@ -249,7 +249,7 @@ extension IntentCommand {
             discussion:
                 "A published intent stays as the record of what you sent; `proffer intent withdraw ID` tells vendors.")
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The intent's id, or its start.") var id: String
+        @Argument(help: "The intent's id, or its start.", completion: VaultCompletion.intents) var id: String
 
         func run() throws {
             let opened = try vault.openVault()

@@ -151,7 +151,9 @@ struct OfferCommand: ParsableCommand {
             abstract: "Propose another price, quantity or delivery time; the vendor answers with an offer or a no.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.")
+        @Argument(
+            help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.",
+            completion: VaultCompletion.openOffers)
         var offer: String
         @Option(help: "The price you propose per unit, such as 1100EUR (1100 takes currency.default).") var price:
             String?
@@ -212,7 +214,9 @@ struct OfferCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.")
+        @Argument(
+            help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.",
+            completion: VaultCompletion.openOffers)
         var offer: String
         @Flag(help: "Consent in advance to sending data whose rule is ask.") var yes = false
         @Option(
@@ -299,7 +303,8 @@ struct OfferCommand: ParsableCommand {
             abstract: "Decline an offer and tell the vendor; the offer stays open if the vendor cannot be told.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The offer, as listed, its id, or the start of either.") var offer: String
+        @Argument(help: "The offer, as listed, its id, or the start of either.", completion: VaultCompletion.openOffers)
+        var offer: String
         @Option(help: "A reason for the vendor (short plain text).") var why: String?
 
         func run() async throws {

@@ -63,7 +63,7 @@ struct PersonaCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The persona's name.") var name: String
+        @Argument(help: "The persona's name.", completion: VaultCompletion.personas) var name: String
         @Flag(
             help: ArgumentHelp(
                 "Withdraw its open intents first, and remove it although vendors may hold its data (no forget can "

@@ -27,7 +27,8 @@ struct PrefCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set a value and its sharing rule, or only the rule (`pref set email --share never`).")
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The key, such as email or terms.default.") var key: String
+        @Argument(help: "The key, such as email or terms.default.", completion: VaultCompletion.preferenceKeys) var key:
+            String
         @Argument(help: "The value; leave it out to change only the sharing rule.") var value: String?
         @Option(help: "The persona it belongs to.") var persona = Persona.defaultName
         @Option(help: ArgumentHelp("For personal data: never, ask or always.", valueName: "rule")) var share:
@@ -44,7 +45,7 @@ struct PrefCommand: ParsableCommand {
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print one value.")
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The key.") var key: String
+        @Argument(help: "The key.", completion: VaultCompletion.preferenceKeys) var key: String
         @Option(help: "The persona it belongs to.") var persona = Persona.defaultName
 
         func run() throws {
@@ -87,7 +88,7 @@ struct PrefCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm", abstract: "Remove a value or setting; removing personal data is audited.")
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The key.") var key: String
+        @Argument(help: "The key.", completion: VaultCompletion.preferenceKeys) var key: String
         @Option(help: "The persona it belongs to.") var persona = Persona.defaultName
 
         func run() throws {

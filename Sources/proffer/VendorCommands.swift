@@ -119,7 +119,7 @@ struct VendorCommand: ParsableCommand {
                 deals, as "NAME (removed)", never merged with a later vendor given the same name.
                 """)
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The vendor's name.") var name: String
+        @Argument(help: "The vendor's name.", completion: VaultCompletion.vendors) var name: String
         @Flag(
             help:
                 "Write JSON: {vendor (null once removed), deals, holdings, record, notes, keyChange, earlierVendorDeals}."
@@ -269,7 +269,7 @@ struct VendorCommand: ParsableCommand {
             discussion:
                 "Notes are listed by `proffer vendor show` and in the audit report. One line, up to 1,000 characters.")
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The vendor's name.") var name: String
+        @Argument(help: "The vendor's name.", completion: VaultCompletion.vendors) var name: String
         @Argument(help: "The note.") var text: String
 
         func run() throws {
@@ -289,7 +289,7 @@ struct VendorCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The vendor's name.") var name: String
+        @Argument(help: "The vendor's name.", completion: VaultCompletion.vendors) var name: String
         @Argument(help: "Its new base URL.") var url: String
         @Flag(help: "Allow plain http to a host that is not this machine.") var allowHTTP = false
 
@@ -311,7 +311,7 @@ struct VendorCommand: ParsableCommand {
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
-        @Argument(help: "The vendor's name.") var name: String
+        @Argument(help: "The vendor's name.", completion: VaultCompletion.vendors) var name: String
         @Flag(help: "Pin the presented keys without asking.") var yes = false
         @Flag(help: "Allow plain http to this vendor from now on (a vendor added over http before https was required).")
         var allowHTTP = false
@@ -350,7 +350,7 @@ struct VendorCommand: ParsableCommand {
                 and lists what stays there. Your notes on it go with it; its deals stay, shown as "NAME (removed)".
                 """)
         @OptionGroup var vault: VaultOptions
-        @Argument(help: "The vendor's name.") var name: String
+        @Argument(help: "The vendor's name.", completion: VaultCompletion.vendors) var name: String
         @Flag(help: "Remove it even though it may hold your data.") var force = false
 
         func run() throws {

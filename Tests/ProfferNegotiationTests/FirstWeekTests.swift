@@ -243,4 +243,28 @@ struct FirstWeekTests {
             #expect(!fine.stderr.contains("warning"), "\(fine.stderr)")
         }
     }
+
+    @Test("shell completion offers ids and names from the vault only when a passphrase file is configured")
+    func completion() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
+            try await person.expectSuccess("intent", "publish", id)
+            let intents = try await person.run(
+                "---completion", "intent", "withdraw", "--", "positional@0", "0", "1", String(id.prefix(1)))
+            #expect(intents.stdout.split(separator: "\n").map(String.init) == [id], "\(intents.stdout)")
+            let offers = try await person.run("---completion", "offer", "accept", "--", "positional@0", "0", "2", "sh")
+            #expect(offers.stdout.split(separator: "\n").count == 2 && offers.stdout.hasPrefix("shop/"))
+            let vendors = try await person.run("---completion", "vendor", "show", "--", "positional@0", "0", "0", "")
+            #expect(vendors.stdout == "shop\n")
+            // Without a passphrase file the vault stays shut: nothing is offered, and nothing is asked.
+            var environment = person.environment
+            environment["PROFFER_PASSPHRASE_FILE"] = nil
+            let shut = try await ProfferProcess.run(
+                ["---completion", "vendor", "show", "--", "positional@0", "0", "0", ""], environment: environment)
+            #expect(shut.status == 0 && shut.stdout.isEmpty)
+        }
+    }
 }
