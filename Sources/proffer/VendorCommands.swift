@@ -198,6 +198,11 @@ struct VendorCommand: ParsableCommand {
                 earlierVendorDeals: earlier.map(DealLine.init))
             if json { return try printJSON(report) }
             if let vendor {
+                // The subcategories it has made offers in: the vocabulary it answers, learned from its answers.
+                let offeredIntents = Set(facts.offers.filter { $0.isFrom(vendor) }.map(\.intentID))
+                let offeredIn = Set(
+                    facts.intents.filter { offeredIntents.contains($0.id) }.compactMap(\.message.category?.description)
+                ).sorted()
                 printTable(
                     ["FIELD", "VALUE"],
                     [
@@ -207,6 +212,7 @@ struct VendorCommand: ParsableCommand {
                         ["profile dated", vendor.profileTime ?? "-"],
                         ["terms", vendor.terms.map(\.description).joined(separator: ",")],
                         ["categories", vendor.categories.map(\.description).joined(separator: ",")],
+                        ["offered in", offeredIn.isEmpty ? "-" : offeredIn.joined(separator: ",")],
                         ["added", vendor.addedAt.shortText],
                         ["record", report.record.summary],
                     ] + (vendor.keyChange.map { [["key change", "\($0.at.shortText): \($0.what)"]] } ?? []))

@@ -235,6 +235,8 @@ struct FirstWeekTests {
                 "\(unserved.stderr)")
             let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
             try await person.expectSuccess("intent", "publish", id)
+            let shown = try await person.expectSuccess("vendor", "show", "shop")
+            #expect(shown.stdout.contains("offered in     camera.mirrorless"), "\(shown.stdout)")
             let typo = try await person.expectSuccess(
                 "intent", "new", "#buy camera.mirorless max:1300EUR in:DE terms:sd-base")
             #expect(typo.stderr.contains("did you mean camera.mirrorless?"), "\(typo.stderr)")
