@@ -92,13 +92,6 @@ struct BrokenPromisesTests {
         try #require(try await person.json("deal", "list", "--json").last)
     }
 
-    func xt5Offer(_ person: CLIPerson, intent: String) async throws -> String {
-        let offer = try await person.json("offer", "list", intent, "--json").first {
-            ($0["item"] as? String) == "X-T5 body"
-        }
-        return try #require(offer?["name"] as? String)
-    }
-
     @Test(
         "an accept held back past its timeout, then forgotten: the vendor confirms the forget, declines the late accept (why:forgotten) and stores nothing of it",
         arguments: Engine.allCases)
@@ -107,10 +100,8 @@ struct BrokenPromisesTests {
         let hop = AcceptHolder()
         let person = try await CLIPerson()
         try await withServer(hop.router(for: vendor)) { url in
-            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
-            try await person.expectSuccess("intent", "publish", intent)
-            let offer = try await xt5Offer(person, intent: intent)
+            let intent = try await person.publish("#buy camera.mirrorless max:1300EUR terms:sd-base", toVendorAt: url)
+            let offer = try await person.offer(for: intent)
             let accepted = try await person.run("offer", "accept", offer, "--yes", "--timeout", "3")
             #expect(accepted.status != 0, "the accept's answer never came")
             let deal = try await lastDeal(person)
@@ -152,10 +143,8 @@ struct BrokenPromisesTests {
         hop.deliversWhenReleased.set(true)
         let person = try await CLIPerson()
         try await withServer(hop.router(for: vendor)) { url in
-            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
-            try await person.expectSuccess("intent", "publish", intent)
-            let offer = try await xt5Offer(person, intent: intent)
+            let intent = try await person.publish("#buy camera.mirrorless max:1300EUR terms:sd-base", toVendorAt: url)
+            let offer = try await person.offer(for: intent)
             async let accepting = person.run("offer", "accept", offer, "--yes", "--timeout", "40")
             var dealID: String?
             for _ in 0..<400 where dealID == nil || hop.heldAccepts.isEmpty {
@@ -245,9 +234,7 @@ struct BrokenPromisesTests {
         }
         let person = try await CLIPerson()
         try await withServer(lying.router) { url in
-            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
-            try await person.expectSuccess("intent", "publish", intent)
+            _ = try await person.publish("#buy camera.mirrorless max:1300EUR terms:sd-base", toVendorAt: url)
             let countered = try await person.run("offer", "counter", "shop/aaaaaaaa", "--price", "450EUR")
             #expect(countered.status != 0)
             #expect(countered.stderr.contains("bbbbbbbb"), "\(countered.stderr)")
@@ -272,9 +259,7 @@ struct BrokenPromisesTests {
         try await person.expectSuccess(
             "pref", "set", "name", "A. Lovelace (work)", "--persona", "work", "--share", "always")
         try await withServer(lying.router) { url in
-            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let home = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
-            try await person.expectSuccess("intent", "publish", home)
+            _ = try await person.publish("#buy camera.mirrorless max:1300EUR terms:sd-base", toVendorAt: url)
             let work = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base", persona: "work")
             try await person.expectSuccess("intent", "publish", work)
             let countered = try await person.run("offer", "counter", "shop/aaaaaaaa", "--price", "450EUR")
@@ -349,10 +334,8 @@ struct BrokenPromisesTests {
         let person = try await CLIPerson()
         let folder = person.folder.path
         try await withServer(vendor.router()) { url in
-            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base")
-            try await person.expectSuccess("intent", "publish", intent)
-            try await person.expectSuccess("offer", "accept", try await xt5Offer(person, intent: intent), "--yes")
+            let intent = try await person.publish("#buy camera.mirrorless max:1300EUR terms:sd-base", toVendorAt: url)
+            try await person.expectSuccess("offer", "accept", try await person.offer(for: intent), "--yes")
         }
         let dealID = try #require(try await lastDeal(person)["id"] as? String)
         let real = folder + "/vault"
@@ -505,7 +488,7 @@ struct BrokenPromisesTests {
         try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
         let intent = try await person.intent("#buy camera.mirrorless max:1300EUR terms:sd-base", persona: persona)
         try await person.expectSuccess("intent", "publish", intent)
-        try await person.expectSuccess("offer", "accept", try await xt5Offer(person, intent: intent), "--yes")
+        try await person.expectSuccess("offer", "accept", try await person.offer(for: intent), "--yes")
         let dealID = try #require(try await lastDeal(person)["id"] as? String)
         try await DatabaseQueue(path: folder + "/vault/vault.db").write { db in
             var sealed = [UInt8](try Data.fetchOne(db, sql: "SELECT sealed FROM deals LIMIT 1")!)

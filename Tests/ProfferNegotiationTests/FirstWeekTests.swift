@@ -75,9 +75,7 @@ struct FirstWeekTests {
             #expect(!added.stdout.contains("ADDED"))
             let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
             try await person.expectSuccess("intent", "publish", id)
-            let offer = try #require(
-                try await person.json("offer", "list", id, "--json").first { ($0["item"] as? String) == "X-T5 body" }?[
-                    "name"] as? String)
+            let offer = try await person.offer(for: id)
             let prefix = String(offer.prefix(8))
             let countered = try await person.expectSuccess("offer", "counter", prefix, "--price", "1100EUR")
             #expect(countered.stdout.contains("(replaces \(offer))"), "\(countered.stdout)")
@@ -91,12 +89,8 @@ struct FirstWeekTests {
         let vendor = try TestVendor()
         let person = try await CLIPerson()
         try await withServer(vendor.router()) { url in
-            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
-            try await person.expectSuccess("intent", "publish", id)
-            let offer = try #require(
-                try await person.json("offer", "list", id, "--json").first { ($0["item"] as? String) == "X-T5 body" }?[
-                    "name"] as? String)
+            let id = try await person.publish(toVendorAt: url)
+            let offer = try await person.offer(for: id)
             try await person.expectSuccess("offer", "accept", offer, "--yes")
             let deal = try #require(try await person.json("deal", "list", "--json").last?["id"] as? String)
             // Before the goods arrived, a forget would delete the address they go to: it asks first.
@@ -251,9 +245,7 @@ struct FirstWeekTests {
         let vendor = try TestVendor()
         let person = try await CLIPerson()
         try await withServer(vendor.router()) { url in
-            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
-            let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
-            try await person.expectSuccess("intent", "publish", id)
+            let id = try await person.publish(toVendorAt: url)
             let intents = try await person.run(
                 "---completion", "intent", "withdraw", "--", "positional@0", "0", "1", String(id.prefix(1)))
             #expect(intents.stdout.split(separator: "\n").map(String.init) == [id], "\(intents.stdout)")

@@ -99,6 +99,23 @@ final class CLIPerson: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Adds the vendor at `url` as `name`, stores `text` as an intent and publishes it: the intent's id.
+    func publish(
+        _ text: String = "#buy camera.mirrorless max:1300EUR in:DE terms:sd-base", toVendorAt url: String,
+        as name: String = "shop", sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> String {
+        try await expectSuccess("vendor", "add", url, "--name", name, "--yes", sourceLocation: sourceLocation)
+        let id = try await intent(text)
+        try await expectSuccess("intent", "publish", id, sourceLocation: sourceLocation)
+        return id
+    }
+
+    /// The name of the offer answering `intent` whose item is `item`.
+    func offer(for intent: String, item: String = "X-T5 body") async throws -> String {
+        let offer = try await json("offer", "list", intent, "--json").first { ($0["item"] as? String) == item }
+        return try #require(offer?["name"] as? String, "no offer of \(item) for \(intent)")
+    }
+
     /// The JSON array a `--json` listing printed.
     func json(_ arguments: String...) async throws -> [[String: Any]] {
         let outcome = try await ProfferProcess.run(arguments, environment: environment)
