@@ -68,7 +68,7 @@ struct IntentCommand: ParsableCommand {
             warnings.append(
                 "none of your vendors serves \(category)"
                     + (nearest.map { " (did you mean \($0)?)" } ?? "")
-                    + "; they serve \(served.joined(separator: ", "))")
+                    + "; they serve \(served.joined(separator: ", ")) (see `proffer vendor categories`)")
         } else if let category = intent.category, !offeredIn.contains(category.description),
             let nearest = Suggestions.nearest(to: category.description, among: offeredIn)
         {

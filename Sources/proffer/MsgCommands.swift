@@ -216,7 +216,8 @@ extension Msg {
 
     struct Categories: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the personal data categories that needs: and give: accept, with their W3C DPV IRIs.")
+            abstract: "List the personal data categories that needs: and give: accept, with their W3C DPV IRIs.",
+            discussion: "The product categories an intent names come from vendors: `proffer vendor categories`.")
         @Flag(help: "Write JSON.") var json = false
 
         func run() throws {

@@ -10,7 +10,9 @@ import ProfferWire
 struct VendorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vendor", abstract: "Manage the vendors you deal with and the keys pinned for them.",
-        subcommands: [Add.self, List.self, Show.self, Note.self, Repin.self, SetURL.self, Remove.self])
+        subcommands: [
+            Add.self, List.self, Show.self, Categories.self, Note.self, Repin.self, SetURL.self, Remove.self,
+        ])
 
     /// How the agent reaches a vendor, for listings.
     static func transport(_ vendor: Vendor) -> String {
@@ -38,6 +40,62 @@ struct VendorCommand: ParsableCommand {
             terms = vendor.terms.map(\.description)
             categories = vendor.categories.map(\.description)
             (added, profileTime) = (vendor.addedAt, vendor.profileTime)
+        }
+    }
+
+    struct Categories: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the product categories your vendors serve: the words an intent's category can use.",
+            discussion: """
+                Each category your pinned vendors serve, the vendors that serve it, and the subcategories they have \
+                made you offers in so far. An intent reaches a vendor when its category is within one the vendor \
+                serves: camera.mirrorless is within camera. `proffer msg categories` lists the personal data \
+                categories instead (needs: and give:).
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Flag(help: "Write JSON.") var json = false
+
+        /// One served category, as listed.
+        struct Row: Encodable {
+            let category: String
+            let vendors: [String]
+            let offeredIn: [String]
+        }
+
+        func run() throws {
+            let opened = try vault.openVault(.readOnly)
+            let rows = Categories.rows(
+                vendors: try opened.vendors(), offers: try opened.offers(), intents: try opened.intents())
+            if json { return try printJSON(rows) }
+            if rows.isEmpty {
+                return standardOutput.write(line: "no vendors yet: add one with `proffer vendor add URL`")
+            }
+            printTable(
+                ["CATEGORY", "VENDORS", "OFFERED IN"],
+                rows.map { [$0.category, $0.vendors.joined(separator: ","), $0.offeredIn.joined(separator: ",")] })
+        }
+
+        /// The categories served, sorted, each with its vendors and the subcategories offered in within it.
+        static func rows(vendors: [Vendor], offers: [StoredOffer], intents: [StoredIntent]) -> [Row] {
+            let categoryOfIntent = Dictionary(
+                intents.compactMap { intent in intent.message.category.map { (intent.id, $0) } },
+                uniquingKeysWith: { first, _ in first })
+            var served: [String: (category: IntentCategory, vendors: Set<String>, offeredIn: Set<String>)] = [:]
+            for vendor in vendors {
+                let offeredIn = offers.filter { $0.isFrom(vendor) }.compactMap { categoryOfIntent[$0.intentID] }
+                for category in vendor.categories {
+                    var entry = served[category.description] ?? (category, [], [])
+                    entry.vendors.insert(vendor.name)
+                    for offered in offeredIn where offered.isWithin(category) && offered != category {
+                        entry.offeredIn.insert(offered.description)
+                    }
+                    served[category.description] = entry
+                }
+            }
+            return served.keys.sorted().map { key in
+                let entry = served[key]!
+                return Row(category: key, vendors: entry.vendors.sorted(), offeredIn: entry.offeredIn.sorted())
+            }
         }
     }
 

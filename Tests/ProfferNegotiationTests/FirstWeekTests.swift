@@ -231,6 +231,12 @@ struct FirstWeekTests {
             try await person.expectSuccess("intent", "publish", id)
             let shown = try await person.expectSuccess("vendor", "show", "shop")
             #expect(shown.stdout.contains("offered in     camera.mirrorless"), "\(shown.stdout)")
+            let categories = try await person.json("vendor", "categories", "--json")
+            let camera = categories.first { $0["category"] as? String == "camera" }
+            #expect(camera?["vendors"] as? [String] == ["shop"], "\(categories)")
+            #expect(camera?["offeredIn"] as? [String] == ["camera.mirrorless"], "\(categories)")
+            let table = try await person.expectSuccess("vendor", "categories")
+            #expect(table.stdout.hasPrefix("CATEGORY"), "\(table.stdout)")
             let typo = try await person.expectSuccess(
                 "intent", "new", "#buy camera.mirorless max:1300EUR in:DE terms:sd-base")
             #expect(typo.stderr.contains("did you mean camera.mirrorless?"), "\(typo.stderr)")
