@@ -3,13 +3,13 @@ SWIFT ?= swift
 SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks Fuzz
 # postgresql: the tests run proffer-vendor over a throwaway cluster of their own (never a system one).
 # chromium: the tests open the audit report in a headless browser, as a person sees it.
-SYSTEM_PACKAGES := libsodium-dev libsqlite3-dev pkg-config postgresql chromium
+SYSTEM_PACKAGES := libsodium-dev libsecp256k1-dev libsqlite3-dev pkg-config postgresql chromium
 PACKAGES ?= $(SYSTEM_PACKAGES)
 PROFFER := .build/release/proffer
 
 .PHONY: setup build release test lint format demo demo-vendors demo-messages man bench corpus fuzz registry clean
 
-## setup: install what Proffer builds and tests with (Debian/Ubuntu), if any is missing: the C libraries,
+## setup: install what Proffer builds and tests with (Debian/Ubuntu), if any is missing: the C libraries (libsodium, libsecp256k1),
 ## PostgreSQL for the vendor's tests and Chromium for the audit report's. PostgreSQL runs as its own account, which must be able to read /etc/passwd.
 setup:
 	@if [ "$$(id -u)" -eq 0 ] && [ -f /etc/passwd ] && [ "$$(stat -c %a /etc/passwd)" != 644 ]; then \

@@ -33,8 +33,13 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        .systemLibrary(
+            name: "CSecp256k1",
+            pkgConfig: "libsecp256k1",
+            providers: [.apt(["libsecp256k1-dev"])]
+        ),
         .target(name: "ProfferWire"),
-        .target(name: "ProfferCrypto", dependencies: ["CSodium"]),
+        .target(name: "ProfferCrypto", dependencies: ["CSodium", "CSecp256k1"]),
         .target(
             name: "ProfferVault",
             dependencies: ["ProfferWire", "ProfferCrypto", .product(name: "GRDB", package: "GRDB.swift")]
@@ -97,7 +102,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "ProfferCryptoTests", dependencies: ["ProfferCrypto"]),
+        .testTarget(
+            name: "ProfferCryptoTests",
+            dependencies: ["ProfferCrypto", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Vectors"]
+        ),
         .testTarget(name: "ProfferEnvelopeTests", dependencies: ["ProfferEnvelope", "ProfferWire", "ProfferCrypto"]),
         .target(
             name: "ProfferTestSupport",

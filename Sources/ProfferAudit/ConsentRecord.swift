@@ -112,7 +112,7 @@ public enum ConsentRecord {
         var bytes = Array(KeyedHash.digest(Array(("proffer-consent-record\0" + deal.acceptEnvelope).utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = Hex.hex(bytes)
+        let hex = Hex.encode(bytes)
         let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
             String(
                 hex[

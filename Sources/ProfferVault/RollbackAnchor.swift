@@ -26,7 +26,7 @@ struct RollbackAnchor {
         return home + "/.local/state/proffer"
     }
 
-    var path: String { folder + "/" + Hex.hex(vaultID) + ".anchor" }
+    var path: String { folder + "/" + Hex.encode(vaultID) + ".anchor" }
 
     enum Reading {
         /// No anchor: a vault new to this machine.
@@ -73,7 +73,7 @@ struct RollbackAnchor {
         }
         let bytes = RollbackAnchor.magic + withUnsafeBytes(of: counter.bigEndian, Array.init) + mac(counter, key: key)
         // A name of its own, so two processes anchoring at once never write into one draft.
-        let draft = path + ".new-" + Hex.hex(SecureRandom.bytes(6))
+        let draft = path + ".new-" + Hex.encode(SecureRandom.bytes(6))
         let descriptor = open(draft, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             throw VaultError(
@@ -101,7 +101,7 @@ struct RollbackAnchor {
     /// wherever the link points.
     static func pathRecord(folder: String, vaultPath: String) -> String {
         let resolved = URL(fileURLWithPath: vaultPath).standardized.path
-        return folder + "/paths/" + Hex.hex(Array(KeyedHash.digest(Array(resolved.utf8)).prefix(16)))
+        return folder + "/paths/" + Hex.encode(Array(KeyedHash.digest(Array(resolved.utf8)).prefix(16)))
     }
 
     /// The id of the vault last used at `vaultPath`, if any.
@@ -122,8 +122,8 @@ struct RollbackAnchor {
         do {
             try FileManager.default.createDirectory(
                 atPath: folder + "/paths", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let draft = record + ".new-" + Hex.hex(SecureRandom.bytes(6))
-            try Data(Hex.hex(vaultID).utf8).write(to: URL(fileURLWithPath: draft))
+            let draft = record + ".new-" + Hex.encode(SecureRandom.bytes(6))
+            try Data(Hex.encode(vaultID).utf8).write(to: URL(fileURLWithPath: draft))
             guard rename(draft, record) == 0 else { throw VaultError(.storage("rename failed")) }
         } catch {
             throw VaultError(.storage("could not record which vault lives at \(vaultPath) in \(folder)/paths"))

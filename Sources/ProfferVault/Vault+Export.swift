@@ -249,7 +249,7 @@ extension Vault {
 
     /// Writes a file 0600 through a temporary name and a rename, so a crash leaves the old file or the new one.
     package static func writeNewFile(_ path: String, bytes: [UInt8], overwrite: Bool) throws {
-        let temporary = path + ".partial-" + Hex.hex(SecureRandom.bytes(4))
+        let temporary = path + ".partial-" + Hex.encode(SecureRandom.bytes(4))
         let descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             throw VaultError(.storage("could not write \(path): \(String(cString: strerror(errno)))"))

@@ -97,7 +97,7 @@ private struct FormatOneReader {
         } catch {
             throw VaultError(
                 .damaged([
-                    "the format-1 \(table) record \(Hex.hex(Array(id.prefix(4)))) does not authenticate; "
+                    "the format-1 \(table) record \(Hex.encode(Array(id.prefix(4)))) does not authenticate; "
                         + "the vault was not migrated (an older proffer can still export what opens)"
                 ]))
         }

@@ -246,7 +246,8 @@ extension Vault {
             for stale in seen where stale.record.freshUntil < now { try transaction.delete(stale) }
             var admitted: [Bool] = []
             for reply in replies {
-                let token = transaction.keys.blindIndex(Hex.hex(reply.sender) + ":" + Hex.hex(reply.nonce), in: "reply")
+                let token = transaction.keys.blindIndex(
+                    Hex.encode(reply.sender) + ":" + Hex.encode(reply.nonce), in: "reply")
                 if try transaction.reader.one(SeenReply.withToken(token)) != nil {
                     admitted.append(false)
                 } else {

@@ -15,7 +15,7 @@ extension Vault {
     /// Inserts a persona. The default persona made by `init` keeps deriving its keys from its name (as vaults always
     /// did); every other persona gets a random label, so a later persona of a renamed one's old name gets new keys.
     func insertPersona(named name: String, in transaction: VaultTransaction) throws {
-        let label = name == Persona.defaultName ? nil : Hex.hex(SecureRandom.bytes(16))
+        let label = name == Persona.defaultName ? nil : Hex.encode(SecureRandom.bytes(16))
         try transaction.insert(Persona(name: name, createdAt: Date(), identityLabel: label), duplicateName: name)
     }
 

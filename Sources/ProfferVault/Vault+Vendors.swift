@@ -9,7 +9,7 @@ extension Vault {
     /// - Throws: ``VaultError`` when the name is taken or the URL is not an http(s) URL.
     public func addVendor(_ newVendor: Vendor) throws {
         var vendor = newVendor
-        if vendor.identityLabel == nil { vendor.identityLabel = Hex.hex(SecureRandom.bytes(16)) }
+        if vendor.identityLabel == nil { vendor.identityLabel = Hex.encode(SecureRandom.bytes(16)) }
         try Vault.checkName(vendor.name, of: "vendor")
         guard let url = URL(string: vendor.baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil
         else {

@@ -114,7 +114,7 @@ public final class Vault: Sendable {
         defer { umask(previousMask) }
 
         // Built in a temporary file and renamed into place, so an interrupted init leaves no half-made vault.
-        let draftPath = path + ".creating-" + Hex.hex(SecureRandom.bytes(4))
+        let draftPath = path + ".creating-" + Hex.encode(SecureRandom.bytes(4))
         defer {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: draftPath + suffix) }
         }
@@ -721,18 +721,5 @@ public final class Vault: Sendable {
                 throw VaultError(.unsafePermissions(path: item, mode: String(status.st_mode & 0o777, radix: 8)))
             }
         }
-    }
-}
-
-package enum Hex {
-    package static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            output.append(digits[Int(byte >> 4)])
-            output.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: output, as: UTF8.self)
     }
 }

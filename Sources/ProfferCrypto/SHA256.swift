@@ -1,0 +1,92 @@
+import CSodium
+
+/// SHA-256 (libsodium's), as Nostr hashes events and NIP-44 derives keys.
+public enum SHA256 {
+    public static let byteCount = Int(crypto_hash_sha256_BYTES)
+
+    /// The SHA-256 digest of `bytes`.
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        Sodium.ensureInitialized()
+        var digest = [UInt8](repeating: 0, count: byteCount)
+        bytes.withNonNullPointer { input, count in
+            Sodium.check(crypto_hash_sha256(&digest, input, UInt64(count)), "crypto_hash_sha256")
+        }
+        return digest
+    }
+
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { hash($0) } }
+}
+
+/// HMAC-SHA256 with a key of any length (RFC 2104), incrementally: NIP-44 keys it with a secret and a public salt.
+/// The state holds the key's pads; finalizing wipes it.
+struct HMACSHA256 {
+    private var state: crypto_auth_hmacsha256_state
+
+    init(key: UnsafeRawBufferPointer) {
+        Sodium.ensureInitialized()
+        var state = crypto_auth_hmacsha256_state()
+        key.withNonNullPointer { key, count in
+            Sodium.check(crypto_auth_hmacsha256_init(&state, key, count), "crypto_auth_hmacsha256_init")
+        }
+        self.state = state
+    }
+
+    init(key: [UInt8]) { self = key.withUnsafeBytes { HMACSHA256(key: $0) } }
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        bytes.withNonNullPointer { input, count in
+            Sodium.check(crypto_auth_hmacsha256_update(&state, input, UInt64(count)), "crypto_auth_hmacsha256_update")
+        }
+    }
+
+    mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    /// Writes the 32-byte tag to `output` and wipes the state.
+    mutating func finalize(into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count >= SHA256.byteCount)
+        Sodium.check(
+            crypto_auth_hmacsha256_final(&state, output.baseAddress!.assumingMemoryBound(to: UInt8.self)),
+            "crypto_auth_hmacsha256_final")
+        withUnsafeMutableBytes(of: &state) { wipe($0) }
+    }
+
+    mutating func finalize() -> [UInt8] {
+        var tag = [UInt8](repeating: 0, count: SHA256.byteCount)
+        tag.withUnsafeMutableBytes { finalize(into: $0) }
+        return tag
+    }
+}
+
+/// HKDF over HMAC-SHA256 (RFC 5869), which libsodium 1.0.18 lacks.
+enum HKDF {
+    /// The pseudorandom key of `inputKey` and `salt`, in secure memory.
+    static func extract(salt: [UInt8], inputKey: SecretBytes) throws(CryptoError) -> SecretBytes {
+        let key = try SecretBytes(zeroedCount: SHA256.byteCount)
+        var hmac = HMACSHA256(key: salt)
+        inputKey.withUnsafeBytes { hmac.update($0) }
+        key.withUnsafeMutableBytes { hmac.finalize(into: $0) }
+        return key
+    }
+
+    /// `count` bytes (at most 255 blocks) expanded from the pseudorandom key `key` and `info`, into secure memory.
+    static func expand(key: SecretBytes, info: [UInt8], count: Int) throws(CryptoError) -> SecretBytes {
+        let blockCount = (count + SHA256.byteCount - 1) / SHA256.byteCount
+        precondition(blockCount <= 255, "HKDF expands to at most 255 blocks")
+        // Whole blocks are written into the output, which is then at least as long as they are.
+        let output = try SecretBytes(zeroedCount: blockCount * SHA256.byteCount)
+        key.withUnsafeBytes { key in
+            output.withUnsafeMutableBytes { output in
+                for block in 0..<blockCount {
+                    var hmac = HMACSHA256(key: key)
+                    if block > 0 {
+                        hmac.update(UnsafeRawBufferPointer(rebasing: output[(block - 1) * 32..<block * 32]))
+                    }
+                    hmac.update(info)
+                    hmac.update([UInt8(block + 1)])
+                    hmac.finalize(into: UnsafeMutableRawBufferPointer(rebasing: output[block * 32..<(block + 1) * 32]))
+                }
+            }
+        }
+        return output
+    }
+}
