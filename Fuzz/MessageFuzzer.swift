@@ -13,6 +13,12 @@ public func fuzzMessageParser(_ start: UnsafePointer<UInt8>?, _ count: Int) -> C
         let canonical = message.canonicalForm
         guard let reparsed = try? Message.parse(canonical), reparsed == message, reparsed.canonicalForm == canonical
         else { fatalError("canonical form does not round-trip: \(canonical)") }
+        // A reply's key and relays, written again from scratch, read back the same (unknown TLV records aside).
+        if let reply = message.reply, let written = try? NostrReply(publicKey: reply.publicKey, relays: reply.relays) {
+            precondition(
+                written.publicKey == reply.publicKey && written.relays == reply.relays
+                    && NostrReply(written.description) == written, "reply does not round-trip: \(reply)")
+        }
     } catch {
         direct = .failure(error)
         let scalars = String(decoding: bytes, as: UTF8.self).unicodeScalars.count

@@ -1,6 +1,6 @@
 /// A registered field key (PROTOCOL.md §1.4), in canonical order.
 public enum FieldKey: UInt8, CaseIterable, Hashable, Sendable, CustomStringConvertible {
-    case id, re, price, min, max, qty, item, sku, `in`, by, eta, exp, terms, needs, give, why, note
+    case id, re, price, min, max, qty, item, sku, `in`, by, eta, exp, terms, needs, give, why, note, reply
 
     /// The key as written in messages.
     public var description: String {
@@ -22,6 +22,7 @@ public enum FieldKey: UInt8, CaseIterable, Hashable, Sendable, CustomStringConve
         case .give: "give"
         case .why: "why"
         case .note: "note"
+        case .reply: "reply"
         }
     }
 
@@ -78,6 +79,7 @@ public enum FieldKey: UInt8, CaseIterable, Hashable, Sendable, CustomStringConve
         case 0x6769_7665: return .give
         case 0x77_6879: return .why
         case 0x6E6F_7465: return .note
+        case 0x72_6570_6C79: return .reply
         default: return nil
         }
     }

@@ -23,6 +23,7 @@ extension Message {
             if let qty, qty.value != 1 { parts.append("quantity \(qty.value)") }
             if let regions { parts.append("in " + Explain.regions(regions)) }
             if let by { parts.append("needed " + Explain.deadline(by)) }
+            if let reply { parts.append(Explain.reply(reply)) }
         case .offer:
             parts.append("Offer" + (re.map { " for \($0)" } ?? "") + (item.map { ": \($0)" } ?? ""))
             if let sku { parts.append("item \(sku)") }
@@ -121,6 +122,14 @@ enum Explain {
             return "\(id.description.uppercased()) (not a registered agreement)"
         }
         return "\(id.description.uppercased()) (\(definition.meaning))"
+    }
+
+    /// Where answers go: the key as an abbreviated npub, and its relays.
+    static func reply(_ reply: NostrReply) -> String {
+        let npub = Bech32.encode(prefix: "npub", data: reply.publicKey)
+        let key = npub.prefix(12) + "…" + npub.suffix(6)
+        let relays = reply.relays.isEmpty ? "" : " via " + reply.relays.joined(separator: ", ")
+        return "answers go privately over Nostr to \(key)\(relays)"
     }
 
     static func categories(_ categories: FieldList<DataCategory>) -> String {

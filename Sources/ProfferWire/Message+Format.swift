@@ -64,6 +64,7 @@ extension Message {
         if let give { body(.give, .categories(give), &writer) }
         if let why { body(.why, .text(why), &writer) }
         if let note { body(.note, .text(note), &writer) }
+        if let reply { body(.reply, .reply(reply), &writer) }
     }
 }
 
@@ -79,6 +80,7 @@ enum FieldValue {
     case span(TimeSpan)
     case terms(FieldList<TermsID>)
     case categories(FieldList<DataCategory>)
+    case reply(NostrReply)
 
     func writeCanonical(to writer: inout ByteWriter) {
         switch self {
@@ -105,6 +107,7 @@ enum FieldValue {
             }
         case .text(let text):
             Self.writeCanonicalText(text, to: &writer, jsonEscaped: false)
+        case .reply(let reply): writer.append(utf8: reply.description)
         }
     }
 
@@ -159,6 +162,7 @@ extension FieldKey {
         case .give: "give"
         case .why: "why"
         case .note: "note"
+        case .reply: "reply"
         }
     }
 }

@@ -98,8 +98,8 @@ extension FieldValue {
                 writer.append(ASCII.quote)
             }
             writer.append("]")
-        case .id, .sku, .when, .span:
-            // Their canonical text never needs escaping.
+        case .id, .sku, .when, .span, .reply:
+            // Their canonical text never needs escaping (a reply's is lowercase bech32).
             writer.append(ASCII.quote)
             writeCanonical(to: &writer)
             writer.append(ASCII.quote)

@@ -224,6 +224,12 @@ struct MessageParser {
             message.eta = span
         case .terms:
             message.terms = try reader.readList(token, itemError: .badTerms, parseItem: TermsID.parse)
+        case .reply:
+            guard !token.isQuoted else { throw MessageErrors.badReply(.quoted, bytes, token, reader: reader) }
+            switch NostrReply.parse(bytes, range) {
+            case .success(let reply): message.reply = reply
+            case .failure(let failure): throw MessageErrors.badReply(failure, bytes, token, reader: reader)
+            }
         case .needs, .give:
             let categories = try reader.readList(token, itemError: .unknownCategory, parseItem: DataCategory.parse)
             if key == .needs { message.needs = categories } else { message.give = categories }

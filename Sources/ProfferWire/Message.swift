@@ -31,6 +31,8 @@ public struct Message: Hashable, Sendable {
     public var give: FieldList<DataCategory>?
     public var why: String?
     public var note: String?
+    /// Where private answers to a public intent go (§6): a Nostr key and its relays.
+    public var reply: NostrReply?
     /// An intent's unregistered keys, describing what is wanted, sorted by key.
     public var attributes: [Attribute] = []
 
@@ -79,6 +81,7 @@ public struct Message: Hashable, Sendable {
         case .give: give != nil
         case .why: why != nil
         case .note: note != nil
+        case .reply: reply != nil
         }
     }
 }

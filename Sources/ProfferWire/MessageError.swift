@@ -20,7 +20,7 @@ public struct MessageError: Error, Hashable, Sendable, CustomStringConvertible {
             case unterminatedQuote, badEscape, badToken, missingKind, unknownKind, unexpectedWord, badCategory
             case badKey, emptyValue, fieldNotAllowed, unknownField, duplicateField, tooManyFields
             case badID, badMoney, badQuantity, badDuration, badDate, badRegion, badTerms, unknownCategory
-            case badText, badList, missingCategory, missingField, conflict
+            case badText, badList, badReply, missingCategory, missingField, conflict
         }
 
         private let value: Value
@@ -53,6 +53,7 @@ public struct MessageError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownCategory = Code(.unknownCategory)
         public static let badText = Code(.badText)
         public static let badList = Code(.badList)
+        public static let badReply = Code(.badReply)
         public static let missingCategory = Code(.missingCategory)
         public static let missingField = Code(.missingField)
         public static let conflict = Code(.conflict)
@@ -90,6 +91,7 @@ public struct MessageError: Error, Hashable, Sendable, CustomStringConvertible {
             case .unknownCategory: "unknown-category"
             case .badText: "bad-text"
             case .badList: "bad-list"
+            case .badReply: "bad-reply"
             case .missingCategory: "missing-category"
             case .missingField: "missing-field"
             case .conflict: "conflict"

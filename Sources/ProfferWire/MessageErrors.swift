@@ -159,6 +159,18 @@ enum MessageErrors {
         }
     }
 
+    /// A reply value, refused with the reason its NIP-19 string gives.
+    static func badReply(
+        _ failure: NostrReply.Failure, _ bytes: Bytes, _ token: MessageReader.Token, reader: MessageReader
+    )
+        -> MessageError
+    {
+        let range = (token.colon! + 1)..<token.end
+        return MessageError(
+            .badReply, column: reader.column(at: token.start),
+            message: "\(quoted(bytes, range)) — \(failure); write reply:nostr:npub1… or reply:nostr:nprofile1…")
+    }
+
     static func tooManyFields(column: Int) -> MessageError {
         MessageError(
             .tooManyFields, column: column,

@@ -25,7 +25,7 @@ public enum MessageKind: String, CaseIterable, Hashable, Sendable {
 
     // Computed from constants rather than stored: a stored global is initialised lazily, and checking that on
     // every message showed in profiles.
-    private static var intentFields: FieldSet { [.id, .min, .max, .qty, .in, .by, .exp, .terms, .note] }
+    private static var intentFields: FieldSet { [.id, .min, .max, .qty, .in, .by, .exp, .terms, .note, .reply] }
     private static var offerFields: FieldSet {
         [.id, .re, .price, .item, .sku, .qty, .eta, .exp, .terms, .needs, .note]
     }

@@ -28,6 +28,13 @@ struct IntentCommand: ParsableCommand {
             let opened = try vault.openVault()
             let defaults = try IntentDefaults(vault: opened, persona: persona)
             var parsed = try IntentCommand.parse(defaults.writingCurrency(into: message), defaults: defaults)
+            // A reply names a cast key, which only a public intent has; sent over HTTP it would link the two.
+            if parsed.reply != nil {
+                throw CLIError(
+                    .usage,
+                    "reply: is not written by hand: an intent sent to your vendors has none, and a public intent "
+                        + "gets its own when it is cast. Remove the reply: field")
+            }
             defaults.fill(&parsed)
             for (attribute, field) in parsed.likelyMisspelledAttributes {
                 printError(

@@ -147,6 +147,9 @@ extension Msg {
                                 "    warning: \"\(attribute)\" is read as an attribute of what you want — did you mean \"\(field)\"?"
                         )
                     }
+                    for warning in message.reply?.castWarnings ?? [] {
+                        output.write(line: "    warning: " + warning)
+                    }
                     // Valid grammar, but terms no one has registered are agreed to by no one (PROTOCOL.md §2.1).
                     if message.kind.isIntent {
                         for warning in IntentCommand.vocabularyWarnings(for: message, vendors: [], offeredIn: []) {

@@ -140,6 +140,27 @@ struct MsgCommandTests {
             ))
     }
 
+    @Test("explain says where answers to a public intent go; lint warns about a reply unfit for a post")
+    func reply() throws {
+        let npub = "npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg"
+        let nprofile =
+            "nprofile1qqsrhuxx8l9ex335q7he0f09aej04zpazpl0ne2cgukyawd24mayt8gpp4mhxue69uhhytnc9e3k7mgpz4mhxue69uhkg6nzv9ejuumpv34kytnrdaksjlyr9p"
+        let explained = try ProfferProcess.run(["msg", "explain", "#buy camera max:900EUR reply:nostr:\(nprofile)"])
+        #expect(explained.status == 0)
+        #expect(
+            explained.stdout.contains(
+                "answers go privately over Nostr to npub180cvv07…yjh6w6 via wss://r.x.com, wss://djbas.sadkb.com"),
+            "\(explained.stdout)")
+        let linted = try ProfferProcess.run(["msg", "lint", "#buy camera reply:NOSTR:\(npub.uppercased())"])
+        #expect(linted.status == 0)
+        #expect(linted.stdout.contains("canonical form: #buy camera reply:nostr:\(npub)"), "\(linted.stdout)")
+        #expect(linted.stdout.contains("warning: the reply names no relay"), "\(linted.stdout)")
+        let broken = try ProfferProcess.run(["msg", "lint", "#buy camera reply:nostr:\(npub.dropLast())q"])
+        #expect(broken.status == 65)
+        #expect(broken.stdout.contains("bad-reply (column 13):"), "\(broken.stdout)")
+        #expect(broken.stdout.contains("has a wrong checksum"), "\(broken.stdout)")
+    }
+
     @Test("help documents the exit statuses")
     func help() throws {
         let outcome = try ProfferProcess.run(["msg", "parse", "--help"])

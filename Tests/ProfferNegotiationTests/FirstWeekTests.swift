@@ -221,6 +221,10 @@ struct FirstWeekTests {
         #expect(
             terms.stderr.contains("terms sd-basic are not registered") && terms.stderr.contains("did you mean sd-base?")
         )
+        let replied = try await person.run(
+            "intent", "new",
+            "#buy camera max:900EUR reply:nostr:npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg")
+        #expect(replied.status == 64 && replied.stderr.contains("Remove the reply: field"), "\(replied.stderr)")
         try await withServer(vendor.router()) { url in
             try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
             let unserved = try await person.expectSuccess("intent", "new", "#buy camra max:900EUR in:DE terms:sd-base")

@@ -99,6 +99,13 @@ struct MessageGenerator {
         if wants(.give, &self) { message.give = FieldList(distinct(1...3) { $0.pick(DataCategory.allCases) }) }
         if wants(.why, &self) { message.why = text(maximum: 120) }
         if wants(.note, &self) { message.note = text(maximum: 120) }
+        if wants(.reply, &self) {
+            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let relays = distinct(0...2) {
+                $0.pick(["wss://relay.example", "ws://127.0.0.1:7447", "wss://n.example/a"])
+            }
+            message.reply = try? NostrReply(publicKey: key, relays: relays)
+        }
         if kind == .counter && message.price == nil && message.qty == nil && message.eta == nil { message.eta = span() }
         if kind.isIntent {
             let keys = distinct(0...3) { generator in "x" + generator.word(1...6) }.filter {
@@ -167,6 +174,10 @@ struct MessageGenerator {
                 + plain.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .id, .sku, .regions, .when, .span, .terms, .categories:
             return randomCase(text)
+        case .reply:
+            // The scheme in any case; the bech32 string all in one case, as bech32 requires.
+            let nip19 = text.dropFirst("nostr:".count)
+            return randomCase("nostr:") + (chance(30) ? nip19.uppercased() : String(nip19))
         }
     }
 }
