@@ -287,16 +287,22 @@ extension Agent {
 
     /// The deal's vendor, when it and the deal's persona are still the parties the deal was made with.
     private func requireParties(of deal: StoredDeal) throws -> Vendor {
+        let vendor = try requireVendor(of: deal)
+        if let label = deal.personaLabel, label != (try? vault.persona(named: deal.persona))?.keyLabel {
+            throw AgentError.refused(
+                "deal \(deal.id) was made by a persona since removed: the persona now named \(deal.persona) is another "
+                    + "one, and cannot speak for this deal")
+        }
+        return vendor
+    }
+
+    /// The deal's vendor, when it is still the vendor the deal was made with.
+    private func requireVendor(of deal: StoredDeal) throws -> Vendor {
         let vendor = try vault.vendor(named: deal.vendor)
         if !deal.wasMade(with: vendor) {
             throw AgentError.refused(
                 "deal \(deal.id) was made with a vendor since removed: the vendor now named \(deal.vendor) is another "
                     + "one, and nothing of this deal goes to it")
-        }
-        if let label = deal.personaLabel, label != (try? vault.persona(named: deal.persona))?.keyLabel {
-            throw AgentError.refused(
-                "deal \(deal.id) was made by a persona since removed: the persona now named \(deal.persona) is another "
-                    + "one, and cannot speak for this deal")
         }
         return vendor
     }
@@ -425,6 +431,14 @@ extension Agent {
         let outcomes = await withTaskGroup(of: WithdrawOutcome.self) { group in
             for name in vendorNames {
                 group.addTask {
+                    if let removed = Vendor.nameRemoved(from: name) {
+                        return (
+                            name,
+                            AgentError.refused(
+                                "\(removed) was removed from your vault, so it cannot be told: the intent stays open "
+                                    + "there until it lapses")
+                        )
+                    }
                     do {
                         let vendor = try self.vault.vendor(named: name)
                         var withdraw = Message(kind: .withdraw)
@@ -445,7 +459,9 @@ extension Agent {
             return outcomes.sorted { $0.vendor < $1.vendor }
         }
         try vault.updateIntent(id: intent.id.description) { stored in
-            stored.untold = outcomes.filter { $0.error != nil }.map(\.vendor)
+            // A removed vendor cannot be told later either: only vendors still in the vault are tried again.
+            stored.untold = outcomes.filter { $0.error != nil && Vendor.nameRemoved(from: $0.vendor) == nil }.map(
+                \.vendor)
         }
         return outcomes
     }
@@ -473,13 +489,20 @@ extension Agent {
         guard !found.disclosed.isEmpty || found.state != .declined else {
             throw AgentError.refused("deal \(found.id) was declined by \(found.vendor) and disclosed nothing")
         }
-        let vendor = try requireParties(of: found)
+        let vendor = try requireVendor(of: found)
         var forget = Message(kind: .forget)
         let previous = found.forgetEnvelope.flatMap(HTTPTransport.reread)?.message
         let forgetID = previous?.id ?? MessageID.random()
         forget.id = forgetID
         forget.re = found.id
-        let envelope = try sign(forget, as: found.persona, toward: vendor)
+        // Signed as the persona the deal was made by, from the label the deal keeps: that persona may have been removed
+        // since, and its forget must still reach the vendor.
+        let identity =
+            try found.personaLabel.map { label throws(AgentError) in
+                try self.identity(personaLabel: label, toward: vendor)
+            }
+            ?? identity(of: found.persona, toward: vendor)
+        let envelope = try sign(forget, by: identity, toward: vendor)
         try vault.updateDeal(id: found.id) { stored in
             guard stored.state != .forgotten else { return [] }
             stored.state = .forgetPending

@@ -33,14 +33,20 @@ public final class Agent: Sendable {
 
     /// The key `persona` signs with toward `vendor`.
     func identity(of persona: String, toward vendor: Vendor) throws(AgentError) -> SigningKeyPair {
-        guard let seed = try? vault.identitySeed() else {
-            throw .refused("the vault's identity seed does not authenticate: see `proffer vault check`")
-        }
         guard let record = try? vault.persona(named: persona) else {
             throw .refused("persona \(persona) no longer exists: see `proffer persona list`")
         }
+        return try identity(personaLabel: record.keyLabel, toward: vendor)
+    }
+
+    /// The pairwise identity of the persona whose key label is `personaLabel`, which a deal records: derived from
+    /// the vault's seed, so it can still sign for a deal after its persona was removed.
+    func identity(personaLabel: String, toward vendor: Vendor) throws(AgentError) -> SigningKeyPair {
+        guard let seed = try? vault.identitySeed() else {
+            throw .refused("the vault's identity seed does not authenticate: see `proffer vault check`")
+        }
         return PairwiseIdentity.keyPair(
-            identitySeed: seed, persona: record.keyLabel, vendorLabel: vendor.identityLabel ?? vendor.name)
+            identitySeed: seed, persona: personaLabel, vendorLabel: vendor.identityLabel ?? vendor.name)
     }
 
     /// The pairwise public key `persona` shows `vendor`, base64url.
@@ -207,6 +213,12 @@ public final class Agent: Sendable {
     func sign(_ message: Message, as persona: String, toward vendor: Vendor, sealedData: [UInt8]? = nil)
         throws(AgentError) -> OutgoingMessage
     {
+        try sign(message, by: try identity(of: persona, toward: vendor), toward: vendor, sealedData: sealedData)
+    }
+
+    func sign(_ message: Message, by identity: SigningKeyPair, toward vendor: Vendor, sealedData: [UInt8]? = nil)
+        throws(AgentError) -> OutgoingMessage
+    {
         // A rolled-back sharing rule or a swapped preference must never reach a vendor: nothing leaves a vault that
         // failed its integrity check.
         guard vault.integrityProblems.isEmpty else {
@@ -215,8 +227,7 @@ public final class Agent: Sendable {
         guard let pinned = vendor.signingKey else {
             throw .refused("\(vendor.name) has no pinned key: add it again with `proffer vendor add URL`")
         }
-        return transport.prepare(
-            message, by: try identity(of: persona, toward: vendor), to: pinned, sealedData: sealedData)
+        return transport.prepare(message, by: identity, to: pinned, sealedData: sealedData)
     }
 
     /// Sends `outgoing` within `timeout` (optionally after checking the vendor's profile in the same time), and

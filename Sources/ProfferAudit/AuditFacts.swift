@@ -71,17 +71,7 @@ public struct DealFacts: Sendable {
     /// another vendor now has its name).
     public let vendor: Vendor?
     /// The name to show for the deal's vendor: its name, marked when that vendor was removed.
-    public var vendorName: String { vendor == nil ? DealFacts.removedName(deal.vendor) : deal.vendor }
-
-    /// How a vendor removed from the vault is shown: `cameras (removed)`.
-    public static func removedName(_ name: String) -> String { name + removedSuffix }
-
-    /// The vendor name in `cameras (removed)`, or `nil` when `shown` is not such a name.
-    public static func nameRemoved(from shown: String) -> String? {
-        shown.hasSuffix(removedSuffix) ? String(shown.dropLast(removedSuffix.count)) : nil
-    }
-
-    private static let removedSuffix = " (removed)"
+    public var vendorName: String { vendor == nil ? Vendor.removedName(deal.vendor) : deal.vendor }
     /// When the vendor confirmed the accept (its `#confirm`'s signed time).
     public let confirmedAt: Date?
     /// When delivery is due: the confirm's `eta` (else the offer's) counted from the confirmation.

@@ -121,6 +121,17 @@ public struct StoredIntent: Hashable, Sendable {
         vendorIDs?[name] != nil || sentTo?.contains(name) == true || untold?.contains(name) == true
     }
 
+    /// Keeps what the intent holds under the vendor name `name` under `newName` instead: the vendor was removed, and
+    /// its name may be given to another, but the intent's history (who got it, who was never told) stays.
+    mutating func rename(vendor name: String, to newName: String) {
+        func renamed(_ list: [String]?) -> [String]? {
+            list.map { Array(Set($0.map { $0 == name ? newName : $0 })).sorted() }
+        }
+        (sentTo, untold) = (renamed(sentTo), renamed(untold))
+        if let id = vendorIDs?.removeValue(forKey: name) { vendorIDs?[newName] = id }
+        if let why = declinedBy?.removeValue(forKey: name) { declinedBy?[newName] = why }
+    }
+
     /// Lets go of what the intent keeps under the vendor name `vendor`: the vendor of that name is gone.
     mutating func forget(vendor name: String) {
         vendorIDs?[name] = nil
@@ -169,6 +180,16 @@ public struct Vendor: Hashable, Sendable {
     /// A random label fixed when the vendor is added: the person's pairwise identity toward this vendor is derived
     /// from it, so renaming the vendor or re-pinning its key keeps the identity.
     public var identityLabel: String?
+    /// How records that outlive a removed vendor name it: `cameras (removed)`, a name no vendor can be given.
+    public static func removedName(_ name: String) -> String { name + removedSuffix }
+
+    /// The vendor name in `cameras (removed)`, or `nil` when `shown` is not such a name.
+    public static func nameRemoved(from shown: String) -> String? {
+        shown.hasSuffix(removedSuffix) ? String(shown.dropLast(removedSuffix.count)) : nil
+    }
+
+    private static let removedSuffix = " (removed)"
+
     /// The label the person's pairwise identity toward this vendor, and the vendor's offers, are kept under.
     public var keyLabel: String { identityLabel ?? name }
     /// Whether the person allowed plain http to a host that is not this machine (`vendor add --allow-http`).

@@ -106,18 +106,19 @@ extension Vault {
                     ?? (candidate.name.lowercased() == lost.persona.lowercased()
                         && candidate.createdAt <= lost.disclosedAt)
             }
-            guard let persona else {
+            // A persona removed since can still sign: its key is derived from the label the audit entry keeps.
+            guard let personaLabel = persona?.keyLabel ?? lost.personaLabel else {
                 throw VaultError(
                     .refused(
                         "deal \(lost.id)'s record was lost, and persona \(lost.persona), which made it, is no longer in "
                             + "the vault under that name: no forget can be signed as it"))
             }
             var deal = StoredDeal(
-                id: lost.id, vendor: vendor.name, persona: persona.name, offerID: MessageID(bits: 0),
+                id: lost.id, vendor: vendor.name, persona: persona?.name ?? lost.persona, offerID: MessageID(bits: 0),
                 intentID: MessageID(bits: 0), acceptEnvelope: "", replyEnvelope: nil, disclosed: lost.categories,
                 terms: lost.terms, createdAt: lost.disclosedAt, state: lost.forgottenAt == nil ? .confirmed : .forgotten
             )
-            (deal.vendorLabel, deal.personaLabel) = (vendor.identityLabel, persona.keyLabel)
+            (deal.vendorLabel, deal.personaLabel) = (vendor.identityLabel, personaLabel)
             deal.problem = LostDeal.recoveredNote
             deal.forgetAskedAt = lost.forgetAskedAt
             deal.forgetDelivered = lost.forgetAskedAt == nil ? nil : true

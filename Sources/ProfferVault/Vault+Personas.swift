@@ -62,10 +62,19 @@ extension Vault {
         }
     }
 
-    /// Removes a persona and its preferences. Intents and deals keep its name as history.
+    /// What vendors may still hold of what was disclosed under a persona (deals not forgotten, lost records
+    /// included).
+    public func dataHeld(underPersona name: String) throws -> [HeldDisclosure] {
+        try read { reader in
+            let persona = try fetchPersona(name, in: reader)
+            return try Vault.dealsHoldingData(in: reader) { _, dealPersona in dealPersona == persona.record.name }
+        }
+    }
+
+    /// Removes a persona and its preferences. Intents and deals keep its name as history, and its deals keep the
+    /// label its key is derived from, so `deal forget` can still be signed as it.
     ///
-    /// - Parameter force: Remove it even though vendors may hold its data; its key is then gone, so no forget can be
-    ///   signed as it.
+    /// - Parameter force: Remove it even though vendors may hold its data.
     /// - Throws: ``VaultError`` when it is the default persona, or a vendor may still hold data disclosed under it
     ///   (a deal not forgotten), unless `force`.
     public func removePersona(named name: String, force: Bool = false) throws {
@@ -80,9 +89,9 @@ extension Vault {
             guard force || holding.isEmpty else {
                 throw VaultError(
                     .refused(
-                        "persona \(persona.record.name) is still needed: vendors may hold its data: "
-                            + "\(Vault.describe(holding)). Ask them to forget it first (`proffer deal forget DEAL`), or "
-                            + "pass --force to remove it anyway: then no forget can be signed as it"))
+                        "vendors may still hold data of persona \(persona.record.name): \(Vault.describe(holding)). Ask "
+                            + "them to forget it first (`proffer deal forget DEAL`), or pass --force to remove it "
+                            + "anyway: `proffer deal forget DEAL` still works for its deals afterwards"))
             }
             let removedAt = Date()
             for preference in try transaction.reader.all(Preference.self, Preference.ofPersona(persona.record.name))

@@ -134,15 +134,22 @@ extension Vault {
         try read { reader in try fetchVendor(named: name, in: reader).record }
     }
 
-    /// Removes a vendor from the vault.
+    /// Removes a vendor from the vault. The intents sent to it keep it in their history as `NAME (removed)`.
     ///
-    /// - Parameter force: Remove it even though it may hold the person's data; once removed, no forget can reach it.
+    /// - Parameter force: Remove it even though it may hold the person's data or open intents; once removed, nothing
+    ///   can reach it.
     /// - Returns: What the vendor may still hold (empty unless `force`).
-    /// - Throws: ``VaultError`` when the vendor may hold data disclosed in a deal not forgotten, unless `force`.
+    /// - Throws: ``VaultError`` when the vendor may hold data disclosed in a deal not forgotten, or holds published
+    ///   intents that have not lapsed, unless `force`.
     @discardableResult
-    public func removeVendor(named name: String, force: Bool = false) throws -> [HeldDisclosure] {
+    public func removeVendor(named name: String, force: Bool = false) throws -> VendorRemoval {
         try write { transaction in
             let vendor = try fetchVendor(named: name, in: transaction.reader)
+            let now = Date()
+            let intents = try transaction.reader.all(StoredIntent.self).records
+            let open = intents.map(\.record).filter {
+                $0.state(at: now) == .published && ($0.sentTo ?? []).contains(vendor.record.name)
+            }.map(\.id)
             // The audit chain's word counts too: a deal whose record was lost may still have left data there.
             let holding = try Vault.dealsHoldingData(in: transaction.reader) { dealVendor, _ in
                 dealVendor.lowercased() == vendor.record.name.lowercased()
@@ -153,14 +160,26 @@ extension Vault {
                         "\(vendor.record.name) may still hold your data: \(Vault.describe(holding)). Ask it to forget "
                             + "first (`proffer deal forget DEAL`), or pass --force to remove it anyway"))
             }
+            guard force || open.isEmpty else {
+                let ids = open.map(\.description).joined(separator: ", ")
+                throw VaultError(
+                    .refused(
+                        "\(vendor.record.name) holds your published intents \(ids) open, and once it is removed it "
+                            + "cannot be told they are withdrawn: `proffer intent withdraw ID` first, or pass --force "
+                            + "to remove it anyway (they stay open there until they lapse)"))
+            }
             try transaction.delete(vendor)
+            for var intent in intents where intent.record.mentions(vendor: vendor.record.name) {
+                intent.record.rename(vendor: vendor.record.name, to: Vendor.removedName(vendor.record.name))
+                try transaction.update(intent)
+            }
             // Its open offers can no longer be acted on: nothing would reach it.
             for var offer in try transaction.reader.all(StoredOffer.self).records
             where offer.record.vendor == vendor.record.name && offer.record.state == .open {
                 offer.record.state = .withdrawn
                 try transaction.update(offer)
             }
-            return holding
+            return VendorRemoval(holding: holding, openIntents: open)
         }
     }
 
@@ -187,6 +206,12 @@ extension Vault {
     static func describe(_ holding: [HeldDisclosure]) -> String {
         holding.map(\.description).joined(separator: "; ")
     }
+}
+
+/// What a removed vendor may still have: data under deals not forgotten, and intents it holds open.
+public struct VendorRemoval: Sendable {
+    public let holding: [HeldDisclosure]
+    public let openIntents: [MessageID]
 }
 
 /// Data a vendor may still hold under one deal.

@@ -241,8 +241,11 @@ struct IntentCommand: ParsableCommand {
             let outcomes = try await agent.withdraw(intentID: id, timeout: network.duration(vault: agent.vault))
             standardOutput.write(line: "withdrew intent \(try agent.vault.intent(id: id).id)")
             printTable(["VENDOR", "TOLD"], outcomes.map { [$0.vendor, $0.error.map { "no: \($0)" } ?? "yes"] })
-            if outcomes.contains(where: { $0.error != nil }) {
-                standardOutput.write(line: "run `proffer intent withdraw \(id)` again to tell the others")
+            let untold = outcomes.filter { $0.error != nil && Vendor.nameRemoved(from: $0.vendor) == nil }
+            if !untold.isEmpty {
+                standardOutput.write(
+                    line: "run `proffer intent withdraw \(id)` again later to tell "
+                        + untold.map(\.vendor).joined(separator: ", "))
                 throw ExitCode(69)
             }
         }

@@ -55,19 +55,20 @@ struct PersonaCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm", abstract: "Remove a persona and its data.",
             discussion: """
-                Refused while vendors hold its published intents open (its key is the only one that can withdraw \
-                them) and while a vendor may hold data disclosed under it (a deal not forgotten, declined ones \
-                included: the vendor had the data): withdraw with `proffer intent withdraw ID` and ask for a forget \
-                with `proffer deal forget DEAL` first, or pass --force to withdraw its intents here and remove it \
-                anyway. Asks first on a terminal; --yes answers yes. Intents and deals keep its name as history.
+                Refused while vendors hold its published intents open and while a vendor may hold data disclosed \
+                under it (a deal not forgotten, declined ones included: the vendor had the data): withdraw with \
+                `proffer intent withdraw ID` and ask for a forget with `proffer deal forget DEAL` first, or pass \
+                --force to withdraw its intents here and remove it anyway. `proffer deal forget DEAL` still works for \
+                its deals after it is removed. Asks first on a terminal, saying what vendors still hold; --yes \
+                answers yes. Intents and deals keep its name as history.
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
         @Argument(help: "The persona's name.", completion: VaultCompletion.personas) var name: String
         @Flag(
             help: ArgumentHelp(
-                "Withdraw its open intents first, and remove it although vendors may hold its data (no forget can "
-                    + "be signed as it afterwards)."))
+                "Withdraw its open intents first, and remove it although vendors may hold its data (`deal forget` "
+                    + "still works for its deals)."))
         var force = false
         @Flag(help: "Answer yes to the question asked on a terminal.") var yes = false
 
@@ -80,14 +81,25 @@ struct PersonaCommand: ParsableCommand {
                 intent.persona == persona.name && !Set(intent.sentTo ?? []).isDisjoint(with: vendors)
             }
             let ids = open.map(\.id.description).joined(separator: ", ")
-            guard open.isEmpty || force else {
+            let held = try agent.vault.dataHeld(underPersona: persona.name)
+            let heldText = held.map(\.description).joined(separator: "; ")
+            guard (open.isEmpty && held.isEmpty) || force else {
+                var reasons: [String] = []
+                if !open.isEmpty { reasons.append("vendors hold its published intents open (\(ids))") }
+                if !held.isEmpty { reasons.append("vendors may still hold its data (\(heldText))") }
                 throw CLIError(
-                    "persona \(persona.name) has intents vendors still hold open (\(ids)), and only its key can withdraw "
-                        + "them: `proffer intent withdraw ID` first, or pass --force to withdraw them and remove it")
+                    "persona \(persona.name) is still in use: " + reasons.joined(separator: ", and ")
+                        + ". Withdraw with `proffer intent withdraw ID` and ask for a forget with `proffer deal forget "
+                        + "DEAL` first, or pass --force to withdraw its intents and remove it anyway (`proffer deal "
+                        + "forget` still works for its deals afterwards)")
             }
             if !yes {
                 let withdrawing = open.isEmpty ? "" : ", after withdrawing \(ids)"
-                guard try confirm("Remove persona \(persona.name) and its data\(withdrawing)?", orPass: "--yes") else {
+                let holding = held.isEmpty ? "" : " Vendors still hold: \(heldText)."
+                guard
+                    try confirm(
+                        "Remove persona \(persona.name) and its data\(withdrawing)?\(holding)", orPass: "--yes")
+                else {
                     throw CLIError.declined("nothing was removed")
                 }
             }
@@ -102,6 +114,11 @@ struct PersonaCommand: ParsableCommand {
             }
             try agent.vault.removePersona(named: persona.name, force: force)
             standardOutput.write(line: "removed persona \(persona.name) and its data")
+            for item in held {
+                printError(
+                    "warning: \(item.vendor) may still hold \(item.categories.map(\.rawValue).joined(separator: ", ")) "
+                        + "(deal \(item.deal)): `proffer deal forget \(item.deal)` still asks it to forget")
+            }
         }
     }
 }

@@ -240,13 +240,13 @@ struct VendorCommand: ParsableCommand {
         func run() throws {
             let opened = try vault.openVault(.readOnly)
             let facts = try AuditFacts(vault: opened)
-            let removedName = DealFacts.nameRemoved(from: name)
+            let removedName = Vendor.nameRemoved(from: name)
             let asked = removedName ?? name
             let vendor = removedName == nil ? facts.vendor(named: asked) : nil
             // Deals with a vendor since removed, even when another vendor now has its name, are shown as removed.
-            let shown = vendor?.name ?? DealFacts.removedName(asked)
+            let shown = vendor?.name ?? Vendor.removedName(asked)
             let deals = facts.deals(with: shown)
-            let earlier = vendor == nil ? [] : facts.deals(with: DealFacts.removedName(asked))
+            let earlier = vendor == nil ? [] : facts.deals(with: Vendor.removedName(asked))
             // A vendor neither in the vault nor named by a deal: the vault's error names the vendors there are.
             if vendor == nil && deals.isEmpty { _ = try opened.vendor(named: asked) }
             let lines = deals.map(DealLine.init)
@@ -318,7 +318,7 @@ struct VendorCommand: ParsableCommand {
                 standardOutput.write(line: "")
                 standardOutput.write(
                     line: "\(earlier.count) deal\(earlier.count == 1 ? " was" : "s were") made with an earlier vendor "
-                        + "named \(asked), removed since: `proffer vendor show \"\(DealFacts.removedName(asked))\"`")
+                        + "named \(asked), removed since: `proffer vendor show \"\(Vendor.removedName(asked))\"`")
             }
             if !report.notes.isEmpty {
                 standardOutput.write(line: "")
@@ -410,17 +410,24 @@ struct VendorCommand: ParsableCommand {
             commandName: "rm", abstract: "Remove a vendor.",
             discussion: """
                 Refused while the vendor may hold data you disclosed (a deal not forgotten): ask it to forget first \
-                with `proffer deal forget DEAL`. Once it is removed no forget can reach it; --force removes it anyway \
-                and lists what stays there. Your notes on it go with it; its deals stay, shown as "NAME (removed)".
+                with `proffer deal forget DEAL`; and while it holds published intents open: withdraw them first with \
+                `proffer intent withdraw ID`. Once it is removed nothing can reach it; --force removes it anyway and \
+                lists what stays there. Your notes on it go with it; its deals and intents keep it in their history, \
+                shown as "NAME (removed)".
                 """)
         @OptionGroup var vault: VaultOptions
         @Argument(help: "The vendor's name.", completion: VaultCompletion.vendors) var name: String
-        @Flag(help: "Remove it even though it may hold your data.") var force = false
+        @Flag(help: "Remove it even though it may hold your data or open intents.") var force = false
 
         func run() throws {
-            let holding = try vault.openVault().removeVendor(named: name, force: force)
+            let removal = try vault.openVault().removeVendor(named: name, force: force)
             standardOutput.write(line: "removed vendor \(name)")
-            for held in holding {
+            if !removal.openIntents.isEmpty {
+                printError(
+                    "warning: \(name) holds intents \(removal.openIntents.map(\.description).joined(separator: ", ")) "
+                        + "open until they lapse; it cannot be told they are withdrawn now")
+            }
+            for held in removal.holding {
                 printError(
                     "warning: \(held.vendor) may still hold your \(held.categories.map(\.rawValue).joined(separator: ", ")) "
                         + "(deal \(held.deal), \(held.state)); no forget can reach it now")

@@ -111,6 +111,63 @@ struct FirstWeekTests {
         try await person.expectSuccess("audit", "report", "--html", report, "--force")
     }
 
+    @Test("no dead ends: a persona removed while a vendor holds its data can still ask that vendor to forget")
+    func forgetAfterPersonaRemoved() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await person.expectSuccess("persona", "add", "gifts")
+        try await person.expectSuccess("pref", "set", "name", "Grace Hopper", "--share", "always", "--persona", "gifts")
+        try await person.expectSuccess(
+            "pref", "set", "postal", "1 Harbour Road, Kiel", "--share", "always", "--persona", "gifts")
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base", persona: "gifts")
+            try await person.expectSuccess("intent", "publish", id)
+            try await person.expectSuccess("offer", "accept", try await person.offer(for: id), "--yes")
+            let deal = try #require(try await person.json("deal", "list", "--json").last?["id"] as? String)
+            // Refused, naming the data held as well as what else keeps the persona in use.
+            let refused = try await person.run("persona", "rm", "gifts", "--yes")
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("may still hold its data") && refused.stderr.contains(deal))
+            #expect(refused.stderr.contains("still works"), "\(refused.stderr)")
+            try await person.expectSuccess("persona", "rm", "gifts", "--force", "--yes")
+            // A newcomer under the old name is another persona; the deal is still signed as the one that made it.
+            try await person.expectSuccess("persona", "add", "gifts")
+            try await person.expectSuccess("deal", "received", deal)
+            let forgot = try await person.expectSuccess("deal", "forget", deal, "--yes")
+            #expect(forgot.stdout.contains("confirmed it deleted name, postal"), "\(forgot.stdout)")
+            let deals = try await vendor.inbox.records.deals()
+            #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)
+            try await person.expectSuccess("persona", "rm", "gifts", "--yes")
+            try await person.expectSuccess("vendor", "rm", "shop")
+        }
+    }
+
+    @Test(
+        "no dead ends: a vendor holding published intents is not removed silently, and the intents keep their history")
+    func vendorRemovedWithOpenIntents() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await withServer(vendor.router()) { url in
+            let id = try await person.publish(toVendorAt: url)
+            let refused = try await person.run("vendor", "rm", "shop")
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("published intents \(id) open"), "\(refused.stderr)")
+            let forced = try await person.expectSuccess("vendor", "rm", "shop", "--force")
+            #expect(forced.stderr.contains("open until they lapse"), "\(forced.stderr)")
+            // The removed vendor cannot be told; that is said once, and not as something to retry.
+            let withdrawn = try await person.expectSuccess("intent", "withdraw", id)
+            #expect(withdrawn.stdout.contains("shop (removed)") && withdrawn.stdout.contains("cannot be told"))
+            #expect(!withdrawn.stdout.contains("again"), "\(withdrawn.stdout)")
+            // Another vendor under the freed name is not taken for the one that got the intent.
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let shown = try await person.json("intent", "list", "--json").first { $0["id"] as? String == id }
+            #expect(shown?["sentTo"] as? [String] == ["shop (removed)"], "\(String(describing: shown))")
+            let again = try await person.run("intent", "withdraw", id)
+            #expect(again.status != 0 && again.stderr.contains("already withdrawn"), "\(again.stderr)")
+        }
+    }
+
     @Test(
         "no dead ends: a persona whose intents vendors hold open is refused, or withdrawn first with --force; removing asks"
     )
@@ -125,7 +182,8 @@ struct FirstWeekTests {
             try await person.expectSuccess("intent", "publish", id)
             let refused = try await person.run("persona", "rm", "work", "--yes")
             #expect(refused.status == 1)
-            #expect(refused.stderr.contains("still hold open") && refused.stderr.contains(id), "\(refused.stderr)")
+            #expect(
+                refused.stderr.contains("published intents open") && refused.stderr.contains(id), "\(refused.stderr)")
             let unasked = try await person.run("persona", "rm", "work", "--force")
             #expect(unasked.status == 1, "no terminal to ask on, and no --yes")
             #expect(unasked.stderr.contains("--yes"))
