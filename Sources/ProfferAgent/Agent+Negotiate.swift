@@ -216,6 +216,7 @@ extension Agent {
             terms: plan.terms, createdAt: Date(), state: .sending)
         deal.item = offer.message.item ?? offer.message.sku?.description
         deal.price = offer.message.price
+        deal.quantity = offer.message.qty?.value
         deal.vendorLabel = plan.vendor.identityLabel
         (deal.vendorProfileName, deal.vendorURL) = (plan.vendor.profileName, plan.vendor.baseURL)
         deal.personaLabel = try vault.persona(named: plan.persona).keyLabel

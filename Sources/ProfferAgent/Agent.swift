@@ -100,14 +100,36 @@ public final class Agent: Sendable {
     /// Fetches the profile a vendor presents now, verified but not pinned, for the person to compare.
     ///
     /// - Parameter allowHTTP: Allow plain http to this vendor from now on (for a vendor added before the rule).
+    ///
+    /// - Parameter url: Where to fetch it instead of the vendor's pinned URL (a vendor that moved and changed its
+    ///   keys); the vendor returned is at that URL, so pinning it moves it there.
     public func presentedProfile(
-        of vendorName: String, allowHTTP: Bool = false, timeout: Duration = Agent.defaultTimeout
+        of vendorName: String, at url: String? = nil, allowHTTP: Bool = false,
+        timeout: Duration = Agent.defaultTimeout
     )
         async throws -> (vendor: Vendor, profile: VendorProfile)
     {
         var vendor = try vault.vendor(named: vendorName)
-        vendor.allowsHTTP = vendor.allowsHTTP || allowHTTP
+        if let url {
+            try requireFreeURL(url, allowHTTP: allowHTTP, for: vendor)
+            vendor.baseURL = url
+            vendor.allowsHTTP = allowHTTP && !VendorEndpoint.isLoopback(URLComponents(string: url)?.host ?? "")
+        } else {
+            vendor.allowsHTTP = vendor.allowsHTTP || allowHTTP
+        }
         return (vendor, try await client.profile(VendorEndpoint(vendor), within: timeout))
+    }
+
+    /// Refuses `url` as a new place for `vendor` when it is not https (nor this machine, nor allowed http), or
+    /// another vendor is known there.
+    private func requireFreeURL(_ url: String, allowHTTP: Bool, for vendor: Vendor) throws {
+        if let problem = VendorEndpoint.transportProblem(url: url, allowsHTTP: allowHTTP) {
+            throw AgentError(.refused, problem)
+        }
+        let others = try vault.vendors().filter { $0.name != vendor.name }
+        if let same = others.first(where: { $0.baseURL.lowercased() == url.lowercased() }) {
+            throw AgentError(.refused, "\(url) is already vendor \(same.name)'s")
+        }
     }
 
     /// Pins the keys of `profile` for `vendor` (as ``presentedProfile(of:allowHTTP:timeout:)`` returned it, with its
@@ -133,20 +155,15 @@ public final class Agent: Sendable {
         -> Vendor
     {
         var vendor = try vault.vendor(named: name)
-        if let problem = VendorEndpoint.transportProblem(url: url, allowsHTTP: allowHTTP) {
-            throw AgentError(.refused, problem)
-        }
-        let others = try vault.vendors().filter { $0.name != vendor.name }
-        if let same = others.first(where: { $0.baseURL.lowercased() == url.lowercased() }) {
-            throw AgentError(.refused, "\(url) is already vendor \(same.name)'s")
-        }
+        try requireFreeURL(url, allowHTTP: allowHTTP, for: vendor)
         let profile = try await client.profile(
             VendorEndpoint(name: vendor.name, baseURL: url, allowsHTTP: allowHTTP), within: timeout)
         if let change = Agent.keyChange(in: profile, against: vendor) {
             throw AgentError(
                 .refused,
                 "the vendor at \(url) \(change): it is not \(vendor.name), or its keys changed. Nothing was changed; "
-                    + "if it told you so, move it and then `proffer vendor repin \(vendor.name)`")
+                    + "if the vendor told you it moved and changed its keys, `proffer vendor repin \(vendor.name) "
+                    + "--url \(url)` shows both fingerprints and moves it once you agree")
         }
         vendor.baseURL = url
         vendor.allowsHTTP = allowHTTP && !VendorEndpoint.isLoopback(URLComponents(string: url)?.host ?? "")

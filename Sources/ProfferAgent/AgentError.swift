@@ -106,10 +106,16 @@ public enum VendorText {
 extension AgentError {
     /// A deal whose accept was not confirmed: recorded, and to be sent again with `deal retry`.
     public static func unconfirmed(_ deal: StoredDeal) -> AgentError {
-        AgentError(
+        // Whether data left is what a person needs to know first; an answer that never came says nothing of it.
+        let data =
+            deal.disclosed.isEmpty
+            ? "It carried no personal data. "
+            : "It carried your \(deal.disclosed.map(\.rawValue).joined(separator: ", ")), sealed to the vendor: if it "
+                + "arrived, the vendor holds them (the audit log records the disclosure). "
+        return AgentError(
             .unreachable,
             "deal \(deal.id) with \(deal.vendor) is \(deal.state.rawValue): \(deal.problem ?? "no valid answer"). "
-                + "It is recorded; `proffer deal retry \(deal.id)` sends the same accept again")
+                + data + "`proffer deal retry \(deal.id)` sends the same accept again")
     }
 
     /// A forget not confirmed yet: recorded as pending, to be sent again with `deal forget`.

@@ -27,7 +27,7 @@ public struct OfferReview: Sendable {
         }
         let (offeredQuantity, askedQuantity) = (offer.message.qty?.value ?? 1, intent?.message.qty?.value ?? 1)
         if offeredQuantity != askedQuantity {
-            differences.append("qty \(offeredQuantity), you asked \(askedQuantity)")
+            differences.append("qty \(offeredQuantity), your intent said \(askedQuantity)")
         }
         self.differences = differences
         let intentTerms = intent?.message.terms.map(Array.init) ?? []

@@ -60,6 +60,19 @@ public enum AgentSetting: String, CaseIterable, Sendable {
     /// Whether the setting applies to the whole vault rather than to one persona.
     public var isVaultWide: Bool { self == .publishTimeout || self == .forgetAfter }
 
+    /// A valid value one typo away from `value`, for the settings whose values come from a registry.
+    func nearestValid(to value: String) -> String? {
+        guard self == .defaultTerms else { return nil }
+        let registered = TermsDefinition.registry.map(\.id.description)
+        let parts = value.lowercased().split(separator: ",").map { part in
+            TermsDefinition.lookup(TermsID(String(part)) ?? TermsID("x")!) != nil
+                ? String(part) : Suggestions.nearest(to: String(part), among: registered)
+        }
+        guard parts.allSatisfy({ $0 != nil }) else { return nil }
+        let suggestion = parts.compactMap { $0 }.joined(separator: ",")
+        return suggestion == value ? nil : suggestion
+    }
+
     /// Checks a value and returns it in canonical form.
     func canonical(_ value: String) -> String? {
         switch self {
@@ -345,7 +358,9 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     public let intentID: MessageID
     /// What was bought and for how much, from the offer, so listings need not look the offer up.
     public var item: String?
+    /// The unit price, and how many units (the offer's `qty`; `nil` for one, or for deals made before it was kept).
     public var price: Money?
+    public var quantity: Int?
     public var acceptEnvelope: String
     public var replyEnvelope: String?
     /// The data categories disclosed (never their values).

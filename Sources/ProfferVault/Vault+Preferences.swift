@@ -31,7 +31,10 @@ extension Vault {
                     .invalidInput("\(key) is a setting of the whole vault: set it without --persona"))
             }
             guard let canonical = setting.canonical(value) else {
-                throw VaultError(.invalidInput("\"\(value)\" is not a valid \(key): \(setting.summary)"))
+                throw VaultError(
+                    .invalidInput(
+                        "\"\(value)\" is not a valid \(key)\(setting.nearestValid(to: value).map { " (did you mean \($0)?)" } ?? ""): "
+                            + setting.summary))
             }
             canonicalValue = canonical
         } else {

@@ -119,7 +119,9 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         case .invalidExport(let message):
             "cannot import: \(message); nothing was written"
         case .exportLocked:
-            "cannot import: the passphrase does not open this export, or its header was altered; nothing was written"
+            "cannot import: the passphrase does not open this export, or its header was altered; nothing was written. "
+                + "An export keeps the passphrase the vault had when it was made: after a passphrase change, older "
+                + "exports still open with the old one"
         case .readOnly(let path):
             "the vault at \(path) was opened read-only: this command does not write"
         case .refused(let message):

@@ -49,15 +49,22 @@ public struct Message: Hashable, Sendable {
         return reparsed
     }
 
-    /// Attributes whose key is one edit away from a field this kind takes, such as `mxa` for `max`: valid, but
+    /// Attributes whose key is one edit away from a field this kind takes, such as `mxa` for `max`, or a price or
+    /// quantity field's name with a word stuck to it, such as `maxprice`: valid, but
     /// probably a typo, so tools can warn.
     public var likelyMisspelledAttributes: [(attribute: String, field: FieldKey)] {
         let fields = kind.allowedFields.keys
         return attributes.compactMap { attribute in
-            guard let nearest = Suggestions.nearest(to: attribute.key, among: fields.map(\.description)) else {
-                return nil
+            if let nearest = Suggestions.nearest(to: attribute.key, among: fields.map(\.description)) {
+                return (attribute.key, fields.first { $0.description == nearest }!)
             }
-            return (attribute.key, fields.first { $0.description == nearest }!)
+            // `maxprice`, `pricemax`: a field's name with a word stuck to it.
+            let glued = fields.first { field in
+                let name = field.description
+                return [.max, .min, .price, .qty].contains(field)
+                    && (attribute.key.hasPrefix(name) || attribute.key.hasSuffix(name))
+            }
+            return glued.map { (attribute.key, $0) }
         }
     }
 

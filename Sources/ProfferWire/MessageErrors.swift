@@ -138,7 +138,17 @@ enum MessageErrors {
     }
 
     static func badValue(_ code: MessageError.Code, _ bytes: Bytes, _ range: Range<Int>, column: Int) -> MessageError {
-        MessageError(code, column: column, message: "\(quoted(bytes, range)) — \(valueHint(code))")
+        let misnamed = code == .badRegion ? misnamedRegions(bytes.string(range)) : nil
+        return MessageError(
+            code, column: column,
+            message: "\(quoted(bytes, range)) — \(misnamed.map { $0 + "; " } ?? "")\(valueHint(code))")
+    }
+
+    /// The codes people write for places that ISO 3166-1 names otherwise.
+    private static func misnamedRegions(_ value: String) -> String? {
+        let known = ["UK": "the United Kingdom is GB", "EU": "EU is not a country: list the countries, like DE,FR"]
+        let hints = value.uppercased().split(separator: ",").compactMap { known[String($0.prefix(2))] }
+        return hints.isEmpty ? nil : Array(Set(hints)).sorted().joined(separator: "; ")
     }
 
     /// How a value of each type is written.

@@ -118,6 +118,12 @@ public struct Money: Hashable, Sendable, CustomStringConvertible, LosslessString
     }
 
     /// The canonical decimal amount without currency: `1200.5` (no leading zeros, no trailing fraction zeros).
+    /// The price of `count` units at this unit price; nil past the largest amount a message can write.
+    public func times(_ count: Int) -> Money? {
+        let (total, overflow) = thousandths.multipliedReportingOverflow(by: Int64(count))
+        return overflow ? nil : Money(thousandths: total, currency: currency)
+    }
+
     public var amount: String {
         let whole = thousandths / 1000
         var fraction = thousandths % 1000

@@ -27,6 +27,9 @@ struct DealCommand: ParsableCommand {
         let offer: String
         let item: String?
         let price: String?
+        let quantity: Int
+        /// The unit price times the quantity.
+        let total: String?
         let state: String
         let disclosed: [String]
         let terms: [String]
@@ -38,6 +41,8 @@ struct DealCommand: ParsableCommand {
             (intent, offer, item, price) = (
                 deal.intentID.description, deal.offerID.description, deal.item, deal.price?.description
             )
+            quantity = deal.quantity ?? 1
+            total = deal.price?.times(deal.quantity ?? 1)?.description
             (state, disclosed, terms) = (
                 deal.state.rawValue, deal.disclosed.map(\.rawValue), deal.terms.map(\.description)
             )
@@ -58,7 +63,8 @@ struct DealCommand: ParsableCommand {
                 ["DEAL", "VENDOR", "PERSONA", "ITEM", "PRICE", "STATE", "DISCLOSED", "TERMS", "DATE"],
                 deals.map {
                     [
-                        $0.id.description, $0.vendor, $0.persona, $0.item ?? "-", $0.price?.description ?? "-",
+                        $0.id.description, $0.vendor, $0.persona, $0.item ?? "-",
+                        priceText($0.price, quantity: $0.quantity),
                         $0.state.rawValue,
                         $0.disclosed.isEmpty ? "-" : $0.disclosed.map(\.rawValue).joined(separator: ","),
                         $0.terms.map(\.description).joined(separator: ","), $0.createdAt.shortText,
@@ -85,7 +91,7 @@ struct DealCommand: ParsableCommand {
                 ["FIELD", "VALUE"],
                 [
                     ["deal", deal.id.description], ["vendor", deal.vendor], ["persona", deal.persona],
-                    ["item", deal.item ?? "-"], ["price", deal.price?.description ?? "-"],
+                    ["item", deal.item ?? "-"], ["price", priceText(deal.price, quantity: deal.quantity)],
                     ["offer", deal.offerID.description], ["intent", deal.intentID.description],
                     ["state", deal.state.rawValue], ["problem", deal.problem ?? "-"],
                     [

@@ -36,7 +36,8 @@ struct Init: ParsableCommand {
     func run() throws {
         disableCoreDumps()
         let passphrase = try Passphrase.new(
-            fromFile: vault.passphraseFile ?? ProcessInfo.processInfo.environment["PROFFER_PASSPHRASE_FILE"])
+            fromFile: vault.passphraseFile ?? ProcessInfo.processInfo.environment["PROFFER_PASSPHRASE_FILE"],
+            option: "--passphrase-file (or set PROFFER_PASSPHRASE_FILE)")
         if kdf == .weakForTests { warnWeakKDF() }
         let created = try Vault.create(
             at: vault.resolvedPath, passphrase: passphrase, kdf: kdf.parameters, busyTimeout: vault.busyTimeout)

@@ -130,7 +130,11 @@ struct OfferCommand: ParsableCommand {
             defer { OfferCommand.printNoOffers(intents.filter { only == nil || $0.id == only }) }
             if !open.isEmpty {
                 printTable(OfferCommand.header, open.map(\.row))
-                let currencies = Set(ranking.currencies.values.map(\.description)).sorted()
+                // Named only for intents with a ranked offer: a lone offer in another currency ranks nothing.
+                let currencies = Set(
+                    ranking.open.filter { $0.rank != nil }.compactMap { ranking.currencies[$0.review.offer.intentID] }
+                        .map(\.description)
+                ).sorted()
                 if !currencies.isEmpty {
                     standardOutput.write(
                         line: "ranked by price in \(currencies.joined(separator: ", ")); offers priced otherwise are "
@@ -155,7 +159,7 @@ struct OfferCommand: ParsableCommand {
             help: "The offer, as listed (e.g. lumen-cameras/v9a1b2c3), its id, or the start of either.",
             completion: VaultCompletion.openOffers)
         var offer: String
-        @Option(help: "The price you propose per unit, such as 1100EUR (1100 takes currency.default).") var price:
+        @Option(help: "The price you propose per unit, such as 1100EUR (1100 is in the offer's currency).") var price:
             String?
         @Option(help: "The quantity you want.") var qty: Int?
         @Option(help: "The delivery time you want, such as 2d.") var eta: String?
@@ -170,10 +174,12 @@ struct OfferCommand: ParsableCommand {
             let agent = Agent(vault: try vault.openVault())
             var money: Money?
             if let price {
+                // A bare amount is in the offer's currency: a counter in another one is declined anyway.
                 let defaults = try IntentDefaults(vault: agent.vault, persona: Persona.defaultName)
+                let currency = try agent.vault.offer(named: offer).message.price?.currency ?? defaults.currency
                 let written =
                     IntentDefaults.isBareAmount(Substring(price))
-                    ? price + (defaults.currency?.description ?? "") : price
+                    ? price + (currency?.description ?? "") : price
                 guard let parsed = Money(written) else {
                     throw CLIError(
                         .usage,
@@ -190,8 +196,18 @@ struct OfferCommand: ParsableCommand {
             case .newOffer(let newOffer):
                 let message = newOffer.message
                 standardOutput.write(
-                    line: "new offer \(newOffer.name): \(message.price?.description ?? "-") "
+                    line: "new offer \(newOffer.name): \(priceText(message.price, quantity: message.qty?.value)) "
                         + "eta \(message.eta?.description ?? "-") (replaces \(countered))")
+                // The vendor answers with what it will do, which may not be what was asked: say where it differs.
+                var unmet: [String] = []
+                if let money, message.price != money { unmet.append("price \(money)") }
+                if let qty, (message.qty?.value ?? 1) != qty { unmet.append("qty \(qty)") }
+                if let eta, message.eta?.description != TimeSpan(eta)?.description { unmet.append("eta \(eta)") }
+                if !unmet.isEmpty {
+                    standardOutput.write(
+                        line: "  not what you asked: you proposed \(unmet.joined(separator: ", ")); accept, counter "
+                            + "again or decline it")
+                }
             case .declined(let why):
                 standardOutput.write(line: "the vendor declined the counter: \(why); the offer still stands")
             }
@@ -238,7 +254,8 @@ struct OfferCommand: ParsableCommand {
             standardOutput.write(
                 line:
                     "Accepting \(plan.offer.name): \(VendorText.clean(message.item ?? message.sku?.description ?? "-")), "
-                    + "\(message.price?.description ?? "-")\(message.eta.map { ", eta \($0)" } ?? "")")
+                    + "\(priceText(message.price, quantity: message.qty?.value))"
+                    + "\(message.eta.map { ", eta \($0)" } ?? "")")
             let terms = plan.terms.map(\.description).joined(separator: ", ")
             if !plan.extraTerms.isEmpty {
                 standardOutput.write(

@@ -146,3 +146,11 @@ func encodeJSON(_ value: some Encodable, pretty: Bool = false) throws -> Data {
     encoder.dateEncodingStrategy = .iso8601
     return try encoder.encode(value)
 }
+
+/// A price as listings show it: `600EUR`, or with the total when more than one unit is bought, `600EUR × 2 = 1200EUR`,
+/// so that a quantity is never agreed to unseen.
+func priceText(_ price: Money?, quantity: Int?) -> String {
+    guard let price else { return "-" }
+    guard let quantity, quantity > 1 else { return price.description }
+    return "\(price) × \(quantity) = " + (price.times(quantity)?.description ?? "more than a message can write")
+}

@@ -113,13 +113,13 @@ enum Passphrase {
     }
 
     /// Asks on the terminal with echo off, reading straight into secure memory (no growing array leaves copies).
-    static func prompt(_ prompt: String) throws -> SecretBytes {
+    /// - Parameter missing: What to say when there is no terminal: which option gives this passphrase instead.
+    static func prompt(
+        _ prompt: String,
+        missing: String = "no passphrase: give --passphrase-file FILE or set PROFFER_PASSPHRASE_FILE"
+    ) throws -> SecretBytes {
         let terminal = open("/dev/tty", O_RDWR)
-        guard terminal >= 0 else {
-            throw CLIError(
-                "no passphrase: give --passphrase-file FILE or set PROFFER_PASSPHRASE_FILE (there is no terminal to ask on)"
-            )
-        }
+        guard terminal >= 0 else { throw CLIError(missing + " (there is no terminal to ask on)") }
         defer { close(terminal) }
         _ = prompt.withCString { write(terminal, $0, strlen($0)) }
         var original = termios()
@@ -154,13 +154,16 @@ enum Passphrase {
     }
 
     /// A new passphrase: from the file if given, else asked twice on the terminal.
-    static func new(fromFile file: String?, minimumLength: Int = 8) throws -> SecretBytes {
+    static func new(fromFile file: String?, option: String = "--new-passphrase-file", minimumLength: Int = 8) throws
+        -> SecretBytes
+    {
         let passphrase: SecretBytes
         if let file {
             passphrase = try read(fromFile: file)
         } else {
-            passphrase = try prompt("New passphrase: ")
-            let again = try prompt("Repeat it: ")
+            let missing = "no new passphrase: give \(option) FILE"
+            passphrase = try prompt("New passphrase: ", missing: missing)
+            let again = try prompt("Repeat it: ", missing: missing)
             guard passphrase.hasSameBytes(as: again) else {
                 throw CLIError("the two passphrases differ; nothing was changed")
             }

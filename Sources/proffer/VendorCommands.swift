@@ -349,7 +349,7 @@ struct VendorCommand: ParsableCommand {
             discussion: """
                 The vendor keeps its name, its deals and your key toward it. Refused when the profile at the new URL \
                 presents other keys than those pinned: then it is another vendor, or its keys changed (`proffer \
-                vendor repin` after moving, if it told you so).
+                vendor repin NAME --url URL`, if it told you so).
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
@@ -371,11 +371,13 @@ struct VendorCommand: ParsableCommand {
             discussion: """
                 Shows the pinned and the presented fingerprints and asks before pinning (scripts pass --yes). \
                 Compare the new fingerprint with one the vendor gave you another way: someone between you and the \
-                vendor could present their own keys.
+                vendor could present their own keys. With --url, the profile is fetched there, and pinning it also \
+                moves the vendor there (a vendor that moved and changed its keys).
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
         @Argument(help: "The vendor's name.", completion: VaultCompletion.vendors) var name: String
+        @Option(help: "Fetch the profile at this new base URL, and move the vendor there once pinned.") var url: String?
         @Flag(help: "Pin the presented keys without asking.") var yes = false
         @Flag(help: "Allow plain http to this vendor from now on (a vendor added over http before https was required).")
         var allowHTTP = false
@@ -383,7 +385,7 @@ struct VendorCommand: ParsableCommand {
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
             let (vendor, profile) = try await agent.presentedProfile(
-                of: name, allowHTTP: allowHTTP, timeout: network.duration(vault: agent.vault))
+                of: name, at: url, allowHTTP: allowHTTP, timeout: network.duration(vault: agent.vault))
             let pinned = vendor.signingKey.map(fingerprint(of:)) ?? "none"
             let presented = fingerprint(of: profile.signingKey)
             let sameKeys = vendor.signingKey == profile.signingKey && vendor.boxKey == profile.boxKey
@@ -401,7 +403,8 @@ struct VendorCommand: ParsableCommand {
             standardOutput.write(
                 line: sameKeys
                     ? "\(vendor.name) presents the pinned keys \(presented); its profile was pinned again"
-                    : "re-pinned \(vendor.name): \(pinned) → \(presented)")
+                        + (url.map { "; it is now at \($0)" } ?? "")
+                    : "re-pinned \(vendor.name): \(pinned) → \(presented)" + (url.map { "; it is now at \($0)" } ?? ""))
         }
     }
 

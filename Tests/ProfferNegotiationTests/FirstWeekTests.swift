@@ -111,6 +111,40 @@ struct FirstWeekTests {
         try await person.expectSuccess("audit", "report", "--html", report, "--force")
     }
 
+    @Test(
+        "a second look: quantities show with their total, counters speak the offer's currency and say what was not met, typos get hints"
+    )
+    func secondLook() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        let glued = try await person.expectSuccess(
+            "intent", "new", "#buy camera.mirrorless maxprice:1200EUR in:DE terms:sd-base")
+        #expect(glued.stderr.contains("did you mean the field max:?"), "\(glued.stderr)")
+        let kingdom = try await person.run("intent", "new", "#buy camera max:900EUR in:UK")
+        #expect(kingdom.status == 65 && kingdom.stderr.contains("the United Kingdom is GB"), "\(kingdom.stderr)")
+        let terms = try await person.run("pref", "set", "terms.default", "sd-basic")
+        #expect(terms.status != 0 && terms.stderr.contains("did you mean sd-base?"), "\(terms.stderr)")
+        let change = try await person.run("passphrase", "change")
+        #expect(change.status != 0 && change.stderr.contains("--new-passphrase-file"), "\(change.stderr)")
+        try await withServer(vendor.router()) { url in
+            let id = try await person.publish(toVendorAt: url)
+            // A bare amount takes the offer's currency (EUR here, whatever currency.default says).
+            try await person.expectSuccess("pref", "set", "currency.default", "GBP")
+            let countered = try await person.expectSuccess(
+                "offer", "counter", try await person.offer(for: id), "--price", "1100", "--qty", "2", "--eta", "1d")
+            #expect(countered.stdout.contains("1100EUR × 2 = 2200EUR"), "\(countered.stdout)")
+            #expect(countered.stdout.contains("not what you asked: you proposed eta 1d"), "\(countered.stdout)")
+            let listed = try await person.json("offer", "list", "--json").first { $0["qty"] as? Int == 2 }
+            let offer = try #require(listed?["name"] as? String)
+            let accepted = try await person.expectSuccess("offer", "accept", offer, "--yes")
+            #expect(accepted.stdout.contains("1100EUR × 2 = 2200EUR"), "\(accepted.stdout)")
+            let deal = try #require(try await person.json("deal", "list", "--json").last)
+            #expect(deal["quantity"] as? Int == 2 && deal["total"] as? String == "2200EUR", "\(deal)")
+            let shown = try await person.expectSuccess("deal", "show", deal["id"] as! String)
+            #expect(shown.stdout.contains("1100EUR × 2 = 2200EUR"))
+        }
+    }
+
     @Test("no dead ends: a persona removed while a vendor holds its data can still ask that vendor to forget")
     func forgetAfterPersonaRemoved() async throws {
         let vendor = try TestVendor()
@@ -221,6 +255,12 @@ struct FirstWeekTests {
                     let shown = try await person.expectSuccess("vendor", "show", "shop")
                     #expect(shown.stdout.contains(movedURL))
                     try await person.expectSuccess("intent", "withdraw", published)
+                    // A vendor that told you it moved and changed its keys: repin at the new URL moves it there.
+                    #expect(impostor.stderr.contains("vendor repin shop --url \(otherURL)"), "\(impostor.stderr)")
+                    let repinned = try await person.expectSuccess("vendor", "repin", "shop", "--url", otherURL, "--yes")
+                    #expect(repinned.stdout.contains("now at \(otherURL)"), "\(repinned.stdout)")
+                    let moved = try await person.json("vendor", "list", "--json").first
+                    #expect(moved?["url"] as? String == otherURL)
                 }
             }
         }
