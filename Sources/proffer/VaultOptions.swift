@@ -108,6 +108,12 @@ enum Passphrase {
         guard let passphrase = try SecretBytes.contentsOfFile(path) else {
             throw CLIError("cannot read the passphrase file \(path): check the path and its permissions")
         }
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & 0o077 != 0 {
+            printError(
+                "warning: other users can read or change the passphrase file \(path) (mode "
+                    + String(status.st_mode & 0o777, radix: 8) + "): `chmod 600 \(path)`")
+        }
         guard passphrase.count > 0 else { throw CLIError("the passphrase file \(path) is empty") }
         return passphrase
     }

@@ -126,6 +126,10 @@ struct FirstWeekTests {
         #expect(terms.status != 0 && terms.stderr.contains("did you mean sd-base?"), "\(terms.stderr)")
         let change = try await person.run("passphrase", "change")
         #expect(change.status != 0 && change.stderr.contains("--new-passphrase-file"), "\(change.stderr)")
+        chmod(person.passphraseFile, 0o644)
+        let exposed = try await person.expectSuccess("intent", "list")
+        #expect(exposed.stderr.contains("other users can read or change the passphrase file"), "\(exposed.stderr)")
+        chmod(person.passphraseFile, 0o600)
         try await withServer(vendor.router()) { url in
             let id = try await person.publish(toVendorAt: url)
             // A bare amount takes the offer's currency (EUR here, whatever currency.default says).
