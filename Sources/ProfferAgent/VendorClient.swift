@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import ProfferEnvelope
 import ProfferVault
+import ProfferWire
 import Synchronization
 
 /// Where a vendor is, as the agent talks to it: its name for messages, its base URL, and whether the person allowed
