@@ -199,9 +199,14 @@ extension Agent {
         // A vendor whose keys changed is refused before a deal is begun: nothing is sent, nothing is recorded.
         let started = ContinuousClock.now
         let endpoint = VendorEndpoint(plan.vendor)
-        try Agent.checkPinned(try await client.profile(endpoint, within: timeout), against: plan.vendor, noting: vault)
+        do {
+            let presented = try await client.profile(endpoint, within: timeout)
+            try Agent.checkPinned(presented, against: plan.vendor, noting: vault)
+        } catch {
+            throw Agent.nothingSent(error)
+        }
         let remaining = timeout - (ContinuousClock.now - started)
-        guard remaining > .zero else { throw AgentError.timedOut(endpoint, timeout) }
+        guard remaining > .zero else { throw AgentError.timedOut(endpoint, timeout).adding("Nothing was sent") }
         var accept = Message(kind: .accept)
         let acceptID = MessageID.random()
         accept.id = acceptID
@@ -223,6 +228,11 @@ extension Agent {
         deal.sealedTo = sealed == nil ? nil : plan.vendor.boxKey.map { Base64URL.encode($0.bytes) }
         try vault.beginDeal(deal, allowAnother: plan.allowsAnother)
         return try await send(envelope, for: deal, timeout: remaining, reportedAs: timeout)
+    }
+
+    /// `error`, saying that nothing left: it happened before the accept was sent.
+    static func nothingSent(_ error: any Error) -> any Error {
+        (error as? AgentError)?.adding("Nothing was sent") ?? error
     }
 
     /// Sends an unconfirmed (or interrupted) deal's accept again: the same message and the same sealed data, freshly
@@ -295,6 +305,26 @@ extension Agent {
                     + "one, and cannot speak for this deal")
         }
         return vendor
+    }
+
+    /// Where a deal's forget goes, and the key it is signed with. The vendor is the one the deal was made with: under
+    /// its name, or, added again after it was removed, under any name, recognised by the signing key the accept was
+    /// sent to. The key is the one the deal was made with, from the labels the deal keeps, so the forget is
+    /// recognised even after its persona was removed or its vendor added again.
+    private func forgetParties(of deal: StoredDeal) throws -> (vendor: Vendor, identity: SigningKeyPair) {
+        let vendors = try vault.vendors()
+        let acceptedBy = (try? Envelope.decode(json: Array(deal.acceptEnvelope.utf8)))?.recipient
+        guard
+            let vendor = vendors.first(where: { deal.wasMade(with: $0) })
+                ?? vendors.first(where: { acceptedBy != nil && $0.signingKey == acceptedBy })
+        else {
+            throw AgentError.refused(
+                "deal \(deal.id) was made with \(deal.vendor), which is no longer in the vault: add it again (`proffer "
+                    + "vendor add URL`); once the keys it made the deal with are pinned, the forget goes to it")
+        }
+        let personaLabel = try deal.personaLabel ?? vault.persona(named: deal.persona).keyLabel
+        let vendorLabel = deal.vendorLabel ?? vendor.identityLabel ?? vendor.name
+        return (vendor, try identity(personaLabel: personaLabel, vendorLabel: vendorLabel))
     }
 
     /// The deal's vendor, when it is still the vendor the deal was made with.
@@ -432,7 +462,7 @@ extension Agent {
         let outcomes = await withTaskGroup(of: WithdrawOutcome.self) { group in
             for name in vendorNames {
                 group.addTask {
-                    if let removed = Vendor.nameRemoved(from: name) {
+                    if let removed = RemovedName.original(in: name) {
                         return (
                             name,
                             AgentError.refused(
@@ -461,7 +491,7 @@ extension Agent {
         }
         try vault.updateIntent(id: intent.id.description) { stored in
             // A removed vendor cannot be told later either: only vendors still in the vault are tried again.
-            stored.untold = outcomes.filter { $0.error != nil && Vendor.nameRemoved(from: $0.vendor) == nil }.map(
+            stored.untold = outcomes.filter { $0.error != nil && RemovedName.original(in: $0.vendor) == nil }.map(
                 \.vendor)
         }
         return outcomes
@@ -490,19 +520,12 @@ extension Agent {
         guard !found.disclosed.isEmpty || found.state != .declined else {
             throw AgentError.refused("deal \(found.id) was declined by \(found.vendor) and disclosed nothing")
         }
-        let vendor = try requireVendor(of: found)
+        let (vendor, identity) = try forgetParties(of: found)
         var forget = Message(kind: .forget)
         let previous = found.forgetEnvelope.flatMap(HTTPTransport.reread)?.message
         let forgetID = previous?.id ?? MessageID.random()
         forget.id = forgetID
         forget.re = found.id
-        // Signed as the persona the deal was made by, from the label the deal keeps: that persona may have been removed
-        // since, and its forget must still reach the vendor.
-        let identity =
-            try found.personaLabel.map { label throws(AgentError) in
-                try self.identity(personaLabel: label, toward: vendor)
-            }
-            ?? identity(of: found.persona, toward: vendor)
         let envelope = try sign(forget, by: identity, toward: vendor)
         try vault.updateDeal(id: found.id) { stored in
             guard stored.state != .forgotten else { return [] }

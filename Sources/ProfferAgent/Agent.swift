@@ -42,11 +42,15 @@ public final class Agent: Sendable {
     /// The pairwise identity of the persona whose key label is `personaLabel`, which a deal records: derived from
     /// the vault's seed, so it can still sign for a deal after its persona was removed.
     func identity(personaLabel: String, toward vendor: Vendor) throws(AgentError) -> SigningKeyPair {
+        try identity(personaLabel: personaLabel, vendorLabel: vendor.identityLabel ?? vendor.name)
+    }
+
+    /// The pairwise identity of two labels, as a deal keeps them: the key the vendor knows the person by.
+    func identity(personaLabel: String, vendorLabel: String) throws(AgentError) -> SigningKeyPair {
         guard let seed = try? vault.identitySeed() else {
             throw .refused("the vault's identity seed does not authenticate: see `proffer vault check`")
         }
-        return PairwiseIdentity.keyPair(
-            identitySeed: seed, persona: personaLabel, vendorLabel: vendor.identityLabel ?? vendor.name)
+        return PairwiseIdentity.keyPair(identitySeed: seed, persona: personaLabel, vendorLabel: vendorLabel)
     }
 
     /// The pairwise public key `persona` shows `vendor`, base64url.

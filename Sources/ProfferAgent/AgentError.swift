@@ -43,7 +43,10 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
         AgentError(
             .unreachable,
             "\(endpoint.label) \(what). Check that the vendor is up and its URL is right"
-                + (endpoint.name.isEmpty ? "" : " (`proffer vendor show \(endpoint.name)`)") + ", then try again"
+                + (endpoint.name.isEmpty
+                    ? ""
+                    : " (`proffer vendor show \(endpoint.name)`; if it moved, `proffer vendor set-url \(endpoint.name) URL`)")
+                + ", then try again"
         )
     }
 
@@ -79,6 +82,13 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     static func refused(_ message: String) -> AgentError { AgentError(.refused, message) }
+
+    /// The same error, its message ending with `sentence` unless it says so already.
+    func adding(_ sentence: String) -> AgentError {
+        guard !message.lowercased().contains(sentence.lowercased()) else { return self }
+        let separator = message.hasSuffix(".") ? " " : ". "
+        return AgentError(code, message + separator + sentence, vendorCode: vendorCode)
+    }
 }
 
 /// Text a vendor sent, made safe to print: C0 and C1 control characters and bidirectional overrides are removed, so

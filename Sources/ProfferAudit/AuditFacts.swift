@@ -71,7 +71,7 @@ public struct DealFacts: Sendable {
     /// another vendor now has its name).
     public let vendor: Vendor?
     /// The name to show for the deal's vendor: its name, marked when that vendor was removed.
-    public var vendorName: String { vendor == nil ? Vendor.removedName(deal.vendor) : deal.vendor }
+    public var vendorName: String { vendor == nil ? RemovedName.of(deal.vendor) : deal.vendor }
     /// When the vendor confirmed the accept (its `#confirm`'s signed time).
     public let confirmedAt: Date?
     /// When delivery is due: the confirm's `eta` (else the offer's) counted from the confirmation.

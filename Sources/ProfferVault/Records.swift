@@ -193,16 +193,6 @@ public struct Vendor: Hashable, Sendable {
     /// A random label fixed when the vendor is added: the person's pairwise identity toward this vendor is derived
     /// from it, so renaming the vendor or re-pinning its key keeps the identity.
     public var identityLabel: String?
-    /// How records that outlive a removed vendor name it: `cameras (removed)`, a name no vendor can be given.
-    public static func removedName(_ name: String) -> String { name + removedSuffix }
-
-    /// The vendor name in `cameras (removed)`, or `nil` when `shown` is not such a name.
-    public static func nameRemoved(from shown: String) -> String? {
-        shown.hasSuffix(removedSuffix) ? String(shown.dropLast(removedSuffix.count)) : nil
-    }
-
-    private static let removedSuffix = " (removed)"
-
     /// The label the person's pairwise identity toward this vendor, and the vendor's offers, are kept under.
     public var keyLabel: String { identityLabel ?? name }
     /// Whether the person allowed plain http to a host that is not this machine (`vendor add --allow-http`).
@@ -574,4 +564,17 @@ extension CalendarDate {
             timeIntervalSince1970: TimeInterval(
                 (CalendarDate.daysFromCivil(year: year, month: month, day: day) + 1) * 86_400))
     }
+}
+
+/// How records that outlive a removed vendor or persona name it: `cameras (removed)`, a name nothing can be given
+/// (names hold no spaces), so another vendor or persona of the old name is never taken for it.
+public enum RemovedName {
+    public static func of(_ name: String) -> String { name + suffix }
+
+    /// The name in `cameras (removed)`, or `nil` when `shown` is not such a name.
+    public static func original(in shown: String) -> String? {
+        shown.hasSuffix(suffix) ? String(shown.dropLast(suffix.count)) : nil
+    }
+
+    private static let suffix = " (removed)"
 }

@@ -252,7 +252,8 @@ extension Vault {
         let temporary = path + ".partial-" + Hex.encode(SecureRandom.bytes(4))
         let descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
-            throw VaultError(.storage("could not write \(path): \(String(cString: strerror(errno)))"))
+            let reason = errno == ENOENT ? "its folder does not exist: make it first" : String(cString: strerror(errno))
+            throw VaultError(.storage("could not write \(path): \(reason)"))
         }
         var written = 0
         while written < bytes.count {

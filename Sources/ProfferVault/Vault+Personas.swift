@@ -55,7 +55,10 @@ extension Vault {
                 intent.record.persona = new
                 try transaction.update(intent)
             }
-            for var deal in try transaction.reader.all(StoredDeal.self).records where deal.record.persona == oldName {
+            // Only this persona's deals: one of a persona removed before, of the same name, keeps its own.
+            let label = persona.record.keyLabel
+            for var deal in try transaction.reader.all(StoredDeal.self).records
+            where deal.record.persona == oldName && (deal.record.personaLabel ?? label) == label {
                 deal.record.persona = new
                 try transaction.update(deal)
             }
@@ -108,6 +111,20 @@ extension Vault {
                 }
             }
             try transaction.delete(persona)
+            // Its intents and deals keep it in their history under a name no persona can take.
+            let removed = RemovedName.of(persona.record.name)
+            for var intent in try transaction.reader.all(StoredIntent.self).records
+            where intent.record.persona == persona.record.name {
+                intent.record.persona = removed
+                try transaction.update(intent)
+            }
+            for var deal in try transaction.reader.all(StoredDeal.self).records
+            where deal.record.persona == persona.record.name
+                && (deal.record.personaLabel ?? persona.record.keyLabel) == persona.record.keyLabel
+            {
+                deal.record.persona = removed
+                try transaction.update(deal)
+            }
         }
     }
 

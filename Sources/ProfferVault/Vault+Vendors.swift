@@ -14,7 +14,10 @@ extension Vault {
         guard let url = URL(string: vendor.baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil
         else {
             throw VaultError(
-                .invalidInput("\"\(vendor.baseURL)\" is not a vendor URL: write it like https://shop.example/proffer"))
+                .invalidInput(
+                    "\"\(vendor.baseURL)\" is not a vendor URL: write it like https://shop.example/proffer"
+                        + (vendor.baseURL.contains("://")
+                            ? "" : " (with its scheme: https://, or http:// to this machine)")))
         }
         try write { transaction in
             try Vault.requireNew(
@@ -154,23 +157,28 @@ extension Vault {
             let holding = try Vault.dealsHoldingData(in: transaction.reader) { dealVendor, _ in
                 dealVendor.lowercased() == vendor.record.name.lowercased()
             }
-            guard force || holding.isEmpty else {
+            guard force || (holding.isEmpty && open.isEmpty) else {
+                // Every reason at once, so the person settles them all before trying again.
+                var reasons: [String] = []
+                if !holding.isEmpty {
+                    reasons.append(
+                        "it may still hold your data: \(Vault.describe(holding)); ask it to forget first (`proffer deal "
+                            + "forget DEAL`)")
+                }
+                if !open.isEmpty {
+                    reasons.append(
+                        "it holds your published intents \(open.map(\.description).joined(separator: ", ")) open, and "
+                            + "once it is removed it cannot be told they are withdrawn; withdraw them first (`proffer "
+                            + "intent withdraw ID`)")
+                }
                 throw VaultError(
                     .refused(
-                        "\(vendor.record.name) may still hold your data: \(Vault.describe(holding)). Ask it to forget "
-                            + "first (`proffer deal forget DEAL`), or pass --force to remove it anyway"))
-            }
-            guard force || open.isEmpty else {
-                let ids = open.map(\.description).joined(separator: ", ")
-                throw VaultError(
-                    .refused(
-                        "\(vendor.record.name) holds your published intents \(ids) open, and once it is removed it "
-                            + "cannot be told they are withdrawn: `proffer intent withdraw ID` first, or pass --force "
-                            + "to remove it anyway (they stay open there until they lapse)"))
+                        "\(vendor.record.name) is still in use: " + reasons.joined(separator: "; and ")
+                            + ". Or pass --force to remove it anyway"))
             }
             try transaction.delete(vendor)
             for var intent in intents where intent.record.mentions(vendor: vendor.record.name) {
-                intent.record.rename(vendor: vendor.record.name, to: Vendor.removedName(vendor.record.name))
+                intent.record.rename(vendor: vendor.record.name, to: RemovedName.of(vendor.record.name))
                 try transaction.update(intent)
             }
             // Its open offers can no longer be acted on: nothing would reach it.

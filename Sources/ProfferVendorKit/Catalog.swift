@@ -29,6 +29,9 @@ public struct Catalog: Sendable {
     /// The category prefixes the profile announces.
     public let categories: [IntentCategory]
     public let regions: [Region]
+    /// The intent kinds the vendor answers (a shop that sells answers `#buy`, not `#rent`); all four when the file
+    /// names none.
+    public let kinds: [MessageKind]
     /// How long an offer stands, counted from its envelope's `ts`.
     public let offerValidity: TimeSpan
     public let items: [Item]
@@ -71,6 +74,7 @@ public struct Catalog: Sendable {
         var terms: [String]
         var categories: [String]?
         var regions: [String]
+        var kinds: [String]?
         var offerValidity: String?
         var items: [Item]
     }
@@ -117,6 +121,13 @@ public struct Catalog: Sendable {
             return region
         }
         regions = catalogRegions
+        kinds = try (file.kinds ?? ["buy", "rent", "hire", "fix"]).map { name in
+            guard let kind = MessageKind(rawValue: name.lowercased()), kind.isIntent else {
+                throw fail("kinds: \"\(name)\" is not an intent kind: buy, rent, hire or fix")
+            }
+            return kind
+        }
+        guard !kinds.isEmpty else { throw fail("kinds must name at least one of buy, rent, hire, fix") }
         let validity = file.offerValidity ?? "2d"
         guard let span = TimeSpan(validity) else { throw fail("offerValidity \"\(validity)\" is not like 48h or 2d") }
         offerValidity = span
@@ -207,14 +218,16 @@ public struct Catalog: Sendable {
             in: CharacterSet(charactersIn: "."))
     }
 
-    /// The items that answer `intent`: category within the intent's, unit price within its range and currency,
+    /// The items that answer `intent`: category within the intent's, unit price within its range and currency (above its
+    /// max only when the floor is not, see ``price(of:for:)``),
     /// delivered to one of its regions, enough in stock. Cheapest first.
     public func matches(_ intent: Message) -> [Item] {
-        guard let category = intent.category else { return [] }
+        guard let category = intent.category, kinds.contains(intent.kind) else { return [] }
         let quantity = intent.qty?.value ?? 1
         return items.filter { item in
             guard item.category.isWithin(category), item.stock >= quantity else { return false }
-            if let max = intent.max, max.currency != item.price.currency || item.price.thousandths > max.thousandths {
+            // An item priced above the intent's max is still offered, at the max, when the vendor would go that low.
+            if let max = intent.max, max.currency != item.price.currency || item.floor.thousandths > max.thousandths {
                 return false
             }
             if let min = intent.min, min.currency != item.price.currency || item.price.thousandths < min.thousandths {
@@ -226,7 +239,16 @@ public struct Catalog: Sendable {
                 }
             }
             return true
-        }.sorted { $0.price.thousandths < $1.price.thousandths }
+        }.sorted { price(of: $0, for: intent).thousandths < price(of: $1, for: intent).thousandths }
+    }
+
+    /// The unit price `item` is offered at for `intent`: its price, or the intent's max when that is lower and not
+    /// below the item's floor (meeting a buyer's budget is what a counter would reach anyway).
+    public func price(of item: Item, for intent: Message) -> Money {
+        guard let max = intent.max, max.currency == item.price.currency, max.thousandths < item.price.thousandths,
+            max.thousandths >= item.floor.thousandths
+        else { return item.price }
+        return max
     }
 
     public func item(sku: String) -> Item? { items.first { $0.sku.description == sku } }
@@ -236,6 +258,10 @@ public struct Catalog: Sendable {
     /// intent ``matches(_:)`` finds nothing for.
     public func whyNoOffer(for intent: Message) -> String {
         guard let category = intent.category else { return "this is not an intent" }
+        guard kinds.contains(intent.kind) else {
+            return
+                "this vendor answers \(kinds.map { "#" + $0.rawValue }.joined(separator: ", ")), not #\(intent.kind.rawValue)"
+        }
         var candidates = items.filter { $0.category.isWithin(category) }
         guard !candidates.isEmpty else {
             let sold = Set(items.map { $0.category.description }).sorted().joined(separator: ", ")
@@ -262,7 +288,7 @@ public struct Catalog: Sendable {
         let stocked = candidates.filter { $0.stock >= quantity }
         guard !stocked.isEmpty else { return "fewer than \(quantity) in stock" }
         let prices = stocked.map(\.price).sorted { $0.thousandths < $1.thousandths }
-        if let max = intent.max, prices[0].thousandths > max.thousandths {
+        if let max = intent.max, !stocked.contains(where: { $0.floor.thousandths <= max.thousandths }) {
             return "nothing at \(max) or less: the lowest price is \(prices[0])"
         }
         if let min = intent.min, let highest = prices.last, highest.thousandths < min.thousandths {

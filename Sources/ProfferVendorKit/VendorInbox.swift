@@ -149,7 +149,8 @@ public final class VendorInbox: Service {
             offers = keys.signing.whileSecretReadable {
                 zip(items, ids).map { item, id in
                     makeOffer(
-                        id: id, item: item, price: item.price, qty: intent.qty?.value ?? 1, intentID: intentID,
+                        id: id, item: item, price: catalog.price(of: item, for: intent), qty: intent.qty?.value ?? 1,
+                        intentID: intentID,
                         terms: terms, for: inbound)
                 }
             }

@@ -58,6 +58,8 @@ public struct Message: Hashable, Sendable {
             if let nearest = Suggestions.nearest(to: attribute.key, among: fields.map(\.description)) {
                 return (attribute.key, fields.first { $0.description == nearest }!)
             }
+            // Words people use for a price limit: `under:1300` sets no limit at all.
+            if let field = Self.priceLimitWords[attribute.key], fields.contains(field) { return (attribute.key, field) }
             // `maxprice`, `pricemax`: a field's name with a word stuck to it.
             let glued = fields.first { field in
                 let name = field.description
@@ -67,6 +69,11 @@ public struct Message: Hashable, Sendable {
             return glued.map { (attribute.key, $0) }
         }
     }
+
+    private static let priceLimitWords: [String: FieldKey] = [
+        "under": .max, "upto": .max, "budget": .max, "below": .max, "limit": .max, "maximum": .max, "most": .max,
+        "over": .min, "above": .min, "minimum": .min, "least": .min, "quantity": .qty, "count": .qty, "amount": .qty,
+    ]
 
     /// Whether the field is present.
     public func has(_ key: FieldKey) -> Bool {

@@ -78,10 +78,18 @@ enum MessageErrors {
     static func unexpectedWord(_ bytes: Bytes, _ range: Range<Int>, kind: MessageKind, column: Int)
         -> MessageError
     {
+        // `max:1200 EUR`: a currency written apart from its amount.
+        let isCurrency = range.count == 3 && range.allSatisfy { ASCII.isLetter(bytes[$0]) }
+        // Right after an amount, bare or with the currency a default added (`1200` or `1200EUR`).
+        var before = range.lowerBound - 2
+        while before >= 0, before >= range.lowerBound - 5, ASCII.isLetter(bytes[before]) { before -= 1 }
+        let afterAmount = before >= 0 && ASCII.isDigit(bytes[before])
         let hint =
-            kind.isIntent
-            ? "the category comes right after #\(kind.rawValue); everything else is key:value"
-            : "#\(kind.rawValue) takes only key:value fields"
+            isCurrency && afterAmount
+            ? "write the currency right after the amount, without a space, like 1200\(bytes.string(range).uppercased())"
+            : kind.isIntent
+                ? "the category comes right after #\(kind.rawValue); everything else is key:value"
+                : "#\(kind.rawValue) takes only key:value fields"
         return MessageError(
             .unexpectedWord, column: column, message: "unexpected word \(quoted(bytes, range)) — \(hint)")
     }

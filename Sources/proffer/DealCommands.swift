@@ -36,8 +36,10 @@ struct DealCommand: ParsableCommand {
         let date: Date
         let problem: String?
 
-        init(_ deal: StoredDeal) {
-            (id, vendor, persona) = (deal.id.description, deal.vendor, deal.persona)
+        /// - Parameter vendors: The vendors in the vault: a deal's vendor not among them shows as `NAME (removed)`.
+        init(_ deal: StoredDeal, vendors: [Vendor]) {
+            let vendor = vendors.contains(where: deal.wasMade(with:)) ? deal.vendor : RemovedName.of(deal.vendor)
+            (id, self.vendor, persona) = (deal.id.description, vendor, deal.persona)
             (intent, offer, item, price) = (
                 deal.intentID.description, deal.offerID.description, deal.item, deal.price?.description
             )
@@ -56,18 +58,19 @@ struct DealCommand: ParsableCommand {
         @Flag(help: "Write JSON.") var json = false
 
         func run() throws {
-            let deals = try vault.openVault(.readOnly).deals()
-            if json { return try printJSON(deals.map(Listing.init)) }
+            let opened = try vault.openVault(.readOnly)
+            let vendors = try opened.vendors()
+            let deals = try opened.deals().map { Listing($0, vendors: vendors) }
+            if json { return try printJSON(deals) }
             if deals.isEmpty { return standardOutput.write(line: "no deals yet") }
             printTable(
                 ["DEAL", "VENDOR", "PERSONA", "ITEM", "PRICE", "STATE", "DISCLOSED", "TERMS", "DATE"],
                 deals.map {
                     [
-                        $0.id.description, $0.vendor, $0.persona, $0.item ?? "-",
-                        priceText($0.price, quantity: $0.quantity),
-                        $0.state.rawValue,
-                        $0.disclosed.isEmpty ? "-" : $0.disclosed.map(\.rawValue).joined(separator: ","),
-                        $0.terms.map(\.description).joined(separator: ","), $0.createdAt.shortText,
+                        $0.id, $0.vendor, $0.persona, $0.item ?? "-",
+                        priceText($0.price.flatMap(Money.init), quantity: $0.quantity),
+                        $0.state, $0.disclosed.isEmpty ? "-" : $0.disclosed.joined(separator: ","),
+                        $0.terms.joined(separator: ","), $0.date.shortText,
                     ]
                 })
         }

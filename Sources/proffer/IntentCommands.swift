@@ -45,7 +45,7 @@ struct IntentCommand: ParsableCommand {
             let answered = Set(try opened.offers().map(\.intentID))
             let offered = Set(try opened.intents().filter { answered.contains($0.id) }.compactMap(\.message.category))
             for warning in try IntentCommand.vocabularyWarnings(
-                for: parsed, vendors: opened.vendors(), offeredIn: offered.map(\.description))
+                for: parsed, vendors: opened.vendors(), offeredIn: offered.map(\.description), written: message)
             {
                 printError("warning: " + warning)
             }
@@ -56,8 +56,25 @@ struct IntentCommand: ParsableCommand {
 
     /// What in an intent no one will understand, said before it is stored: terms not in the registry (never agreed to
     /// by anyone), and a category no pinned vendor serves (with the nearest one that is served).
-    static func vocabularyWarnings(for intent: Message, vendors: [Vendor], offeredIn: [String]) -> [String] {
+    static func vocabularyWarnings(
+        for intent: Message, vendors: [Vendor], offeredIn: [String], written: String? = nil
+    ) -> [String] {
         var warnings: [String] = []
+        // `max:1.200EUR` is one euro twenty: a dot is always a decimal point here.
+        for token in (written ?? "").split(separator: " ") {
+            guard let colon = token.firstIndex(of: ":") else { continue }
+            let key = token[..<colon].lowercased()
+            let value = token[token.index(after: colon)...]
+            let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+            guard ["max", "min", "price"].contains(key), parts.count == 2, (1...3).contains(parts[0].count),
+                parts[1].count == 6, parts[1].prefix(3).allSatisfy(\.isNumber),
+                parts[1].suffix(3).allSatisfy(\.isLetter),
+                let money = Money(String(value))
+            else { continue }
+            warnings.append(
+                "\(key):\(value) is read as \(money) (the dot is a decimal point); for \(parts[0])\(parts[1].prefix(3)) "
+                    + "write \(key):\(parts[0])\(parts[1].prefix(3))\(parts[1].suffix(3).uppercased())")
+        }
         let registered = TermsDefinition.registry.map(\.id.description)
         for term in intent.terms.map(Array.init) ?? [] where TermsDefinition.lookup(term) == nil {
             let nearest = Suggestions.nearest(to: term.description, among: registered)
@@ -241,7 +258,7 @@ struct IntentCommand: ParsableCommand {
             let outcomes = try await agent.withdraw(intentID: id, timeout: network.duration(vault: agent.vault))
             standardOutput.write(line: "withdrew intent \(try agent.vault.intent(id: id).id)")
             printTable(["VENDOR", "TOLD"], outcomes.map { [$0.vendor, $0.error.map { "no: \($0)" } ?? "yes"] })
-            let untold = outcomes.filter { $0.error != nil && Vendor.nameRemoved(from: $0.vendor) == nil }
+            let untold = outcomes.filter { $0.error != nil && RemovedName.original(in: $0.vendor) == nil }
             if !untold.isEmpty {
                 standardOutput.write(
                     line: "run `proffer intent withdraw \(id)` again later to tell "

@@ -152,7 +152,9 @@ extension Msg {
                     }
                     // Valid grammar, but terms no one has registered are agreed to by no one (PROTOCOL.md §2.1).
                     if message.kind.isIntent {
-                        for warning in IntentCommand.vocabularyWarnings(for: message, vendors: [], offeredIn: []) {
+                        for warning in IntentCommand.vocabularyWarnings(
+                            for: message, vendors: [], offeredIn: [], written: input)
+                        {
                             output.write(line: "    warning: " + warning)
                         }
                     }

@@ -240,13 +240,13 @@ struct VendorCommand: ParsableCommand {
         func run() throws {
             let opened = try vault.openVault(.readOnly)
             let facts = try AuditFacts(vault: opened)
-            let removedName = Vendor.nameRemoved(from: name)
+            let removedName = RemovedName.original(in: name)
             let asked = removedName ?? name
             let vendor = removedName == nil ? facts.vendor(named: asked) : nil
             // Deals with a vendor since removed, even when another vendor now has its name, are shown as removed.
-            let shown = vendor?.name ?? Vendor.removedName(asked)
+            let shown = vendor?.name ?? RemovedName.of(asked)
             let deals = facts.deals(with: shown)
-            let earlier = vendor == nil ? [] : facts.deals(with: Vendor.removedName(asked))
+            let earlier = vendor == nil ? [] : facts.deals(with: RemovedName.of(asked))
             // A vendor neither in the vault nor named by a deal: the vault's error names the vendors there are.
             if vendor == nil && deals.isEmpty { _ = try opened.vendor(named: asked) }
             let lines = deals.map(DealLine.init)
@@ -318,7 +318,7 @@ struct VendorCommand: ParsableCommand {
                 standardOutput.write(line: "")
                 standardOutput.write(
                     line: "\(earlier.count) deal\(earlier.count == 1 ? " was" : "s were") made with an earlier vendor "
-                        + "named \(asked), removed since: `proffer vendor show \"\(Vendor.removedName(asked))\"`")
+                        + "named \(asked), removed since: `proffer vendor show \"\(RemovedName.of(asked))\"`")
             }
             if !report.notes.isEmpty {
                 standardOutput.write(line: "")
@@ -433,7 +433,7 @@ struct VendorCommand: ParsableCommand {
             for held in removal.holding {
                 printError(
                     "warning: \(held.vendor) may still hold your \(held.categories.map(\.rawValue).joined(separator: ", ")) "
-                        + "(deal \(held.deal), \(held.state)); no forget can reach it now")
+                        + "(deal \(held.deal), \(held.state)); a forget reaches it only once you add it again")
             }
         }
     }

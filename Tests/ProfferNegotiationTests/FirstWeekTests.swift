@@ -149,6 +149,60 @@ struct FirstWeekTests {
         }
     }
 
+    @Test(
+        "a third look: a budget below the price but above the floor gets an offer at the budget, kinds a vendor does not answer are said, price words and a thousands dot are warned about"
+    )
+    func thirdLook() async throws {
+        let vendor = try TestVendor(
+            catalogJSON: cameraCatalogJSON.replacingOccurrences(
+                of: #""regions""#, with: #""kinds": ["buy"], "regions""#, options: [], range: nil))
+        let person = try await CLIPerson()
+        let under = try await person.expectSuccess("intent", "new", "#buy camera.mirrorless under:1300EUR in:DE")
+        #expect(under.stderr.contains("under: is kept as an attribute") && under.stderr.contains("max:?"))
+        let dotted = try await person.expectSuccess("intent", "new", "#buy camera.mirrorless max:1.200EUR in:DE")
+        #expect(dotted.stderr.contains("is read as 1.2EUR"), "\(dotted.stderr)")
+        try await person.expectSuccess("pref", "set", "currency.default", "EUR")
+        let spaced = try await person.run("intent", "new", "#buy camera max:1200 EUR")
+        #expect(spaced.status == 65 && spaced.stderr.contains("without a space, like 1200EUR"), "\(spaced.stderr)")
+        try await withServer(vendor.router()) { url in
+            let id = try await person.publish(
+                "#buy camera.mirrorless max:1100EUR in:DE terms:sd-base", toVendorAt: url)
+            let offers = try await person.json("offer", "list", id, "--json")
+            #expect(offers.count == 1, "the X-T5's floor is 1079EUR; the Z6's price is its floor")
+            #expect(offers.first?["price"] as? String == "1100EUR", "\(offers)")
+            let rent = try await person.intent("#rent camera.mirrorless max:50EUR in:DE terms:sd-base")
+            let published = try await person.expectSuccess("intent", "publish", rent)
+            #expect(published.stdout.contains("answers #buy, not #rent"), "\(published.stdout)")
+        }
+    }
+
+    @Test(
+        "no dead ends: a vendor removed with --force and added again can still be asked to forget; reasons come at once"
+    )
+    func forgetAfterVendorAddedAgain() async throws {
+        let vendor = try TestVendor()
+        let person = try await CLIPerson()
+        try await withServer(vendor.router()) { url in
+            let id = try await person.publish(toVendorAt: url)
+            try await person.expectSuccess("offer", "accept", try await person.offer(for: id), "--yes")
+            let deal = try #require(try await person.json("deal", "list", "--json").last?["id"] as? String)
+            try await person.expectSuccess(
+                "intent", "publish", try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base"))
+            let refused = try await person.run("vendor", "rm", "shop")
+            #expect(refused.stderr.contains("may still hold your data") && refused.stderr.contains("published intents"))
+            let forced = try await person.expectSuccess("vendor", "rm", "shop", "--force")
+            #expect(forced.stderr.contains("only once you add it again"), "\(forced.stderr)")
+            #expect(try await person.json("deal", "list", "--json").last?["vendor"] as? String == "shop (removed)")
+            let gone = try await person.run("deal", "forget", deal, "--yes")
+            #expect(gone.status != 0 && gone.stderr.contains("add it again"), "\(gone.stderr)")
+            // The very vendor back, under another name: recognised by its key, it gets the forget signed as before.
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop2", "--yes")
+            try await person.expectSuccess("deal", "forget", deal, "--yes")
+            let deals = try await vendor.inbox.records.deals()
+            #expect(deals.count == 1 && deals[0].state == .forgotten && deals[0].disclosed == nil)
+        }
+    }
+
     @Test("no dead ends: a persona removed while a vendor holds its data can still ask that vendor to forget")
     func forgetAfterPersonaRemoved() async throws {
         let vendor = try TestVendor()
@@ -171,6 +225,10 @@ struct FirstWeekTests {
             try await person.expectSuccess("persona", "rm", "gifts", "--force", "--yes")
             // A newcomer under the old name is another persona; the deal is still signed as the one that made it.
             try await person.expectSuccess("persona", "add", "gifts")
+            #expect(try await person.json("deal", "list", "--json").last?["persona"] as? String == "gifts (removed)")
+            try await person.expectSuccess("persona", "rename", "gifts", "presents")
+            #expect(try await person.json("deal", "list", "--json").last?["persona"] as? String == "gifts (removed)")
+            try await person.expectSuccess("persona", "rename", "presents", "gifts")
             try await person.expectSuccess("deal", "received", deal)
             let forgot = try await person.expectSuccess("deal", "forget", deal, "--yes")
             #expect(forgot.stdout.contains("confirmed it deleted name, postal"), "\(forgot.stdout)")

@@ -558,7 +558,7 @@ struct PromisesCLITests {
             try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
             let forget = try await person.run("deal", "forget", dealID, "--yes")
             #expect(forget.status == 1)
-            #expect(forget.stderr.contains("since removed"))
+            #expect(forget.stderr.contains("no longer in the vault"), "another key: not the vendor of the deal")
             #expect(!received.envelopes.contains { $0.envelope.msg.hasPrefix("#forget") })
             #expect(try await person.json("deal", "list", "--json")[0]["state"] as? String == "confirmed")
         }

@@ -1,0 +1,89 @@
+import ProfferCrypto
+import ProfferWire
+
+/// A Nostr event (NIP-01): signed by its author's secp256k1 key, or unsigned (a NIP-59 rumor). Made here with
+/// ``signed(kind:tags:content:createdAt:by:)`` or ``rumor(kind:tags:content:createdAt:author:)``; read from relays
+/// with ``NostrEvent/parse(_:)``, which checks its id and signature before anything else of it is used.
+public struct NostrEvent: Hashable, Sendable, CustomStringConvertible {
+    /// The SHA-256 of the event's NIP-01 serialization.
+    public let id: [UInt8]
+    public let author: SchnorrPublicKey
+    /// Unix seconds, as the author says.
+    public let createdAt: Int64
+    public let kind: Int
+    public let tags: [[String]]
+    public let content: String
+    /// The BIP-340 signature of ``id``; `nil` for a rumor.
+    public let signature: [UInt8]?
+
+    /// The id as Nostr writes it: 64 lowercase hex digits.
+    public var idHex: String { Hex.encode(id) }
+
+    public var description: String { "event \(idHex.prefix(12))… kind \(kind) by \(author.hex.prefix(12))…" }
+
+    /// An event signed by `key`.
+    public static func signed(
+        kind: Int, tags: [[String]] = [], content: String, createdAt: Int64, by key: SchnorrKeyPair
+    ) -> NostrEvent {
+        let id = eventID(author: key.publicKey, createdAt: createdAt, kind: kind, tags: tags, content: content)
+        return NostrEvent(
+            id: id, author: key.publicKey, createdAt: createdAt, kind: kind, tags: tags, content: content,
+            signature: key.signature(for: id))
+    }
+
+    /// An unsigned event with its id (a NIP-59 rumor): whoever holds it cannot prove to others who wrote it.
+    public static func rumor(
+        kind: Int, tags: [[String]] = [], content: String, createdAt: Int64, author: SchnorrPublicKey
+    ) -> NostrEvent {
+        NostrEvent(
+            id: eventID(author: author, createdAt: createdAt, kind: kind, tags: tags, content: content),
+            author: author, createdAt: createdAt, kind: kind, tags: tags, content: content, signature: nil)
+    }
+
+    /// The NIP-01 id of an event with these fields.
+    public static func eventID(
+        author: SchnorrPublicKey, createdAt: Int64, kind: Int, tags: [[String]], content: String
+    ) -> [UInt8] {
+        SHA256.hash(
+            NostrJSON.idSerialization(author: author, createdAt: createdAt, kind: kind, tags: tags, content: content))
+    }
+
+    /// Whether the id is the hash of the fields, and (for a signed event) the signature is the author's over it.
+    public var isAuthentic: Bool {
+        guard
+            constantTimeEquals(
+                id,
+                NostrEvent.eventID(author: author, createdAt: createdAt, kind: kind, tags: tags, content: content))
+        else { return false }
+        guard let signature else { return true }
+        return author.isValidSignature(signature, for: id)
+    }
+
+    /// The values of the tags named `name`, each the tag's second element.
+    public func tagValues(_ name: String) -> [String] {
+        tags.compactMap { $0.count >= 2 && $0[0] == name ? $0[1] : nil }
+    }
+
+    /// The value of the only tag named `name`; `nil` when there is none or more than one.
+    public func onlyTagValue(_ name: String) -> String? {
+        let values = tagValues(name)
+        return values.count == 1 ? values[0] : nil
+    }
+
+    /// The NIP-40 expiration, when the event has exactly one valid `expiration` tag.
+    public var expiration: Int64? { onlyTagValue("expiration").flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil } }
+
+    init(
+        id: [UInt8], author: SchnorrPublicKey, createdAt: Int64, kind: Int, tags: [[String]], content: String,
+        signature: [UInt8]?
+    ) {
+        (self.id, self.author, self.createdAt, self.kind) = (id, author, createdAt, kind)
+        (self.tags, self.content, self.signature) = (tags, content, signature)
+    }
+}
+
+/// Why an event or a relay's message was refused. Never carries key material.
+public struct NostrError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

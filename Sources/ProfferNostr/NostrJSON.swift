@@ -1,0 +1,192 @@
+import ProfferCrypto
+import ProfferWire
+
+/// Events to and from JSON, as NIP-01 writes them, and read strictly with limits: a relay is untrusted.
+public enum NostrJSON {
+    /// The largest event read (NIP-01 JSON bytes); §6.4 has receivers ignore larger ones.
+    public static let maximumEventBytes = 64 * 1024
+    /// The most tags an event may carry, and the most strings in one tag.
+    public static let maximumTags = 2000
+    public static let maximumTagLength = 64
+    /// The largest `created_at` read: 2^53 - 1, the largest integer every JSON reader keeps exactly.
+    static let maximumTimestamp: Int64 = (1 << 53) - 1
+
+    // MARK: Writing
+
+    /// `[0,pubkey,created_at,kind,tags,content]` with NIP-01's escapes: `\n` `\"` `\\` `\r` `\t` `\b` `\f`, and
+    /// every other character as it is. Its SHA-256 is the event id.
+    static func idSerialization(
+        author: SchnorrPublicKey, createdAt: Int64, kind: Int, tags: [[String]], content: String
+    ) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(128 + content.utf8.count + tags.count * 32)
+        output.append(contentsOf: "[0,\"".utf8)
+        output.append(contentsOf: author.hex.utf8)
+        output.append(contentsOf: "\",".utf8)
+        output.append(contentsOf: String(createdAt).utf8)
+        output.append(UInt8(ascii: ","))
+        output.append(contentsOf: String(kind).utf8)
+        output.append(UInt8(ascii: ","))
+        appendTags(tags, to: &output, escaping: .nip01)
+        output.append(UInt8(ascii: ","))
+        appendString(content, to: &output, escaping: .nip01)
+        output.append(UInt8(ascii: "]"))
+        return output
+    }
+
+    /// The event as a JSON object, members in NIP-01's order; a rumor has no `sig`.
+    public static func object(_ event: NostrEvent) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(300 + event.content.utf8.count + event.tags.count * 32)
+        appendObject(event, to: &output)
+        return output
+    }
+
+    static func appendObject(_ event: NostrEvent, to output: inout [UInt8]) {
+        output.append(contentsOf: "{\"id\":\"".utf8)
+        output.append(contentsOf: event.idHex.utf8)
+        output.append(contentsOf: "\",\"pubkey\":\"".utf8)
+        output.append(contentsOf: event.author.hex.utf8)
+        output.append(contentsOf: "\",\"created_at\":".utf8)
+        output.append(contentsOf: String(event.createdAt).utf8)
+        output.append(contentsOf: ",\"kind\":".utf8)
+        output.append(contentsOf: String(event.kind).utf8)
+        output.append(contentsOf: ",\"tags\":".utf8)
+        appendTags(event.tags, to: &output, escaping: .json)
+        output.append(contentsOf: ",\"content\":".utf8)
+        appendString(event.content, to: &output, escaping: .json)
+        if let signature = event.signature {
+            output.append(contentsOf: ",\"sig\":\"".utf8)
+            output.append(contentsOf: Hex.encode(signature).utf8)
+            output.append(UInt8(ascii: "\""))
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+
+    /// How a string is escaped: NIP-01's id serialization leaves control characters other than its seven as they
+    /// are; JSON sent on the wire writes them `\u00XX`, which any reader reads back as the same string.
+    enum Escaping { case nip01, json }
+
+    static func appendTags(_ tags: [[String]], to output: inout [UInt8], escaping: Escaping) {
+        output.append(UInt8(ascii: "["))
+        for (index, tag) in tags.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            appendStrings(tag, to: &output, escaping: escaping)
+        }
+        output.append(UInt8(ascii: "]"))
+    }
+
+    static func appendStrings(_ strings: [String], to output: inout [UInt8], escaping: Escaping) {
+        output.append(UInt8(ascii: "["))
+        for (index, value) in strings.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            appendString(value, to: &output, escaping: escaping)
+        }
+        output.append(UInt8(ascii: "]"))
+    }
+
+    static func appendString(_ string: String, to output: inout [UInt8], escaping: Escaping) {
+        output.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case 0x22: output.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: output.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            case ..<0x20 where escaping == .json:
+                let digits = Array("0123456789abcdef".utf8)
+                output.append(contentsOf: [
+                    0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 15)],
+                ])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: Reading
+
+    /// An event from JSON bytes (at most ``maximumEventBytes``), refused unless its id and signature hold. A rumor
+    /// (no `sig`) is read only with `allowingRumor`, and then only its id is checked.
+    public static func event(from bytes: [UInt8], allowingRumor: Bool = false) throws(NostrError) -> NostrEvent {
+        guard bytes.count <= maximumEventBytes else {
+            throw NostrError("an event of \(bytes.count) bytes is larger than \(maximumEventBytes)")
+        }
+        let value: JSONValue
+        do { value = try StrictJSON.parse(bytes) } catch { throw NostrError("the event is not valid JSON: \(error)") }
+        return try event(from: value, allowingRumor: allowingRumor)
+    }
+
+    /// An event from a parsed JSON value; see ``event(from:allowingRumor:)-(JSONValue,_)``.
+    public static func event(from value: JSONValue, allowingRumor: Bool = false) throws(NostrError) -> NostrEvent {
+        guard case .object(let members) = value else { throw NostrError("an event is a JSON object") }
+        var fields: [String: JSONValue] = [:]
+        for (name, member) in members { fields[name] = member }
+        guard let id = hex(fields["id"], bytes: 32) else { throw NostrError("the event's id is not 64 hex digits") }
+        guard let authorBytes = hex(fields["pubkey"], bytes: 32),
+            let author = try? SchnorrPublicKey(authorBytes)
+        else { throw NostrError("the event's pubkey is not a secp256k1 key") }
+        guard let createdAt = integer(fields["created_at"]), createdAt <= maximumTimestamp else {
+            throw NostrError("the event's created_at is not a whole number of seconds")
+        }
+        guard let kind = integer(fields["kind"]), kind <= 65535 else {
+            throw NostrError("the event's kind is not a number from 0 to 65535")
+        }
+        guard case .array(let tagValues)? = fields["tags"], tagValues.count <= maximumTags else {
+            throw NostrError("the event's tags are not a list of at most \(maximumTags)")
+        }
+        var tags: [[String]] = []
+        tags.reserveCapacity(tagValues.count)
+        for tagValue in tagValues {
+            guard case .array(let items) = tagValue, items.count <= maximumTagLength else {
+                throw NostrError("a tag is not a list of at most \(maximumTagLength) strings")
+            }
+            var tag: [String] = []
+            for item in items {
+                guard case .string(let text) = item else { throw NostrError("a tag holds something other than text") }
+                tag.append(text)
+            }
+            tags.append(tag)
+        }
+        guard case .string(let content)? = fields["content"] else {
+            throw NostrError("the event's content is not a string")
+        }
+        let signature: [UInt8]?
+        switch fields["sig"] {
+        case nil where allowingRumor: signature = nil
+        case nil: throw NostrError("the event is not signed")
+        case let value?:
+            guard !allowingRumor else { throw NostrError("a rumor is not signed, and this one is") }
+            guard let bytes = hex(value, bytes: 64) else { throw NostrError("the event's sig is not 128 hex digits") }
+            signature = bytes
+        }
+        let event = NostrEvent(
+            id: id, author: author, createdAt: createdAt, kind: Int(kind), tags: tags, content: content,
+            signature: signature)
+        guard event.isAuthentic else {
+            throw NostrError(
+                signature == nil
+                    ? "the rumor's id is not the hash of its contents" : "the event's id or signature is forged")
+        }
+        return event
+    }
+
+    /// Lowercase hex of exactly `bytes` bytes, as NIP-01 writes ids, keys and signatures.
+    private static func hex(_ value: JSONValue?, bytes count: Int) -> [UInt8]? {
+        guard case .string(let text)? = value, text.utf8.count == count * 2,
+            text.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return nil }
+        return Hex.decode(text)
+    }
+
+    /// A non-negative JSON integer (digits only: no sign, fraction or exponent).
+    private static func integer(_ value: JSONValue?) -> Int64? {
+        guard case .number(let text)? = value, !text.isEmpty, text.utf8.count <= 16,
+            text.utf8.allSatisfy({ (0x30...0x39).contains($0) })
+        else { return nil }
+        return Int64(text)
+    }
+}

@@ -1,0 +1,366 @@
+import Logging
+import NIOSSL
+import ProfferCrypto
+import WSClient
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How the relay client treats relays, all of which are untrusted.
+public struct RelayClientConfiguration: Sendable {
+    /// The largest WebSocket frame or message read: an event of 64 KiB with its envelope.
+    public var maximumFrameBytes = 160 * 1024
+    /// The most events one subscription takes from one relay; past it the subscription is closed as flooded.
+    public var maximumEventsPerSubscription = 2000
+    /// The most malformed messages a relay may send before its connection is dropped.
+    public var maximumBadMessages = 50
+    /// TLS for `wss://`: the system's trust store and full certificate checks unless changed (tests add a CA).
+    public var tls: TLSConfiguration = .makeClientConfiguration()
+
+    public init() {}
+}
+
+/// One relay's answer to a published event.
+public enum RelayPublishOutcome: Hashable, Sendable, CustomStringConvertible {
+    case accepted(relay: String)
+    /// The relay said `OK false`, with its reason (text from the relay: show it cleaned).
+    case refused(relay: String, reason: String)
+    /// Not connected, disconnected, or no `OK` within the deadline.
+    case unreachable(relay: String, reason: String)
+
+    public var relay: String {
+        switch self {
+        case .accepted(let relay), .refused(let relay, _), .unreachable(let relay, _): relay
+        }
+    }
+
+    public var isAccepted: Bool { if case .accepted = self { true } else { false } }
+
+    public var description: String {
+        switch self {
+        case .accepted(let relay): "\(relay): accepted"
+        case .refused(let relay, let reason): "\(relay): refused (\(reason))"
+        case .unreachable(let relay, let reason): "\(relay): unreachable (\(reason))"
+        }
+    }
+}
+
+/// What a subscription hears from one relay.
+enum SubscriptionItem: Sendable {
+    case event(NostrEvent)
+    case endOfStoredEvents
+    /// The relay closed the subscription, or the connection went; the reason says which.
+    case ended(String)
+}
+
+/// One WebSocket connection to one relay: sends client messages, routes what the relay answers to whoever waits for
+/// it, answers `AUTH` with the key it reads for, and never lets a relay's silence hold a caller past its deadline:
+/// every wait here ends at its deadline whatever the connection does.
+actor RelayConnection {
+    let url: String
+    private let configuration: RelayClientConfiguration
+    private let authKey: SchnorrKeyPair?
+    private let logger: Logger
+
+    private enum State {
+        case idle
+        case connecting(Task<Void, Never>)
+        case open(WebSocketOutboundWriter, Task<Void, Never>)
+        case closed(String)
+    }
+
+    private var state: State = .idle
+    private var openWaiters = Waiters<Result<Void, NostrError>>()
+    /// Waiting for an `OK`, keyed by event id.
+    private var okWaiters = Waiters<(Bool, String)?>()
+    private var subscriptions:
+        [String: (filters: [NostrFilter], received: Int, sink: AsyncStream<SubscriptionItem>.Continuation)] =
+            [:]
+    private var nextWaiter = 0
+    private var badMessages = 0
+    private var challenge: String?
+    private var authenticated = false
+
+    init(url: String, configuration: RelayClientConfiguration, authKey: SchnorrKeyPair?, logger: Logger) {
+        (self.url, self.configuration, self.authKey, self.logger) = (url, configuration, authKey, logger)
+    }
+
+    var isOpen: Bool { if case .open = state { true } else { false } }
+
+    // MARK: Connecting
+
+    /// Opens the connection unless it is open, waiting at most until `deadline`.
+    func open(by deadline: ContinuousClock.Instant) async throws(NostrError) {
+        switch state {
+        case .open: return
+        case .idle, .closed: start()
+        case .connecting: break
+        }
+        try await wait(
+            in: \.openWaiters, key: "", until: deadline,
+            timeoutValue: .failure(NostrError("no connection before the deadline"))
+        ).get()
+    }
+
+    private func start() {
+        let url = url
+        let configuration = configuration
+        let logger = logger
+        let task = Task { [weak self] in
+            let client = WebSocketClient(
+                url: url,
+                configuration: .init(maxFrameSize: configuration.maximumFrameBytes, validateUTF8: true),
+                tlsConfiguration: configuration.tls, logger: logger
+            ) { inbound, outbound, _ in
+                guard let connection = self else { return }
+                await connection.didOpen(outbound)
+                for try await message in inbound.messages(maxSize: configuration.maximumFrameBytes) {
+                    guard case .text(let text) = message else { continue }
+                    guard await connection.receive(Array(text.utf8)) else { break }
+                }
+            }
+            let reason: String
+            do {
+                try await client.run()
+                reason = "the relay closed the connection"
+            } catch {
+                reason = Self.describe(error)
+            }
+            await self?.didClose(reason)
+        }
+        state = .connecting(task)
+    }
+
+    private func didOpen(_ outbound: WebSocketOutboundWriter) {
+        guard case .connecting(let task) = state else { return }
+        state = .open(outbound, task)
+        openWaiters.resumeAll(with: .success(()))
+    }
+
+    private func didClose(_ reason: String) {
+        state = .closed(reason)
+        authenticated = false
+        challenge = nil
+        openWaiters.resumeAll(with: .failure(NostrError(reason)))
+        okWaiters.resumeAll(with: nil)
+        for subscription in subscriptions.values {
+            subscription.sink.yield(.ended(reason))
+            subscription.sink.finish()
+        }
+        subscriptions.removeAll()
+    }
+
+    /// Closes the connection; waiters are released at once.
+    func close() {
+        switch state {
+        case .open(let outbound, let task):
+            Task { try? await outbound.close(.normalClosure, reason: nil) }
+            task.cancel()
+        case .connecting(let task):
+            task.cancel()
+        case .idle, .closed:
+            break
+        }
+        didClose("closed by this client")
+    }
+
+    // MARK: Sending
+
+    private func send(_ message: ClientMessage) async throws(NostrError) {
+        guard case .open(let outbound, _) = state else { throw NostrError("not connected") }
+        do {
+            try await outbound.write(.text(message.text))
+        } catch {
+            throw NostrError("the message could not be sent: \(Self.describe(error))")
+        }
+    }
+
+    /// Publishes `event` and waits for the relay's `OK` until `deadline`. A relay that wants authentication first
+    /// (`auth-required:`) is answered, when there is a key to answer with, and the event sent once more.
+    func publish(_ event: NostrEvent, by deadline: ContinuousClock.Instant) async -> RelayPublishOutcome {
+        do {
+            try await open(by: deadline)
+            var answer = try await sendAndAwaitOK(.event(event), id: event.idHex, by: deadline)
+            if !answer.accepted, answer.message.hasPrefix("auth-required:"), try await authenticate(by: deadline) {
+                answer = try await sendAndAwaitOK(.event(event), id: event.idHex, by: deadline)
+            }
+            return answer.accepted ? .accepted(relay: url) : .refused(relay: url, reason: answer.message)
+        } catch {
+            return .unreachable(relay: url, reason: error.description)
+        }
+    }
+
+    private func sendAndAwaitOK(_ message: ClientMessage, id: String, by deadline: ContinuousClock.Instant)
+        async throws(NostrError) -> (accepted: Bool, message: String)
+    {
+        try await send(message)
+        guard let answer = await wait(in: \.okWaiters, key: id, until: deadline, timeoutValue: nil) else {
+            if case .closed(let reason) = state { throw NostrError(reason) }
+            throw NostrError("no OK before the deadline")
+        }
+        return answer
+    }
+
+    /// Answers the relay's last `AUTH` challenge with the key this connection reads for; false when there is no key
+    /// or no challenge, or the relay refused it.
+    private func authenticate(by deadline: ContinuousClock.Instant) async throws(NostrError) -> Bool {
+        guard let authKey, let challenge, !authenticated else { return false }
+        let event = NostrKinds.authentication(
+            relay: url, challenge: challenge, by: authKey, at: Int64(Clock.unixNow))
+        let answer = try await sendAndAwaitOK(.auth(event), id: event.idHex, by: deadline)
+        authenticated = answer.accepted
+        return answer.accepted
+    }
+
+    /// Starts a subscription; what the relay sends for it (checked against `filters`) arrives on the stream.
+    func subscribe(_ filters: [NostrFilter], id: String) async throws(NostrError) -> AsyncStream<SubscriptionItem> {
+        let (stream, sink) = AsyncStream<SubscriptionItem>.makeStream(bufferingPolicy: .unbounded)
+        subscriptions[id] = (filters, 0, sink)
+        do {
+            try await send(.request(subscription: id, filters: filters))
+        } catch {
+            subscriptions.removeValue(forKey: id)
+            throw error
+        }
+        return stream
+    }
+
+    /// Ends a subscription here and asks the relay to close it.
+    func unsubscribe(_ id: String) async {
+        guard let subscription = subscriptions.removeValue(forKey: id) else { return }
+        subscription.sink.finish()
+        try? await send(.close(subscription: id))
+    }
+
+    /// Asks again for a subscription the relay closed for want of authentication, once authenticated.
+    private func resubscribeAfterAuthentication(_ id: String) async {
+        guard let subscription = subscriptions[id], (try? await authenticate(by: .now + .seconds(10))) == true else {
+            return
+        }
+        try? await send(.request(subscription: id, filters: subscription.filters))
+    }
+
+    // MARK: Receiving
+
+    /// Handles one frame from the relay; false when the connection is to be dropped (a relay that keeps sending
+    /// nonsense).
+    private func receive(_ bytes: [UInt8]) async -> Bool {
+        let message: RelayMessage
+        do {
+            message = try RelayMessage.parse(bytes)
+        } catch {
+            badMessages += 1
+            logger.debug("ignored a malformed message from a relay", metadata: ["relay": "\(url)"])
+            return badMessages <= configuration.maximumBadMessages
+        }
+        switch message {
+        case .event(let id, let event):
+            guard var subscription = subscriptions[id] else { return true }
+            // A relay that lies sends events nobody asked for: they are dropped, and count as nonsense.
+            guard subscription.filters.contains(where: { $0.matches(event) }) else {
+                badMessages += 1
+                return badMessages <= configuration.maximumBadMessages
+            }
+            subscription.received += 1
+            if subscription.received > configuration.maximumEventsPerSubscription {
+                subscription.sink.yield(
+                    .ended("the relay sent more than \(configuration.maximumEventsPerSubscription) events"))
+                subscription.sink.finish()
+                subscriptions.removeValue(forKey: id)
+                try? await send(.close(subscription: id))
+                return true
+            }
+            subscriptions[id] = subscription
+            subscription.sink.yield(.event(event))
+        case .ok(let eventID, let accepted, let text):
+            okWaiters.resumeAll(key: eventID, with: (accepted, text))
+        case .endOfStoredEvents(let id):
+            subscriptions[id]?.sink.yield(.endOfStoredEvents)
+        case .closed(let id, let text):
+            if text.hasPrefix("auth-required:"), authKey != nil, challenge != nil, !authenticated {
+                Task { await self.resubscribeAfterAuthentication(id) }
+                return true
+            }
+            if let subscription = subscriptions.removeValue(forKey: id) {
+                subscription.sink.yield(.ended("the relay closed the subscription: \(text)"))
+                subscription.sink.finish()
+            }
+        case .notice(let text):
+            logger.debug("relay notice", metadata: ["relay": "\(url)", "notice": "\(text.prefix(200))"])
+        case .auth(let newChallenge):
+            challenge = newChallenge
+            authenticated = false
+        }
+        return true
+    }
+
+    // MARK: Waiting
+
+    /// Suspends until a waiter of `waiters` under `key` is resumed, `deadline` passes, or the task is cancelled (then
+    /// `timeoutValue`). Each waiter is resumed exactly once: whoever removes it from `waiters` resumes it.
+    private func wait<Value: Sendable>(
+        in waiters: ReferenceWritableKeyPath<RelayConnection, Waiters<Value>>, key: String,
+        until deadline: ContinuousClock.Instant, timeoutValue: Value
+    ) async -> Value {
+        nextWaiter += 1
+        let id = nextWaiter
+        let timer = Task { [weak self] in
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            await self?.resume(waiters, id: id, with: timeoutValue)
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                self[keyPath: waiters].add(id, key: key, continuation)
+            }
+        } onCancel: {
+            Task { await self.resume(waiters, id: id, with: timeoutValue) }
+        }
+    }
+
+    private func resume<Value: Sendable>(
+        _ waiters: ReferenceWritableKeyPath<RelayConnection, Waiters<Value>>, id: Int, with value: Value
+    ) {
+        self[keyPath: waiters].resume(id: id, with: value)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NostrError { return error.description }
+        if let error = error as? WebSocketClientError { return "\(error)" }
+        if let error = error as? NIOSSLError { return "TLS failed: \(error)" }
+        return "\(error)"
+    }
+}
+
+/// Continuations waiting for something, each resumed exactly once: by the event it waits for, or its deadline.
+struct Waiters<Value: Sendable> {
+    private var pending: [Int: (key: String, continuation: CheckedContinuation<Value, Never>)] = [:]
+
+    mutating func add(_ id: Int, key: String, _ continuation: CheckedContinuation<Value, Never>) {
+        pending[id] = (key, continuation)
+    }
+
+    mutating func resume(id: Int, with value: Value) {
+        pending.removeValue(forKey: id)?.continuation.resume(returning: value)
+    }
+
+    mutating func resumeAll(key: String, with value: Value) {
+        for (id, waiter) in pending where waiter.key == key { resume(id: id, with: value) }
+    }
+
+    mutating func resumeAll(with value: Value) {
+        let all = pending
+        pending.removeAll()
+        for waiter in all.values { waiter.continuation.resume(returning: value) }
+    }
+}
+
+/// The time now in Unix seconds, as Nostr dates events.
+enum Clock {
+    static var unixNow: Int {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return now.tv_sec
+    }
+}

@@ -1,0 +1,179 @@
+import Logging
+import ProfferCrypto
+
+/// What fetching from several relays gave: the events (each checked, once however many relays sent it) and how each
+/// relay did.
+public struct RelayFetchResult: Sendable {
+    /// Events matching the filters, id and signature checked, deduplicated, newest first.
+    public let events: [NostrEvent]
+    /// Per relay: `nil` when it sent all it had (`EOSE`), else why it stopped (unreachable, closed, flooded, the
+    /// deadline).
+    public let problems: [String: String?]
+}
+
+/// Several relays used at once, each over its own connection: publish to all, fetch from all, listen to all. Relays
+/// are untrusted: one that lies, floods, drips or disconnects costs time within the deadline, never correctness.
+public final class RelayPool: Sendable {
+    public let relays: [String]
+    private let connections: [RelayConnection]
+    private let configuration: RelayClientConfiguration
+
+    /// - Parameter authKey: The key to answer NIP-42 `AUTH` with (the key the connections read for), if any.
+    public init(
+        relays: [String], configuration: RelayClientConfiguration = .init(), authKey: SchnorrKeyPair? = nil,
+        logger: Logger = Logger(label: "proffer.nostr")
+    ) {
+        let unique = relays.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        self.relays = unique
+        self.configuration = configuration
+        connections = unique.map {
+            RelayConnection(url: $0, configuration: configuration, authKey: authKey, logger: logger)
+        }
+    }
+
+    /// Publishes `event` to every relay at once, each answering within `timeout`.
+    public func publish(_ event: NostrEvent, within timeout: Duration) async -> [RelayPublishOutcome] {
+        let deadline = ContinuousClock.now + timeout
+        return await withTaskGroup(of: RelayPublishOutcome.self) { group in
+            for connection in connections {
+                group.addTask { await connection.publish(event, by: deadline) }
+            }
+            var outcomes: [RelayPublishOutcome] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.relay < $1.relay }
+        }
+    }
+
+    /// The stored events matching `filters` from every relay, until each says it sent all (`EOSE`) or `timeout`.
+    public func fetch(_ filters: [NostrFilter], within timeout: Duration) async -> RelayFetchResult {
+        let deadline = ContinuousClock.now + timeout
+        let perRelay = await withTaskGroup(of: (String, [NostrEvent], String?).self) { group in
+            for connection in connections {
+                group.addTask { await Self.fetch(filters, from: connection, by: deadline) }
+            }
+            var results: [(String, [NostrEvent], String?)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        var seen = Set<[UInt8]>()
+        var events: [NostrEvent] = []
+        var problems: [String: String?] = [:]
+        for (relay, relayEvents, problem) in perRelay {
+            problems[relay] = .some(problem)
+            for event in relayEvents where seen.insert(event.id).inserted { events.append(event) }
+        }
+        events.sort { $0.createdAt > $1.createdAt }
+        return RelayFetchResult(events: events, problems: problems)
+    }
+
+    private static func fetch(
+        _ filters: [NostrFilter], from connection: RelayConnection, by deadline: ContinuousClock.Instant
+    )
+        async -> (String, [NostrEvent], String?)
+    {
+        let relay = connection.url
+        let id = SubscriptionID.make()
+        let stream: AsyncStream<SubscriptionItem>
+        do {
+            try await connection.open(by: deadline)
+            stream = try await connection.subscribe(filters, id: id)
+        } catch {
+            return (relay, [], error.description)
+        }
+        // The stream ends at EOSE, when the relay ends it, or at the deadline, whichever comes first.
+        let collected = await withTaskGroup(of: ([NostrEvent], String?)?.self) { group in
+            group.addTask {
+                var events: [NostrEvent] = []
+                for await item in stream {
+                    switch item {
+                    case .event(let event): events.append(event)
+                    case .endOfStoredEvents: return (events, nil)
+                    case .ended(let reason): return (events, reason)
+                    }
+                }
+                return (events, "the subscription ended")
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        await connection.unsubscribe(id)
+        return (
+            relay, collected?.0 ?? [], collected == nil ? "not all stored events before the deadline" : collected?.1
+        )
+    }
+
+    /// Events matching `filters` from every relay as they arrive, each once, until the consumer stops reading. A
+    /// relay that drops the connection is asked again after a wait that doubles each time (1 s up to 60 s), from the
+    /// time of the last event it sent, less `replayMargin` (gift wraps are backdated).
+    public func listen(_ filters: [NostrFilter], replayMargin: Int64 = GiftWrap.backdating) -> AsyncStream<NostrEvent> {
+        let (stream, sink) = AsyncStream<NostrEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let seen = SeenEvents()
+        let task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for connection in connections {
+                    group.addTask {
+                        await Self.listen(filters, on: connection, replayMargin: replayMargin) { event in
+                            if await seen.insert(event.id) { sink.yield(event) }
+                        }
+                    }
+                }
+            }
+            sink.finish()
+        }
+        sink.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    private static func listen(
+        _ filters: [NostrFilter], on connection: RelayConnection, replayMargin: Int64,
+        deliver: @Sendable (NostrEvent) async -> Void
+    ) async {
+        var backoff: Duration = .seconds(1)
+        var latest: Int64?
+        while !Task.isCancelled {
+            let id = SubscriptionID.make()
+            let asked = filters.map { filter in
+                var filter = filter
+                if let latest { filter.since = max(filter.since ?? 0, latest - replayMargin) }
+                return filter
+            }
+            do {
+                try await connection.open(by: .now + .seconds(20))
+                let stream = try await connection.subscribe(asked, id: id)
+                backoff = .seconds(1)
+                for await item in stream {
+                    guard case .event(let event) = item else { continue }
+                    latest = max(latest ?? event.createdAt, event.createdAt)
+                    await deliver(event)
+                }
+            } catch {
+                // Unreachable: wait and try again.
+            }
+            await connection.unsubscribe(id)
+            guard !Task.isCancelled else { break }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(60))
+        }
+    }
+
+    /// Closes every connection.
+    public func close() async {
+        for connection in connections { await connection.close() }
+    }
+}
+
+/// Event ids already delivered by a listener.
+private actor SeenEvents {
+    private var ids = Set<[UInt8]>()
+    func insert(_ id: [UInt8]) -> Bool { ids.insert(id).inserted }
+}
+
+/// Random subscription ids, so two subscriptions never collide on one connection.
+enum SubscriptionID {
+    static func make() -> String { Hex.encode(SecureRandom.bytes(8)) }
+}
