@@ -3,7 +3,9 @@ SWIFT ?= swift
 SWIFT_SOURCES := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks Fuzz
 # postgresql: the tests run proffer-vendor over a throwaway cluster of their own (never a system one).
 # chromium: the tests open the audit report in a headless browser, as a person sees it.
-SYSTEM_PACKAGES := libsodium-dev libsecp256k1-dev libsqlite3-dev pkg-config postgresql chromium
+# python3-venv: for the Nostr relay of the tests (make nostr-relay); nginx-light and openssl: the wss:// test terminates
+# TLS in nginx with a throwaway CA.
+SYSTEM_PACKAGES := libsodium-dev libsecp256k1-dev libsqlite3-dev pkg-config postgresql chromium python3-venv nginx-light openssl
 PACKAGES ?= $(SYSTEM_PACKAGES)
 PROFFER := .build/release/proffer
 
@@ -28,6 +30,19 @@ setup:
 	echo "installing$$missing" >&2; \
 	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null
 
+# The Nostr relay the tests run (and the demo, later): nostr-relay from PyPI, a relay nobody here wrote, in a virtual
+# environment under .build/ so nothing is installed system-wide. Pinned, so every machine tests against the same one.
+NOSTR_RELAY_VERSION := 1.14
+NOSTR_RELAY_VENV := .build/nostr-relay-venv
+
+.PHONY: nostr-relay
+nostr-relay:
+	@if [ ! -x $(NOSTR_RELAY_VENV)/bin/nostr-relay ] || ! $(NOSTR_RELAY_VENV)/bin/pip show nostr-relay 2>/dev/null | grep -qx "Version: $(NOSTR_RELAY_VERSION)"; then \
+	  echo "installing nostr-relay $(NOSTR_RELAY_VERSION) into $(NOSTR_RELAY_VENV)" >&2; \
+	  mkdir -p .build && python3 -m venv $(NOSTR_RELAY_VENV) && \
+	  $(NOSTR_RELAY_VENV)/bin/pip install -q --disable-pip-version-check "nostr-relay==$(NOSTR_RELAY_VERSION)"; \
+	fi
+
 build: setup
 	$(SWIFT) build
 
@@ -35,7 +50,7 @@ release: setup
 	$(SWIFT) build -c release --product proffer
 
 ## test: build everything (tests included), failing on a warning in the project's own code, then run the whole suite.
-test: setup
+test: setup nostr-relay
 	SWIFT=$(SWIFT) ./scripts/build-without-warnings.sh
 	$(SWIFT) test --skip-build
 
@@ -47,7 +62,7 @@ format:
 	$(SWIFT) format --in-place --recursive --parallel $(wildcard $(SWIFT_SOURCES))
 
 ## demo: the whole story: three example vendors, a vault, an intent published, countered, accepted, audited, forgotten.
-demo: setup
+demo: setup nostr-relay
 	$(SWIFT) build --product proffer
 	$(SWIFT) build --product proffer-vendor
 	@./examples/demo.sh .build/debug

@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ProfferCrypto", targets: ["ProfferCrypto"]),
         .library(name: "ProfferVault", targets: ["ProfferVault"]),
         .library(name: "ProfferEnvelope", targets: ["ProfferEnvelope"]),
+        .library(name: "ProfferNostr", targets: ["ProfferNostr"]),
         .library(name: "ProfferAgent", targets: ["ProfferAgent"]),
         .library(name: "ProfferVendorKit", targets: ["ProfferVendorKit"]),
         .library(name: "ProfferAudit", targets: ["ProfferAudit"]),
@@ -26,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -45,6 +48,15 @@ let package = Package(
             dependencies: ["ProfferWire", "ProfferCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "ProfferEnvelope", dependencies: ["ProfferWire", "ProfferCrypto"]),
+        .target(
+            name: "ProfferNostr",
+            dependencies: [
+                "ProfferWire", "ProfferCrypto",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "ProfferAgent",
             dependencies: [
@@ -108,6 +120,15 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "ProfferEnvelopeTests", dependencies: ["ProfferEnvelope", "ProfferWire", "ProfferCrypto"]),
+        // Against a real relay (nostr-relay from PyPI), a hostile one of the tests' own, and nginx for TLS.
+        .testTarget(
+            name: "ProfferNostrTests",
+            dependencies: [
+                "ProfferNostr", "ProfferCrypto", "ProfferWire", "ProfferTestSupport",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            exclude: ["hostile-relay.py"]
+        ),
         .target(
             name: "ProfferTestSupport",
             dependencies: [

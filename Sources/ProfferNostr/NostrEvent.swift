@@ -40,7 +40,7 @@ public struct NostrEvent: Hashable, Sendable, CustomStringConvertible {
             author: author, createdAt: createdAt, kind: kind, tags: tags, content: content, signature: nil)
     }
 
-    /// The NIP-01 id of an event with these fields.
+    /// The NIP-01 id of an event with these fields, as the network computes it.
     public static func eventID(
         author: SchnorrPublicKey, createdAt: Int64, kind: Int, tags: [[String]], content: String
     ) -> [UInt8] {
@@ -48,15 +48,31 @@ public struct NostrEvent: Hashable, Sendable, CustomStringConvertible {
             NostrJSON.idSerialization(author: author, createdAt: createdAt, kind: kind, tags: tags, content: content))
     }
 
-    /// Whether the id is the hash of the fields, and (for a signed event) the signature is the author's over it.
+    /// Whether the id is the hash of the fields, and (for a signed event) the signature is the author's over it. For
+    /// text holding a control character other than NIP-01's seven, an id made with it written as it is (NIP-01's
+    /// letter) is accepted as well as one made with `\u00XX` (the network's JSON writers).
     public var isAuthentic: Bool {
+        let asTheNetwork = NostrEvent.eventID(
+            author: author, createdAt: createdAt, kind: kind, tags: tags, content: content)
         guard
-            constantTimeEquals(
-                id,
-                NostrEvent.eventID(author: author, createdAt: createdAt, kind: kind, tags: tags, content: content))
+            id == asTheNetwork
+                || (holdsOtherControlCharacters
+                    && id
+                        == SHA256.hash(
+                            NostrJSON.idSerialization(
+                                author: author, createdAt: createdAt, kind: kind, tags: tags, content: content,
+                                escaping: .nip01)))
         else { return false }
         guard let signature else { return true }
         return author.isValidSignature(signature, for: id)
+    }
+
+    /// Whether any text of the event holds a control character NIP-01 does not name (its ids can be computed two ways).
+    private var holdsOtherControlCharacters: Bool {
+        func holds(_ text: String) -> Bool {
+            text.utf8.contains { $0 < 0x20 && ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains($0) }
+        }
+        return holds(content) || tags.contains { $0.contains(where: holds) }
     }
 
     /// The values of the tags named `name`, each the tag's second element.

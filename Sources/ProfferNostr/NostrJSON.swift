@@ -13,10 +13,14 @@ public enum NostrJSON {
 
     // MARK: Writing
 
-    /// `[0,pubkey,created_at,kind,tags,content]` with NIP-01's escapes: `\n` `\"` `\\` `\r` `\t` `\b` `\f`, and
-    /// every other character as it is. Its SHA-256 is the event id.
+    /// `[0,pubkey,created_at,kind,tags,content]` with NIP-01's escapes: `\n` `\"` `\\` `\r` `\t` `\b` `\f`. Its
+    /// SHA-256 is the event id. NIP-01 says every other character goes in as it is; the JSON writers most of the
+    /// network uses (JavaScript's, and the relays') write the other control characters `\u00XX`. Ids are made the
+    /// network's way (`escaping: .json`) and read either way (see ``NostrEvent/isAuthentic``); the two differ only
+    /// for text holding such a character, which Proffer never writes.
     static func idSerialization(
-        author: SchnorrPublicKey, createdAt: Int64, kind: Int, tags: [[String]], content: String
+        author: SchnorrPublicKey, createdAt: Int64, kind: Int, tags: [[String]], content: String,
+        escaping: Escaping = .json
     ) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(128 + content.utf8.count + tags.count * 32)
@@ -27,9 +31,9 @@ public enum NostrJSON {
         output.append(UInt8(ascii: ","))
         output.append(contentsOf: String(kind).utf8)
         output.append(UInt8(ascii: ","))
-        appendTags(tags, to: &output, escaping: .nip01)
+        appendTags(tags, to: &output, escaping: escaping)
         output.append(UInt8(ascii: ","))
-        appendString(content, to: &output, escaping: .nip01)
+        appendString(content, to: &output, escaping: escaping)
         output.append(UInt8(ascii: "]"))
         return output
     }
@@ -63,8 +67,8 @@ public enum NostrJSON {
         output.append(UInt8(ascii: "}"))
     }
 
-    /// How a string is escaped: NIP-01's id serialization leaves control characters other than its seven as they
-    /// are; JSON sent on the wire writes them `\u00XX`, which any reader reads back as the same string.
+    /// How a string is escaped: NIP-01's text leaves control characters other than its seven as they are; JSON (on
+    /// the wire, and in ids as the network computes them) writes them `\u00XX`.
     enum Escaping { case nip01, json }
 
     static func appendTags(_ tags: [[String]], to output: inout [UInt8], escaping: Escaping) {

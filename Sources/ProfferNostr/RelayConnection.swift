@@ -71,13 +71,21 @@ actor RelayConnection {
     }
 
     private var state: State = .idle
-    private var openWaiters = Waiters<Result<Void, NostrError>>()
-    /// Waiting for an `OK`, keyed by event id.
-    private var okWaiters = Waiters<(Bool, String)?>()
+    /// What a waiter gets: the connection opened (or failed), or a relay's `OK` (nil when none came).
+    private enum Answer: Sendable {
+        case opened(Result<Void, NostrError>)
+        case ok((accepted: Bool, message: String)?)
+    }
+
+    /// Callers waiting: for the connection under the key "open", for an `OK` under "ok:" and the event id.
+    private var waiters = Waiters<Answer>()
+    private static let openKey = "open"
     private var subscriptions:
         [String: (filters: [NostrFilter], received: Int, sink: AsyncStream<SubscriptionItem>.Continuation)] =
             [:]
     private var nextWaiter = 0
+    /// Which socket is current: what an earlier one reports after it was replaced is ignored.
+    private var generation = 0
     private var badMessages = 0
     private var challenge: String?
     private var authenticated = false
@@ -97,27 +105,31 @@ actor RelayConnection {
         case .idle, .closed: start()
         case .connecting: break
         }
-        try await wait(
-            in: \.openWaiters, key: "", until: deadline,
-            timeoutValue: .failure(NostrError("no connection before the deadline"))
-        ).get()
+        let answer = await wait(
+            key: Self.openKey, until: deadline,
+            timeoutValue: .opened(.failure(NostrError("no connection before the deadline"))))
+        guard case .opened(let result) = answer else { return }
+        try result.get()
     }
 
     private func start() {
         let url = url
         let configuration = configuration
         let logger = logger
-        let task = Task { [weak self] in
+        // The task holds the connection until the socket closes; the connection holds the task to cancel it.
+        let connection = self
+        generation += 1
+        let current = generation
+        let task = Task {
             let client = WebSocketClient(
                 url: url,
                 configuration: .init(maxFrameSize: configuration.maximumFrameBytes, validateUTF8: true),
                 tlsConfiguration: configuration.tls, logger: logger
             ) { inbound, outbound, _ in
-                guard let connection = self else { return }
-                await connection.didOpen(outbound)
+                guard await connection.didOpen(outbound, generation: current) else { return }
                 for try await message in inbound.messages(maxSize: configuration.maximumFrameBytes) {
                     guard case .text(let text) = message else { continue }
-                    guard await connection.receive(Array(text.utf8)) else { break }
+                    guard await connection.receive(Array(text.utf8), generation: current) else { break }
                 }
             }
             let reason: String
@@ -127,23 +139,26 @@ actor RelayConnection {
             } catch {
                 reason = Self.describe(error)
             }
-            await self?.didClose(reason)
+            await connection.didClose(reason, generation: current)
         }
         state = .connecting(task)
     }
 
-    private func didOpen(_ outbound: WebSocketOutboundWriter) {
-        guard case .connecting(let task) = state else { return }
+    /// False when this socket was replaced or closed meanwhile: it is then let go.
+    private func didOpen(_ outbound: WebSocketOutboundWriter, generation: Int) -> Bool {
+        guard generation == self.generation, case .connecting(let task) = state else { return false }
         state = .open(outbound, task)
-        openWaiters.resumeAll(with: .success(()))
+        waiters.resumeAll(key: Self.openKey, with: .opened(.success(())))
+        return true
     }
 
-    private func didClose(_ reason: String) {
+    private func didClose(_ reason: String, generation: Int) {
+        guard generation == self.generation else { return }
         state = .closed(reason)
         authenticated = false
         challenge = nil
-        openWaiters.resumeAll(with: .failure(NostrError(reason)))
-        okWaiters.resumeAll(with: nil)
+        waiters.resumeAll(key: Self.openKey, with: .opened(.failure(NostrError(reason))))
+        waiters.resumeAll(with: .ok(nil))
         for subscription in subscriptions.values {
             subscription.sink.yield(.ended(reason))
             subscription.sink.finish()
@@ -162,7 +177,8 @@ actor RelayConnection {
         case .idle, .closed:
             break
         }
-        didClose("closed by this client")
+        didClose("closed by this client", generation: generation)
+        generation += 1
     }
 
     // MARK: Sending
@@ -182,7 +198,9 @@ actor RelayConnection {
         do {
             try await open(by: deadline)
             var answer = try await sendAndAwaitOK(.event(event), id: event.idHex, by: deadline)
-            if !answer.accepted, answer.message.hasPrefix("auth-required:"), try await authenticate(by: deadline) {
+            // NIP-42 says `auth-required:`; some relays say `restricted:` for the same want.
+            let wantsAuthentication = ["auth-required:", "restricted:"].contains { answer.message.hasPrefix($0) }
+            if !answer.accepted, wantsAuthentication, try await authenticate(by: deadline) {
                 answer = try await sendAndAwaitOK(.event(event), id: event.idHex, by: deadline)
             }
             return answer.accepted ? .accepted(relay: url) : .refused(relay: url, reason: answer.message)
@@ -195,7 +213,8 @@ actor RelayConnection {
         async throws(NostrError) -> (accepted: Bool, message: String)
     {
         try await send(message)
-        guard let answer = await wait(in: \.okWaiters, key: id, until: deadline, timeoutValue: nil) else {
+        guard case .ok(let ok) = await wait(key: "ok:" + id, until: deadline, timeoutValue: .ok(nil)), let answer = ok
+        else {
             if case .closed(let reason) = state { throw NostrError(reason) }
             throw NostrError("no OK before the deadline")
         }
@@ -203,14 +222,20 @@ actor RelayConnection {
     }
 
     /// Answers the relay's last `AUTH` challenge with the key this connection reads for; false when there is no key
-    /// or no challenge, or the relay refused it.
+    /// or no challenge, or the relay refused it. A relay that never answers an `AUTH` with an `OK` (some do not) is
+    /// taken to have accepted it after a short wait.
     private func authenticate(by deadline: ContinuousClock.Instant) async throws(NostrError) -> Bool {
-        guard let authKey, let challenge, !authenticated else { return false }
+        guard let authKey, let challenge else { return false }
         let event = NostrKinds.authentication(
             relay: url, challenge: challenge, by: authKey, at: Int64(Clock.unixNow))
-        let answer = try await sendAndAwaitOK(.auth(event), id: event.idHex, by: deadline)
-        authenticated = answer.accepted
-        return answer.accepted
+        do {
+            let answer = try await sendAndAwaitOK(.auth(event), id: event.idHex, by: min(deadline, .now + .seconds(1)))
+            authenticated = answer.accepted
+        } catch {
+            guard isOpen else { throw error }
+            authenticated = true
+        }
+        return authenticated
     }
 
     /// Starts a subscription; what the relay sends for it (checked against `filters`) arrives on the stream.
@@ -245,7 +270,8 @@ actor RelayConnection {
 
     /// Handles one frame from the relay; false when the connection is to be dropped (a relay that keeps sending
     /// nonsense).
-    private func receive(_ bytes: [UInt8]) async -> Bool {
+    private func receive(_ bytes: [UInt8], generation: Int) async -> Bool {
+        guard generation == self.generation else { return false }
         let message: RelayMessage
         do {
             message = try RelayMessage.parse(bytes)
@@ -274,7 +300,12 @@ actor RelayConnection {
             subscriptions[id] = subscription
             subscription.sink.yield(.event(event))
         case .ok(let eventID, let accepted, let text):
-            okWaiters.resumeAll(key: eventID, with: (accepted, text))
+            if eventID.isEmpty && !accepted {
+                // A relay that refuses without saying which event (some do): every event waiting here is refused.
+                waiters.resumeAll(keyPrefix: "ok:", with: .ok((accepted, text)))
+            } else {
+                waiters.resumeAll(key: "ok:" + eventID, with: .ok((accepted, text)))
+            }
         case .endOfStoredEvents(let id):
             subscriptions[id]?.sink.yield(.endOfStoredEvents)
         case .closed(let id, let text):
@@ -291,38 +322,39 @@ actor RelayConnection {
         case .auth(let newChallenge):
             challenge = newChallenge
             authenticated = false
+            // Asked: answer at once with the key this connection reads for, so what follows is not refused first.
+            if let authKey {
+                let event = NostrKinds.authentication(
+                    relay: url, challenge: newChallenge, by: authKey, at: Int64(Clock.unixNow))
+                try? await send(.auth(event))
+            }
         }
         return true
     }
 
     // MARK: Waiting
 
-    /// Suspends until a waiter of `waiters` under `key` is resumed, `deadline` passes, or the task is cancelled (then
-    /// `timeoutValue`). Each waiter is resumed exactly once: whoever removes it from `waiters` resumes it.
-    private func wait<Value: Sendable>(
-        in waiters: ReferenceWritableKeyPath<RelayConnection, Waiters<Value>>, key: String,
-        until deadline: ContinuousClock.Instant, timeoutValue: Value
-    ) async -> Value {
+    /// Suspends until the waiter under `key` is resumed, `deadline` passes, or the task is cancelled (then
+    /// `timeoutValue`). Each waiter is resumed exactly once: whoever removes it from ``waiters`` resumes it.
+    private func wait(key: String, until deadline: ContinuousClock.Instant, timeoutValue: Answer) async -> Answer {
         nextWaiter += 1
         let id = nextWaiter
         let timer = Task { [weak self] in
             try? await Task.sleep(until: deadline, clock: .continuous)
-            await self?.resume(waiters, id: id, with: timeoutValue)
+            await self?.resume(id, with: timeoutValue)
         }
         defer { timer.cancel() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                self[keyPath: waiters].add(id, key: key, continuation)
+                waiters.add(id, key: key, continuation)
             }
         } onCancel: {
-            Task { await self.resume(waiters, id: id, with: timeoutValue) }
+            Task { await self.resume(id, with: timeoutValue) }
         }
     }
 
-    private func resume<Value: Sendable>(
-        _ waiters: ReferenceWritableKeyPath<RelayConnection, Waiters<Value>>, id: Int, with value: Value
-    ) {
-        self[keyPath: waiters].resume(id: id, with: value)
+    private func resume(_ id: Int, with value: Answer) {
+        waiters.resume(id: id, with: value)
     }
 
     static func describe(_ error: any Error) -> String {
@@ -347,6 +379,10 @@ struct Waiters<Value: Sendable> {
 
     mutating func resumeAll(key: String, with value: Value) {
         for (id, waiter) in pending where waiter.key == key { resume(id: id, with: value) }
+    }
+
+    mutating func resumeAll(keyPrefix: String, with value: Value) {
+        for (id, waiter) in pending where waiter.key.hasPrefix(keyPrefix) { resume(id: id, with: value) }
     }
 
     mutating func resumeAll(with value: Value) {

@@ -48,7 +48,7 @@ public final class ThrowawayPostgres: Sendable {
             chown(folder, account.pointee.pw_uid, account.pointee.pw_gid)
         }
         chmod(folder, 0o700)
-        port = try ThrowawayPostgres.freePort()
+        port = try BackgroundServer.freePort()
         try ThrowawayPostgres.runAsOwner(
             binaries + "/initdb",
             ["-D", folder + "/data", "-U", "proffer", "-A", "trust", "--no-sync", "-E", "UTF8", "--no-locale"])
@@ -108,23 +108,6 @@ public final class ThrowawayPostgres: Sendable {
     static func stop(binaries: String, folder: String) {
         _ = try? runAsOwner(binaries + "/pg_ctl", ["-D", folder + "/data", "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(atPath: folder)
-    }
-
-    static func freePort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
-            }
-        }
-        guard bound else { throw ClusterError("no free port for the test cluster") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a PostgreSQL program as the cluster's owner: `runuser -u postgres` when the tests run as root.
