@@ -104,6 +104,7 @@ bench: setup release corpus
 	cd Benchmarks && $(SWIFT) build -c release --product signed-intents
 	./Benchmarks/publish-wide.sh $(PROFFER) .build/release/proffer-vendor 50 5
 	./Benchmarks/inbox-throughput.sh .build/release/proffer-vendor Benchmarks/.build/release/signed-intents 10
+	cd Benchmarks && $(SWIFT) run -c release nostr-crypto
 
 ## fuzz: libFuzzer over the message parser (FUZZ_SECONDS, default 600). Not part of CI.
 FUZZ_SECONDS ?= 600

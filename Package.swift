@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "ProfferAgent",
             dependencies: [
-                "ProfferWire", "ProfferCrypto", "ProfferEnvelope", "ProfferVault",
+                "ProfferWire", "ProfferCrypto", "ProfferEnvelope", "ProfferVault", "ProfferNostr",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "ProfferVendorKit",
             dependencies: [
-                "ProfferWire", "ProfferCrypto", "ProfferEnvelope",
+                "ProfferWire", "ProfferCrypto", "ProfferEnvelope", "ProfferNostr",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

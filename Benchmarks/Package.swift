@@ -21,6 +21,15 @@ let package = Package(
                 .product(name: "ProfferWire", package: "Proffer"),
             ]
         ),
+        .systemLibrary(name: "CRawCrypto", path: "Sources/CRawCrypto"),
+        .executableTarget(
+            name: "nostr-crypto",
+            dependencies: [
+                "CRawCrypto",
+                .product(name: "ProfferCrypto", package: "Proffer"),
+                .product(name: "ProfferNostr", package: "Proffer"),
+            ]
+        ),
         .executableTarget(
             name: "instruction-counts",
             dependencies: ["Corpus", .product(name: "ProfferWire", package: "Proffer")]

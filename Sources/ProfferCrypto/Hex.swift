@@ -14,23 +14,22 @@ public enum Hex {
     }
 
     /// The bytes that hex digits (either case) spell, or nil for an odd count or any other character.
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        let utf8 = text.utf8
-        guard utf8.count % 2 == 0 else { return nil }
-        var output: [UInt8] = []
-        output.reserveCapacity(utf8.count / 2)
-        var high: UInt8?
-        for byte in utf8 {
-            guard let value = value(of: byte) else { return nil }
-            if let first = high {
-                output.append(first << 4 | value)
-                high = nil
-            } else {
-                high = value
+    public static func decode(_ text: String) -> [UInt8]? {
+        var text = text
+        return text.withUTF8 { utf8 -> [UInt8]? in
+            guard utf8.count % 2 == 0 else { return nil }
+            var output = [UInt8](repeating: 0, count: utf8.count / 2)
+            for index in 0..<output.count {
+                guard let high = value(of: utf8[2 * index]), let low = value(of: utf8[2 * index + 1]) else {
+                    return nil
+                }
+                output[index] = high << 4 | low
             }
+            return output
         }
-        return output
     }
+
+    public static func decode(_ text: Substring) -> [UInt8]? { decode(String(text)) }
 
     private static func value(of digit: UInt8) -> UInt8? {
         switch digit {

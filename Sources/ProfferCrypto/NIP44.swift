@@ -42,9 +42,7 @@ public enum NIP44 {
         let secret: SecretBytes
 
         public init(_ conversationKey: ConversationKey, nonce: [UInt8]) throws(CryptoError) {
-            guard nonce.count == NIP44.nonceByteCount else {
-                throw .invalidLength("a NIP-44 nonce", expected: NIP44.nonceByteCount, actual: nonce.count)
-            }
+            try NIP44.checkNonce(nonce)
             secret = try HKDF.expand(key: conversationKey.secret, info: nonce, count: Self.byteCount)
         }
 
@@ -58,18 +56,6 @@ public enum NIP44 {
 
         /// The 76 bytes, to keep as evidence or to give to whoever checks a deal. Never to be logged.
         public func exportedBytes() -> [UInt8] { secret.withUnsafeBytes { Array($0.prefix(Self.byteCount)) } }
-
-        fileprivate func withKeys<R>(
-            _ body: (
-                _ chachaKey: UnsafePointer<UInt8>, _ chachaNonce: UnsafePointer<UInt8>,
-                _ hmacKey: UnsafeRawBufferPointer
-            ) -> R
-        ) -> R {
-            secret.withUnsafeBytes { bytes in
-                let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                return body(base, base + 32, UnsafeRawBufferPointer(rebasing: bytes[44..<76]))
-            }
-        }
 
         public var description: String { "NIP44.MessageKeys(redacted)" }
     }
@@ -89,21 +75,133 @@ public enum NIP44 {
         throws(CryptoError) -> String
     {
         let nonce = nonce ?? SecureRandom.bytes(nonceByteCount)
-        return try encrypt(plaintext, with: try MessageKeys(key, nonce: nonce), nonce: nonce)
+        try checkNonce(nonce)
+        return try key.secret.withUnsafeBytes { (conversation) throws(CryptoError) in
+            try withMessageKeys(conversation: conversation, nonce: nonce) { (keys) throws(CryptoError) in
+                try seal(plaintext, nonce: nonce, keys: keys)
+            }
+        }
     }
 
     /// The payload of `plaintext` encrypted with the message keys of `nonce`.
     public static func encrypt(_ plaintext: [UInt8], with keys: MessageKeys, nonce: [UInt8]) throws(CryptoError)
         -> String
     {
-        guard plaintextLengths.contains(plaintext.count) else {
-            throw .invalidInput("a NIP-44 plaintext is 1 to 65535 bytes, not \(plaintext.count)")
+        try checkNonce(nonce)
+        return try keys.secret.withUnsafeBytes { (keys) throws(CryptoError) in
+            try seal(plaintext, nonce: nonce, keys: keys)
         }
+    }
+
+    /// The payload of `plaintext` from `mine` to `theirs`: the shared point, the conversation key and the message
+    /// keys are made in memory wiped as soon as the payload is written (``MessageKeys`` makes them again, kept, for
+    /// evidence).
+    public static func encrypt(_ plaintext: [UInt8], from mine: SchnorrKeyPair, to theirs: SchnorrPublicKey)
+        throws(CryptoError) -> String
+    {
+        let nonce = SecureRandom.bytes(nonceByteCount)
+        return try withMessageKeys(mine, theirs, nonce: nonce) { (keys) throws(CryptoError) in
+            try seal(plaintext, nonce: nonce, keys: keys)
+        }
+    }
+
+    /// The plaintext of a payload from `key`'s other party. The MAC is checked, in constant time, before anything is
+    /// decrypted; a payload of another version, a bad length, a bad MAC or bad padding is refused.
+    public static func decrypt(_ payload: String, with key: ConversationKey) throws(CryptoError)
+        -> [UInt8]
+    {
+        let bytes = try decode(payload)
+        return try key.secret.withUnsafeBytes { (conversation) throws(CryptoError) in
+            try withMessageKeys(conversation: conversation, nonce: Array(bytes[1..<33])) {
+                (keys) throws(CryptoError) in try open(bytes, keys: keys)
+            }
+        }
+    }
+
+    /// The plaintext of a payload, opened with its own message keys (evidence of one message).
+    public static func decrypt(_ payload: String, with keys: MessageKeys) throws(CryptoError) -> [UInt8] {
+        let bytes = try decode(payload)
+        return try keys.secret.withUnsafeBytes { (keys) throws(CryptoError) in try open(bytes, keys: keys) }
+    }
+
+    /// The plaintext of a payload from `theirs` to `mine`, as ``encrypt(_:from:to:)`` makes it: the intermediate
+    /// keys are wiped at once.
+    public static func decrypt(_ payload: String, to mine: SchnorrKeyPair, from theirs: SchnorrPublicKey)
+        throws(CryptoError) -> [UInt8]
+    {
+        let bytes = try decode(payload)
+        return try withMessageKeys(mine, theirs, nonce: Array(bytes[1..<33])) { (keys) throws(CryptoError) in
+            try open(bytes, keys: keys)
+        }
+    }
+
+    /// The nonce a payload was made with, which names its message keys; nil when it is no version-2 payload.
+    public static func nonce(of payload: String) -> [UInt8]? {
+        (try? decode(payload)).map { Array($0[1..<33]) }
+    }
+
+    static func checkNonce(_ nonce: [UInt8]) throws(CryptoError) {
         guard nonce.count == nonceByteCount else {
             throw .invalidLength("a NIP-44 nonce", expected: nonceByteCount, actual: nonce.count)
         }
+    }
+
+    // MARK: Keys that live for one message
+
+    /// Runs `body` with the message keys of `nonce` under `conversation`, in memory wiped when it returns.
+    private static func withMessageKeys<R>(
+        conversation: UnsafeRawBufferPointer, nonce: [UInt8],
+        _ body: (UnsafeRawBufferPointer) throws(CryptoError) -> R
+    ) throws(CryptoError) -> R {
+        try withWipedScratch(byteCount: 3 * SHA256.byteCount) { (keys) throws(CryptoError) in
+            HKDF.expand(key: conversation, info: nonce, into: keys)
+            return try body(UnsafeRawBufferPointer(keys))
+        }
+    }
+
+    /// Runs `body` with the message keys of `nonce` between `mine` and `theirs`: shared point, conversation key and
+    /// message keys in one scratch area, wiped when it returns.
+    private static func withMessageKeys<R>(
+        _ mine: SchnorrKeyPair, _ theirs: SchnorrPublicKey, nonce: [UInt8],
+        _ body: (UnsafeRawBufferPointer) throws(CryptoError) -> R
+    ) throws(CryptoError) -> R {
+        try checkNonce(nonce)
+        return try withWipedScratch(byteCount: 5 * SHA256.byteCount) { (scratch) throws(CryptoError) in
+            let shared = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<32])
+            let conversation = UnsafeMutableRawBufferPointer(rebasing: scratch[32..<64])
+            let keys = UnsafeMutableRawBufferPointer(rebasing: scratch[64..<160])
+            try mine.writeSharedX(with: theirs, into: shared)
+            HKDF.extract(salt: salt, inputKey: UnsafeRawBufferPointer(shared), into: conversation)
+            HKDF.expand(key: UnsafeRawBufferPointer(conversation), info: nonce, into: keys)
+            return try body(UnsafeRawBufferPointer(keys))
+        }
+    }
+
+    /// Runs `body` with `byteCount` bytes of scratch memory, wiped when it returns however it returns: keys that live
+    /// for one message are kept as libsodium keeps its own intermediate keys, briefly and then erased, rather than
+    /// in a guarded allocation of their own (a secure allocation and its page protections cost more than the
+    /// cipher).
+    private static func withWipedScratch<R>(
+        byteCount: Int, _ body: (UnsafeMutableRawBufferPointer) throws(CryptoError) -> R
+    ) throws(CryptoError) -> R {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: byteCount, alignment: 16)
+        defer {
+            wipe(scratch)
+            scratch.deallocate()
+        }
+        return try body(scratch)
+    }
+
+    // MARK: The cipher
+
+    /// version, nonce, the padded plaintext with its 2-byte length (encrypted in place), MAC; in base64.
+    private static func seal(_ plaintext: [UInt8], nonce: [UInt8], keys: UnsafeRawBufferPointer) throws(CryptoError)
+        -> String
+    {
+        guard plaintextLengths.contains(plaintext.count) else {
+            throw .invalidInput("a NIP-44 plaintext is 1 to 65535 bytes, not \(plaintext.count)")
+        }
         let padded = paddedLength(plaintext.count)
-        // version, nonce, the padded plaintext with its 2-byte length (encrypted in place), MAC.
         var payload = [UInt8](repeating: 0, count: 1 + nonceByteCount + 2 + padded + macByteCount)
         payload[0] = version
         payload.replaceSubrange(1..<33, with: nonce)
@@ -111,40 +209,28 @@ public enum NIP44 {
         payload[34] = UInt8(plaintext.count & 0xFF)
         payload.replaceSubrange(35..<35 + plaintext.count, with: plaintext)
         let macStart = payload.count - macByteCount
+        let (chachaKey, chachaNonce, hmacKey) = split(keys)
         payload.withUnsafeMutableBytes { payload in
-            keys.withKeys { chachaKey, chachaNonce, hmacKey in
-                let body = payload.baseAddress!.assumingMemoryBound(to: UInt8.self) + 33
-                Sodium.check(
-                    crypto_stream_chacha20_ietf_xor(body, body, UInt64(macStart - 33), chachaNonce, chachaKey),
-                    "crypto_stream_chacha20_ietf_xor")
-                var hmac = HMACSHA256(key: hmacKey)
-                hmac.update(UnsafeRawBufferPointer(rebasing: payload[1..<macStart]))
-                hmac.finalize(into: UnsafeMutableRawBufferPointer(rebasing: payload[macStart...]))
-            }
+            let body = payload.baseAddress!.assumingMemoryBound(to: UInt8.self) + 33
+            Sodium.check(
+                crypto_stream_chacha20_ietf_xor(body, body, UInt64(macStart - 33), chachaNonce, chachaKey),
+                "crypto_stream_chacha20_ietf_xor")
+            var hmac = HMACSHA256(key: hmacKey)
+            hmac.update(UnsafeRawBufferPointer(rebasing: payload[1..<macStart]))
+            hmac.finalize(into: UnsafeMutableRawBufferPointer(rebasing: payload[macStart...]))
         }
         return Base64.encode(payload)
     }
 
-    /// The plaintext of a payload from `key`'s other party. The MAC is checked, in constant time, before anything is
-    /// decrypted; a payload of another version, a bad length, a bad MAC or bad padding is refused.
-    public static func decrypt(_ payload: some StringProtocol, with key: ConversationKey) throws(CryptoError)
-        -> [UInt8]
+    /// chacha_key, chacha_nonce and hmac_key within message keys.
+    private static func split(_ keys: UnsafeRawBufferPointer)
+        -> (chachaKey: UnsafePointer<UInt8>, chachaNonce: UnsafePointer<UInt8>, hmacKey: UnsafeRawBufferPointer)
     {
-        let bytes = try decode(payload)
-        return try open(bytes, with: try MessageKeys(key, nonce: Array(bytes[1..<33])))
+        let base = keys.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        return (base, base + 32, UnsafeRawBufferPointer(rebasing: keys[44..<76]))
     }
 
-    /// The plaintext of a payload, opened with its own message keys (evidence of one message).
-    public static func decrypt(_ payload: some StringProtocol, with keys: MessageKeys) throws(CryptoError) -> [UInt8] {
-        try open(try decode(payload), with: keys)
-    }
-
-    /// The nonce a payload was made with, which names its message keys; nil when it is no version-2 payload.
-    public static func nonce(of payload: some StringProtocol) -> [UInt8]? {
-        (try? decode(payload)).map { Array($0[1..<33]) }
-    }
-
-    private static func decode(_ payload: some StringProtocol) throws(CryptoError) -> [UInt8] {
+    private static func decode(_ payload: String) throws(CryptoError) -> [UInt8] {
         if payload.utf8.first == UInt8(ascii: "#") {
             throw .invalidInput("the NIP-44 payload is of a version this does not read")
         }
@@ -158,24 +244,24 @@ public enum NIP44 {
         return bytes
     }
 
-    private static func open(_ bytes: [UInt8], with keys: MessageKeys) throws(CryptoError) -> [UInt8] {
+    /// Checks the MAC (in constant time), then decrypts and unpads.
+    private static func open(_ bytes: [UInt8], keys: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {
         let macStart = bytes.count - macByteCount
         var padded = [UInt8](repeating: 0, count: macStart - 33)
+        let (chachaKey, chachaNonce, hmacKey) = split(keys)
         let authentic = bytes.withUnsafeBytes { bytes in
-            keys.withKeys { chachaKey, chachaNonce, hmacKey in
-                var hmac = HMACSHA256(key: hmacKey)
-                hmac.update(UnsafeRawBufferPointer(rebasing: bytes[1..<macStart]))
-                let expected = hmac.finalize()
-                let given = UnsafeRawBufferPointer(rebasing: bytes[macStart...])
-                guard crypto_verify_32(expected, given.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0 else {
-                    return false
-                }
-                let body = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + 33
-                Sodium.check(
-                    crypto_stream_chacha20_ietf_xor(&padded, body, UInt64(padded.count), chachaNonce, chachaKey),
-                    "crypto_stream_chacha20_ietf_xor")
-                return true
+            var hmac = HMACSHA256(key: hmacKey)
+            hmac.update(UnsafeRawBufferPointer(rebasing: bytes[1..<macStart]))
+            let expected = hmac.finalize()
+            let given = UnsafeRawBufferPointer(rebasing: bytes[macStart...])
+            guard crypto_verify_32(expected, given.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0 else {
+                return false
             }
+            let body = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + 33
+            Sodium.check(
+                crypto_stream_chacha20_ietf_xor(&padded, body, UInt64(padded.count), chachaNonce, chachaKey),
+                "crypto_stream_chacha20_ietf_xor")
+            return true
         }
         guard authentic else { throw .authenticationFailed }
         let length = Int(padded[0]) << 8 | Int(padded[1])
@@ -199,9 +285,10 @@ public enum Base64 {
     }
 
     /// The bytes of padded standard base64, or nil when it is anything else (whitespace included).
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         Sodium.ensureInitialized()
-        var text = String(text)
+        guard !text.isEmpty else { return [] }
+        var text = text
         return text.withUTF8 { input -> [UInt8]? in
             var output = [UInt8](repeating: 0, count: input.count / 4 * 3 + 3)
             var length = 0

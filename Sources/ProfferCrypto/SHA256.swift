@@ -62,31 +62,43 @@ enum HKDF {
     /// The pseudorandom key of `inputKey` and `salt`, in secure memory.
     static func extract(salt: [UInt8], inputKey: SecretBytes) throws(CryptoError) -> SecretBytes {
         let key = try SecretBytes(zeroedCount: SHA256.byteCount)
-        var hmac = HMACSHA256(key: salt)
-        inputKey.withUnsafeBytes { hmac.update($0) }
-        key.withUnsafeMutableBytes { hmac.finalize(into: $0) }
+        key.withUnsafeMutableBytes { output in
+            inputKey.withUnsafeBytes { extract(salt: salt, inputKey: $0, into: output) }
+        }
         return key
+    }
+
+    /// Writes the pseudorandom key of `inputKey` and `salt` (32 bytes) into `output`.
+    static func extract(salt: [UInt8], inputKey: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        var hmac = HMACSHA256(key: salt)
+        hmac.update(inputKey)
+        hmac.finalize(into: output)
     }
 
     /// `count` bytes (at most 255 blocks) expanded from the pseudorandom key `key` and `info`, into secure memory.
     static func expand(key: SecretBytes, info: [UInt8], count: Int) throws(CryptoError) -> SecretBytes {
-        let blockCount = (count + SHA256.byteCount - 1) / SHA256.byteCount
-        precondition(blockCount <= 255, "HKDF expands to at most 255 blocks")
         // Whole blocks are written into the output, which is then at least as long as they are.
-        let output = try SecretBytes(zeroedCount: blockCount * SHA256.byteCount)
-        key.withUnsafeBytes { key in
-            output.withUnsafeMutableBytes { output in
-                for block in 0..<blockCount {
-                    var hmac = HMACSHA256(key: key)
-                    if block > 0 {
-                        hmac.update(UnsafeRawBufferPointer(rebasing: output[(block - 1) * 32..<block * 32]))
-                    }
-                    hmac.update(info)
-                    hmac.update([UInt8(block + 1)])
-                    hmac.finalize(into: UnsafeMutableRawBufferPointer(rebasing: output[block * 32..<(block + 1) * 32]))
-                }
-            }
-        }
+        let output = try SecretBytes(zeroedCount: blocks(count) * SHA256.byteCount)
+        key.withUnsafeBytes { key in output.withUnsafeMutableBytes { expand(key: key, info: info, into: $0) } }
         return output
+    }
+
+    /// The number of 32-byte blocks that hold `count` bytes.
+    static func blocks(_ count: Int) -> Int { (count + SHA256.byteCount - 1) / SHA256.byteCount }
+
+    /// Fills `output` (whole 32-byte blocks, at most 255) with what `key` and `info` expand to.
+    static func expand(key: UnsafeRawBufferPointer, info: [UInt8], into output: UnsafeMutableRawBufferPointer) {
+        let blockCount = output.count / SHA256.byteCount
+        precondition(
+            output.count % SHA256.byteCount == 0 && blockCount <= 255, "HKDF expands whole blocks, at most 255")
+        for block in 0..<blockCount {
+            var hmac = HMACSHA256(key: key)
+            if block > 0 {
+                hmac.update(UnsafeRawBufferPointer(rebasing: output[(block - 1) * 32..<block * 32]))
+            }
+            hmac.update(info)
+            hmac.update([UInt8(block + 1)])
+            hmac.finalize(into: UnsafeMutableRawBufferPointer(rebasing: output[block * 32..<(block + 1) * 32]))
+        }
     }
 }

@@ -22,18 +22,13 @@ enum Secp256k1 {
 public struct SchnorrPublicKey: Hashable, Sendable, CustomStringConvertible {
     public static let byteCount = 32
     public let bytes: [UInt8]
+    /// The key as 64 lowercase hex digits, as Nostr writes it: kept, as every event id hashes it.
+    public let hex: String
     /// The parsed key, kept so that verifying costs no second parse.
     private let parsed: secp256k1_xonly_pubkey
 
     public init(_ bytes: [UInt8]) throws(CryptoError) {
-        guard bytes.count == Self.byteCount else {
-            throw .invalidLength("a secp256k1 x-only public key", expected: Self.byteCount, actual: bytes.count)
-        }
-        var parsed = secp256k1_xonly_pubkey()
-        guard secp256k1_xonly_pubkey_parse(Secp256k1.context, &parsed, bytes) == 1 else {
-            throw .invalidKey("the public key is not the x coordinate of a point on secp256k1")
-        }
-        (self.bytes, self.parsed) = (bytes, parsed)
+        try self.init(bytes, hex: nil)
     }
 
     /// The key from 64 hex digits, as Nostr writes it (either case).
@@ -41,11 +36,20 @@ public struct SchnorrPublicKey: Hashable, Sendable, CustomStringConvertible {
         guard let bytes = Hex.decode(hex), bytes.count == Self.byteCount else {
             throw .invalidInput("a secp256k1 public key is 64 hex digits")
         }
-        try self.init(bytes)
+        let lowercase = hex.utf8.allSatisfy { !(0x41...0x46).contains($0) }
+        try self.init(bytes, hex: lowercase ? hex : nil)
     }
 
-    /// The key as 64 lowercase hex digits, as Nostr writes it.
-    public var hex: String { Hex.encode(bytes) }
+    private init(_ bytes: [UInt8], hex: String?) throws(CryptoError) {
+        guard bytes.count == Self.byteCount else {
+            throw .invalidLength("a secp256k1 x-only public key", expected: Self.byteCount, actual: bytes.count)
+        }
+        var parsed = secp256k1_xonly_pubkey()
+        guard secp256k1_xonly_pubkey_parse(Secp256k1.context, &parsed, bytes) == 1 else {
+            throw .invalidKey("the public key is not the x coordinate of a point on secp256k1")
+        }
+        (self.bytes, self.hex, self.parsed) = (bytes, hex ?? Hex.encode(bytes), parsed)
+    }
     public var description: String { hex }
 
     /// Whether `signature` is this key's BIP-340 signature of `message` (of any length).
@@ -83,10 +87,9 @@ public struct SchnorrKeyPair: Sendable, CustomStringConvertible {
 
     /// A fresh random key pair.
     public static func generate() throws(CryptoError) -> SchnorrKeyPair {
+        // A random 32-byte string fails to be a secret key with probability about 2^-128.
         while true {
-            // A random 32-byte string fails to be a secret key with probability about 2^-128.
-            let secret = try SecretBytes.random(count: secretByteCount)
-            if let pair = try? SchnorrKeyPair(secretKey: secret) { return pair }
+            if let pair = try SchnorrKeyPair(filling: { randombytes_buf($0.baseAddress!, $0.count) }) { return pair }
         }
     }
 
@@ -95,26 +98,46 @@ public struct SchnorrKeyPair: Sendable, CustomStringConvertible {
         guard secretKey.count == Self.secretByteCount else {
             throw .invalidLength("a secp256k1 secret key", expected: Self.secretByteCount, actual: secretKey.count)
         }
+        let made = try SchnorrKeyPair { destination in
+            secretKey.withUnsafeBytes { destination.copyMemory(from: $0) }
+        }
+        guard let made else { throw .invalidKey("a secp256k1 secret key must be between 1 and the curve order - 1") }
+        self = made
+    }
+
+    /// The key pair whose secret `fill` writes (32 bytes) straight into secure memory; nil when it is not a valid
+    /// secret key.
+    private init?(filling fill: (UnsafeMutableRawBufferPointer) -> Void) throws(CryptoError) {
         let secrets = try SecretBytes(zeroedCount: Self.keyPairSize + Self.secretByteCount)
         var xOnly = secp256k1_xonly_pubkey()
         let created = secrets.withUnsafeMutableBytes { buffer in
-            secretKey.withUnsafeBytes { secret in
-                buffer.baseAddress!.advanced(by: Self.keyPairSize).copyMemory(
-                    from: secret.baseAddress!, byteCount: Self.secretByteCount)
-                let pair = buffer.baseAddress!.assumingMemoryBound(to: secp256k1_keypair.self)
-                guard
-                    secp256k1_keypair_create(
-                        Secp256k1.context, pair, secret.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
-                else { return false }
-                precondition(secp256k1_keypair_xonly_pub(Secp256k1.context, &xOnly, nil, pair) == 1)
-                return true
-            }
+            let secret = UnsafeMutableRawBufferPointer(rebasing: buffer[Self.keyPairSize...])
+            fill(secret)
+            let pair = buffer.baseAddress!.assumingMemoryBound(to: secp256k1_keypair.self)
+            guard
+                secp256k1_keypair_create(
+                    Secp256k1.context, pair, secret.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+            else { return false }
+            precondition(secp256k1_keypair_xonly_pub(Secp256k1.context, &xOnly, nil, pair) == 1)
+            return true
         }
-        guard created else { throw .invalidKey("a secp256k1 secret key must be between 1 and the curve order - 1") }
+        guard created else { return nil }
         var serialized = [UInt8](repeating: 0, count: SchnorrPublicKey.byteCount)
         precondition(secp256k1_xonly_pubkey_serialize(Secp256k1.context, &serialized, &xOnly) == 1)
         self.publicKey = try SchnorrPublicKey(serialized)
         self.secrets = secrets
+    }
+
+    /// Runs `body` with the secret kept readable throughout, so the several operations inside it (the two ECDH of
+    /// opening a gift wrap) cost no page protection change each. The key is inaccessible again after.
+    public func whileSecretReadable<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        try secrets.withUnsafeBytes { (_) throws(E) -> R in try body() }
+    }
+
+    /// Runs `body` (a listener's whole life, say) with the secret kept readable (see
+    /// ``SecretBytes/whileReadable(_:)``).
+    public func keepingSecretReadable<R>(during body: () async throws -> R) async rethrows -> R {
+        try await secrets.whileReadable(body)
     }
 
     /// Runs `body` with libsecp256k1's key pair and the secret key, readable only meanwhile.
@@ -152,19 +175,24 @@ public struct SchnorrKeyPair: Sendable, CustomStringConvertible {
     /// The x coordinate of the ECDH shared point with `other` (unhashed, as NIP-44 needs it), in secure memory.
     public func sharedX(with other: SchnorrPublicKey) throws(CryptoError) -> SecretBytes {
         let shared = try SecretBytes(zeroedCount: 32)
+        try shared.withUnsafeMutableBytes { (output) throws(CryptoError) in try writeSharedX(with: other, into: output)
+        }
+        return shared
+    }
+
+    /// Writes the ECDH x coordinate with `other` into `output` (32 bytes), which the caller wipes.
+    func writeSharedX(with other: SchnorrPublicKey, into output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+        precondition(output.count >= 32)
         var point = other.evenPoint
-        let status = shared.withUnsafeMutableBytes { output in
-            withSecrets { _, secret in
-                secp256k1_ecdh(
-                    Secp256k1.context, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &point, secret,
-                    { output, x, _, _ in
-                        output!.update(from: x!, count: 32)
-                        return 1
-                    }, nil)
-            }
+        let status = withSecrets { _, secret in
+            secp256k1_ecdh(
+                Secp256k1.context, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &point, secret,
+                { output, x, _, _ in
+                    output!.update(from: x!, count: 32)
+                    return 1
+                }, nil)
         }
         guard status == 1 else { throw .invalidKey("the ECDH shared point is at infinity") }
-        return shared
     }
 
     public var description: String { "SchnorrKeyPair(public: \(publicKey.hex), secret redacted)" }

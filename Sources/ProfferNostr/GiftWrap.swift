@@ -20,8 +20,13 @@ public enum GiftWrap {
         public let wrap: NostrEvent
         public let seal: NostrEvent
         public let rumor: NostrEvent
+        public let recipient: SchnorrPublicKey
+
         /// The keys of the seal's payload: given with the seal, they open this rumor and nothing else (§6.3).
-        public let sealKeys: NIP44.MessageKeys
+        /// Computed when asked (evidence is kept of a few messages only), from the sender's key.
+        public func sealKeys(sender: SchnorrKeyPair) throws(NostrError) -> NIP44.MessageKeys {
+            try GiftWrap.payloadKeys(of: seal, mine: sender, theirs: recipient)
+        }
     }
 
     /// A wrap opened and checked, with what the receiver keeps of it.
@@ -29,9 +34,25 @@ public enum GiftWrap {
         public let wrap: NostrEvent
         public let seal: NostrEvent
         public let rumor: NostrEvent
-        public let sealKeys: NIP44.MessageKeys
         /// The sender: the seal's signer, who is the rumor's author.
         public var sender: SchnorrPublicKey { seal.author }
+
+        /// The keys of the seal's payload (evidence, §6.3), computed when asked from the recipient's key.
+        public func sealKeys(recipient: SchnorrKeyPair) throws(NostrError) -> NIP44.MessageKeys {
+            try GiftWrap.payloadKeys(of: seal, mine: recipient, theirs: seal.author)
+        }
+    }
+
+    /// The NIP-44 message keys of an event's payload between `mine` and `theirs`.
+    static func payloadKeys(of event: NostrEvent, mine: SchnorrKeyPair, theirs: SchnorrPublicKey) throws(NostrError)
+        -> NIP44.MessageKeys
+    {
+        guard let nonce = NIP44.nonce(of: event.content) else { throw NostrError("the payload is not NIP-44") }
+        do {
+            return try NIP44.MessageKeys(try NIP44.ConversationKey(mine, theirs), nonce: nonce)
+        } catch {
+            throw NostrError("the payload's keys cannot be made: \(error)")
+        }
     }
 
     /// A kind-14 rumor by `author` to `recipient`: `content`, a `p` tag naming the recipient, then `extraTags`.
@@ -52,18 +73,15 @@ public enum GiftWrap {
     ) throws(NostrError) -> Wrapped {
         precondition(rumor.author == sender.publicKey && rumor.signature == nil, "a rumor is the sender's, unsigned")
         do {
-            let sealKey = try NIP44.ConversationKey(sender, recipient)
-            let nonce = SecureRandom.bytes(NIP44.nonceByteCount)
-            let sealKeys = try NIP44.MessageKeys(sealKey, nonce: nonce)
             let seal = NostrEvent.signed(
-                kind: sealKind, content: try NIP44.encrypt(NostrJSON.object(rumor), with: sealKeys, nonce: nonce),
+                kind: sealKind, content: try NIP44.encrypt(NostrJSON.object(rumor), from: sender, to: recipient),
                 createdAt: backdated(now), by: sender)
             let wrapper = try SchnorrKeyPair.generate()
             let wrap = NostrEvent.signed(
                 kind: wrapKind, tags: [["p", recipient.hex], ["expiration", String(expiration)]],
-                content: try NIP44.encrypt(NostrJSON.object(seal), with: try NIP44.ConversationKey(wrapper, recipient)),
+                content: try NIP44.encrypt(NostrJSON.object(seal), from: wrapper, to: recipient),
                 createdAt: backdated(now), by: wrapper)
-            return Wrapped(wrap: wrap, seal: seal, rumor: rumor, sealKeys: sealKeys)
+            return Wrapped(wrap: wrap, seal: seal, rumor: rumor, recipient: recipient)
         } catch {
             throw NostrError("the message could not be sealed: \(error)")
         }
@@ -73,6 +91,9 @@ public enum GiftWrap {
     /// the seal's kind, signature and lack of tags, the rumor's id, kind, size and lack of a signature, that the seal's
     /// signer wrote the rumor, that the rumor names the recipient in exactly one `p` tag, and that it is not dated
     /// more than 300 s after `now`. The wrap's own signature was checked when it was read.
+    ///
+    /// Each opening reads the recipient's secret twice; a listener that opens many keeps it readable meanwhile
+    /// (``SchnorrKeyPair/keepingSecretReadable(during:)``), or every reading changes page protections.
     public static func open(_ wrap: NostrEvent, with recipient: SchnorrKeyPair, now: Int64) throws(NostrError)
         -> Opened
     {
@@ -88,21 +109,20 @@ public enum GiftWrap {
         guard seal.kind == sealKind else { throw NostrError("the seal is of kind \(seal.kind), not 13") }
         guard seal.tags.isEmpty else { throw NostrError("the seal has tags") }
         let rumorJSON: [UInt8]
-        let sealKeys: NIP44.MessageKeys
         do {
-            guard let nonce = NIP44.nonce(of: seal.content) else {
-                throw NostrError("the seal's payload is not NIP-44")
-            }
-            sealKeys = try NIP44.MessageKeys(try NIP44.ConversationKey(recipient, seal.author), nonce: nonce)
-            rumorJSON = try NIP44.decrypt(seal.content, with: sealKeys)
+            rumorJSON = try NIP44.decrypt(seal.content, to: recipient, from: seal.author)
         } catch {
             throw NostrError("the seal does not open: \(error)")
         }
         guard rumorJSON.count <= maximumRumorBytes else {
             throw NostrError("the rumor is \(rumorJSON.count) bytes, more than \(maximumRumorBytes)")
         }
-        let rumor = try NostrJSON.event(from: rumorJSON, allowingRumor: true)
-        guard rumor.author == seal.author else { throw NostrError("the seal's signer did not write the rumor") }
+        let rumor: NostrEvent
+        do {
+            rumor = try NostrJSON.event(from: rumorJSON, allowingRumor: true, knownAuthor: seal.author)
+        } catch  where error == .unexpectedAuthor {
+            throw NostrError("the seal's signer did not write the rumor")
+        }
         guard rumor.kind == rumorKind else { throw NostrError("the rumor is of kind \(rumor.kind), not 14") }
         guard rumor.tagValues("p") == [recipient.publicKey.hex] else {
             throw NostrError("the rumor does not name this recipient in exactly one p tag")
@@ -110,7 +130,7 @@ public enum GiftWrap {
         guard rumor.createdAt <= now + allowedClockSkew else {
             throw NostrError("the rumor is dated more than \(allowedClockSkew) s ahead")
         }
-        return Opened(wrap: wrap, seal: seal, rumor: rumor, sealKeys: sealKeys)
+        return Opened(wrap: wrap, seal: seal, rumor: rumor)
     }
 
     /// Checks kept evidence: that `seal` is signed by its author and, opened with `sealKeys`, holds `rumor`.

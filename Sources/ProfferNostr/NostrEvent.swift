@@ -102,4 +102,7 @@ public struct NostrEvent: Hashable, Sendable, CustomStringConvertible {
 public struct NostrError: Error, Hashable, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+
+    /// An event read with a known author turned out to be by another key.
+    public static let unexpectedAuthor = NostrError("the event is not by the expected key")
 }

@@ -91,55 +91,93 @@ public enum NostrJSON {
 
     static func appendString(_ string: String, to output: inout [UInt8], escaping: Escaping) {
         output.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case 0x22: output.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: output.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case ..<0x20 where escaping == .json:
-                let digits = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [
-                    0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 15)],
-                ])
-            default: output.append(byte)
+        var string = string
+        string.withUTF8 { bytes in
+            // Runs of bytes that need no escape (nearly all of them: base64, hex, messages) are copied whole.
+            var runStart = 0
+            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                appendEscape(of: byte, to: &output, escaping: escaping)
+                runStart = index + 1
             }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscape(of byte: UInt8, to output: inout [UInt8], escaping: Escaping) {
+        switch byte {
+        case 0x22: output.append(contentsOf: [0x5C, 0x22])
+        case 0x5C: output.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+        case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+        case _ where escaping == .json:
+            let digits = Array("0123456789abcdef".utf8)
+            output.append(contentsOf: [
+                0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 15)],
+            ])
+        default: output.append(byte)
+        }
     }
 
     // MARK: Reading
 
     /// An event from JSON bytes (at most ``maximumEventBytes``), refused unless its id and signature hold. A rumor
     /// (no `sig`) is read only with `allowingRumor`, and then only its id is checked.
-    public static func event(from bytes: [UInt8], allowingRumor: Bool = false) throws(NostrError) -> NostrEvent {
+    public static func event(from bytes: [UInt8], allowingRumor: Bool = false, knownAuthor: SchnorrPublicKey? = nil)
+        throws(NostrError) -> NostrEvent
+    {
         guard bytes.count <= maximumEventBytes else {
             throw NostrError("an event of \(bytes.count) bytes is larger than \(maximumEventBytes)")
         }
         let value: JSONValue
         do { value = try StrictJSON.parse(bytes) } catch { throw NostrError("the event is not valid JSON: \(error)") }
-        return try event(from: value, allowingRumor: allowingRumor)
+        return try event(from: value, allowingRumor: allowingRumor, knownAuthor: knownAuthor)
     }
 
-    /// An event from a parsed JSON value; see ``event(from:allowingRumor:)-(JSONValue,_)``.
-    public static func event(from value: JSONValue, allowingRumor: Bool = false) throws(NostrError) -> NostrEvent {
+    /// An event from a parsed JSON value; see ``event(from:allowingRumor:)-(JSONValue,_)``. With `knownAuthor`, an
+    /// event by another key is refused before anything else is read of it, and that key is not parsed again.
+    public static func event(
+        from value: JSONValue, allowingRumor: Bool = false, knownAuthor: SchnorrPublicKey? = nil
+    ) throws(NostrError) -> NostrEvent {
         guard case .object(let members) = value else { throw NostrError("an event is a JSON object") }
-        var fields: [String: JSONValue] = [:]
-        for (name, member) in members { fields[name] = member }
-        guard let id = hex(fields["id"], bytes: 32) else { throw NostrError("the event's id is not 64 hex digits") }
-        guard let authorBytes = hex(fields["pubkey"], bytes: 32),
-            let author = try? SchnorrPublicKey(authorBytes)
-        else { throw NostrError("the event's pubkey is not a secp256k1 key") }
-        guard let createdAt = integer(fields["created_at"]), createdAt <= maximumTimestamp else {
+        var (idValue, pubkeyValue, createdAtValue, kindValue): (JSONValue?, JSONValue?, JSONValue?, JSONValue?)
+        var (tagsValue, contentValue, sigValue): (JSONValue?, JSONValue?, JSONValue?)
+        for (name, member) in members {
+            switch name {
+            case "id": idValue = member
+            case "pubkey": pubkeyValue = member
+            case "created_at": createdAtValue = member
+            case "kind": kindValue = member
+            case "tags": tagsValue = member
+            case "content": contentValue = member
+            case "sig": sigValue = member
+            default: continue
+            }
+        }
+        guard let id = hex(idValue, bytes: 32) else { throw NostrError("the event's id is not 64 hex digits") }
+        let author: SchnorrPublicKey
+        if let knownAuthor {
+            guard case .string(let text)? = pubkeyValue, text == knownAuthor.hex else {
+                throw NostrError.unexpectedAuthor
+            }
+            author = knownAuthor
+        } else {
+            guard hex(pubkeyValue, bytes: 32) != nil, case .string(let text)? = pubkeyValue,
+                let key = try? SchnorrPublicKey(hex: text)
+            else { throw NostrError("the event's pubkey is not a secp256k1 key") }
+            author = key
+        }
+        guard let createdAt = integer(createdAtValue), createdAt <= maximumTimestamp else {
             throw NostrError("the event's created_at is not a whole number of seconds")
         }
-        guard let kind = integer(fields["kind"]), kind <= 65535 else {
+        guard let kind = integer(kindValue), kind <= 65535 else {
             throw NostrError("the event's kind is not a number from 0 to 65535")
         }
-        guard case .array(let tagValues)? = fields["tags"], tagValues.count <= maximumTags else {
+        guard case .array(let tagValues)? = tagsValue, tagValues.count <= maximumTags else {
             throw NostrError("the event's tags are not a list of at most \(maximumTags)")
         }
         var tags: [[String]] = []
@@ -149,17 +187,18 @@ public enum NostrJSON {
                 throw NostrError("a tag is not a list of at most \(maximumTagLength) strings")
             }
             var tag: [String] = []
+            tag.reserveCapacity(items.count)
             for item in items {
                 guard case .string(let text) = item else { throw NostrError("a tag holds something other than text") }
                 tag.append(text)
             }
             tags.append(tag)
         }
-        guard case .string(let content)? = fields["content"] else {
+        guard case .string(let content)? = contentValue else {
             throw NostrError("the event's content is not a string")
         }
         let signature: [UInt8]?
-        switch fields["sig"] {
+        switch sigValue {
         case nil where allowingRumor: signature = nil
         case nil: throw NostrError("the event is not signed")
         case let value?:

@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import Synchronization
 import Testing
 
 @testable import ProfferCrypto
@@ -30,6 +31,11 @@ final class HostileRelay: Sendable {
         server.stop()
         try? FileManager.default.removeItem(atPath: folder)
     }
+}
+
+/// Events a listener got, collected from its task.
+final class ListenedEvents: Sendable {
+    let events = Mutex<[NostrEvent]>([])
 }
 
 @Suite("The relay client: deadlines kept and nothing forged taken, whatever a relay does")
@@ -152,14 +158,31 @@ struct RelayClientTests {
         let pool = RelayPool(relays: [relay.url])
         defer { Task { await pool.close() } }
         let stream = pool.listen([NostrFilter(authors: [key.publicKey.hex])])
+        let received = ListenedEvents()
+        let consumer = Task { for await event in stream { received.events.withLock { $0.append(event) } } }
+        defer { consumer.cancel() }
+        /// Waits until `count` events arrived, for at most `seconds`.
+        func arrived(_ count: Int, within seconds: Int) async throws -> [NostrEvent] {
+            for _ in 0..<(seconds * 10) where received.events.withLock({ $0.count }) < count {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return received.events.withLock { $0 }
+        }
         let publisher = RelayPool(relays: [relay.url])
         defer { Task { await publisher.close() } }
-        var iterator = stream.makeAsyncIterator()
         try await Task.sleep(for: .milliseconds(500))
-        for event in events { _ = await publisher.publish(event, within: .seconds(20)) }
-        var received: [NostrEvent] = []
-        while received.count < events.count, let event = await iterator.next() { received.append(event) }
-        #expect(Set(received) == Set(events))
+        for event in events + events { _ = await publisher.publish(event, within: .seconds(20)) }
+        #expect(Set(try await arrived(3, within: 20)) == Set(events))
+        // The relay goes away and comes back: the listener asks again, and what was published meanwhile arrives.
+        relay.stop()
+        try await Task.sleep(for: .seconds(1))
+        try await relay.start()
+        let later = NostrEvent.signed(kind: 1, content: "after the restart", createdAt: now, by: key)
+        let fresh = RelayPool(relays: [relay.url])
+        defer { Task { await fresh.close() } }
+        #expect(await fresh.publish(later, within: .seconds(20)).allSatisfy(\.isAccepted))
+        let all = try await arrived(4, within: 30)
+        #expect(all.count == 4 && all.last == later, "\(all)")
     }
 
     @Test("NIP-42: a relay that wants authentication is answered with the key the connection reads for")

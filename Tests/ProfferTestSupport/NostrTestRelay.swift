@@ -7,7 +7,8 @@ import Synchronization
 public final class NostrTestRelay: Sendable {
     public let folder: String
     public let port: Int
-    private let server: BackgroundServer
+    private let server: Mutex<BackgroundServer?>
+    private let program: String
 
     /// `ws://127.0.0.1:PORT`.
     public var url: String { "ws://127.0.0.1:\(port)" }
@@ -42,7 +43,7 @@ public final class NostrTestRelay: Sendable {
     /// - Parameter writers: When given, only these keys (hex) may publish, once authenticated (NIP-42); anyone may
     ///   read.
     public init(writers: [String]? = nil) async throws {
-        let program = NostrTestRelay.virtualEnvironment + "/bin/nostr-relay"
+        program = NostrTestRelay.virtualEnvironment + "/bin/nostr-relay"
         guard FileManager.default.isExecutableFile(atPath: program) else {
             throw BackgroundServer.ServerError(
                 "the test relay is not installed (\(program)): run `make setup`, which installs nostr-relay from PyPI")
@@ -79,9 +80,8 @@ public final class NostrTestRelay: Sendable {
             max_limit: 6000
             """
         try Data(configuration.utf8).write(to: URL(fileURLWithPath: folder + "/config.yaml"))
-        server = try await BackgroundServer(
-            program, ["-c", folder + "/config.yaml", "serve"], port: port, logPath: folder + "/relay.log",
-            workingFolder: folder)
+        server = Mutex(nil)
+        try await start()
         // Roles live in the relay's database, which it makes when it starts.
         for writer in writers ?? [] {
             let role = try await BackgroundServer.run(
@@ -94,8 +94,25 @@ public final class NostrTestRelay: Sendable {
         }
     }
 
+    /// Starts the relay (again) on its port, over the events it kept.
+    public func start() async throws {
+        let started = try await BackgroundServer(
+            program, ["-c", folder + "/config.yaml", "serve"], port: port, logPath: folder + "/relay.log",
+            workingFolder: folder)
+        server.withLock { $0 = started }
+    }
+
+    /// Stops the relay, as a relay that goes away does.
+    public func stop() {
+        server.withLock { server in
+            server?.stop()
+            server = nil
+        }
+        while BackgroundServer.accepts(port: port) { usleep(20_000) }
+    }
+
     deinit {
-        server.stop()
+        stop()
         try? FileManager.default.removeItem(atPath: folder)
     }
 
