@@ -22,16 +22,22 @@ public enum SHA256 {
 struct HMACSHA256 {
     private var state: crypto_auth_hmacsha256_state
 
+    /// Keyed in place: the state holds the key's pads, so no copy of it is left behind.
     init(key: UnsafeRawBufferPointer) {
         Sodium.ensureInitialized()
-        var state = crypto_auth_hmacsha256_state()
+        state = crypto_auth_hmacsha256_state()
         key.withNonNullPointer { key, count in
             Sodium.check(crypto_auth_hmacsha256_init(&state, key, count), "crypto_auth_hmacsha256_init")
         }
-        self.state = state
     }
 
-    init(key: [UInt8]) { self = key.withUnsafeBytes { HMACSHA256(key: $0) } }
+    init(key: [UInt8]) {
+        Sodium.ensureInitialized()
+        state = crypto_auth_hmacsha256_state()
+        key.withNonNullPointer { key, count in
+            Sodium.check(crypto_auth_hmacsha256_init(&state, key, count), "crypto_auth_hmacsha256_init")
+        }
+    }
 
     mutating func update(_ bytes: UnsafeRawBufferPointer) {
         bytes.withNonNullPointer { input, count in

@@ -124,7 +124,8 @@ public enum GiftWrap {
             throw NostrError("the seal's signer did not write the rumor")
         }
         guard rumor.kind == rumorKind else { throw NostrError("the rumor is of kind \(rumor.kind), not 14") }
-        guard rumor.tagValues("p") == [recipient.publicKey.hex] else {
+        let pTags = rumor.tags.filter { $0.first == "p" }
+        guard pTags.count == 1, pTags[0].count >= 2, pTags[0][1] == recipient.publicKey.hex else {
             throw NostrError("the rumor does not name this recipient in exactly one p tag")
         }
         guard rumor.createdAt <= now + allowedClockSkew else {

@@ -105,4 +105,10 @@ public struct NostrError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// An event read with a known author turned out to be by another key.
     public static let unexpectedAuthor = NostrError("the event is not by the expected key")
+    /// A relay sent an event for a subscription the reader does not have.
+    public static let unknownSubscription = NostrError("an event for a subscription not made here")
+    /// A well-formed event refused for its size: larger than 64 KiB, more tags or longer tags than are read.
+    public static let refusedContent = NostrError(
+        "the event is larger than \(NostrJSON.maximumEventBytes / 1024) KiB, or has more than \(NostrJSON.maximumTags) tags "
+            + "or a tag of more than \(NostrJSON.maximumTagLength) strings")
 }

@@ -130,9 +130,7 @@ public enum NostrJSON {
     public static func event(from bytes: [UInt8], allowingRumor: Bool = false, knownAuthor: SchnorrPublicKey? = nil)
         throws(NostrError) -> NostrEvent
     {
-        guard bytes.count <= maximumEventBytes else {
-            throw NostrError("an event of \(bytes.count) bytes is larger than \(maximumEventBytes)")
-        }
+        guard bytes.count <= maximumEventBytes else { throw NostrError.refusedContent }
         let value: JSONValue
         do { value = try StrictJSON.parse(bytes) } catch { throw NostrError("the event is not valid JSON: \(error)") }
         return try event(from: value, allowingRumor: allowingRumor, knownAuthor: knownAuthor)
@@ -177,15 +175,13 @@ public enum NostrJSON {
         guard let kind = integer(kindValue), kind <= 65535 else {
             throw NostrError("the event's kind is not a number from 0 to 65535")
         }
-        guard case .array(let tagValues)? = tagsValue, tagValues.count <= maximumTags else {
-            throw NostrError("the event's tags are not a list of at most \(maximumTags)")
-        }
+        guard case .array(let tagValues)? = tagsValue else { throw NostrError("the event's tags are not a list") }
+        guard tagValues.count <= maximumTags else { throw NostrError.refusedContent }
         var tags: [[String]] = []
         tags.reserveCapacity(tagValues.count)
         for tagValue in tagValues {
-            guard case .array(let items) = tagValue, items.count <= maximumTagLength else {
-                throw NostrError("a tag is not a list of at most \(maximumTagLength) strings")
-            }
+            guard case .array(let items) = tagValue else { throw NostrError("a tag is not a list") }
+            guard items.count <= maximumTagLength else { throw NostrError.refusedContent }
             var tag: [String] = []
             tag.reserveCapacity(items.count)
             for item in items {

@@ -11,10 +11,16 @@ import WSClient
 public struct RelayClientConfiguration: Sendable {
     /// The largest WebSocket frame or message read: an event of 64 KiB with its envelope.
     public var maximumFrameBytes = 160 * 1024
-    /// The most events one subscription takes from one relay; past it the subscription is closed as flooded.
-    public var maximumEventsPerSubscription = 2000
-    /// The most malformed messages a relay may send before its connection is dropped.
+    /// The most events, and bytes of events, one subscription takes from one relay; past either the subscription
+    /// is closed as flooded. Enough for 10,000 junk gift wraps and the offers among them.
+    public var maximumEventsPerSubscription = 50_000
+    public var maximumBytesPerSubscription = 64 * 1024 * 1024
+    /// The most messages a relay may send that break the protocol (malformed, forged, or events no subscription
+    /// asked for) before its connection is dropped. Events that are well formed but refused for their content (too
+    /// many tags, say) do not count: anyone can publish those, and they must not cut a listener off.
     public var maximumBadMessages = 50
+    /// How often a connection pings the relay, so a connection that died silently is noticed.
+    public var pingInterval: Duration = .seconds(30)
     /// TLS for `wss://`: the system's trust store and full certificate checks unless changed (tests add a CA).
     public var tls: TLSConfiguration = .makeClientConfiguration()
 
@@ -80,9 +86,19 @@ actor RelayConnection {
     /// Callers waiting: for the connection under the key "open", for an `OK` under "ok:" and the event id.
     private var waiters = Waiters<Answer>()
     private static let openKey = "open"
-    private var subscriptions:
-        [String: (filters: [NostrFilter], received: Int, sink: AsyncStream<SubscriptionItem>.Continuation)] =
-            [:]
+    private struct Subscription {
+        let filters: [NostrFilter]
+        var events = 0
+        var bytes = 0
+        let sink: AsyncStream<SubscriptionItem>.Continuation
+    }
+
+    private var subscriptions: [String: Subscription] = [:]
+    /// Subscriptions waiting to be asked again once authenticated (at most once each).
+    private var reauthenticating: Set<String> = []
+    /// Whether this connection already answered an `AUTH` unasked: once per connection, so a relay cannot make it
+    /// sign without end.
+    private var answeredChallenge = false
     private var nextWaiter = 0
     /// Which socket is current: what an earlier one reports after it was replaced is ignored.
     private var generation = 0
@@ -109,6 +125,12 @@ actor RelayConnection {
             key: Self.openKey, until: deadline,
             timeoutValue: .opened(.failure(NostrError("no connection before the deadline"))))
         guard case .opened(let result) = answer else { return }
+        if case .failure = result, case .connecting(let task) = state {
+            // A socket stuck in its handshake is let go, so the next call starts afresh.
+            task.cancel()
+            didClose("no connection before the deadline", generation: generation)
+            generation += 1
+        }
         try result.get()
     }
 
@@ -123,7 +145,9 @@ actor RelayConnection {
         let task = Task {
             let client = WebSocketClient(
                 url: url,
-                configuration: .init(maxFrameSize: configuration.maximumFrameBytes, validateUTF8: true),
+                configuration: .init(
+                    maxFrameSize: configuration.maximumFrameBytes,
+                    autoPing: .enabled(timePeriod: configuration.pingInterval), validateUTF8: true),
                 tlsConfiguration: configuration.tls, logger: logger
             ) { inbound, outbound, _ in
                 guard await connection.didOpen(outbound, generation: current) else { return }
@@ -148,6 +172,7 @@ actor RelayConnection {
     private func didOpen(_ outbound: WebSocketOutboundWriter, generation: Int) -> Bool {
         guard generation == self.generation, case .connecting(let task) = state else { return false }
         state = .open(outbound, task)
+        (badMessages, answeredChallenge, authenticated) = (0, false, false)
         waiters.resumeAll(key: Self.openKey, with: .opened(.success(())))
         return true
     }
@@ -164,6 +189,7 @@ actor RelayConnection {
             subscription.sink.finish()
         }
         subscriptions.removeAll()
+        reauthenticating.removeAll()
     }
 
     /// Closes the connection; waiters are released at once.
@@ -241,7 +267,7 @@ actor RelayConnection {
     /// Starts a subscription; what the relay sends for it (checked against `filters`) arrives on the stream.
     func subscribe(_ filters: [NostrFilter], id: String) async throws(NostrError) -> AsyncStream<SubscriptionItem> {
         let (stream, sink) = AsyncStream<SubscriptionItem>.makeStream(bufferingPolicy: .unbounded)
-        subscriptions[id] = (filters, 0, sink)
+        subscriptions[id] = Subscription(filters: filters, sink: sink)
         do {
             try await send(.request(subscription: id, filters: filters))
         } catch {
@@ -258,9 +284,15 @@ actor RelayConnection {
         try? await send(.close(subscription: id))
     }
 
-    /// Asks again for a subscription the relay closed for want of authentication, once authenticated.
+    /// Asks again for a subscription the relay closed for want of authentication, once authenticated; ends it
+    /// when authentication is refused.
     private func resubscribeAfterAuthentication(_ id: String) async {
-        guard let subscription = subscriptions[id], (try? await authenticate(by: .now + .seconds(10))) == true else {
+        defer { reauthenticating.remove(id) }
+        guard let subscription = subscriptions[id] else { return }
+        guard (try? await authenticate(by: .now + .seconds(10))) == true else {
+            subscriptions.removeValue(forKey: id)
+            subscription.sink.yield(.ended("the relay wants authentication, and refused this key's"))
+            subscription.sink.finish()
             return
         }
         try? await send(.request(subscription: id, filters: subscription.filters))
@@ -268,30 +300,35 @@ actor RelayConnection {
 
     // MARK: Receiving
 
-    /// Handles one frame from the relay; false when the connection is to be dropped (a relay that keeps sending
-    /// nonsense).
+    /// Handles one frame from the relay; false when the connection is to be dropped (a relay that keeps breaking
+    /// the protocol).
     private func receive(_ bytes: [UInt8], generation: Int) async -> Bool {
         guard generation == self.generation else { return false }
         let message: RelayMessage
         do {
-            message = try RelayMessage.parse(bytes)
+            // An event for no subscription of this connection is not even checked: it costs only its reading.
+            message = try RelayMessage.parse(bytes) { subscriptions[$0] != nil }
+        } catch  where error == .unknownSubscription || error == .refusedContent {
+            // Well formed, for nobody here or refused for its content (too large, too many tags): anyone can
+            // publish such events, so they do not count against the relay.
+            return true
         } catch {
-            badMessages += 1
-            logger.debug("ignored a malformed message from a relay", metadata: ["relay": "\(url)"])
-            return badMessages <= configuration.maximumBadMessages
+            return countBadMessage()
         }
         switch message {
         case .event(let id, let event):
             guard var subscription = subscriptions[id] else { return true }
-            // A relay that lies sends events nobody asked for: they are dropped, and count as nonsense.
-            guard subscription.filters.contains(where: { $0.matches(event) }) else {
-                badMessages += 1
-                return badMessages <= configuration.maximumBadMessages
-            }
-            subscription.received += 1
-            if subscription.received > configuration.maximumEventsPerSubscription {
+            // A relay that lies sends events nobody asked for: they are dropped, and count against it.
+            guard subscription.filters.contains(where: { $0.matches(event) }) else { return countBadMessage() }
+            subscription.events += 1
+            subscription.bytes += bytes.count
+            if subscription.events > configuration.maximumEventsPerSubscription
+                || subscription.bytes > configuration.maximumBytesPerSubscription
+            {
                 subscription.sink.yield(
-                    .ended("the relay sent more than \(configuration.maximumEventsPerSubscription) events"))
+                    .ended(
+                        "the relay sent more than \(configuration.maximumEventsPerSubscription) events or "
+                            + "\(configuration.maximumBytesPerSubscription / 1_048_576) MiB"))
                 subscription.sink.finish()
                 subscriptions.removeValue(forKey: id)
                 try? await send(.close(subscription: id))
@@ -309,8 +346,8 @@ actor RelayConnection {
         case .endOfStoredEvents(let id):
             subscriptions[id]?.sink.yield(.endOfStoredEvents)
         case .closed(let id, let text):
-            if text.hasPrefix("auth-required:"), authKey != nil, challenge != nil, !authenticated {
-                Task { await self.resubscribeAfterAuthentication(id) }
+            if text.hasPrefix("auth-required:"), authKey != nil, challenge != nil, subscriptions[id] != nil {
+                if reauthenticating.insert(id).inserted { Task { await self.resubscribeAfterAuthentication(id) } }
                 return true
             }
             if let subscription = subscriptions.removeValue(forKey: id) {
@@ -322,14 +359,23 @@ actor RelayConnection {
         case .auth(let newChallenge):
             challenge = newChallenge
             authenticated = false
-            // Asked: answer at once with the key this connection reads for, so what follows is not refused first.
-            if let authKey {
+            // Asked: answered once, at once, with the key this connection reads for, so what follows is not refused
+            // first; a later challenge is answered when the relay refuses something for want of it.
+            if let authKey, !answeredChallenge {
+                answeredChallenge = true
                 let event = NostrKinds.authentication(
                     relay: url, challenge: newChallenge, by: authKey, at: Int64(Clock.unixNow))
                 try? await send(.auth(event))
             }
         }
         return true
+    }
+
+    /// Counts a message that breaks the protocol; false once the relay sent too many.
+    private func countBadMessage() -> Bool {
+        badMessages += 1
+        logger.debug("ignored a message that breaks the protocol", metadata: ["relay": "\(url)"])
+        return badMessages <= configuration.maximumBadMessages
     }
 
     // MARK: Waiting

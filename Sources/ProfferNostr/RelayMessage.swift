@@ -101,7 +101,12 @@ public enum RelayMessage: Sendable {
     static let maximumTextBytes = 2048
 
     /// Reads a relay's frame; an event in it is refused unless its id and signature hold.
-    public static func parse(_ bytes: [UInt8]) throws(NostrError) -> RelayMessage {
+    ///
+    /// - Parameter isSubscribed: Whether a subscription id is one of the reader's: an event for another is refused
+    ///   (``NostrError/unknownSubscription``) before it is checked, which costs a signature verification.
+    public static func parse(_ bytes: [UInt8], isSubscribed: (String) -> Bool = { _ in true }) throws(NostrError)
+        -> RelayMessage
+    {
         let value: JSONValue
         do { value = try StrictJSON.parse(bytes) } catch { throw NostrError("not valid JSON: \(error)") }
         guard case .array(let items) = value, case .string(let type)? = items.first else {
@@ -117,7 +122,13 @@ public enum RelayMessage: Sendable {
         switch type {
         case "EVENT":
             guard items.count == 3 else { throw NostrError("EVENT has \(items.count) items, not 3") }
-            return .event(subscription: try text(1), try NostrJSON.event(from: items[2]))
+            let subscription = try text(1)
+            guard isSubscribed(subscription) else { throw NostrError.unknownSubscription }
+            // The event's own JSON is the frame less its envelope, `["EVENT","<id>",` and `]`.
+            guard bytes.count - subscription.utf8.count - 13 <= NostrJSON.maximumEventBytes else {
+                throw NostrError.refusedContent
+            }
+            return .event(subscription: subscription, try NostrJSON.event(from: items[2]))
         case "OK":
             guard items.count == 4, case .bool(let accepted) = items[2] else {
                 throw NostrError("OK is not [\"OK\", id, true|false, message]")

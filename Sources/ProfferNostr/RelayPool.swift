@@ -111,14 +111,17 @@ public final class RelayPool: Sendable {
     /// relay that drops the connection is asked again after a wait that doubles each time (1 s up to 60 s), from the
     /// time of the last event it sent, less `replayMargin` (gift wraps are backdated).
     public func listen(_ filters: [NostrFilter], replayMargin: Int64 = GiftWrap.backdating) -> AsyncStream<NostrEvent> {
-        let (stream, sink) = AsyncStream<NostrEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let (stream, sink) = AsyncStream<NostrEvent>.makeStream(bufferingPolicy: .bufferingOldest(10_000))
         let seen = SeenEvents()
         let task = Task {
             await withTaskGroup(of: Void.self) { group in
                 for connection in connections {
                     group.addTask {
                         await Self.listen(filters, on: connection, replayMargin: replayMargin) { event in
-                            if await seen.insert(event.id) { sink.yield(event) }
+                            guard await seen.insert(event.id) else { return }
+                            // A reader too slow for the flood loses events here: forget them as seen, so another
+                            // relay's copy, or a later asking, still delivers them.
+                            if case .dropped = sink.yield(event) { await seen.remove(event.id) }
                         }
                     }
                 }
@@ -136,6 +139,7 @@ public final class RelayPool: Sendable {
         var backoff: Duration = .seconds(1)
         var latest: Int64?
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             let id = SubscriptionID.make()
             let asked = filters.map { filter in
                 var filter = filter
@@ -145,10 +149,11 @@ public final class RelayPool: Sendable {
             do {
                 try await connection.open(by: .now + .seconds(20))
                 let stream = try await connection.subscribe(asked, id: id)
-                backoff = .seconds(1)
                 for await item in stream {
                     guard case .event(let event) = item else { continue }
-                    latest = max(latest ?? event.createdAt, event.createdAt)
+                    // An event's own date is the relay's or its author's word: never later than now.
+                    let dated = min(event.createdAt, Int64(Clock.unixNow))
+                    latest = max(latest ?? dated, dated)
                     await deliver(event)
                 }
             } catch {
@@ -156,6 +161,9 @@ public final class RelayPool: Sendable {
             }
             await connection.unsubscribe(id)
             guard !Task.isCancelled else { break }
+            // The wait grows while the relay keeps failing quickly (down, or flooding), and starts again after a
+            // subscription that lasted.
+            if ContinuousClock.now - started > .seconds(120) { backoff = .seconds(1) }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(60))
         }
@@ -167,10 +175,28 @@ public final class RelayPool: Sendable {
     }
 }
 
-/// Event ids already delivered by a listener.
+/// Event ids already delivered by a listener: the latest 100,000, so a flood cannot grow it without end.
 private actor SeenEvents {
+    private static let capacity = 100_000
     private var ids = Set<[UInt8]>()
-    func insert(_ id: [UInt8]) -> Bool { ids.insert(id).inserted }
+    private var order: [[UInt8]] = []
+    private var oldest = 0
+
+    func insert(_ id: [UInt8]) -> Bool {
+        guard ids.insert(id).inserted else { return false }
+        order.append(id)
+        if ids.count > Self.capacity {
+            ids.remove(order[oldest])
+            oldest += 1
+            if oldest > Self.capacity {
+                order.removeFirst(oldest)
+                oldest = 0
+            }
+        }
+        return true
+    }
+
+    func remove(_ id: [UInt8]) { ids.remove(id) }
 }
 
 /// Random subscription ids, so two subscriptions never collide on one connection.

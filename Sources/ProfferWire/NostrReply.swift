@@ -100,6 +100,8 @@ public struct NostrReply: Hashable, Sendable, CustomStringConvertible, LosslessS
             return false
         }
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        // `ws://localhost:1@elsewhere` goes elsewhere: with user information, it is not this machine.
+        guard !authority.contains("@") else { return false }
         let host: Substring
         if authority.hasPrefix("[") {
             host = authority.prefix { $0 != "]" }.dropFirst()

@@ -29,11 +29,11 @@ struct EventTests {
         for content in Self.awkwardContents {
             let event = NostrEvent.signed(
                 kind: 1, tags: [["t", "proffer"], ["x", content]], content: content, createdAt: now, by: key)
-            let outcomes = await pool.publish(event, within: .seconds(20))
+            let outcomes = await pool.publish(event, within: .seconds(60))
             #expect(outcomes.map(\.isAccepted) == [true], "\(outcomes) for \(content.debugDescription): \(relay.log)")
             published.append(event)
         }
-        let fetched = await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(20))
+        let fetched = await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(60))
         #expect(fetched.problems[relay.url] == .some(nil), "\(fetched.problems)")
         #expect(Set(fetched.events) == Set(published))
         #expect(fetched.events.allSatisfy { $0.isAuthentic })
@@ -50,7 +50,7 @@ struct EventTests {
             id: event.id, author: event.author, createdAt: event.createdAt, kind: event.kind, tags: event.tags,
             content: "a forged text", signature: event.signature)
         #expect(!tampered.isAuthentic)
-        let outcomes = await pool.publish(tampered, within: .seconds(20))
+        let outcomes = await pool.publish(tampered, within: .seconds(60))
         guard case .refused(_, let reason)? = outcomes.first else {
             Issue.record("the relay took a forged event: \(outcomes)")
             return

@@ -28,10 +28,10 @@ struct GiftWrapTests {
         let pool = RelayPool(relays: [relay.url])
         defer { Task { await pool.close() } }
         let message = try wrapped()
-        #expect(await pool.publish(message.wrap, within: .seconds(20)).map(\.isAccepted) == [true], "\(relay.log)")
+        #expect(await pool.publish(message.wrap, within: .seconds(60)).map(\.isAccepted) == [true], "\(relay.log)")
         let fetched = await pool.fetch(
             [NostrFilter(kinds: [GiftWrap.wrapKind], tags: ["p": [recipient.publicKey.hex]], since: now - 3 * 86400)],
-            within: .seconds(20))
+            within: .seconds(60))
         #expect(fetched.events == [message.wrap])
         let opened = try GiftWrap.open(try #require(fetched.events.first), with: recipient, now: now)
         #expect(opened.rumor == message.rumor && opened.sender == sender.publicKey)
@@ -126,6 +126,12 @@ struct GiftWrapTests {
             ),
             ("another recipient", GiftWrap.rumor("x", from: sender.publicKey, to: stranger.publicKey, createdAt: now)),
             (
+                "a second, empty p tag",
+                NostrEvent.rumor(
+                    kind: 14, tags: [["p", recipient.publicKey.hex], ["p"]], content: "x", createdAt: now,
+                    author: sender.publicKey)
+            ),
+            (
                 "from the future",
                 GiftWrap.rumor("x", from: sender.publicKey, to: recipient.publicKey, createdAt: now + 301)
             ),
@@ -159,10 +165,10 @@ struct GiftWrapTests {
         defer { Task { await pool.close() } }
         let key = try SchnorrKeyPair.generate()
         let post = NostrEvent.signed(kind: 1, tags: [["t", "proffer"]], content: "#buy x", createdAt: now, by: key)
-        #expect(await pool.publish(post, within: .seconds(20)).allSatisfy(\.isAccepted))
+        #expect(await pool.publish(post, within: .seconds(60)).allSatisfy(\.isAccepted))
         let deletion = NostrKinds.deletion(of: post.idHex, kind: 1, by: key, at: now)
-        #expect(await pool.publish(deletion, within: .seconds(20)).allSatisfy(\.isAccepted))
-        let left = await pool.fetch([NostrFilter(ids: [post.idHex])], within: .seconds(20))
+        #expect(await pool.publish(deletion, within: .seconds(60)).allSatisfy(\.isAccepted))
+        let left = await pool.fetch([NostrFilter(ids: [post.idHex])], within: .seconds(60))
         #expect(left.events.isEmpty, "\(left.events)")
     }
 }

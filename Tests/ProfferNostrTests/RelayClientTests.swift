@@ -49,7 +49,9 @@ struct RelayClientTests {
         events = (0..<3).map { NostrEvent.signed(kind: 1, content: "note \($0)", createdAt: now - Int64($0), by: key) }
     }
 
-    /// Runs `body` and checks it returned within `limit` (a deadline of `deadline` plus slack for a loaded machine).
+    /// Runs `body` and checks it returned within `limit`: its deadline plus room for a machine whose two cores other
+    /// tests keep busy (everything here shares the concurrency pool with them). A relay that held the caller past its
+    /// deadline would hold it for good: the silent relay never answers at all.
     func timed<T>(within limit: Duration, _ body: () async throws -> T) async rethrows -> T {
         let start = ContinuousClock.now
         let result = try await body()
@@ -65,14 +67,14 @@ struct RelayClientTests {
         let relay = try await HostileRelay(mode)
         let pool = RelayPool(relays: [relay.url])
         defer { Task { await pool.close() } }
-        let outcomes = await timed(within: .seconds(8)) {
+        let outcomes = await timed(within: .seconds(30)) {
             await pool.publish(events[0], within: .seconds(3))
         }
         guard case .unreachable? = outcomes.first else {
             Issue.record("\(outcomes)")
             return
         }
-        let fetched = await timed(within: .seconds(8)) {
+        let fetched = await timed(within: .seconds(30)) {
             await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(3))
         }
         #expect(fetched.events.isEmpty)
@@ -88,14 +90,28 @@ struct RelayClientTests {
         let relay = try await HostileRelay(mode, events: events + [unasked])
         let pool = RelayPool(relays: [relay.url])
         defer { Task { await pool.close() } }
-        let fetched = await timed(within: .seconds(8)) {
-            await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(3))
+        let fetched = await timed(within: .seconds(75)) {
+            await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(60))
         }
         #expect(fetched.events.allSatisfy { $0.isAuthentic && $0.author == key.publicKey })
         switch mode {
         case "unasked": #expect(Set(fetched.events) == Set(events), "the honest events, and not the one not asked for")
         default: #expect(fetched.events.isEmpty, "\(fetched.events)")
         }
+    }
+
+    @Test("events anyone may publish but Proffer refuses (a tag of 65 strings) do not cut the relay off")
+    func refusedContentIsNotHeldAgainstTheRelay() async throws {
+        let junk = (0..<80).map {
+            NostrEvent.signed(
+                kind: 1, tags: [Array(repeating: "x", count: 65)], content: "junk \($0)", createdAt: now, by: key)
+        }
+        let relay = try await HostileRelay("unasked", events: junk + events)
+        let pool = RelayPool(relays: [relay.url])
+        defer { Task { await pool.close() } }
+        let fetched = await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(60))
+        #expect(Set(fetched.events) == Set(events), "\(fetched.problems)")
+        #expect(fetched.problems[relay.url] == .some(nil))
     }
 
     @Test("a flooding relay: 10,000 events are cut at the subscription's limit, quickly, and nothing crashes")
@@ -105,8 +121,8 @@ struct RelayClientTests {
         configuration.maximumEventsPerSubscription = 500
         let pool = RelayPool(relays: [relay.url], configuration: configuration)
         defer { Task { await pool.close() } }
-        let fetched = await timed(within: .seconds(15)) {
-            await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(10))
+        let fetched = await timed(within: .seconds(75)) {
+            await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(60))
         }
         #expect(fetched.events == [events[0]], "one event however many times it came")
         let problem = fetched.problems[relay.url] ?? nil
@@ -118,7 +134,7 @@ struct RelayClientTests {
         for mode in ["disconnect", "okfalse", "bigframe"] {
             let relay = try await HostileRelay(mode)
             let pool = RelayPool(relays: [relay.url])
-            let outcomes = await timed(within: .seconds(8)) { await pool.publish(events[0], within: .seconds(3)) }
+            let outcomes = await timed(within: .seconds(30)) { await pool.publish(events[0], within: .seconds(3)) }
             switch (mode, outcomes.first) {
             case ("okfalse", .refused(_, let reason)?): #expect(reason == "blocked: not today")
             case ("disconnect", .unreachable?), ("bigframe", .unreachable?): break
@@ -137,16 +153,16 @@ struct RelayClientTests {
         defer { Task { await pool.close() } }
         #expect(pool.relays.count == 3, "the same relay named twice is used once")
         for event in events {
-            let outcomes = await timed(within: .seconds(25)) { await pool.publish(event, within: .seconds(20)) }
+            let outcomes = await timed(within: .seconds(75)) { await pool.publish(event, within: .seconds(60)) }
             #expect(outcomes.count == 3)
             #expect(outcomes.first { $0.relay == good.url }?.isAccepted == true, "\(outcomes)")
-            #expect(outcomes.first { $0.relay == liar.url }?.isAccepted == true, "it says OK to anything")
+            #expect(outcomes.first { $0.relay == liar.url }?.isAccepted == true, "it says OK to anything: \(outcomes)")
             guard case .unreachable? = outcomes.first(where: { $0.relay == gone }) else {
                 Issue.record("\(outcomes)")
                 return
             }
         }
-        let fetched = await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(20))
+        let fetched = await pool.fetch([NostrFilter(authors: [key.publicKey.hex])], within: .seconds(60))
         #expect(Set(fetched.events) == Set(events))
         #expect(fetched.problems[good.url] == .some(nil))
         #expect(fetched.problems[gone] != .some(nil))
@@ -171,7 +187,7 @@ struct RelayClientTests {
         let publisher = RelayPool(relays: [relay.url])
         defer { Task { await publisher.close() } }
         try await Task.sleep(for: .milliseconds(500))
-        for event in events + events { _ = await publisher.publish(event, within: .seconds(20)) }
+        for event in events + events { _ = await publisher.publish(event, within: .seconds(60)) }
         #expect(Set(try await arrived(3, within: 20)) == Set(events))
         // The relay goes away and comes back: the listener asks again, and what was published meanwhile arrives.
         relay.stop()
@@ -180,7 +196,7 @@ struct RelayClientTests {
         let later = NostrEvent.signed(kind: 1, content: "after the restart", createdAt: now, by: key)
         let fresh = RelayPool(relays: [relay.url])
         defer { Task { await fresh.close() } }
-        #expect(await fresh.publish(later, within: .seconds(20)).allSatisfy(\.isAccepted))
+        #expect(await fresh.publish(later, within: .seconds(60)).allSatisfy(\.isAccepted))
         let all = try await arrived(4, within: 30)
         #expect(all.count == 4 && all.last == later, "\(all)")
     }
@@ -190,11 +206,11 @@ struct RelayClientTests {
         let relay = try await NostrTestRelay(writers: [key.publicKey.hex])
         let anonymous = RelayPool(relays: [relay.url])
         defer { Task { await anonymous.close() } }
-        let refused = await anonymous.publish(events[0], within: .seconds(20))
+        let refused = await anonymous.publish(events[0], within: .seconds(60))
         #expect(!(refused.first?.isAccepted ?? true), "\(refused) \(relay.log)")
         let authenticated = RelayPool(relays: [relay.url], authKey: key)
         defer { Task { await authenticated.close() } }
-        let outcomes = await authenticated.publish(events[0], within: .seconds(20))
+        let outcomes = await authenticated.publish(events[0], within: .seconds(60))
         #expect(outcomes.first?.isAccepted == true, "\(outcomes) \(relay.log)")
     }
 }

@@ -102,17 +102,17 @@ struct SecureRelayTests {
 
         let trusting = RelayPool(relays: [secure.url], configuration: try secure.trustingItsCA())
         defer { Task { await trusting.close() } }
-        let outcomes = await trusting.publish(event, within: .seconds(20))
+        let outcomes = await trusting.publish(event, within: .seconds(60))
         #expect(
             outcomes.map(\.isAccepted) == [true],
             "\(outcomes) \(BackgroundServer.tail(of: secure.folder + "/error.log"))")
-        let fetched = await trusting.fetch([NostrFilter(ids: [event.idHex])], within: .seconds(20))
+        let fetched = await trusting.fetch([NostrFilter(ids: [event.idHex])], within: .seconds(60))
         #expect(fetched.events == [event])
 
         // The default: the system's trust store, which has never heard of this CA.
         let strict = RelayPool(relays: [secure.url])
         defer { Task { await strict.close() } }
-        let refused = await strict.publish(event, within: .seconds(10))
+        let refused = await strict.publish(event, within: .seconds(60))
         guard case .unreachable(_, let reason)? = refused.first else {
             Issue.record("a certificate from an unknown CA was accepted: \(refused)")
             return

@@ -111,4 +111,16 @@ struct ValueReaderTests {
         #expect(reading(Array("a2345678901234567".utf8)) == .invalid)
         #expect(reading(Array("2x".utf8)) == .invalid)
     }
+
+    @Test("a relay URL is on this machine only when its host is: user information does not make it so")
+    func loopbackRelays() {
+        for url in ["ws://127.0.0.1:7447", "ws://localhost", "ws://[::1]:80/x", "wss://127.9.9.9"] {
+            #expect(NostrReply.isLoopback(url), "\(url)")
+        }
+        for url in [
+            "ws://localhost:1@evil.example", "ws://127.0.0.1.evil.example", "ws://10.0.0.1", "http://localhost",
+        ] {
+            #expect(!NostrReply.isLoopback(url), "\(url)")
+        }
+    }
 }
