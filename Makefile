@@ -105,6 +105,7 @@ bench: setup release corpus
 	./Benchmarks/publish-wide.sh $(PROFFER) .build/release/proffer-vendor 50 5
 	./Benchmarks/inbox-throughput.sh .build/release/proffer-vendor Benchmarks/.build/release/signed-intents 10
 	cd Benchmarks && $(SWIFT) run -c release nostr-crypto
+	./Benchmarks/scan-throughput.sh .build/release/proffer-vendor 1000000
 
 ## fuzz: libFuzzer over the message parser (FUZZ_SECONDS, default 600). Not part of CI.
 FUZZ_SECONDS ?= 600

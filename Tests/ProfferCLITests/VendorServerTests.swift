@@ -319,3 +319,47 @@ struct VendorServerTests {
         #expect(unreachable.stdout.contains("could not be connected to"))
     }
 }
+
+@Suite("proffer-vendor scan")
+struct VendorScanTests {
+    let vendorBinary = ProfferProcess.builtProduct("proffer-vendor")
+
+    @Test("scan finds intents in plain and JSON lines, marks what the catalog answers, and counts what did not parse")
+    func scan() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("scan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let posts = folder.appendingPathComponent("posts.txt")
+        let lines = [
+            "just a post about cameras",
+            "Anyone? #buy camera.mirrorless max:1300EUR in:DE terms:sd-base please",
+            #"{"id":1,"content":"line one\n#fix appliance.dishwasher in:GB by:3d"}"#,
+            ##"{"id":2,"text":"#rent car.van qty:2 in:FR"}"##,
+            "#buy camera max:12,00EUR",
+            "<script>#buy x</script> #buy camera max:100EUR",
+        ]
+        try Data((lines.joined(separator: "\n")).utf8).write(to: posts)
+        let catalog = NostrLessPaths.examples + "/vendors/cameras.json"
+        let plain = try ProfferProcess.run(["scan", posts.path, "--catalog", catalog], executable: vendorBinary)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let shown = plain.stdout.split(separator: "\n")
+        #expect(shown.count == 4, "\(plain.stdout)")
+        #expect(shown[0].contains("answers") && shown[0].hasPrefix("2 "), "\(shown[0])")
+        #expect(plain.stderr.contains("read 6 lines, found 5 intents"), "\(plain.stderr)")
+        #expect(plain.stderr.contains("1 did not parse (bad-money 1)"), "\(plain.stderr)")
+        let json = try ProfferProcess.run(
+            ["scan", "--json", "-"], input: Array(lines.joined(separator: "\n").utf8), executable: vendorBinary)
+        let first = json.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(
+            first == ##"{"line":2,"canonical":"#buy camera.mirrorless max:1300EUR in:DE terms:sd-base","reply":null}"##,
+            "\(first)")
+        let missing = try ProfferProcess.run(["scan", folder.path + "/nope"], executable: vendorBinary)
+        #expect(missing.status == 66 && missing.stderr.contains("cannot read"))
+    }
+}
+
+/// Paths in the repository, from this file's place in it.
+enum NostrLessPaths {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples").path
+}
