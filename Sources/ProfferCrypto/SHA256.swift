@@ -17,6 +17,31 @@ public enum SHA256 {
     public static func hash(_ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { hash($0) } }
 }
 
+/// SHA-256 fed in parts; a copy carries on from where the original stood, so a common prefix is hashed once.
+public struct SHA256Hasher: Sendable {
+    private var state = crypto_hash_sha256_state()
+
+    public init() {
+        Sodium.ensureInitialized()
+        Sodium.check(crypto_hash_sha256_init(&state), "crypto_hash_sha256_init")
+    }
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        bytes.withNonNullPointer { input, count in
+            Sodium.check(crypto_hash_sha256_update(&state, input, UInt64(count)), "crypto_hash_sha256_update")
+        }
+    }
+
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    /// The digest of everything fed so far.
+    public consuming func finalize() -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: SHA256.byteCount)
+        Sodium.check(crypto_hash_sha256_final(&state, &digest), "crypto_hash_sha256_final")
+        return digest
+    }
+}
+
 /// HMAC-SHA256 with a key of any length (RFC 2104), incrementally: NIP-44 keys it with a secret and a public salt.
 /// The state holds the key's pads; finalizing wipes it.
 struct HMACSHA256 {

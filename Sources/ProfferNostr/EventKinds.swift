@@ -45,20 +45,35 @@ public enum NostrKinds {
     }
 
     /// An event signed by `key` whose id has at least `targetBits` leading zero bits (NIP-13), with a `nonce` tag
-    /// committing to that target; it is signed once, after the search.
+    /// committing to that target; it is signed once, after the search. The serialization before the nonce is hashed
+    /// once; each try hashes only the nonce and what follows it.
     public static func mined(
         kind: Int, tags: [[String]], content: String, createdAt: Int64, by key: SchnorrKeyPair, targetBits: Int
     ) -> NostrEvent {
+        // A placeholder no tag or content can hold before it marks where the nonce goes.
+        let placeholder = "\u{1}" + Hex.encode(SecureRandom.bytes(8))
+        let template = NostrJSON.idSerialization(
+            author: key.publicKey, createdAt: createdAt, kind: kind,
+            tags: tags + [["nonce", placeholder, String(targetBits)]], content: content)
+        let marker = Array("\"\\u0001".utf8)
+        let start = (0...(template.count - marker.count)).first {
+            template[$0..<$0 + marker.count].elementsEqual(marker)
+        }!
+        let prefix = Array(template[...start])
+        let suffix = Array(template[(start + 1 + placeholder.utf8.count + 5)...])
+        var common = SHA256Hasher()
+        common.update(prefix)
         var nonce: UInt64 = 0
         while true {
-            let candidate = tags + [["nonce", String(nonce), String(targetBits)]]
-            let id = NostrEvent.eventID(
-                author: key.publicKey, createdAt: createdAt, kind: kind, tags: candidate, content: content)
-            if difficulty(of: id) >= targetBits {
-                return NostrEvent.signed(kind: kind, tags: candidate, content: content, createdAt: createdAt, by: key)
-            }
+            var hasher = common
+            hasher.update(Array(String(nonce).utf8))
+            hasher.update(suffix)
+            if difficulty(of: hasher.finalize()) >= targetBits { break }
             nonce += 1
         }
+        return NostrEvent.signed(
+            kind: kind, tags: tags + [["nonce", String(nonce), String(targetBits)]], content: content,
+            createdAt: createdAt, by: key)
     }
 
     /// The difficulty an event committed to in its `nonce` tag, when its id reaches it; else 0.
