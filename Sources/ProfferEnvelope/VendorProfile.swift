@@ -11,25 +11,49 @@ public struct VendorProfile: Hashable, Sendable {
     public let categories: [String]
     public let ts: String
     public let sig: String
+    /// Where the vendor answers public intents (§6.1), present together or not at all: its secp256k1 x-only key as
+    /// 64 lowercase hex digits, and the 1 to 3 relays where it receives private messages.
+    public let nostr: String?
+    public let relays: [String]?
 
     /// The bytes the self-signature covers.
     public var signingInput: [UInt8] {
         VendorProfile.signingInput(
-            name: name, sign: sign, box: box, terms: terms, categories: categories, ts: ts)
+            name: name, sign: sign, box: box, terms: terms, categories: categories, ts: ts, nostr: nostr,
+            relays: relays)
     }
 
     static func signingInput(
-        name: String, sign: String, box: String, terms: [String], categories: [String], ts: String
+        name: String, sign: String, box: String, terms: [String], categories: [String], ts: String, nostr: String?,
+        relays: [String]?
     ) -> [UInt8] {
-        Array(
-            ("proffer-profile/1\n" + name + "\n" + sign + "\n" + box + "\n" + terms.joined(separator: ",") + "\n"
-                + categories.joined(separator: ",") + "\n" + ts).utf8)
+        var text =
+            "proffer-profile/1\n" + name + "\n" + sign + "\n" + box + "\n" + terms.joined(separator: ",") + "\n"
+            + categories.joined(separator: ",") + "\n" + ts
+        if let nostr, let relays { text += "\n" + nostr + "\n" + relays.joined(separator: ",") }
+        return Array(text.utf8)
+    }
+
+    /// The vendor's Nostr key, when it answers public intents.
+    public var nostrKey: SchnorrPublicKey? { nostr.flatMap { try? SchnorrPublicKey(hex: $0) } }
+
+    /// Whether `relay` may be named in a profile (§6.1): `wss://`, or `ws://` on a loopback address; at most 100
+    /// printable ASCII bytes, no comma.
+    public static func isProfileRelay(_ relay: String) -> Bool {
+        let bytes = Array(relay.utf8)
+        guard (1...100).contains(bytes.count), bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != 0x2C }) else {
+            return false
+        }
+        if relay.hasPrefix("wss://") { return bytes.count > 6 }
+        return relay.hasPrefix("ws://") && bytes.count > 5 && NostrReply.isLoopback(relay)
     }
 
     /// A profile for `signer` and `boxKey`, self-signed now.
+    ///
+    /// - Parameter nostr: The vendor's Nostr key and relays (§6.1), when it answers public intents.
     public static func signed(
         name: String, signer: SigningKeyPair, boxKey: BoxPublicKey, terms: [TermsID], categories: [IntentCategory],
-        at time: Timestamp = .now
+        nostr: (key: SchnorrPublicKey, relays: [String])? = nil, at time: Timestamp = .now
     ) -> VendorProfile {
         let sign = Base64URL.encode(signer.publicKey.bytes)
         let box = Base64URL.encode(boxKey.bytes)
@@ -38,9 +62,12 @@ public struct VendorProfile: Hashable, Sendable {
         let ts = time.description
         let sig = Base64URL.encode(
             signer.signature(
-                for: signingInput(name: name, sign: sign, box: box, terms: termIDs, categories: prefixes, ts: ts)))
+                for: signingInput(
+                    name: name, sign: sign, box: box, terms: termIDs, categories: prefixes, ts: ts,
+                    nostr: nostr?.key.hex, relays: nostr?.relays)))
         return VendorProfile(
-            name: name, sign: sign, box: box, terms: termIDs, categories: prefixes, ts: ts, sig: sig)
+            name: name, sign: sign, box: box, terms: termIDs, categories: prefixes, ts: ts, sig: sig,
+            nostr: nostr?.key.hex, relays: nostr?.relays)
     }
 
     /// The vendor's signing key.
@@ -72,7 +99,16 @@ public struct VendorProfile: Hashable, Sendable {
             if index > 0 { writer.append(utf8: ",") }
             writer.appendJSONString(category)
         }
-        writer.append(utf8: "],\"ts\":\"" + ts + "\",\"sig\":\"" + sig + "\"}")
+        writer.append(utf8: "]")
+        if let nostr, let relays {
+            writer.append(utf8: ",\"nostr\":\"" + nostr + "\",\"relays\":[")
+            for (index, relay) in relays.enumerated() {
+                if index > 0 { writer.append(utf8: ",") }
+                writer.appendJSONString(relay)
+            }
+            writer.append(utf8: "]")
+        }
+        writer.append(utf8: ",\"ts\":\"" + ts + "\",\"sig\":\"" + sig + "\"}")
         return Array(writer.bytes)
     }
 
@@ -89,8 +125,11 @@ public struct VendorProfile: Hashable, Sendable {
             throw refuse("is not valid JSON (\(error))")
         }
         guard case .object(let members) = value else { throw refuse("is not a JSON object") }
-        let expected: Set<String> = ["proffer", "name", "sign", "box", "terms", "categories", "ts", "sig"]
         let byName = Dictionary(members, uniquingKeysWith: { first, _ in first })
+        // `nostr` and `relays` come together or not at all (§6.1).
+        let base: Set<String> = ["proffer", "name", "sign", "box", "terms", "categories", "ts", "sig"]
+        let answersPublicIntents = byName["nostr"] != nil || byName["relays"] != nil
+        let expected = answersPublicIntents ? base.union(["nostr", "relays"]) : base
         guard Set(byName.keys) == expected else {
             let missing = expected.subtracting(byName.keys).sorted()
             let extra = Set(byName.keys).subtracting(expected).sorted()
@@ -145,8 +184,26 @@ public struct VendorProfile: Hashable, Sendable {
         guard let signature = Base64URL.decode(sig), signature.count == SigningKeyPair.signatureByteCount else {
             throw refuse("signature is not base64url of 64 bytes")
         }
+        var nostr: String?
+        var relays: [String]?
+        if answersPublicIntents {
+            let key = try text("nostr")
+            guard key.utf8.count == 64,
+                key.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+                (try? SchnorrPublicKey(hex: key)) != nil
+            else { throw refuse("nostr key is not 64 lowercase hex digits of a secp256k1 key") }
+            let named = try list("relays")
+            guard (1...3).contains(named.count), named.allSatisfy(VendorProfile.isProfileRelay),
+                Set(named).count == named.count
+            else {
+                throw refuse(
+                    "relays must be 1 to 3 distinct wss:// URLs (ws:// only on a loopback address), without commas")
+            }
+            (nostr, relays) = (key, named)
+        }
         let profile = VendorProfile(
-            name: name, sign: sign, box: box, terms: terms, categories: categories, ts: ts, sig: sig)
+            name: name, sign: sign, box: box, terms: terms, categories: categories, ts: ts, sig: sig, nostr: nostr,
+            relays: relays)
         guard profile.signingKey.isValidSignature(signature, for: profile.signingInput) else {
             throw refuse("self-signature does not verify: it was altered or not signed by its own key")
         }

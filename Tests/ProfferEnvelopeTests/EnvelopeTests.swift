@@ -246,6 +246,44 @@ struct BuildingBlockTests {
         }
     }
 
+    @Test("a profile naming a Nostr key and relays (spec 6.1) signs them too; they come together, well formed")
+    func nostrProfiles() throws {
+        let signer = try SigningKeyPair.generate()
+        let nostr = try SchnorrKeyPair.generate().publicKey
+        let profile = VendorProfile.signed(
+            name: "Lumen Cameras", signer: signer, boxKey: try BoxKeyPair.generate().publicKey,
+            terms: [TermsID("sd-base")!], categories: [IntentCategory("camera")!],
+            nostr: (nostr, ["wss://relay.example", "ws://127.0.0.1:7447"]))
+        let json = String(decoding: profile.jsonBytes, as: UTF8.self)
+        let read = try VendorProfile.verified(json: Array(json.utf8))
+        #expect(read == profile && read.nostrKey == nostr && read.relays?.count == 2)
+        // The signing input continues with the key and the relays: changing either breaks the signature.
+        #expect(
+            String(decoding: profile.signingInput, as: UTF8.self).hasSuffix(
+                "\n\(nostr.hex)\nwss://relay.example,ws://127.0.0.1:7447"))
+        let other = try SchnorrKeyPair.generate().publicKey.hex
+        for (from, to) in [(nostr.hex, other), ("wss://relay.example", "wss://relay.exampla")] {
+            #expect(throws: ProtocolError.self) {
+                try VendorProfile.verified(json: Array(json.replacingOccurrences(of: from, with: to).utf8))
+            }
+        }
+        func refused(_ relays: [String]) -> Bool {
+            let signed = VendorProfile.signed(
+                name: "x", signer: signer, boxKey: profile.boxKey, terms: [], categories: [], nostr: (nostr, relays))
+            return (try? VendorProfile.verified(json: signed.jsonBytes)) == nil
+        }
+        #expect(refused([]))
+        #expect(refused(["wss://a.example", "wss://b.example", "wss://c.example", "wss://d.example"]))
+        #expect(refused(["ws://relay.example"]), "plain ws:// off loopback")
+        #expect(refused(["wss://a.example,wss://b.example"]), "a comma would confuse the signing input")
+        #expect(refused(["wss://a.example", "wss://a.example"]))
+        #expect(!refused(["wss://a.example"]))
+        // One without the other is refused.
+        let lone = json.replacingOccurrences(of: #","relays":["wss://relay.example","ws://127.0.0.1:7447"]"#, with: "")
+        #expect(lone != json)
+        #expect(throws: ProtocolError.self) { try VendorProfile.verified(json: Array(lone.utf8)) }
+    }
+
     @Test("pairwise identities differ per vendor and per persona, and are stable")
     func pairwise() throws {
         let seed = try SymmetricKey.random()
