@@ -298,4 +298,17 @@ struct BuildingBlockTests {
             identitySeed: try SymmetricKey.random(), persona: "default", vendorLabel: "label-a")
         #expect(a.publicKey != otherVault.publicKey)
     }
+
+    @Test("cast keys: one per public intent, the same from the same seed, and no vault's pairwise key")
+    func castKeys() throws {
+        let seed = try SymmetricKey.random()
+        let first = CastKey.keyPair(identitySeed: seed, publicID: MessageID("k7f3q2ab")!)
+        let again = CastKey.keyPair(identitySeed: seed, publicID: MessageID("k7f3q2ab")!)
+        let second = CastKey.keyPair(identitySeed: seed, publicID: MessageID("k7f3q2ac")!)
+        let elsewhere = CastKey.keyPair(identitySeed: try SymmetricKey.random(), publicID: MessageID("k7f3q2ab")!)
+        #expect(first.publicKey == again.publicKey)
+        #expect(first.publicKey != second.publicKey && first.publicKey != elsewhere.publicKey)
+        let message = Array("id".utf8)
+        #expect(again.publicKey.isValidSignature(first.signature(for: message), for: message))
+    }
 }
