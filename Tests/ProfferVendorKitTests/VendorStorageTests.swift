@@ -54,6 +54,21 @@ struct VendorStorageTests {
         #expect(late.status == 422, "the offer was withdrawn with its intent")
     }
 
+    @Test("the vendor's Nostr key is made on first run, 0600 beside the others, and the same on every later run")
+    func nostrKey() throws {
+        let folder = "/tmp/proffer-keys-\(getpid())-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try VendorKeys.loadOrCreate(in: folder)
+        let again = try VendorKeys.loadOrCreate(in: folder)
+        #expect(first.nostr.publicKey == again.nostr.publicKey)
+        var status = stat()
+        #expect(stat(folder + "/nostr.key", &status) == 0 && status.st_mode & 0o777 == 0o600)
+        // A key file that is no secp256k1 secret is refused, not replaced.
+        try Data(repeating: 0xFF, count: 32).write(to: URL(fileURLWithPath: folder + "/nostr.key"))
+        chmod(folder + "/nostr.key", 0o600)
+        #expect(throws: VendorStoreError.self) { try VendorKeys.loadOrCreate(in: folder) }
+    }
+
     @Test("the offers of one intent share their first 25 bits and differ after; random bits differ between intents")
     func offerIDsSharePrefix() {
         for count in [1, 2, 5] {
