@@ -142,6 +142,7 @@ let package = Package(
             name: "ProfferAgentTests",
             dependencies: [
                 "ProfferTestSupport", "ProfferAgent", "ProfferVendorKit", "ProfferEnvelope", "ProfferVault",
+                "ProfferNostr",
                 "ProfferWire", "ProfferCrypto", .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

@@ -8,6 +8,8 @@ public enum NostrKinds {
     public static let privateMessageRelays = 10050
     public static let applicationData = 30078
     public static let authentication = 22242
+    /// The `d` tag of a vendor's profile event (kind 30078, PROTOCOL.md §6.1).
+    public static let profileIdentifier = "proffer-profile"
 
     /// A NIP-09 request that relays delete `eventID` (of `kind`), signed by its author.
     public static func deletion(of eventID: String, kind: Int, by key: SchnorrKeyPair, at createdAt: Int64)
@@ -24,6 +26,15 @@ public enum NostrKinds {
         NostrEvent.signed(
             kind: authentication, tags: [["relay", relay], ["challenge", challenge]], content: "",
             createdAt: createdAt, by: key)
+    }
+
+    /// A NIP-78 kind-30078 application-data event, addressed by `identifier` (its `d` tag): the latest one of a key
+    /// and identifier replaces the others.
+    public static func applicationData(identifier: String, content: String, by key: SchnorrKeyPair, at createdAt: Int64)
+        -> NostrEvent
+    {
+        NostrEvent.signed(
+            kind: applicationData, tags: [["d", identifier]], content: content, createdAt: createdAt, by: key)
     }
 
     /// A NIP-17 kind-10050 list of the relays where `key` reads its private messages.

@@ -133,7 +133,7 @@ struct GiftWrapTests {
             ),
             (
                 "from the future",
-                GiftWrap.rumor("x", from: sender.publicKey, to: recipient.publicKey, createdAt: now + 301)
+                GiftWrap.rumor("x", from: sender.publicKey, to: recipient.publicKey, createdAt: now + 3600)
             ),
             (
                 "over 4 KiB",
@@ -145,6 +145,15 @@ struct GiftWrapTests {
             #expect(throws: NostrError.self, "\(why)") {
                 try GiftWrap.open(try forged(rumor: bad, sealedBy: sender), with: recipient, now: now)
             }
+        }
+        // The 300 s allowance, exactly, against one reading of the clock.
+        let moment = now
+        let justInside = GiftWrap.rumor("x", from: sender.publicKey, to: recipient.publicKey, createdAt: moment + 300)
+        let justOutside = GiftWrap.rumor("x", from: sender.publicKey, to: recipient.publicKey, createdAt: moment + 301)
+        #expect(
+            (try? GiftWrap.open(try forged(rumor: justInside, sealedBy: sender), with: recipient, now: moment)) != nil)
+        #expect(throws: NostrError.self) {
+            try GiftWrap.open(try forged(rumor: justOutside, sealedBy: sender), with: recipient, now: moment)
         }
         // A rumor whose id is not the hash of its contents.
         let wrongID = NostrEvent(
