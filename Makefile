@@ -106,6 +106,7 @@ bench: setup release corpus
 	./Benchmarks/inbox-throughput.sh .build/release/proffer-vendor Benchmarks/.build/release/signed-intents 10
 	cd Benchmarks && $(SWIFT) run -c release nostr-crypto
 	./Benchmarks/scan-throughput.sh .build/release/proffer-vendor 1000000
+	./Benchmarks/parser-compare.sh
 
 ## fuzz: libFuzzer over the message parser (FUZZ_SECONDS, default 600). Not part of CI.
 FUZZ_SECONDS ?= 600
