@@ -97,7 +97,9 @@ public final class Agent: Sendable {
             categories: profile.categories.compactMap(IntentCategory.init), profileName: profileName,
             allowsHTTP: allowHTTP && !VendorEndpoint.isLoopback(URLComponents(string: url)?.host ?? ""),
             profileTime: profile.ts)
-        try vault.addVendor(vendor)
+        var pinned = vendor
+        (pinned.nostrKey, pinned.relays) = (profile.nostrKey, profile.relays)
+        try vault.addVendor(pinned)
         return try vault.vendor(named: vendor.name)
     }
 
@@ -146,6 +148,7 @@ public final class Agent: Sendable {
         repinned.categories = profile.categories.compactMap(IntentCategory.init)
         repinned.profileName = VendorText.clean(profile.name)
         repinned.profileTime = profile.ts
+        (repinned.nostrKey, repinned.relays) = (profile.nostrKey, profile.relays)
         repinned.keyChange = nil
         try vault.updateVendor(repinned)
     }
@@ -219,6 +222,9 @@ public final class Agent: Sendable {
         }
         if let pinnedBox = vendor.boxKey, profile.boxKey != pinnedBox {
             return "presents another key for sealed data than the pinned one"
+        }
+        if let pinnedNostr = vendor.nostrKey, profile.nostrKey != pinnedNostr {
+            return "presents another Nostr key than the pinned one (or none)"
         }
         if let pinnedTime = vendor.profileTime.flatMap(Timestamp.init), let time = Timestamp(profile.ts),
             time < pinnedTime

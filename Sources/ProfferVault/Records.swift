@@ -204,6 +204,10 @@ public struct Vendor: Hashable, Sendable {
     /// The last time the vendor presented other keys than the pinned ones (or an older profile), until the person
     /// re-pins: nothing is sent to it meanwhile.
     public var keyChange: PresentedKeyChange?
+    /// The vendor's Nostr key and relays (PROTOCOL.md §6.1), pinned with its other keys when its profile names them:
+    /// private messages about public intents from this key are this vendor's.
+    public var nostrKey: SchnorrPublicKey?
+    public var relays: [String]?
 
     public init(
         name: String, baseURL: String, signingKey: SigningPublicKey? = nil, boxKey: BoxPublicKey? = nil,
@@ -499,7 +503,7 @@ extension StoredOffer: Codable {
 extension Vendor: Codable {
     private enum CodingKeys: String, CodingKey {
         case name, baseURL, signingKey, boxKey, terms, categories, addedAt, profileName, identityLabel, allowsHTTP
-        case profileTime, notes, keyChange
+        case profileTime, notes, keyChange, nostrKey, relays
     }
 
     public init(from decoder: any Decoder) throws {
@@ -517,6 +521,14 @@ extension Vendor: Codable {
         profileTime = try container.decodeIfPresent(String.self, forKey: .profileTime)
         notes = try container.decodeIfPresent([VendorNote].self, forKey: .notes)
         keyChange = try container.decodeIfPresent(PresentedKeyChange.self, forKey: .keyChange)
+        if let hex = try container.decodeIfPresent(String.self, forKey: .nostrKey) {
+            guard let key = try? SchnorrPublicKey(hex: hex) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .nostrKey, in: container, debugDescription: "not a secp256k1 key")
+            }
+            nostrKey = key
+        }
+        relays = try container.decodeIfPresent([String].self, forKey: .relays)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -534,6 +546,8 @@ extension Vendor: Codable {
         try container.encodeIfPresent(profileTime, forKey: .profileTime)
         try container.encodeIfPresent(notes, forKey: .notes)
         try container.encodeIfPresent(keyChange, forKey: .keyChange)
+        try container.encodeIfPresent(nostrKey?.hex, forKey: .nostrKey)
+        try container.encodeIfPresent(relays, forKey: .relays)
     }
 
     private static func decodeKey<Key>(

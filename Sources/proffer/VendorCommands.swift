@@ -31,6 +31,9 @@ struct VendorCommand: ParsableCommand {
         let categories: [String]
         let added: Date
         let profileTime: String?
+        /// Where it answers public intents: its Nostr key (npub) and relays, when its profile names them.
+        let nostr: String?
+        let relays: [String]?
 
         init(_ vendor: Vendor) {
             (name, profileName, url, transport) = (
@@ -40,6 +43,8 @@ struct VendorCommand: ParsableCommand {
             terms = vendor.terms.map(\.description)
             categories = vendor.categories.map(\.description)
             (added, profileTime) = (vendor.addedAt, vendor.profileTime)
+            nostr = vendor.nostrKey.map { Bech32.encode(prefix: "npub", data: $0.bytes) }
+            relays = vendor.relays
         }
     }
 
@@ -271,6 +276,8 @@ struct VendorCommand: ParsableCommand {
                         ["terms", vendor.terms.map(\.description).joined(separator: ",")],
                         ["categories", vendor.categories.map(\.description).joined(separator: ",")],
                         ["offered in", offeredIn.isEmpty ? "-" : offeredIn.joined(separator: ",")],
+                        ["nostr", report.vendor?.nostr ?? "-"],
+                        ["relays", vendor.relays?.joined(separator: ", ") ?? "-"],
                         ["added", vendor.addedAt.shortText],
                         ["record", report.record.summary],
                     ] + (vendor.keyChange.map { [["key change", "\($0.at.shortText): \($0.what)"]] } ?? []))
