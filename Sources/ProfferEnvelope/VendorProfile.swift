@@ -37,17 +37,6 @@ public struct VendorProfile: Hashable, Sendable {
     /// The vendor's Nostr key, when it answers public intents.
     public var nostrKey: SchnorrPublicKey? { nostr.flatMap { try? SchnorrPublicKey(hex: $0) } }
 
-    /// Whether `relay` may be named in a profile (§6.1): `wss://`, or `ws://` on a loopback address; at most 100
-    /// printable ASCII bytes, no comma.
-    public static func isProfileRelay(_ relay: String) -> Bool {
-        let bytes = Array(relay.utf8)
-        guard (1...100).contains(bytes.count), bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != 0x2C }) else {
-            return false
-        }
-        if relay.hasPrefix("wss://") { return bytes.count > 6 }
-        return relay.hasPrefix("ws://") && bytes.count > 5 && NostrReply.isLoopback(relay)
-    }
-
     /// A profile for `signer` and `boxKey`, self-signed now.
     ///
     /// - Parameter nostr: The vendor's Nostr key and relays (§6.1), when it answers public intents.
@@ -193,7 +182,7 @@ public struct VendorProfile: Hashable, Sendable {
                 (try? SchnorrPublicKey(hex: key)) != nil
             else { throw refuse("nostr key is not 64 lowercase hex digits of a secp256k1 key") }
             let named = try list("relays")
-            guard (1...3).contains(named.count), named.allSatisfy(VendorProfile.isProfileRelay),
+            guard (1...3).contains(named.count), named.allSatisfy(NostrReply.isUsableRelay),
                 Set(named).count == named.count
             else {
                 throw refuse(

@@ -41,6 +41,7 @@ public enum AgentSetting: String, CaseIterable, Sendable {
     case defaultCurrency = "currency.default"
     case publishTimeout = "publish.timeout"
     case forgetAfter = "forget.after"
+    case nostrRelays = "nostr.relays"
 
     /// What the setting does and how its value is written, for `--help`.
     public var summary: String {
@@ -54,11 +55,14 @@ public enum AgentSetting: String, CaseIterable, Sendable {
         case .forgetAfter:
             "how long a vendor may hold your data before `proffer due` asks you to have it forgotten, such as 90d or "
                 + "12w (days or weeks), for the whole vault"
+        case .nostrRelays:
+            "1 to 3 Nostr relays, comma-separated, where public intents are cast and their answers read: wss:// URLs "
+                + "(ws:// only to this machine), the same for every intent so the choice links none; for the whole vault"
         }
     }
 
     /// Whether the setting applies to the whole vault rather than to one persona.
-    public var isVaultWide: Bool { self == .publishTimeout || self == .forgetAfter }
+    public var isVaultWide: Bool { self == .publishTimeout || self == .forgetAfter || self == .nostrRelays }
 
     /// A valid value one typo away from `value`, for the settings whose values come from a registry.
     func nearestValid(to value: String) -> String? {
@@ -95,6 +99,14 @@ public enum AgentSetting: String, CaseIterable, Sendable {
         case .forgetAfter:
             guard let span = TimeSpan(value), span.unit == .days || span.unit == .weeks else { return nil }
             return span.description
+        case .nostrRelays:
+            let relays = value.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0).trimmingCharacters(in: .whitespaces)
+            }
+            guard (1...3).contains(relays.count), relays.allSatisfy(NostrReply.isUsableRelay),
+                Set(relays).count == relays.count
+            else { return nil }
+            return relays.joined(separator: ",")
         }
     }
 }

@@ -89,6 +89,17 @@ public struct NostrReply: Hashable, Sendable, CustomStringConvertible, LosslessS
         return warnings
     }
 
+    /// Whether a relay may be named where answers go or a vendor receives (§6.1, §6.2): `wss://`, or `ws://` to a
+    /// loopback address; at most 100 printable ASCII bytes, and no comma (lists of relays are comma-separated).
+    public static func isUsableRelay(_ relay: String) -> Bool {
+        let bytes = Array(relay.utf8)
+        guard (1...maximumRelayBytes).contains(bytes.count),
+            bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != 0x2C })
+        else { return false }
+        if relay.hasPrefix("wss://") { return bytes.count > 6 }
+        return relay.hasPrefix("ws://") && bytes.count > 5 && isLoopback(relay)
+    }
+
     /// Whether a `ws://` or `wss://` URL's host is a loopback address or `localhost`.
     public static func isLoopback(_ url: String) -> Bool {
         let rest: Substring

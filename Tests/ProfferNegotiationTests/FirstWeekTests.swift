@@ -122,6 +122,17 @@ struct FirstWeekTests {
         #expect(glued.stderr.contains("did you mean the field max:?"), "\(glued.stderr)")
         let kingdom = try await person.run("intent", "new", "#buy camera max:900EUR in:UK")
         #expect(kingdom.status == 65 && kingdom.stderr.contains("the United Kingdom is GB"), "\(kingdom.stderr)")
+        // The relays public intents are cast to: 1 to 3, wss:// or ws:// to this machine, the same for every intent.
+        try await person.expectSuccess("pref", "set", "nostr.relays", "wss://relay.example, ws://127.0.0.1:7447")
+        let relays = try await person.expectSuccess("pref", "list")
+        #expect(relays.stdout.contains("wss://relay.example,ws://127.0.0.1:7447"), "\(relays.stdout)")
+        for bad in [
+            "ws://relay.example", "https://relay.example", "wss://a.example,wss://a.example", "",
+            "wss://a.example,wss://b.example,wss://c.example,wss://d.example",
+        ] {
+            let refused = try await person.run("pref", "set", "nostr.relays", bad)
+            #expect(refused.status != 0 && refused.stderr.contains("1 to 3 Nostr relays"), "\(bad): \(refused.stderr)")
+        }
         let terms = try await person.run("pref", "set", "terms.default", "sd-basic")
         #expect(terms.status != 0 && terms.stderr.contains("did you mean sd-base?"), "\(terms.stderr)")
         let change = try await person.run("passphrase", "change")
