@@ -125,12 +125,6 @@ public struct NostrReply: Hashable, Sendable, CustomStringConvertible, LosslessS
         return octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
-    /// The key as 64 lowercase hex digits, as Nostr events write it.
-    public var publicKeyHex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: publicKey.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
-    }
-
     static func parse(_ bytes: Bytes, _ range: Range<Int>) -> Result<NostrReply, Failure> {
         let scheme = Array("nostr:".utf8)
         guard range.count > scheme.count,

@@ -16,7 +16,8 @@ public final class BackgroundServer: Sendable {
         readyWithin: Duration = .seconds(60)
     ) async throws {
         (self.port, self.logPath) = (port, logPath)
-        let child = try BackgroundServer.spawn(program, arguments, logPath: logPath, workingFolder: workingFolder)
+        let child = try BackgroundServer.spawn(
+            ["/usr/bin/env", "-C", workingFolder, program] + arguments, outputPath: logPath)
         processGroup = child
         _ = BackgroundServer.running.withLock { $0.insert(child) }
         BackgroundServer.installExitHandler()
@@ -42,33 +43,34 @@ public final class BackgroundServer: Sendable {
     public static func run(_ program: String, _ arguments: [String], logPath: String, workingFolder: String = "/")
         async throws -> Int32
     {
-        let child = try spawn(program, arguments, logPath: logPath, workingFolder: workingFolder)
+        let child = try spawn(["/usr/bin/env", "-C", workingFolder, program] + arguments, outputPath: logPath)
         var status: Int32 = 0
         while waitpid(child, &status, WNOHANG) == 0 { try await Task.sleep(for: .milliseconds(50)) }
         return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : -1
     }
 
-    private static func spawn(_ program: String, _ arguments: [String], logPath: String, workingFolder: String) throws
-        -> pid_t
-    {
-        let argv = ["/usr/bin/env", "-C", workingFolder, program] + arguments
+    /// Spawns `argv` (its first element a path), with standard input from /dev/null and both outputs in
+    /// `outputPath`; in a process group of its own unless `ownGroup` is false.
+    static func spawn(_ argv: [String], outputPath: String, ownGroup: Bool = true) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
+        if ownGroup {
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { for argument in cArguments { free(argument) } }
         var child: pid_t = 0
         let spawned = posix_spawn(&child, argv[0], &actions, &attributes, &cArguments, environ)
         guard spawned == 0 else {
-            throw ServerError("cannot run \(program): \(String(cString: strerror(spawned)))")
+            throw ServerError("cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
         }
         return child
     }

@@ -123,19 +123,8 @@ public final class ThrowawayPostgres: Sendable {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("proffer-pg-output-\(UUID())")
             .path
         defer { unlink(outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cArguments = argv.map { strdup($0) } + [nil]
-        defer { for argument in cArguments { free(argument) } }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, argv[0], &actions, nil, &cArguments, environ)
-        guard spawned == 0 else {
-            throw ClusterError("cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
-        }
+        // In the tests' process group: the server `pg_ctl start` leaves is stopped by `pg_ctl stop`, not by signal.
+        let child = try BackgroundServer.spawn(argv, outputPath: outputPath, ownGroup: false)
         var status: Int32 = 0
         while waitpid(child, &status, 0) < 0 && errno == EINTR {}
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
