@@ -39,6 +39,14 @@ public enum CounterOutcome: Sendable {
 public typealias WithdrawOutcome = (vendor: String, error: AgentError?)
 
 extension Agent {
+    /// The vendors of `outcomes` a later withdraw should try again: those not told, and still in the vault (a removed
+    /// vendor cannot be told later either).
+    public static func untold(_ outcomes: [WithdrawOutcome]) -> [String] {
+        outcomes.filter { $0.error != nil && RemovedName.original(in: $0.vendor) == nil }.map(\.vendor)
+    }
+}
+
+extension Agent {
     /// Checks that an offer can still be acted on: open, not expired.
     func requireOpen(_ offer: StoredOffer) throws {
         guard offer.state == .open else {
@@ -490,9 +498,7 @@ extension Agent {
             return outcomes.sorted { $0.vendor < $1.vendor }
         }
         try vault.updateIntent(id: intent.id.description) { stored in
-            // A removed vendor cannot be told later either: only vendors still in the vault are tried again.
-            stored.untold = outcomes.filter { $0.error != nil && RemovedName.original(in: $0.vendor) == nil }.map(
-                \.vendor)
+            stored.untold = Agent.untold(outcomes)
         }
         return outcomes
     }

@@ -258,11 +258,10 @@ struct IntentCommand: ParsableCommand {
             let outcomes = try await agent.withdraw(intentID: id, timeout: network.duration(vault: agent.vault))
             standardOutput.write(line: "withdrew intent \(try agent.vault.intent(id: id).id)")
             printTable(["VENDOR", "TOLD"], outcomes.map { [$0.vendor, $0.error.map { "no: \($0)" } ?? "yes"] })
-            let untold = outcomes.filter { $0.error != nil && RemovedName.original(in: $0.vendor) == nil }
+            let untold = Agent.untold(outcomes)
             if !untold.isEmpty {
                 standardOutput.write(
-                    line: "run `proffer intent withdraw \(id)` again later to tell "
-                        + untold.map(\.vendor).joined(separator: ", "))
+                    line: "run `proffer intent withdraw \(id)` again later to tell " + untold.joined(separator: ", "))
                 throw ExitCode(69)
             }
         }
