@@ -409,6 +409,14 @@ public struct StoredDeal: Codable, Hashable, Sendable {
     }
 }
 
+extension Vendor {
+    /// The categories of the intents this vendor made offers for: the vocabulary it answers, learned from its answers.
+    public func categoriesOffered(offers: [StoredOffer], intents: [StoredIntent]) -> Set<IntentCategory> {
+        let answered = Set(offers.filter { $0.isFrom(self) }.map(\.intentID))
+        return Set(intents.filter { answered.contains($0.id) }.compactMap(\.message.category))
+    }
+}
+
 extension StoredOffer {
     /// Whether `vendor` sent this offer: by its identity label, or, for offers stored before labels, by its name,
     /// received since the vendor was added (a vendor added under a freed name sent none of the older offers).

@@ -82,12 +82,9 @@ struct VendorCommand: ParsableCommand {
 
         /// The categories served, sorted, each with its vendors and the subcategories offered in within it.
         static func rows(vendors: [Vendor], offers: [StoredOffer], intents: [StoredIntent]) -> [Row] {
-            let categoryOfIntent = Dictionary(
-                intents.compactMap { intent in intent.message.category.map { (intent.id, $0) } },
-                uniquingKeysWith: { first, _ in first })
             var served: [String: (category: IntentCategory, vendors: Set<String>, offeredIn: Set<String>)] = [:]
             for vendor in vendors {
-                let offeredIn = offers.filter { $0.isFrom(vendor) }.compactMap { categoryOfIntent[$0.intentID] }
+                let offeredIn = vendor.categoriesOffered(offers: offers, intents: intents)
                 for category in vendor.categories {
                     var entry = served[category.description] ?? (category, [], [])
                     entry.vendors.insert(vendor.name)
@@ -261,11 +258,10 @@ struct VendorCommand: ParsableCommand {
                 earlierVendorDeals: earlier.map(DealLine.init))
             if json { return try printJSON(report) }
             if let vendor {
-                // The subcategories it has made offers in: the vocabulary it answers, learned from its answers.
-                let offeredIntents = Set(facts.offers.filter { $0.isFrom(vendor) }.map(\.intentID))
-                let offeredIn = Set(
-                    facts.intents.filter { offeredIntents.contains($0.id) }.compactMap(\.message.category?.description)
-                ).sorted()
+                let offeredIn = vendor.categoriesOffered(offers: facts.offers, intents: facts.intents).map(
+                    \.description
+                )
+                .sorted()
                 printTable(
                     ["FIELD", "VALUE"],
                     [
