@@ -37,7 +37,8 @@ extension Vault {
         }
         try write { transaction in
             var persona = try fetchPersona(old, in: transaction.reader)
-            let oldName = persona.record.name
+            let before = persona.record
+            let oldName = before.name
             if old.lowercased() != new.lowercased(),
                 try transaction.reader.one(Persona.named(new)) != nil
             {
@@ -56,9 +57,8 @@ extension Vault {
                 try transaction.update(intent)
             }
             // Only this persona's deals: one of a persona removed before, of the same name, keeps its own.
-            let label = persona.record.keyLabel
             for var deal in try transaction.reader.all(StoredDeal.self).records
-            where deal.record.persona == oldName && (deal.record.personaLabel ?? label) == label {
+            where deal.record.wasMade(by: before) {
                 deal.record.persona = new
                 try transaction.update(deal)
             }
@@ -119,9 +119,7 @@ extension Vault {
                 try transaction.update(intent)
             }
             for var deal in try transaction.reader.all(StoredDeal.self).records
-            where deal.record.persona == persona.record.name
-                && (deal.record.personaLabel ?? persona.record.keyLabel) == persona.record.keyLabel
-            {
+            where deal.record.wasMade(by: persona.record) {
                 deal.record.persona = removed
                 try transaction.update(deal)
             }

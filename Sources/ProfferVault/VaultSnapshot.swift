@@ -47,4 +47,10 @@ extension StoredDeal {
         vendor.name.lowercased() == self.vendor.lowercased()
             && (vendorLabel == nil || vendorLabel == vendor.identityLabel)
     }
+
+    /// Whether the deal was made by this persona: one removed before, whose name this persona took, is another party.
+    /// Deals from before labels trust the name.
+    public func wasMade(by persona: Persona) -> Bool {
+        self.persona == persona.name && (personaLabel ?? persona.keyLabel) == persona.keyLabel
+    }
 }
