@@ -21,6 +21,11 @@ public struct InboundMessage: Sendable {
     public let replayUntil: Int64
     /// Signs the inbox's replies to this message as its transport sends them.
     public let replies: any ReplySigner
+    /// Whether an intent received before is answered again with its offers (over HTTP, where a lost answer is
+    /// recovered by sending again); a public intent is answered once, however many relays and instances read it.
+    public var answersRepeats = true
+    /// How many open intents the sender may have here (§6.4: one per cast key for public intents).
+    public var intentQuota = VendorLimits.openIntentsPerSender
 
     public init(
         sender: Data, message: Message, canonical: String, sealedData: [UInt8]?, receivedAt: Timestamp,

@@ -1,6 +1,7 @@
 import Foundation
 import ProfferCrypto
 import ProfferEnvelope
+import ProfferNostr
 import ProfferWire
 
 // PROTOCOL.md §3–4 over HTTP: envelopes verified into the inbox's one form, replies signed back into envelopes.
@@ -76,10 +77,16 @@ struct EnvelopeReplies: ReplySigner {
 /// without its sealed data, with a digest of that data, for a forget.
 enum KeptEvidence {
     static func message(of evidence: String) -> String? {
-        try? Envelope.decode(json: Array(evidence.utf8)).envelope.msg
+        if let kept = NostrEvidence(json: evidence) { return kept.canonical }
+        return try? Envelope.decode(json: Array(evidence.utf8)).envelope.msg
     }
 
     static func strippedOfData(_ evidence: String) -> (stripped: String, digest: String)? {
+        if NostrEvidence.isEvidence(evidence) {
+            guard let kept = NostrEvidence(json: evidence) else { return nil }
+            let digest = kept.sealedData.map { Base64URL.encode(KeyedHash.digest(Array(Base64URL.encode($0).utf8))) }
+            return (kept.withoutData.json, digest ?? "")
+        }
         guard let original = try? Envelope.decode(json: Array(evidence.utf8)).envelope else { return nil }
         let digest = original.data.map { Base64URL.encode(KeyedHash.digest(Array($0.utf8))) } ?? ""
         return (original.removingData().json, digest)

@@ -23,8 +23,10 @@ public final class VendorInbox: Service {
     /// - Parameter replayWindow: The in-memory window, a fast first check before the records' durable one. The
     ///   default forgets its oldest pairs when full rather than refusing everyone: the records still catch every
     ///   replay, so a flood from fresh keys cannot make the vendor busy for others.
+    /// - Parameter relays: Where the vendor receives private messages, when it answers public intents (§6.1): its
+    ///   profile then names its Nostr key and these relays.
     public init(
-        catalog: Catalog, keys: VendorKeys, records: any VendorRecords,
+        catalog: Catalog, keys: VendorKeys, records: any VendorRecords, relays: [String] = [],
         replayWindow: ReplayWindow = ReplayWindow(whenFull: .forgetOldest),
         logger: Logger = Logger(label: "proffer-vendor")
     ) {
@@ -34,14 +36,15 @@ public final class VendorInbox: Service {
         self.records = records
         self.committer = IntentCommitter(records: records)
         self.verifier = EnvelopeVerifier(recipient: keys.signing.publicKey, replayWindow: replayWindow)
-        self.profile = VendorInbox.profile(catalog: catalog, keys: keys)
+        self.profile = VendorInbox.profile(catalog: catalog, keys: keys, relays: relays)
     }
 
-    /// The signed profile a vendor with these keys serves for this catalog.
-    public static func profile(catalog: Catalog, keys: VendorKeys) -> VendorProfile {
+    /// The signed profile a vendor with these keys serves for this catalog, naming its Nostr key and `relays` when
+    /// it answers public intents there.
+    public static func profile(catalog: Catalog, keys: VendorKeys, relays: [String] = []) -> VendorProfile {
         VendorProfile.signed(
             name: catalog.name, signer: keys.signing, boxKey: keys.box.publicKey, terms: catalog.terms,
-            categories: catalog.categories)
+            categories: catalog.categories, nostr: relays.isEmpty ? nil : (keys.nostr.publicKey, relays))
     }
 
     /// Runs the records (their connections, on PostgreSQL) and the group commit of intents until the service group
@@ -155,12 +158,13 @@ public final class VendorInbox: Service {
                 }
             }
             // One transaction: stored if new; otherwise the state of the copy received before.
-            outcome = try await committer.store(
-                IntentToStore(
-                    sender: senderData, id: intentID, canonical: inbound.canonical,
-                    offers: offers.map(\.offer), receivedAt: now.secondsSince1970, nonce: inbound.replayToken,
-                    seenUntil: inbound.replayUntil,
-                    quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds)))
+            var toStore = IntentToStore(
+                sender: senderData, id: intentID, canonical: inbound.canonical,
+                offers: offers.map(\.offer), receivedAt: now.secondsSince1970, nonce: inbound.replayToken,
+                seenUntil: inbound.replayUntil,
+                quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds))
+            toStore.quota = inbound.intentQuota
+            outcome = try await committer.store(toStore)
         } while outcome == .offerIDTaken
         switch outcome {
         case .stored, .offerIDTaken: break  // the loop ends on anything but a clash
@@ -168,9 +172,10 @@ public final class VendorInbox: Service {
         case .tooMany:
             throw ProtocolError(
                 .tooMany,
-                "this key already has \(VendorLimits.openIntentsPerSender) open intents here whose offers still "
+                "this key already has \(inbound.intentQuota) open intents here whose offers still "
                     + "stand: withdraw some, or wait for their offers to lapse (\(catalog.offerValidity))")
         case .alreadyReceived(.withdrawn): return []
+        case .alreadyReceived where !inbound.answersRepeats: return []
         case .alreadyReceived(.open):
             // The same offers again, word for word, in fresh envelopes (a copy of the old ones would rightly be
             // refused as a replay): an offer id names one offer, and an agent refuses the same id with other words

@@ -39,7 +39,7 @@ enum VendorLedger {
             return .refuse(.replay)
         }
         if let existing = known.existing { return .refuse(.alreadyReceived(existing.state)) }
-        guard known.openIntents < VendorLimits.openIntentsPerSender else { return .refuse(.tooMany) }
+        guard known.openIntents < intent.quota else { return .refuse(.tooMany) }
         return .store
     }
 

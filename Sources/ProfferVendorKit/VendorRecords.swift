@@ -168,6 +168,8 @@ public struct IntentToStore: Sendable {
     var seenUntil: Int64
     /// Intents received before this count no more toward the sender's quota: their offers have lapsed.
     var quotaSince: Int64
+    /// How many open intents the sender may have.
+    var quota = VendorLimits.openIntentsPerSender
 }
 
 /// A deal as the inbox checks it: the offer it was made for, and the accept and confirm kept.

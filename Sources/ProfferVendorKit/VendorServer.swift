@@ -13,11 +13,14 @@ public struct VendorServer: Sendable {
     public let inbox: VendorInbox
     public let host: String
     public let port: Int
+    /// Public intents and private messages over Nostr, served beside HTTP when the vendor has relays.
+    public let listener: NostrListener?
 
-    public init(inbox: VendorInbox, host: String, port: Int) {
+    public init(inbox: VendorInbox, host: String, port: Int, listener: NostrListener? = nil) {
         self.inbox = inbox
         self.host = host
         self.port = port
+        self.listener = listener
     }
 
     /// Builds the application; `onRunning` receives the bound port (useful with port 0).
@@ -40,7 +43,7 @@ public struct VendorServer: Sendable {
             router: router,
             server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(host, port: port), serverName: "proffer-vendor"),
-            services: [inbox],
+            services: listener.map { [inbox, $0] } ?? [inbox],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         // The schema is ready before the first request is taken (on PostgreSQL, the first instance to start creates it).

@@ -51,13 +51,16 @@ public struct NostrReply: Hashable, Sendable, CustomStringConvertible, LosslessS
         return try text.withUTF8 { bytes in parse(bytes, 0..<bytes.count) }.get()
     }
 
+    /// A public key as NIP-19 writes it for people: `npub1…`.
+    public static func npub(_ publicKey: [UInt8]) -> String { Bech32.encode(prefix: "npub", data: publicKey) }
+
     /// The reply naming `publicKey` and `relays` (an `nprofile`; an `npub` when there are none).
     public init(publicKey: [UInt8], relays: [String]) throws(Failure) {
         guard publicKey.count == Self.keyByteCount else { throw .badKeyLength(publicKey.count) }
         guard relays.count <= Self.maximumRelays else { throw .tooManyRelays }
         guard !relays.isEmpty else {
             self.init(
-                publicKey: publicKey, relays: [], canonical: "nostr:" + Bech32.encode(prefix: "npub", data: publicKey))
+                publicKey: publicKey, relays: [], canonical: "nostr:" + Self.npub(publicKey))
             return
         }
         var tlv: [UInt8] = [0, 32] + publicKey

@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import ProfferVendorKit
+import ProfferWire
+import ServiceLifecycle
 
 #if canImport(Glibc)
     import Glibc
@@ -29,9 +31,15 @@ extension ProfferVendor {
                 A password in --database shows in the process list: prefer PROFFER_VENDOR_DATABASE in the \
                 environment, or a socket with peer authentication.
 
+                With --relay (up to 3), it also answers public intents (PROTOCOL.md §6): it publishes its profile \
+                there, with its Nostr key (nostr.key in --data), reads the posts tagged proffer (those it missed \
+                while down too), answers those its catalog matches with private offers, and takes counters, \
+                accepts, withdrawals and forgets as private messages. Without --listen it is a vendor over Nostr \
+                alone, with no HTTP endpoint.
+
                 Once listening, prints `listening on http://HOST:PORT as "NAME"` on standard output (with --listen \
-                127.0.0.1:0, the port the system chose). Logs go to standard error; LOG_LEVEL=debug shows each \
-                request.
+                127.0.0.1:0, the port the system chose), and `listening on RELAY… as "NAME" (npub1…)` with --relay. \
+                Logs go to standard error; LOG_LEVEL=debug shows each request and each message ignored.
                 """)
 
         @Option(
@@ -40,8 +48,18 @@ extension ProfferVendor {
         )
         var catalog: String
 
-        @Option(help: "Where to listen, as HOST:PORT (port 0 picks a free one).")
-        var listen: String = "127.0.0.1:8700"
+        @Option(help: "Where to listen for HTTP, as HOST:PORT (port 0 picks a free one). Default: 127.0.0.1:8700, or none with --relay.")
+        var listen: String?
+
+        @Option(
+            name: .customLong("relay"),
+            help: ArgumentHelp(
+                "A Nostr relay to answer public intents on (wss://, or ws:// on this machine); repeat for up to 3.",
+                valueName: "url"))
+        var relays: [String] = []
+
+        @Option(help: "Ignore public intents with less proof of work than this many bits (default 0: none ignored).")
+        var requiredWork: Int = 0
 
         @Option(help: "The folder for the vendor's keys, and its records unless --database is given.")
         var data: String
@@ -54,10 +72,21 @@ extension ProfferVendor {
                 valueName: "url"))
         var database: String?
 
+        /// Where HTTP is served: `--listen`, else the default unless the vendor is on Nostr alone.
+        var httpAddress: String? { listen ?? (relays.isEmpty ? "127.0.0.1:8700" : nil) }
+
         func validate() throws {
-            guard Self.address(listen) != nil else {
+            if let listen, Self.address(listen) == nil {
                 throw ValidationError("--listen \"\(listen)\" is not HOST:PORT, e.g. 127.0.0.1:8700")
             }
+            guard relays.count <= 3, Set(relays).count == relays.count else {
+                throw ValidationError("--relay: give 1 to 3 different relays (a profile names at most 3)")
+            }
+            for relay in relays where !NostrReply.isUsableRelay(relay) {
+                throw ValidationError(
+                    "--relay \"\(relay)\" is not a relay URL: wss://HOST[:PORT][/PATH], or ws:// on this machine only")
+            }
+            guard (0...64).contains(requiredWork) else { throw ValidationError("--required-work is 0 to 64 bits") }
         }
 
         static func address(_ text: String) -> (host: String, port: Int)? {
@@ -99,20 +128,36 @@ extension ProfferVendor {
                 } else {
                     records = try SQLiteRecords(folder: data)
                 }
-                inbox = VendorInbox(catalog: loadedCatalog, keys: keys, records: records, logger: logger)
+                inbox = VendorInbox(
+                    catalog: loadedCatalog, keys: keys, records: records, relays: relays, logger: logger)
             } catch {
                 Console.error("\(error)")
                 throw ExitCode(1)
             }
-            let (host, port) = Self.address(listen)!
-            let server = VendorServer(inbox: inbox, host: host, port: port)
             let name = loadedCatalog.name
-            let app = server.application(logger: logger) { boundPort in
-                Console.output("listening on http://\(host):\(boundPort) as \"\(name)\"")
+            let listener = relays.isEmpty ? nil : NostrListener(inbox: inbox, relays: relays, requiredWork: requiredWork)
+            let announceRelays: @Sendable () -> Void = {
+                guard let listener else { return }
+                let npub = NostrReply.npub(inbox.keys.nostr.publicKey.bytes)
+                Console.output("listening on \(listener.relays.joined(separator: ", ")) as \"\(name)\" (\(npub))")
             }
             defer { withExtendedLifetime(keysLock) {} }
             do {
-                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+                if let address = httpAddress {
+                    let (host, port) = Self.address(address)!
+                    let server = VendorServer(inbox: inbox, host: host, port: port, listener: listener)
+                    let app = server.application(logger: logger) { boundPort in
+                        Console.output("listening on http://\(host):\(boundPort) as \"\(name)\"")
+                        announceRelays()
+                    }
+                    try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+                } else if let listener {
+                    try await inbox.records.migrate()
+                    announceRelays()
+                    let group = ServiceGroup(
+                        services: [inbox, listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                    try await group.run()
+                }
             } catch {
                 // NIO's text ("bind(descriptor:ptr:bytes:): Address already in use (errno: 98)") says little to a
                 // person; the usual causes get one clear line.
@@ -121,11 +166,11 @@ extension ProfferVendor {
                     error is VendorStoreError
                     ? text
                     : text.contains("Address already in use")
-                        ? "\(listen) is already in use: stop what listens there, or choose another --listen"
+                        ? "\(httpAddress ?? "") is already in use: stop what listens there, or choose another --listen"
                         : text.contains("Permission denied")
-                            ? "not allowed to listen on \(listen): ports below 1024 need privileges; choose another --listen"
+                            ? "not allowed to listen on \(httpAddress ?? ""): ports below 1024 need privileges; choose another --listen"
                             : text.contains("Cannot assign requested address")
-                                ? "\(host) is not an address of this machine: choose another --listen"
+                                ? "\(httpAddress ?? "") is not an address of this machine: choose another --listen"
                                 : "stopped: \(text)"
                 Console.error(line)
                 throw ExitCode(1)

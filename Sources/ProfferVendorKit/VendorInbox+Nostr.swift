@@ -1,0 +1,378 @@
+import Foundation
+import Logging
+import ProfferCrypto
+import ProfferEnvelope
+import ProfferNostr
+import ProfferWire
+import ServiceLifecycle
+import Synchronization
+
+/// PROTOCOL.md §6 for the vendor: listens on its relays for public intents (posts tagged `proffer`) and for private
+/// messages to its Nostr key, checks each as §6.2 and §6.3 say, hands what holds to the inbox in its one form, and
+/// sends the inbox's replies as private messages to the person's relays. What §6 says a receiver ignores is ignored,
+/// never answered, and counted (``ignored``).
+///
+/// It is a `Service`: run it beside the inbox (``VendorInbox/run()``). Several instances over one PostgreSQL database
+/// may listen to the same relays: the records make each intent, offer and deal happen once, and only the instance
+/// that stored an intent answers it.
+public final class NostrListener: Service {
+    public let inbox: VendorInbox
+    /// Where the vendor receives private messages and listens for posts (its profile's `relays`).
+    public let relays: [String]
+    /// Posts with less proof of work than this are ignored (§6.2: 0, the default, ignores none).
+    public let requiredWork: Int
+    let pool: RelayPool
+    let outbox: RelayOutbox
+    let logger: Logger
+    private let state = Mutex(ListenerState())
+    /// Messages in flight at once: enough to overlap the records' commits, few enough to bound memory under a flood.
+    static let concurrency = 32
+    /// How long an accept waits for its data rumor (or the data for its accept), and how many may wait.
+    static let pairingSeconds: Int64 = 120
+    static let maximumWaiting = 1000
+
+    public init(
+        inbox: VendorInbox, relays: [String], requiredWork: Int = 0,
+        configuration: RelayClientConfiguration = .init(), logger: Logger = Logger(label: "proffer-vendor.nostr")
+    ) {
+        precondition(!relays.isEmpty, "a listener needs relays")
+        (self.inbox, self.relays, self.requiredWork, self.logger) = (inbox, relays, requiredWork, logger)
+        pool = RelayPool(relays: relays, configuration: configuration, logger: logger)
+        outbox = RelayOutbox(own: relays, configuration: configuration, logger: logger)
+    }
+
+    /// How many messages were ignored, by reason, since the listener started.
+    public var ignored: [String: Int] { state.withLock { $0.ignored } }
+
+    /// How many public intents the listener handed to the inbox.
+    public var intentsReceived: Int { state.withLock { $0.intentsReceived } }
+
+    var key: SchnorrKeyPair { inbox.keys.nostr }
+
+    public func run() async throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        // Every sender of an intent stored before this run is a party to its conversation.
+        let known = (try? await inbox.records.knownSenders()) ?? []
+        state.withLock { $0.parties.formUnion(known) }
+        await publishProfile(to: relays)
+        let filters = [
+            // What was missed while down: every post that may still be open, and the wraps of the last month.
+            NostrFilter(kinds: [NostrKinds.note], tags: ["t": [PublicIntent.tag]], since: now - PublicIntent.longestLifetime),
+            NostrFilter(kinds: [GiftWrap.wrapKind], tags: ["p": [key.publicKey.hex]], since: now - 30 * 86400),
+        ]
+        // The stream ends, and its connections with it, when the service group stops.
+        try await cancelWhenGracefulShutdown {
+            try await self.key.keepingSecretReadable {
+                await withTaskGroup(of: Void.self) { group in
+                    var inFlight = 0
+                    for await event in self.pool.listen(filters) {
+                        if inFlight >= Self.concurrency {
+                            await group.next()
+                            inFlight -= 1
+                        }
+                        inFlight += 1
+                        group.addTask { await self.handle(event) }
+                    }
+                }
+            }
+        }
+        await pool.close()
+        await outbox.close()
+    }
+
+    /// Publishes the profile events (§6.1) to `relays`, once per relay and run.
+    func publishProfile(to relays: [String]) async {
+        let fresh = state.withLock { state in
+            let fresh = relays.filter { !state.profileSentTo.contains($0) }
+            state.profileSentTo.formUnion(fresh)
+            return fresh
+        }
+        guard !fresh.isEmpty else { return }
+        let events = inbox.profile.nostrEvents(signedBy: key, at: Int64(Date().timeIntervalSince1970))
+        for event in events {
+            for outcome in await outbox.publish(event, to: fresh) where !outcome.isAccepted {
+                logger.warning("the profile was not published: \(outcome)")
+            }
+        }
+    }
+
+    func handle(_ event: NostrEvent) async {
+        let now = Int64(Date().timeIntervalSince1970)
+        if event.kind == NostrKinds.note {
+            await handlePost(event, now: now)
+        } else if event.kind == GiftWrap.wrapKind {
+            await handleWrap(event, now: now)
+        }
+    }
+
+    func ignore(_ reason: String) {
+        logger.debug("ignored: \(reason)")
+        state.withLock { $0.ignored[reason, default: 0] += 1 }
+    }
+
+    // MARK: - Posts
+
+    func handlePost(_ post: NostrEvent, now: Int64) async {
+        let intent: Message
+        switch PublicIntent.intent(of: post, now: now, requiredWork: requiredWork) {
+        case .failure(let why): return ignore("post: \(why)")
+        case .success(let read): intent = read
+        }
+        guard let reply = intent.reply else { return ignore("post: no reply") }
+        let replyRelays = reply.relays.filter { relays.contains($0) || RelayOutbox.mayConnect(to: $0) }
+        guard !replyRelays.isEmpty else { return ignore("post: its relays are not reachable from here") }
+        let sender = Data(post.author.bytes)
+        let expiration = post.expiration ?? PublicIntent.expiration(of: intent, postedAt: post.createdAt)
+        state.withLock {
+            $0.conversations[sender] = Conversation(relays: replyRelays, postedAt: post.createdAt, expiration: expiration)
+            $0.parties.insert(sender)
+        }
+        let replies = NostrReplies(
+            key: key, recipient: post.author, postExpiration: expiration, profileRelay: relays[0])
+        var inbound = InboundMessage(
+            sender: sender, message: intent, canonical: post.content, sealedData: nil,
+            receivedAt: Timestamp(secondsSince1970: now), evidence: String(decoding: NostrJSON.object(post), as: UTF8.self),
+            replayToken: Data(post.id), replayUntil: max(expiration, now + 600), replies: replies)
+        inbound.answersRepeats = false
+        inbound.intentQuota = 1
+        state.withLock { $0.intentsReceived += 1 }
+        switch await inbox.receive(inbound) {
+        case .replies(let answers):
+            // A public intent no item matches gets no answer: a decline from every listening vendor is noise.
+            let offers = answers.compactMap { replies.made($0) }.filter { $0.kind == .offer }
+            guard !offers.isEmpty else { return }
+            await publishProfile(to: replyRelays)
+            await deliver(offers.map(\.wrap), to: sender)
+        case .refused(let error): ignore("post: \(error.code)")
+        case .failed: break  // the inbox logged why
+        }
+    }
+
+    // MARK: - Private messages
+
+    func handleWrap(_ wrap: NostrEvent, now: Int64) async {
+        let received: PrivateMessage.Received
+        do {
+            received = try PrivateMessage.read(wrap, with: key, now: now)
+        } catch {
+            return ignore("wrap: \(error)")
+        }
+        switch received {
+        case .data(let acceptID, let sealed, let opened):
+            let waiting = state.withLock { $0.pairData(acceptID, sealed: sealed, sender: opened.sender, now: now) }
+            if let (accept, acceptOpened) = waiting {
+                await deliver(accept, opened: acceptOpened, sealed: sealed, now: now)
+            }
+        case .message(let message, let opened):
+            guard [.counter, .accept, .decline, .withdraw, .forget].contains(message.kind) else {
+                return ignore("wrap: a #\(message.kind.rawValue) from a person")
+            }
+            if message.kind == .accept, opened.rumor.onlyTagValue("data-hash") != nil {
+                let data = state.withLock { $0.pairAccept(message, opened: opened, now: now) }
+                if let data { await deliver(message, opened: opened, sealed: data, now: now) }
+                return
+            }
+            await deliver(message, opened: opened, sealed: nil, now: now)
+        }
+    }
+
+    /// Hands one checked message to the inbox, and its replies to the person.
+    func deliver(_ message: Message, opened: GiftWrap.Opened, sealed: [UInt8]?, now: Int64) async {
+        let sender = Data(opened.sender.bytes)
+        let (isParty, conversation) = state.withLock { ($0.parties.contains(sender), $0.conversations[sender]) }
+        guard isParty else { return ignore("wrap: from a key that sent no intent here") }
+        if let conversation, opened.rumor.createdAt < conversation.postedAt - GiftWrap.allowedClockSkew {
+            return ignore("wrap: dated before the post")
+        }
+        if let sealed, !PrivateMessage.dataHashMatches(accept: opened.rumor, sealed: sealed) {
+            return ignore("wrap: data whose hash the accept does not name")
+        }
+        let keys: NIP44.MessageKeys
+        do {
+            keys = try opened.sealKeys(recipient: key)
+        } catch {
+            return ignore("wrap: \(error)")
+        }
+        let expiration = conversation?.expiration ?? now + 30 * 86400
+        let replies = NostrReplies(
+            key: key, recipient: opened.sender, postExpiration: expiration, profileRelay: relays[0])
+        let inbound = InboundMessage(
+            sender: sender, message: message, canonical: opened.rumor.content, sealedData: sealed,
+            receivedAt: Timestamp(secondsSince1970: now),
+            evidence: NostrEvidence(rumor: opened.rumor, seal: opened.seal, keys: keys, sealedData: sealed).json,
+            replayToken: Data(opened.rumor.id), replayUntil: max(expiration, now + 30 * 86400), replies: replies)
+        switch await inbox.receive(inbound) {
+        case .replies(let answers):
+            await deliver(answers.compactMap { replies.made($0)?.wrap }, to: sender)
+        case .refused(let error):
+            // §6.3: what §4 answers 422 is a decline naming the code; anything else is ignored.
+            let declined: Set<ProtocolError.Code> = [.unknownRef, .expired, .termsUnsupported, .missingData]
+            guard declined.contains(error.code) else { return ignore("wrap: \(error.code)") }
+            var decline = Message(kind: .decline)
+            decline.id = MessageID.random()
+            decline.re = message.id
+            decline.why = error.code.description
+            let wrap = key.whileSecretReadable { replies.made(replies.signed(decline.canonicalForm))?.wrap }
+            await deliver(wrap.map { [$0] } ?? [], to: sender)
+        case .failed: break
+        }
+    }
+
+    /// Publishes wraps to the person's relays (those of the intent's `reply`), or the vendor's own when the post was
+    /// not seen.
+    func deliver(_ wraps: [NostrEvent], to sender: Data) async {
+        guard !wraps.isEmpty else { return }
+        let targets = state.withLock { $0.conversations[sender]?.relays } ?? relays
+        for wrap in wraps {
+            let outcomes = await outbox.publish(wrap, to: targets)
+            if !outcomes.contains(where: \.isAccepted) {
+                logger.warning(
+                    "an answer reached no relay: \(outcomes.map(\.description).joined(separator: "; "))")
+            }
+        }
+    }
+}
+
+/// What the listener remembers while it runs.
+struct ListenerState {
+    var ignored: [String: Int] = [:]
+    var intentsReceived = 0
+    var profileSentTo: Set<String> = []
+    /// Senders of intents stored here: the only keys whose messages are read further.
+    var parties: Set<Data> = []
+    /// Per cast key: where its answers go, and when its post was made.
+    var conversations: [Data: Conversation] = [:]
+    /// Accepts waiting for their data rumor, and data rumors waiting for their accept, by the accept rumor's id.
+    var waitingAccepts: [String: (message: Message, opened: GiftWrap.Opened, since: Int64)] = [:]
+    var waitingData: [String: (sealed: [UInt8], sender: SchnorrPublicKey, since: Int64)] = [:]
+
+    /// The data waiting for this accept, if it came first; else the accept waits.
+    mutating func pairAccept(_ message: Message, opened: GiftWrap.Opened, now: Int64) -> [UInt8]? {
+        let id = opened.rumor.idHex
+        if let data = waitingData.removeValue(forKey: id), data.sender == opened.sender { return data.sealed }
+        prune(now: now)
+        if waitingAccepts.count < NostrListener.maximumWaiting { waitingAccepts[id] = (message, opened, now) }
+        return nil
+    }
+
+    /// The accept waiting for this data, if it came first; else the data waits.
+    mutating func pairData(_ acceptID: String, sealed: [UInt8], sender: SchnorrPublicKey, now: Int64)
+        -> (Message, GiftWrap.Opened)?
+    {
+        if let accept = waitingAccepts[acceptID], accept.opened.sender == sender {
+            waitingAccepts[acceptID] = nil
+            return (accept.message, accept.opened)
+        }
+        prune(now: now)
+        if waitingData.count < NostrListener.maximumWaiting { waitingData[acceptID] = (sealed, sender, now) }
+        return nil
+    }
+
+    mutating func prune(now: Int64) {
+        let limit = now - NostrListener.pairingSeconds
+        waitingAccepts = waitingAccepts.filter { $0.value.since >= limit }
+        waitingData = waitingData.filter { $0.value.since >= limit }
+    }
+}
+
+struct Conversation {
+    let relays: [String]
+    let postedAt: Int64
+    let expiration: Int64
+}
+
+/// Replies as §6.3 private messages: sealed by the vendor's Nostr key, wrapped to the cast key; offers name where
+/// the vendor's profile is. What it returns is the evidence the inbox keeps; the wrap to send is found by it.
+final class NostrReplies: ReplySigner {
+    let key: SchnorrKeyPair
+    let recipient: SchnorrPublicKey
+    let postExpiration: Int64
+    let profileRelay: String
+    private let wraps = Mutex<[String: (kind: MessageKind, wrap: NostrEvent)]>([:])
+
+    init(key: SchnorrKeyPair, recipient: SchnorrPublicKey, postExpiration: Int64, profileRelay: String) {
+        (self.key, self.recipient, self.postExpiration, self.profileRelay) = (
+            key, recipient, postExpiration, profileRelay
+        )
+    }
+
+    func signed(_ canonical: String) -> String {
+        guard let kind = (try? Message.parse(canonical))?.kind else { return "" }
+        let tags =
+            kind == .offer
+            ? [["a", "\(NostrKinds.applicationData):\(key.publicKey.hex):\(NostrKinds.profileIdentifier)", profileRelay]]
+            : []
+        let now = Int64(Date().timeIntervalSince1970)
+        guard
+            let wrapped = try? PrivateMessage.wrap(
+                canonical, from: key, to: recipient, extraTags: tags, postExpiration: postExpiration, now: now),
+            let keys = try? wrapped.sealKeys(sender: key)
+        else { return "" }
+        let evidence = NostrEvidence(rumor: wrapped.rumor, seal: wrapped.seal, keys: keys).json
+        wraps.withLock { $0[evidence] = (kind, wrapped.wrap) }
+        return evidence
+    }
+
+    /// The wrap made for `evidence`, and the kind of its message.
+    func made(_ evidence: String) -> (kind: MessageKind, wrap: NostrEvent)? { wraps.withLock { $0[evidence] } }
+}
+
+/// Connections to the relays the vendor writes to: its own, and those of the intents it answers, each opened once and
+/// kept, at most ``maximumRelays`` (the oldest closed first).
+final class RelayOutbox: Sendable {
+    static let maximumRelays = 256
+    let configuration: RelayClientConfiguration
+    let logger: Logger
+    private let pools = Mutex<[(relay: String, pool: RelayPool)]>([])
+
+    init(own: [String], configuration: RelayClientConfiguration, logger: Logger) {
+        (self.configuration, self.logger) = (configuration, logger)
+    }
+
+    /// Publishes `event` to each of `relays`, within 10 s.
+    func publish(_ event: NostrEvent, to relays: [String]) async -> [RelayPublishOutcome] {
+        var closing: [RelayPool] = []
+        let chosen: [RelayPool] = pools.withLock { pools in
+            relays.map { relay in
+                if let found = pools.first(where: { $0.relay == relay }) { return found.pool }
+                let pool = RelayPool(relays: [relay], configuration: configuration, logger: logger)
+                pools.append((relay, pool))
+                if pools.count > Self.maximumRelays { closing.append(pools.removeFirst().pool) }
+                return pool
+            }
+        }
+        for pool in closing { await pool.close() }
+        return await withTaskGroup(of: [RelayPublishOutcome].self) { group in
+            for pool in chosen { group.addTask { await pool.publish(event, within: .seconds(10)) } }
+            var outcomes: [RelayPublishOutcome] = []
+            for await outcome in group { outcomes += outcome }
+            return outcomes
+        }
+    }
+
+    func close() async {
+        for pool in pools.withLock({ $0.map(\.pool) }) { await pool.close() }
+    }
+
+    /// Whether the vendor connects to a relay it was not configured with, named in a post: `wss://` to a host that is
+    /// not this machine nor a private or link-local address written as such (§6.2).
+    static func mayConnect(to relay: String) -> Bool {
+        guard relay.hasPrefix("wss://"), NostrReply.isUsableRelay(relay), !NostrReply.isLoopback(relay),
+            let host = URLComponents(string: relay)?.host?.lowercased()
+        else { return false }
+        let parts = host.split(separator: ".").compactMap { UInt8($0) }
+        if parts.count == 4 {
+            let (a, b) = (parts[0], parts[1])
+            if a == 10 || a == 127 || a == 0 || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
+                || (a == 169 && b == 254) || (a == 100 && (64...127).contains(b))
+            {
+                return false
+            }
+        }
+        if host.hasPrefix("[") || host.contains(":") {
+            let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            if bare == "::1" || bare.hasPrefix("fe80") || bare.hasPrefix("fc") || bare.hasPrefix("fd") { return false }
+        }
+        return !host.hasSuffix(".local") && !host.hasSuffix(".internal") && host != "localhost"
+    }
+}
