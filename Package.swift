@@ -95,6 +95,7 @@ let package = Package(
             name: "proffer",
             dependencies: [
                 "ProfferWire", "ProfferCrypto", "ProfferVault", "ProfferEnvelope", "ProfferAgent", "ProfferAudit",
+                "ProfferNostr",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -78,7 +78,7 @@ extension Agent {
         counter.price = price
         counter.qty = qty
         counter.eta = eta
-        let envelope = try sign(counter, as: intent.persona, toward: vendor)
+        let envelope = try outgoing(counter, about: intent, as: intent.persona, toward: vendor)
         let replies = try await deliver(envelope, to: vendor, timeout: timeout)
         let endpoint = VendorEndpoint(vendor)
         guard replies.count == 1 else {
@@ -207,11 +207,20 @@ extension Agent {
         // A vendor whose keys changed is refused before a deal is begun: nothing is sent, nothing is recorded.
         let started = ContinuousClock.now
         let endpoint = VendorEndpoint(plan.vendor)
-        do {
-            let presented = try await client.profile(endpoint, within: timeout)
-            try Agent.checkPinned(presented, against: plan.vendor, noting: vault)
-        } catch {
-            throw Agent.nothingSent(error)
+        let intent = try vault.intent(id: offer.intentID.description)
+        guard plan.vendor.isPinned else {
+            throw AgentError.refused(
+                "\(plan.vendor.name) is not pinned: its profile was found on \(plan.vendor.foundOn ?? "a relay"). Nothing "
+                    + "was sent; pin it first (`proffer offer accept \(offer.name) --pin`)")
+        }
+        // Over Nostr the profile was verified when the offer came (§6.1); over HTTP it is checked again now.
+        if intent.cast == nil {
+            do {
+                let presented = try await client.profile(endpoint, within: timeout)
+                try Agent.checkPinned(presented, against: plan.vendor, noting: vault)
+            } catch {
+                throw Agent.nothingSent(error)
+            }
         }
         let remaining = timeout - (ContinuousClock.now - started)
         guard remaining > .zero else { throw AgentError.timedOut(endpoint, timeout).adding("Nothing was sent") }
@@ -222,7 +231,7 @@ extension Agent {
         accept.give = plan.items.isEmpty ? nil : FieldList(plan.items.map(\.category))
         accept.terms = plan.terms.isEmpty ? nil : FieldList(plan.terms)
         let sealed = try sealDisclosure(plan.items.map(\.category), of: plan.persona, to: plan.vendor)
-        let envelope = try sign(accept, as: plan.persona, toward: plan.vendor, sealedData: sealed)
+        let envelope = try outgoing(accept, about: intent, as: plan.persona, toward: plan.vendor, sealedData: sealed)
         var deal = StoredDeal(
             id: acceptID, vendor: plan.vendor.name, persona: plan.persona, offerID: offer.id, intentID: offer.intentID,
             acceptEnvelope: envelope.evidence, replyEnvelope: nil, disclosed: plan.items.map(\.category),
@@ -282,7 +291,9 @@ extension Agent {
             throw AgentError.refused(
                 "sending \(asked.joined(separator: ", ")) again needs your consent: answer yes, or pass --yes")
         }
-        let envelope = try sign(accept, as: deal.persona, toward: vendor, sealedData: sealed)
+        let envelope = try outgoing(
+            accept, about: try vault.intent(id: deal.intentID.description), as: deal.persona, toward: vendor,
+            sealedData: sealed)
         let resending = try vault.updateDeal(id: deal.id) { stored in
             guard stored.state.canRetry else {
                 throw AgentError.refused("deal \(stored.id) is now \(stored.state.rawValue): it was not sent again")
@@ -370,7 +381,6 @@ extension Agent {
         async throws -> StoredDeal
     {
         let vendor = try vault.vendor(named: sending.vendor)
-        var outcome: (state: DealState, reply: String?, problem: String?)
         do {
             let replies = try await deliver(envelope, to: vendor, timeout: timeout, reportedAs: reportedAs)
             let answers: Set<MessageKind> = [.confirm, .decline]
@@ -378,21 +388,41 @@ extension Agent {
             else {
                 throw AgentError.badAnswer(VendorEndpoint(vendor), "answered the accept without a confirm or decline")
             }
-            let confirmed = reply.message.kind == MessageKind.confirm
-            let why = VendorText.clean(reply.message.why ?? "no reason given")
-            outcome = confirmed ? (.confirmed, reply.evidence, nil) : (.declined, reply.evidence, why)
+            return try settleAccept(sending, answer: reply)
         } catch let error as AgentError {
             // Only a signed decline is a decline; an error answer is not signed, so the outcome stays unknown.
-            outcome = (.unconfirmed, nil, error.message)
+            return try settleAccept(sending, unconfirmedBecause: error.message)
         }
+    }
+
+    /// Records the vendor's confirm or decline of a deal's accept (over whatever another process did meanwhile: only a
+    /// deal still waiting takes it), whichever way it came: the answer to the accept, or later through `inbox`.
+    func settleAccept(_ deal: StoredDeal, answer reply: VerifiedReply) throws -> StoredDeal {
+        let confirmed = reply.message.kind == MessageKind.confirm
+        let why = VendorText.clean(reply.message.why ?? "no reason given")
+        return try recordAcceptOutcome(
+            deal, confirmed ? (.confirmed, reply.evidence, nil) : (.declined, reply.evidence, why))
+    }
+
+    private func settleAccept(_ deal: StoredDeal, unconfirmedBecause problem: String) throws -> StoredDeal {
+        try recordAcceptOutcome(deal, (.unconfirmed, nil, problem))
+    }
+
+    private func recordAcceptOutcome(
+        _ sending: StoredDeal, _ outcome: (state: DealState, reply: String?, problem: String?)
+    )
+        throws -> StoredDeal
+    {
         let deal = try vault.updateDeal(id: sending.id) { stored in
-            guard stored.state == .sending else { return [] }
+            // A late answer (through `inbox`) settles a deal left unconfirmed; the sender's own outcome only one
+            // still sending.
+            guard stored.state == .sending || (stored.state == .unconfirmed && outcome.reply != nil) else { return [] }
             stored.state = outcome.state
             stored.replyEnvelope = outcome.reply ?? stored.replyEnvelope
             stored.problem = outcome.problem
             return []
         }
-        if outcome.state == .confirmed {
+        if deal.state == .confirmed {
             try vault.setOfferState(deal.offerKey, to: .accepted, onlyFrom: [.open])
             // An intent withdrawn while the accept was on its way stays withdrawn; the deal stands beside it.
             try vault.updateIntent(id: deal.intentID.description) {
@@ -436,8 +466,9 @@ extension Agent {
             throw AgentError.refused("the reason is too long or not plain text: \(why.prefix(40))…")
         }
         let vendor = try vault.vendor(named: offer.vendor)
-        let persona = try vault.intent(id: offer.intentID.description).persona
-        _ = try await deliver(try sign(decline, as: persona, toward: vendor), to: vendor, timeout: timeout)
+        let intent = try vault.intent(id: offer.intentID.description)
+        _ = try await deliver(
+            try outgoing(decline, about: intent, as: intent.persona, toward: vendor), to: vendor, timeout: timeout)
         guard try vault.setOfferState(offer.key, to: .declined, onlyFrom: [.open]) else {
             throw AgentError.refused(
                 "\(vendor.name) was told you decline \(offer.name), but meanwhile the offer became "
@@ -483,7 +514,7 @@ extension Agent {
                         var withdraw = Message(kind: .withdraw)
                         withdraw.id = MessageID.random()
                         withdraw.re = intent.id(toward: vendor.name)
-                        let envelope = try self.sign(withdraw, as: intent.persona, toward: vendor)
+                        let envelope = try self.outgoing(withdraw, about: intent, as: intent.persona, toward: vendor)
                         _ = try await self.deliver(envelope, to: vendor, timeout: timeout)
                         return (name, nil)
                     } catch let error as AgentError {
@@ -532,7 +563,11 @@ extension Agent {
         let forgetID = previous?.id ?? MessageID.random()
         forget.id = forgetID
         forget.re = found.id
-        let envelope = try sign(forget, by: identity, toward: vendor)
+        let intent = try? vault.intent(id: found.intentID.description)
+        let envelope =
+            try intent?.cast != nil
+            ? outgoing(forget, about: intent!, as: found.persona, toward: vendor)
+            : sign(forget, by: identity, toward: vendor)
         try vault.updateDeal(id: found.id) { stored in
             guard stored.state != .forgotten else { return [] }
             stored.state = .forgetPending
@@ -551,7 +586,13 @@ extension Agent {
             throw error
         }
         let confirm = replies.first { $0.message.kind == .confirm && $0.message.re == forgetID }
-        return try vault.updateDeal(id: found.id) { stored in
+        return try settleForget(found.id, confirm: confirm)
+    }
+
+    /// Records that a forget reached the vendor, and its confirm when there is one (the answer to the forget, or a
+    /// later one through `inbox`); each audit entry once, however many processes try.
+    func settleForget(_ dealID: MessageID, confirm: VerifiedReply?) throws -> StoredDeal {
+        try vault.updateDeal(id: dealID) { stored in
             var audit: [AuditEntry] = []
             if stored.forgetDelivered != true {
                 stored.forgetDelivered = true

@@ -36,6 +36,11 @@ extension Agent {
         progress: @escaping @Sendable (PublishOutcome) -> Void = { _ in }
     ) async throws -> [PublishOutcome] {
         let intent = try vault.intent(id: intentID)
+        guard intent.cast == nil else {
+            throw AgentError.refused(
+                "intent \(intent.id) is public: it is never sent over HTTP, vendors find it on its relays. Read their "
+                    + "answers with `proffer inbox`")
+        }
         guard intent.state == .draft || intent.state == .published else {
             throw AgentError.refused(
                 "intent \(intent.id) is \(intent.state.rawValue); only a draft or published intent can be sent")
@@ -158,6 +163,8 @@ extension Agent {
 
     /// Why an intent is not sent to `vendor`, or `nil` when it is.
     static func reasonToSkip(_ vendor: Vendor, for intent: Message) -> String? {
+        if vendor.isNostrOnly { return "is reached over Nostr only: cast the intent (`proffer intent cast`)" }
+        if !vendor.isPinned { return "is not pinned (found on \(vendor.foundOn ?? "a relay"))" }
         let missingTerms = (intent.terms.map(Array.init) ?? []).filter { !vendor.terms.contains($0) }
         if !missingTerms.isEmpty {
             return "does not support the terms \(missingTerms.map(\.description).joined(separator: ", ")) "

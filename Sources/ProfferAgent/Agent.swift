@@ -277,9 +277,17 @@ public final class Agent: Sendable {
         _ outgoing: OutgoingMessage, to vendor: Vendor, checkingProfile: Bool, timeout: Duration,
         reportedAs: Duration? = nil
     ) async throws(AgentError) -> [VerifiedReply] {
-        try await transport.send(
-            outgoing, to: vendor, checkingProfile: checkingProfile, timeout: timeout, reportedAs: reportedAs,
-            noting: vault)
+        switch outgoing.wire {
+        case .envelope(let envelope):
+            return try await transport.send(
+                envelope, to: vendor, checkingProfile: checkingProfile, timeout: timeout, reportedAs: reportedAs,
+                noting: vault)
+        case .nostr(let nostr):
+            // A decline and a withdraw are told, not answered (§4.1).
+            let expectsAnswer = ![.decline, .withdraw].contains(nostr.message.kind)
+            return try await NostrTransport.send(
+                nostr, to: vendor, expectingAnswer: expectsAnswer, timeout: timeout, reportedAs: reportedAs)
+        }
     }
 
     /// Records replies in the vault by (sender, nonce), so a copy is refused even in a later run.

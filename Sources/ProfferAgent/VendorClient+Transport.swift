@@ -1,6 +1,7 @@
 import Foundation
 import ProfferCrypto
 import ProfferEnvelope
+import ProfferNostr
 import ProfferVault
 import ProfferWire
 
@@ -8,10 +9,17 @@ import ProfferWire
 /// evidence (a deal's accept, a forget).
 public struct OutgoingMessage: Sendable {
     public let canonical: String
-    /// As sent and kept: a §3 envelope's JSON over HTTP.
+    /// As sent and kept: a §3 envelope's JSON over HTTP, ``NostrEvidence`` over Nostr.
     public let evidence: String
     /// What goes on the wire.
-    let envelope: Envelope
+    let wire: Wire
+
+    enum Wire: Sendable {
+        /// A §3 envelope, posted to the vendor's inbox.
+        case envelope(Envelope)
+        /// §6.3 private messages about a public intent.
+        case nostr(NostrOutgoing)
+    }
 }
 
 /// A vendor's reply that its transport verified: addressed to the person's key, signed by the vendor's pinned key,
@@ -45,7 +53,7 @@ struct HTTPTransport: Sendable {
         let envelope = Envelope.signed(
             message: canonical, by: identity, to: vendorKey, sealedData: sealedData,
             at: Timestamp.now.adding(seconds: -Int64.random(in: 0...20)))
-        return OutgoingMessage(canonical: canonical, evidence: envelope.json, envelope: envelope)
+        return OutgoingMessage(canonical: canonical, evidence: envelope.json, wire: .envelope(envelope))
     }
 
     /// Posts `outgoing` within `timeout` (after checking the vendor's profile in the same time, when asked) and
@@ -53,7 +61,7 @@ struct HTTPTransport: Sendable {
     ///
     /// - Parameter reportedAs: The timeout to name if it runs out, when `timeout` is what is left of a longer one.
     func send(
-        _ outgoing: OutgoingMessage, to vendor: Vendor, checkingProfile: Bool, timeout: Duration,
+        _ envelope: Envelope, to vendor: Vendor, checkingProfile: Bool, timeout: Duration,
         reportedAs: Duration?, noting vault: Vault
     ) async throws(AgentError) -> [VerifiedReply] {
         let endpoint = VendorEndpoint(vendor)
@@ -63,9 +71,9 @@ struct HTTPTransport: Sendable {
             if checkingProfile {
                 try Agent.checkPinned(try await client.profile(endpoint), against: vendor, noting: vault)
             }
-            return try await client.post(outgoing.envelope, to: endpoint)
+            return try await client.post(envelope, to: endpoint)
         }
-        return try verifyReplies(body, from: vendor, to: outgoing.envelope)
+        return try verifyReplies(body, from: vendor, to: envelope)
     }
 
     /// Checks every reply: §3's checks addressed to the person's pairwise key, signed by the pinned key, not seen by
@@ -98,8 +106,10 @@ struct HTTPTransport: Sendable {
         return verified
     }
 
-    /// A message the agent sent, read back from the evidence it kept: the message and the sealed data it carried.
+    /// A message the agent sent, read back from the evidence it kept (an envelope, or Nostr evidence): the message
+    /// and the sealed data it carried.
     static func reread(_ evidence: String) -> (message: Message, sealedData: [UInt8]?)? {
+        if let kept = NostrEvidence(json: evidence) { return kept.message.map { ($0, kept.sealedData) } }
         guard let sent = try? Envelope.decode(json: Array(evidence.utf8)),
             let message = try? Message.parse(sent.envelope.msg)
         else { return nil }

@@ -134,6 +134,8 @@ public struct StoredIntent: Hashable, Sendable {
     public var untold: [String]?
     /// Why each vendor that answered without an offer made none, in its own words (PROTOCOL.md §4.1).
     public var declinedBy: [String: String]?
+    /// Where and how the intent was cast in public (PROTOCOL.md §6), if it was.
+    public var cast: PublicCast?
 
     /// The intent's message id. Every stored intent has one. Vendors see their own (``id(toward:)``).
     public var id: MessageID { message.id ?? MessageID(bits: 0) }
@@ -188,6 +190,30 @@ public struct StoredIntent: Hashable, Sendable {
     }
 }
 
+/// A public intent's cast (PROTOCOL.md §6.2): its own id, which no vendor got over §4 and from which its cast key is
+/// derived, the relays its answers go to, its post, and how far its answers were read.
+public struct PublicCast: Codable, Hashable, Sendable {
+    public let publicID: MessageID
+    /// The relays in the post's `reply`, where answers are read.
+    public let relays: [String]
+    /// The post as published (NIP-01 JSON), to show and to publish again.
+    public let post: String
+    public let postID: String
+    public let postedAt: Date
+    /// The post's NIP-40 expiration.
+    public let expiresAt: Date
+    /// The latest wrap time read by `inbox` (Unix seconds); the next read starts two days before it (wraps are
+    /// backdated).
+    public var readUntil: Int64?
+    /// Answers ignored so far, by reason, as `inbox` reports them.
+    public var ignored: [String: Int]?
+
+    public init(publicID: MessageID, relays: [String], post: String, postID: String, postedAt: Date, expiresAt: Date) {
+        (self.publicID, self.relays, self.post, self.postID) = (publicID, relays, post, postID)
+        (self.postedAt, self.expiresAt) = (postedAt, expiresAt)
+    }
+}
+
 /// A vendor the person deals with.
 public struct Vendor: Hashable, Sendable {
     public let name: String
@@ -220,6 +246,13 @@ public struct Vendor: Hashable, Sendable {
     /// private messages about public intents from this key are this vendor's.
     public var nostrKey: SchnorrPublicKey?
     public var relays: [String]?
+    /// Set while the vendor is not pinned: it answered a public intent, and its profile was found on this relay
+    /// (PROTOCOL.md §6.3). Nothing is sent to it until the person pins it.
+    public var foundOn: String?
+    /// Whether the person pinned this vendor's keys (`vendor add`, or an accept that pinned it).
+    public var isPinned: Bool { foundOn == nil }
+    /// Whether the vendor is reached over Nostr only: it has no HTTP endpoint (its URL is its `nostr:npub1…`).
+    public var isNostrOnly: Bool { baseURL.hasPrefix("nostr:") }
 
     public init(
         name: String, baseURL: String, signingKey: SigningPublicKey? = nil, boxKey: BoxPublicKey? = nil,
@@ -447,7 +480,7 @@ struct SeenReply: Codable, Hashable, Sendable {
 
 extension StoredIntent: Codable {
     private enum CodingKeys: String, CodingKey {
-        case id, canonical, persona, state, createdAt, updatedAt, sentTo, vendorIDs, untold, declinedBy
+        case id, canonical, persona, state, createdAt, updatedAt, sentTo, vendorIDs, untold, declinedBy, cast
     }
 
     public init(from decoder: any Decoder) throws {
@@ -467,6 +500,7 @@ extension StoredIntent: Codable {
         vendorIDs = try container.decodeIfPresent([String: MessageID].self, forKey: .vendorIDs)
         untold = try container.decodeIfPresent([String].self, forKey: .untold)
         declinedBy = try container.decodeIfPresent([String: String].self, forKey: .declinedBy)
+        cast = try container.decodeIfPresent(PublicCast.self, forKey: .cast)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -481,6 +515,7 @@ extension StoredIntent: Codable {
         try container.encodeIfPresent(vendorIDs, forKey: .vendorIDs)
         try container.encodeIfPresent(untold, forKey: .untold)
         try container.encodeIfPresent(declinedBy, forKey: .declinedBy)
+        try container.encodeIfPresent(cast, forKey: .cast)
     }
 }
 
@@ -523,7 +558,7 @@ extension StoredOffer: Codable {
 extension Vendor: Codable {
     private enum CodingKeys: String, CodingKey {
         case name, baseURL, signingKey, boxKey, terms, categories, addedAt, profileName, identityLabel, allowsHTTP
-        case profileTime, notes, keyChange, nostrKey, relays
+        case profileTime, notes, keyChange, nostrKey, relays, foundOn
     }
 
     public init(from decoder: any Decoder) throws {
@@ -549,6 +584,7 @@ extension Vendor: Codable {
             nostrKey = key
         }
         relays = try container.decodeIfPresent([String].self, forKey: .relays)
+        foundOn = try container.decodeIfPresent(String.self, forKey: .foundOn)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -568,6 +604,7 @@ extension Vendor: Codable {
         try container.encodeIfPresent(keyChange, forKey: .keyChange)
         try container.encodeIfPresent(nostrKey?.hex, forKey: .nostrKey)
         try container.encodeIfPresent(relays, forKey: .relays)
+        try container.encodeIfPresent(foundOn, forKey: .foundOn)
     }
 
     private static func decodeKey<Key>(

@@ -54,6 +54,11 @@ extension StoredIntent: SealedJSONWritable {
         }
         if let untold { SealedJSON.appendMember("untold", strings: untold, to: &output) }
         if let declinedBy { SealedJSON.appendMember("declinedBy", strings: declinedBy, to: &output) }
+        // Rare, so written by the encoder; such intents read back through the decoder.
+        if let cast, let json = try? Vault.encoder.encode(cast) {
+            output.append(contentsOf: ",\"cast\":".utf8)
+            output.append(contentsOf: json)
+        }
         output.append(0x7D)
     }
 }

@@ -11,7 +11,12 @@ extension Vault {
         var vendor = newVendor
         if vendor.identityLabel == nil { vendor.identityLabel = Hex.encode(SecureRandom.bytes(16)) }
         try Vault.checkName(vendor.name, of: "vendor")
-        guard let url = URL(string: vendor.baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil
+        // A vendor found over Nostr has no HTTP endpoint: its URL is its NIP-21 `nostr:npub1…`.
+        let isNostr = vendor.isNostrOnly && vendor.nostrKey != nil
+        guard
+            isNostr
+                || (URL(string: vendor.baseURL).map { ["http", "https"].contains($0.scheme ?? "") && $0.host != nil }
+                    ?? false)
         else {
             throw VaultError(
                 .invalidInput(

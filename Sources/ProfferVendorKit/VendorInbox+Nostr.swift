@@ -57,7 +57,8 @@ public final class NostrListener: Service {
         await publishProfile(to: relays)
         let filters = [
             // What was missed while down: every post that may still be open, and the wraps of the last month.
-            NostrFilter(kinds: [NostrKinds.note], tags: ["t": [PublicIntent.tag]], since: now - PublicIntent.longestLifetime),
+            NostrFilter(
+                kinds: [NostrKinds.note], tags: ["t": [PublicIntent.tag]], since: now - PublicIntent.longestLifetime),
             NostrFilter(kinds: [GiftWrap.wrapKind], tags: ["p": [key.publicKey.hex]], since: now - 30 * 86400),
         ]
         // The stream ends, and its connections with it, when the service group stops.
@@ -124,14 +125,16 @@ public final class NostrListener: Service {
         let sender = Data(post.author.bytes)
         let expiration = post.expiration ?? PublicIntent.expiration(of: intent, postedAt: post.createdAt)
         state.withLock {
-            $0.conversations[sender] = Conversation(relays: replyRelays, postedAt: post.createdAt, expiration: expiration)
+            $0.conversations[sender] = Conversation(
+                relays: replyRelays, postedAt: post.createdAt, expiration: expiration)
             $0.parties.insert(sender)
         }
         let replies = NostrReplies(
             key: key, recipient: post.author, postExpiration: expiration, profileRelay: relays[0])
         var inbound = InboundMessage(
             sender: sender, message: intent, canonical: post.content, sealedData: nil,
-            receivedAt: Timestamp(secondsSince1970: now), evidence: String(decoding: NostrJSON.object(post), as: UTF8.self),
+            receivedAt: Timestamp(secondsSince1970: now),
+            evidence: String(decoding: NostrJSON.object(post), as: UTF8.self),
             replayToken: Data(post.id), replayUntil: max(expiration, now + 600), replies: replies)
         inbound.answersRepeats = false
         inbound.intentQuota = 1
@@ -300,7 +303,12 @@ final class NostrReplies: ReplySigner {
         guard let kind = (try? Message.parse(canonical))?.kind else { return "" }
         let tags =
             kind == .offer
-            ? [["a", "\(NostrKinds.applicationData):\(key.publicKey.hex):\(NostrKinds.profileIdentifier)", profileRelay]]
+            ? [
+                [
+                    "a", "\(NostrKinds.applicationData):\(key.publicKey.hex):\(NostrKinds.profileIdentifier)",
+                    profileRelay,
+                ]
+            ]
             : []
         let now = Int64(Date().timeIntervalSince1970)
         guard

@@ -48,7 +48,10 @@ extension ProfferVendor {
         )
         var catalog: String
 
-        @Option(help: "Where to listen for HTTP, as HOST:PORT (port 0 picks a free one). Default: 127.0.0.1:8700, or none with --relay.")
+        @Option(
+            help:
+                "Where to listen for HTTP, as HOST:PORT (port 0 picks a free one). Default: 127.0.0.1:8700, or none with --relay."
+        )
         var listen: String?
 
         @Option(
@@ -135,7 +138,8 @@ extension ProfferVendor {
                 throw ExitCode(1)
             }
             let name = loadedCatalog.name
-            let listener = relays.isEmpty ? nil : NostrListener(inbox: inbox, relays: relays, requiredWork: requiredWork)
+            let listener =
+                relays.isEmpty ? nil : NostrListener(inbox: inbox, relays: relays, requiredWork: requiredWork)
             let announceRelays: @Sendable () -> Void = {
                 guard let listener else { return }
                 let npub = NostrReply.npub(inbox.keys.nostr.publicKey.bytes)

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import ProfferAgent
+import ProfferNostr
 import ProfferVault
 import ProfferWire
 
 struct IntentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intent", abstract: "Keep buying intents: what you want, on your terms.",
-        subcommands: [New.self, List.self, Show.self, Publish.self, Withdraw.self, Remove.self])
+        subcommands: [New.self, List.self, Show.self, Publish.self, Cast.self, Withdraw.self, Remove.self])
 
     struct New: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -247,7 +248,8 @@ struct IntentCommand: ParsableCommand {
             abstract: "Withdraw an intent, and tell every vendor it was sent to.",
             discussion: """
                 Vendors that could not be told are kept; run it again to tell them. A withdrawn intent that every \
-                vendor heard about sends nothing.
+                vendor heard about sends nothing. A public intent's post is also deleted from its relays (NIP-09: \
+                relays are asked, and most comply; copies elsewhere stay), and every vendor that answered it is told.
                 """)
         @OptionGroup var vault: VaultOptions
         @OptionGroup var network: NetworkOptions
@@ -255,7 +257,19 @@ struct IntentCommand: ParsableCommand {
 
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
-            let outcomes = try await agent.withdraw(intentID: id, timeout: network.duration(vault: agent.vault))
+            let deleted = try await agent.deletePost(intentID: id, timeout: network.duration(vault: agent.vault))
+            if let deleted {
+                printTable(
+                    ["RELAY", "POST DELETION"],
+                    deleted.map { [$0.relay, $0.isAccepted ? "accepted" : VendorText.clean($0.description)] })
+            }
+            let outcomes: [WithdrawOutcome]
+            do {
+                outcomes = try await agent.withdraw(intentID: id, timeout: network.duration(vault: agent.vault))
+            } catch let error as AgentError where deleted != nil && error.code == .refused {
+                // Already withdrawn and every vendor told: deleting the post again was what was left.
+                return standardOutput.write(line: VendorText.clean(error.message))
+            }
             standardOutput.write(line: "withdrew intent \(try agent.vault.intent(id: id).id)")
             printTable(["VENDOR", "TOLD"], outcomes.map { [$0.vendor, $0.error.map { "no: \($0)" } ?? "yes"] })
             let untold = Agent.untold(outcomes)

@@ -32,8 +32,27 @@ struct OfferCommand: ParsableCommand {
         /// value set), so you see before accepting whether you can.
         let sharing: [String: String]
         let expires: Date?
-        let remarks: [String]
+        var remarks: [String]
         let message: String
+        /// For a vendor found over Nostr and not pinned yet: its profile's name, fingerprint and where it was found.
+        var unpinnedVendor: UnpinnedVendor?
+
+        struct UnpinnedVendor: Encodable {
+            let profileName: String
+            let fingerprint: String
+            let foundOn: String
+        }
+
+        /// Marks the offer as coming from a vendor not pinned, when it does.
+        mutating func mark(_ vendors: [String: Vendor]) {
+            guard let vendor = vendors[vendor], !vendor.isPinned, let key = vendor.signingKey else { return }
+            let marked = UnpinnedVendor(
+                profileName: VendorText.clean(vendor.profileName ?? vendor.name), fingerprint: fingerprint(of: key),
+                foundOn: vendor.foundOn ?? "")
+            unpinnedVendor = marked
+            remarks.append(
+                "vendor not pinned: \(marked.profileName), \(marked.fingerprint), found on \(marked.foundOn)")
+        }
 
         init(_ review: OfferReview, section: String, rank: Int?, sharing rule: (DataCategory) -> String) {
             let offer = review.offer
@@ -104,14 +123,15 @@ struct OfferCommand: ParsableCommand {
                 let persona = personas[review.offer.intentID] ?? Persona.defaultName
                 return { rules[persona + "/" + $0.rawValue] ?? "missing" }
             }
-            let open = ranking.open.map {
-                Listing($0.review, section: "open", rank: $0.rank, sharing: sharing($0.review))
+            let vendors = Dictionary(try opened.vendors().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            func listing(_ review: OfferReview, _ section: String, _ rank: Int?) -> Listing {
+                var row = Listing(review, section: section, rank: rank, sharing: sharing(review))
+                row.mark(vendors)
+                return row
             }
-            let unacceptable = ranking.unacceptable.map {
-                Listing($0, section: "unacceptable", rank: nil, sharing: sharing($0))
-            }
-            let closed =
-                all ? ranking.closed.map { Listing($0, section: "closed", rank: nil, sharing: sharing($0)) } : []
+            let open = ranking.open.map { listing($0.review, "open", $0.rank) }
+            let unacceptable = ranking.unacceptable.map { listing($0, "unacceptable", nil) }
+            let closed = all ? ranking.closed.map { listing($0, "closed", nil) } : []
             if json { return try printJSON(open + unacceptable + closed) }
             if open.isEmpty && unacceptable.isEmpty && closed.isEmpty {
                 // Suggest publishing only what was never published, by its real id.
@@ -215,6 +235,31 @@ struct OfferCommand: ParsableCommand {
     }
 
     struct Accept: AsyncParsableCommand {
+        /// Pins the offer's vendor when it was found over Nostr and is not pinned yet: shown, then on the person's
+        /// yes (or `--pin`), as `vendor add` pins (PROTOCOL.md §6.3).
+        func pinIfAsked(_ agent: Agent) throws {
+            let found = try agent.vault.offer(named: offer)
+            let vendor = try agent.vault.vendor(named: found.vendor)
+            guard !vendor.isPinned else { return }
+            standardOutput.write(
+                line: "\(found.vendor) is a vendor you have not pinned. Its profile, found over Nostr:")
+            printTable(
+                ["FIELD", "VALUE"],
+                [
+                    ["name", VendorText.clean(vendor.profileName ?? vendor.name)],
+                    ["fingerprint", vendor.signingKey.map { fingerprint(of: $0) } ?? "-"],
+                    ["nostr", vendor.baseURL], ["found on", vendor.foundOn ?? "-"],
+                    ["terms", vendor.terms.map(\.description).joined(separator: ", ")],
+                ])
+            if !pin {
+                guard try confirm("Pin this vendor's keys, as `vendor add` would?", orPass: "--pin") else {
+                    throw CLIError.declined("nothing was sent, and the vendor stays unpinned")
+                }
+            }
+            _ = try agent.pinFound(vendorNamed: vendor.name)
+            standardOutput.write(line: "pinned \(vendor.name)")
+        }
+
         static let configuration = CommandConfiguration(
             abstract: "Accept an offer: shows exactly what goes to whom under which terms, then seals and sends it.",
             discussion: """
@@ -240,9 +285,11 @@ struct OfferCommand: ParsableCommand {
             help: ArgumentHelp("Terms the offer adds that you agree to, each by id.", valueName: "id"))
         var agreedTerms: [String] = []
         @Flag(help: "Make a deal although the intent already has one.") var another = false
+        @Flag(help: "Pin the vendor of an offer to a public intent, found over Nostr, without asking.") var pin = false
 
         func run() async throws {
             let agent = Agent(vault: try vault.openVault())
+            try pinIfAsked(agent)
             let agreed = try agreedTerms.flatMap { $0.split(separator: ",") }.map { text in
                 guard let id = TermsID(String(text)) else {
                     throw CLIError(.usage, "--agree-terms \"\(text)\" is not a terms id: see `proffer msg terms`")

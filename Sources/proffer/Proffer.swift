@@ -70,7 +70,7 @@ struct Proffer: AsyncParsableCommand {
         version: "0.2.0",
         subcommands: [
             Init.self, PassphraseCommand.self, PersonaCommand.self, PrefCommand.self, VendorCommand.self,
-            IntentCommand.self, OfferCommand.self, DealCommand.self, DueCommand.self, HoldingsCommand.self,
+            IntentCommand.self, Inbox.self, OfferCommand.self, DealCommand.self, DueCommand.self, HoldingsCommand.self,
             AuditCommand.self, Export.self, Import.self,
             VaultCommand.self, Msg.self,
         ]

@@ -1,0 +1,456 @@
+import Foundation
+import ProfferCrypto
+import ProfferEnvelope
+import ProfferNostr
+import ProfferVault
+import ProfferWire
+
+/// What casting an intent did: the post's line, ready to paste anywhere, and each relay's outcome.
+public struct CastOutcome: Sendable {
+    public let intent: StoredIntent
+    /// The post's content: the intent with its public id and `reply`.
+    public let line: String
+    public let relays: [RelayPublishOutcome]
+    /// Whether the intent had been cast before, and its post was published again.
+    public let again: Bool
+    public var reachedAny: Bool { relays.contains(where: \.isAccepted) }
+}
+
+/// What reading a public intent's answers found.
+public struct InboxReport: Sendable {
+    public let intentID: MessageID
+    /// Offers stored now, each with its vendor.
+    public var newOffers: [StoredOffer] = []
+    /// Vendors that said they make no offer, with their reason.
+    public var declines: [(vendor: String, why: String)] = []
+    /// Deals whose confirm, decline or forget's confirm arrived now.
+    public var settledDeals: [StoredDeal] = []
+    /// Answers to earlier messages (a counter's decline) that settle nothing further.
+    public var otherAnswers: [String] = []
+    /// Messages ignored, by reason (§6.3, §6.4), never answered.
+    public var ignored: [String: Int] = [:]
+    /// Relays that failed, with how.
+    public var relayProblems: [String: String] = [:]
+
+    public init(intentID: MessageID) { self.intentID = intentID }
+
+    public var isEmpty: Bool {
+        newOffers.isEmpty && declines.isEmpty && settledDeals.isEmpty && otherAnswers.isEmpty && ignored.isEmpty
+    }
+}
+
+extension Agent {
+    /// §6.4: answers kept from vendors the person has not pinned, per public intent, and offers per vendor and intent.
+    public static let unpinnedVendorsPerIntent = 100
+    public static let offersPerVendorAndIntent = 25
+
+    /// The relays public intents are cast to: `nostr.relays`.
+    public func castRelays() throws -> [String] {
+        let setting = try vault.preference(key: AgentSetting.nostrRelays.rawValue, persona: Persona.defaultName)?.value
+        return setting.map { $0.split(separator: ",").map(String.init) } ?? []
+    }
+
+    /// The cast key of a public intent: derived from the vault's seed and its public id, so a restored backup reads
+    /// its answers.
+    func castKey(_ cast: PublicCast) throws(AgentError) -> SchnorrKeyPair {
+        guard let seed = try? vault.identitySeed() else {
+            throw .refused("the vault's identity seed does not authenticate: see `proffer vault check`")
+        }
+        return CastKey.keyPair(identitySeed: seed, publicID: cast.publicID)
+    }
+
+    /// Casts an intent in public (PROTOCOL.md §6.2): gives it a public id and a cast key of its own, and publishes
+    /// its post, and the list of relays its answers go to, to `relays` (else the setting `nostr.relays`). An intent
+    /// cast before is published again, the same post, so a cast that reached no relay can be retried.
+    ///
+    /// - Throws: ``AgentError`` when no relays are given nor set, the intent was sent to vendors over HTTP, or it is
+    ///   no longer open.
+    public func cast(intentID: String, relays given: [String], timeout: Duration) async throws -> CastOutcome {
+        let intent = try vault.intent(id: intentID)
+        guard intent.state(at: Date()) == .draft || intent.state(at: Date()) == .published else {
+            throw AgentError.refused(
+                "intent \(intent.id) is \(intent.state(at: Date()).rawValue): only an open intent is cast")
+        }
+        let cast: PublicCast
+        let again: Bool
+        if let existing = intent.cast {
+            if !given.isEmpty, Set(given) != Set(existing.relays) {
+                throw AgentError.refused(
+                    "intent \(intent.id) was cast to \(existing.relays.joined(separator: ", ")); its post names those "
+                        + "relays, so it is published there again. Leave out --relay")
+            }
+            (cast, again) = (existing, true)
+        } else {
+            guard (intent.sentTo ?? []).isEmpty else {
+                throw AgentError.refused(
+                    "intent \(intent.id) was sent to vendors over HTTP (\(intent.sentTo!.joined(separator: ", "))); a "
+                        + "public intent is never sent over HTTP. Make a new intent to cast: `proffer intent new …`")
+            }
+            let relays = given.isEmpty ? try castRelays() : given
+            guard !relays.isEmpty else {
+                throw AgentError(
+                    .invalidInput,
+                    "no relays to cast to: pass --relay wss://…, or set them once for every intent with `proffer pref "
+                        + "set nostr.relays wss://relay.one,wss://relay.two`")
+            }
+            guard relays.count <= 3, relays.allSatisfy(NostrReply.isUsableRelay) else {
+                throw AgentError(
+                    .invalidInput,
+                    "relays are 1 to 3 wss:// URLs (ws:// only on this machine), without commas: "
+                        + relays.joined(separator: ", "))
+            }
+            try requireIntegrity()
+            let publicID = MessageID.random()
+            guard let seed = try? vault.identitySeed() else {
+                throw AgentError.refused("the vault's identity seed does not authenticate: see `proffer vault check`")
+            }
+            let key = CastKey.keyPair(identitySeed: seed, publicID: publicID)
+            var message = intent.message
+            message.id = publicID
+            message.reply = try NostrReply(publicKey: key.publicKey.bytes, relays: relays)
+            let now = Int64(Date().timeIntervalSince1970)
+            let post = try PublicIntent.post(message, castKey: key, postedAt: now)
+            let made = PublicCast(
+                publicID: publicID, relays: relays, post: String(decoding: NostrJSON.object(post), as: UTF8.self),
+                postID: post.idHex, postedAt: Date(timeIntervalSince1970: TimeInterval(now)),
+                expiresAt: Date(timeIntervalSince1970: TimeInterval(post.expiration ?? now)))
+            // Kept before it leaves: a cast interrupted here is published again, the same post, by the next cast.
+            try vault.updateIntent(id: intent.id.description) {
+                $0.cast = made
+                $0.state = .published
+            }
+            (cast, again) = (made, false)
+        }
+        let key = try castKey(cast)
+        guard let post = try? NostrJSON.event(from: Array(cast.post.utf8)) else {
+            throw AgentError.refused("intent \(intent.id)'s kept post does not read back: see `proffer vault check`")
+        }
+        let pool = RelayPool(relays: cast.relays, authKey: key)
+        defer { Task { await pool.close() } }
+        let relayList = NostrKinds.privateMessageRelays(
+            cast.relays, by: key, at: Int64(cast.postedAt.timeIntervalSince1970))
+        async let listed = pool.publish(relayList, within: timeout)
+        let outcomes = await pool.publish(post, within: timeout)
+        _ = await listed
+        return CastOutcome(
+            intent: try vault.intent(id: intent.id.description), line: post.content, relays: outcomes, again: again)
+    }
+
+    /// Asks the relays of a public intent to delete its post (NIP-09), as withdrawing it does (§6.3); `nil` when the
+    /// intent was never cast.
+    public func deletePost(intentID: String, timeout: Duration) async throws -> [RelayPublishOutcome]? {
+        let intent = try vault.intent(id: intentID)
+        guard let cast = intent.cast else { return nil }
+        let key = try castKey(cast)
+        let deletion = NostrKinds.deletion(
+            of: cast.postID, kind: NostrKinds.note, by: key, at: Int64(Date().timeIntervalSince1970))
+        let pool = RelayPool(relays: cast.relays, authKey: key)
+        defer { Task { await pool.close() } }
+        return await pool.publish(deletion, within: timeout)
+    }
+
+    /// Fails when the vault failed its integrity check: nothing leaves it then.
+    func requireIntegrity() throws(AgentError) {
+        guard vault.integrityProblems.isEmpty else {
+            throw .refused("the vault failed its integrity check, so nothing was sent: see `proffer vault check`")
+        }
+    }
+
+    /// `message` about `intent`, ready to send to `vendor`: over Nostr, sealed by the cast key, for a public intent;
+    /// otherwise signed by the persona's pairwise key into an envelope.
+    func outgoing(
+        _ message: Message, about intent: StoredIntent, as persona: String, toward vendor: Vendor,
+        sealedData: [UInt8]? = nil
+    ) throws(AgentError) -> OutgoingMessage {
+        guard let cast = intent.cast else {
+            return try sign(message, as: persona, toward: vendor, sealedData: sealedData)
+        }
+        try requireIntegrity()
+        var prepared = try NostrTransport.prepare(
+            message, cast: cast, castKey: try castKey(cast), to: vendor, sealedData: sealedData)
+        if message.kind == .counter, case .nostr(var nostr) = prepared.wire {
+            let offers = (try? vault.offers(intentID: intent.id.description)) ?? []
+            nostr.earlierOffers = Set(offers.filter { $0.vendor == vendor.name }.map(\.id))
+            prepared = OutgoingMessage(canonical: prepared.canonical, evidence: prepared.evidence, wire: .nostr(nostr))
+        }
+        return prepared
+    }
+
+    // MARK: - Reading answers
+
+    /// The public intents whose answers are still read: open ones, and those with a deal not settled (§6.4: after
+    /// that, everything sent to the cast key is ignored).
+    public func readablePublicIntents(at now: Date = Date()) throws -> [StoredIntent] {
+        let unsettled = Set(
+            try vault.deals().filter { $0.state.canRetry || $0.state == .forgetPending }.map(\.intentID))
+        return try vault.intents().filter { intent in
+            guard intent.cast != nil else { return false }
+            let state = intent.state(at: now)
+            return state == .published || state == .fulfilled || unsettled.contains(intent.id)
+        }
+    }
+
+    /// Fetches the private messages sent to the cast keys of readable public intents, checks each (§6.3), stores
+    /// what holds, and says per intent what it found.
+    public func readInbox(timeout: Duration) async throws -> [InboxReport] {
+        let intents = try readablePublicIntents()
+        return try await withThrowingTaskGroup(of: InboxReport.self) { group in
+            for intent in intents {
+                group.addTask { try await self.readAnswers(of: intent, within: timeout) }
+            }
+            var reports: [InboxReport] = []
+            for try await report in group { reports.append(report) }
+            return reports.sorted { $0.intentID.description < $1.intentID.description }
+        }
+    }
+
+    /// Reads one public intent's answers, within `timeout`.
+    public func readAnswers(of intent: StoredIntent, within timeout: Duration) async throws -> InboxReport {
+        guard let cast = intent.cast else { return InboxReport(intentID: intent.id) }
+        let key = try castKey(cast)
+        let pool = RelayPool(relays: cast.relays, authKey: key)
+        defer { Task { await pool.close() } }
+        let posted = Int64(cast.postedAt.timeIntervalSince1970)
+        let filter = NostrFilter(
+            kinds: [GiftWrap.wrapKind], tags: ["p": [key.publicKey.hex]],
+            since: (cast.readUntil ?? posted) - GiftWrap.backdating - 600)
+        let fetched = await pool.fetch([filter], within: timeout)
+        var report = try await take(fetched.events, for: intent, castKey: key, pool: pool, timeout: timeout)
+        for (relay, problem) in fetched.problems { if let problem { report.relayProblems[relay] = problem } }
+        let newest = fetched.events.map(\.createdAt).max()
+        let ignored = report.ignored
+        try vault.updateIntent(id: intent.id.description) { stored in
+            guard var updated = stored.cast else { return }
+            if let newest {
+                updated.readUntil = max(updated.readUntil ?? 0, min(newest, Int64(Date().timeIntervalSince1970)))
+            }
+            var counts = updated.ignored ?? [:]
+            for (reason, count) in ignored { counts[reason, default: 0] += count }
+            updated.ignored = counts.isEmpty ? nil : counts
+            stored.cast = updated
+        }
+        return report
+    }
+
+    /// Follows the readable public intents' relays until cancelled, reporting each answer as it is stored.
+    public func followInbox(report: @escaping @Sendable (InboxReport) -> Void) async throws {
+        let intents = try readablePublicIntents()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for intent in intents {
+                guard let cast = intent.cast else { continue }
+                let key = try castKey(cast)
+                group.addTask {
+                    let pool = RelayPool(relays: cast.relays, authKey: key)
+                    let filter = NostrFilter(
+                        kinds: [GiftWrap.wrapKind], tags: ["p": [key.publicKey.hex]],
+                        since: (cast.readUntil ?? Int64(cast.postedAt.timeIntervalSince1970)) - GiftWrap.backdating
+                            - 600)
+                    for await wrap in pool.listen([filter]) {
+                        let current = try self.vault.intent(id: intent.id.description)
+                        let found = try await self.take(
+                            [wrap], for: current, castKey: key, pool: pool, timeout: .seconds(10))
+                        if !found.isEmpty { report(found) }
+                    }
+                    await pool.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Checks each wrap sent to a public intent's cast key and stores what holds: new offers (their vendor's profile
+    /// found and verified, §6.1), declines, and the answers that settle deals and forgets. Everything else is ignored
+    /// and counted by reason.
+    func take(
+        _ wraps: [NostrEvent], for intent: StoredIntent, castKey: SchnorrKeyPair, pool: RelayPool, timeout: Duration
+    ) async throws -> InboxReport {
+        var report = InboxReport(intentID: intent.id)
+        guard let cast = intent.cast else { return report }
+        let now = Int64(Date().timeIntervalSince1970)
+        let posted = Int64(cast.postedAt.timeIntervalSince1970)
+        var vendors = try vault.vendors()
+        var answers: [(reply: VerifiedReply, vendor: Vendor)] = []
+        for wrap in wraps.sorted(by: { $0.createdAt < $1.createdAt }) {
+            let received: PrivateMessage.Received
+            do {
+                received = try PrivateMessage.read(wrap, with: castKey, now: now)
+            } catch {
+                report.ignored["could not be opened or failed a check", default: 0] += 1
+                continue
+            }
+            guard case .message(let message, let opened) = received else {
+                report.ignored["data sent to the person", default: 0] += 1
+                continue
+            }
+            guard [.offer, .decline, .confirm].contains(message.kind) else {
+                report.ignored["a #\(message.kind.rawValue) sent by a vendor", default: 0] += 1
+                continue
+            }
+            guard opened.rumor.createdAt >= posted - GiftWrap.allowedClockSkew else {
+                report.ignored["dated before the post", default: 0] += 1
+                continue
+            }
+            var vendor = vendors.first { $0.nostrKey == opened.sender }
+            if vendor == nil, message.kind == .offer {
+                let others = Set(
+                    try vault.offers(intentID: intent.id.description).map(\.vendor)
+                ).filter { name in vendors.first { $0.name == name }?.isPinned == false }
+                guard others.count < Agent.unpinnedVendorsPerIntent else {
+                    report.ignored["over \(Agent.unpinnedVendorsPerIntent) vendors you have not pinned", default: 0] +=
+                        1
+                    continue
+                }
+                vendor = try await foundVendor(
+                    opened.sender, hint: opened.rumor.tags.first { $0.first == "a" }, cast: cast, among: vendors,
+                    timeout: timeout)
+                if let vendor { vendors.append(vendor) }
+            }
+            guard let vendor else {
+                report.ignored[
+                    message.kind == .offer
+                        ? "an offer from a key whose profile was not found or does not name it"
+                        : "from a key that is no vendor of this intent", default: 0] += 1
+                continue
+            }
+            guard let reply = NostrTransport.verifiedReply(message, opened: opened, castKey: castKey) else {
+                report.ignored["could not be opened or failed a check", default: 0] += 1
+                continue
+            }
+            answers.append((reply, vendor))
+        }
+        // Answers read before (by an earlier inbox, or the command that waited for them) are not new.
+        let fresh = try admitting([answers.map(\.reply)])[0]
+        for ((reply, vendor), isNew) in zip(answers, fresh) where isNew {
+            try await apply(reply, from: vendor, to: intent, cast: cast, report: &report)
+        }
+        return report
+    }
+
+    /// Stores one new answer to a public intent.
+    private func apply(
+        _ reply: VerifiedReply, from vendor: Vendor, to intent: StoredIntent, cast: PublicCast,
+        report: inout InboxReport
+    ) async throws {
+        let message = reply.message
+        if message.re == cast.publicID {
+            if message.kind == .decline {
+                let why = VendorText.clean(message.why ?? "no reason given")
+                try vault.updateIntent(id: intent.id.description) { stored in
+                    var declined = stored.declinedBy ?? [:]
+                    declined[vendor.name] = why
+                    stored.declinedBy = declined
+                    stored.sentTo = Array(Set((stored.sentTo ?? []) + [vendor.name])).sorted()
+                }
+                report.declines.append((vendor.name, why))
+                return
+            }
+            guard message.kind == .offer else {
+                report.ignored["a #\(message.kind.rawValue) naming the intent", default: 0] += 1
+                return
+            }
+            let theirs = try vault.offers(intentID: intent.id.description).filter { $0.vendor == vendor.name }
+            guard theirs.count < Agent.offersPerVendorAndIntent else {
+                report.ignored["over \(Agent.offersPerVendorAndIntent) offers from one vendor", default: 0] += 1
+                return
+            }
+            let stillWanted = try vault.intent(id: intent.id.description).state(at: Date())
+            let offer = StoredOffer(
+                vendor: vendor.name, intentID: intent.id, envelope: reply.evidence, message: message,
+                receivedAt: Date(), expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp),
+                state: stillWanted == .withdrawn ? .withdrawn : .open, vendorLabel: vendor.keyLabel)
+            let stored = try vault.addOfferAnswers([[offer]])[0]
+            if let refusal = stored.refusal {
+                report.ignored[
+                    "an offer reusing another offer's id (\(VendorText.clean(refusal).prefix(60)))", default: 0] += 1
+                return
+            }
+            guard stored.added == 1 else { return }
+            try vault.updateIntent(id: intent.id.description) { stored in
+                var ids = stored.vendorIDs ?? [:]
+                ids[vendor.name] = cast.publicID
+                stored.vendorIDs = ids
+                stored.sentTo = Array(Set((stored.sentTo ?? []) + [vendor.name])).sorted()
+                stored.declinedBy?[vendor.name] = nil
+            }
+            report.newOffers.append(offer)
+            return
+        }
+        let deals = try vault.deals().filter { $0.intentID == intent.id && $0.vendor == vendor.name }
+        if let deal = deals.first(where: { $0.id == message.re && $0.state.canRetry }),
+            message.kind == .confirm || message.kind == .decline
+        {
+            report.settledDeals.append(try settleAccept(deal, answer: reply))
+            return
+        }
+        if message.kind == .confirm,
+            let deal = deals.first(where: { deal in
+                deal.state == .forgetPending
+                    && (message.re == deal.id
+                        || message.re == deal.forgetEnvelope.flatMap(HTTPTransport.reread)?.message.id)
+            })
+        {
+            report.settledDeals.append(try settleForget(deal.id, confirm: reply))
+            return
+        }
+        if message.kind == .decline {
+            report.otherAnswers.append(
+                "\(vendor.name) declined \(message.re?.description ?? "a message"): "
+                    + VendorText.clean(message.why ?? "no reason given"))
+            return
+        }
+        report.ignored["naming nothing open here", default: 0] += 1
+    }
+
+    /// The vendor whose profile names `key`, found over Nostr (§6.1) and kept unpinned: fetched from the relay the
+    /// offer names and the intent's relays, used only once it verifies and its `nostr` is `key`.
+    private func foundVendor(
+        _ key: SchnorrPublicKey, hint: [String]?, cast: PublicCast, among known: [Vendor], timeout: Duration
+    ) async throws -> Vendor? {
+        var relays = cast.relays
+        if let hinted = hint, hinted.count >= 3, NostrReply.isUsableRelay(hinted[2]), !relays.contains(hinted[2]) {
+            relays.append(hinted[2])
+        }
+        let pool = RelayPool(relays: relays)
+        defer { Task { await pool.close() } }
+        let filter = NostrFilter(
+            authors: [key.hex], kinds: [NostrKinds.applicationData], tags: ["d": [NostrKinds.profileIdentifier]])
+        let fetched = await pool.fetch([filter], within: min(timeout, .seconds(10)))
+        var found: [(profile: VendorProfile, relay: String)] = []
+        for event in fetched.events where event.author == key {
+            if let profile = try? NostrProfile.profile(in: event) { found.append((profile, relays[0])) }
+        }
+        guard let newest = NostrProfile.newest(found.map(\.profile)), newest.nostrKey == key else { return nil }
+        // Never an older profile than one seen for the same `sign` key.
+        if let same = known.first(where: { $0.signingKey == newest.signingKey }) {
+            if let time = same.profileTime.flatMap(Timestamp.init), let new = Timestamp(newest.ts), new < time {
+                return nil
+            }
+            return same.nostrKey == key ? same : nil
+        }
+        let cleaned = VendorText.clean(newest.name).trimmingCharacters(in: .whitespaces)
+        var name = Agent.shortName(cleaned.isEmpty ? "vendor" : cleaned)
+        if known.contains(where: { $0.name == name }) { name += "-" + String(key.hex.prefix(6)) }
+        var vendor = Vendor(
+            name: name, baseURL: "nostr:" + NostrReply.npub(key.bytes), signingKey: newest.signingKey,
+            boxKey: newest.boxKey, terms: newest.terms.compactMap(TermsID.init),
+            categories: newest.categories.compactMap(IntentCategory.init),
+            profileName: cleaned.isEmpty ? name : cleaned,
+            profileTime: newest.ts)
+        (vendor.nostrKey, vendor.relays, vendor.foundOn) = (key, newest.relays, relays[0])
+        do {
+            try vault.addVendor(vendor)
+        } catch {
+            return nil
+        }
+        return try vault.vendor(named: name)
+    }
+
+    /// Pins a vendor found over Nostr, on the person's word: its keys become the ones every later message is checked
+    /// against, as `vendor add` pins them.
+    public func pinFound(vendorNamed name: String) throws -> Vendor {
+        var vendor = try vault.vendor(named: name)
+        vendor.foundOn = nil
+        try vault.updateVendor(vendor)
+        return vendor
+    }
+}
