@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "ProfferAudit",
             dependencies: [
-                "ProfferWire", "ProfferCrypto", "ProfferEnvelope", "ProfferVault",
+                "ProfferWire", "ProfferCrypto", "ProfferEnvelope", "ProfferVault", "ProfferNostr",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),

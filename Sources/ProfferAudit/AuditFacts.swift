@@ -1,5 +1,6 @@
 import Foundation
 import ProfferEnvelope
+import ProfferNostr
 import ProfferVault
 import ProfferWire
 
@@ -83,7 +84,7 @@ public struct DealFacts: Sendable {
     init(_ deal: StoredDeal, vendor: Vendor?, offerETA: TimeSpan?, forgetLogged: (asked: Date?, confirmed: Date?)?) {
         (self.deal, self.vendor) = (deal, vendor)
         let reply = DealFacts.decode(deal.replyEnvelope)
-        let confirm = reply.flatMap { try? Message.parse($0.envelope.msg) }.flatMap { $0.kind == .confirm ? $0 : nil }
+        let confirm = reply.flatMap { try? Message.parse($0.message) }.flatMap { $0.kind == .confirm ? $0 : nil }
         confirmedAt = confirm == nil ? nil : reply?.timestamp.date
         if let confirmedAt, let eta = confirm?.eta ?? offerETA {
             dueAt = confirmedAt.addingTimeInterval(TimeInterval(eta.seconds))
@@ -100,8 +101,13 @@ public struct DealFacts: Sendable {
             ? forgetLogged?.confirmed ?? DealFacts.decode(deal.forgetReplyEnvelope)?.timestamp.date : nil
     }
 
-    private static func decode(_ envelope: String?) -> DecodedEnvelope? {
-        envelope.flatMap { try? Envelope.decode(json: Array($0.utf8)) }
+    /// A kept message (a §3 envelope, or Nostr evidence) read back: its text and when it was signed.
+    private static func decode(_ envelope: String?) -> (message: String, timestamp: Timestamp)? {
+        guard let envelope else { return nil }
+        if let kept = NostrEvidence(json: envelope) {
+            return (kept.canonical, Timestamp(secondsSince1970: kept.rumor.createdAt))
+        }
+        return (try? Envelope.decode(json: Array(envelope.utf8))).map { ($0.envelope.msg, $0.timestamp) }
     }
 
     /// Whether the delivery is overdue: confirmed, due before `now`, and not marked received.

@@ -1,6 +1,7 @@
 import Foundation
 import ProfferCrypto
 import ProfferEnvelope
+import ProfferNostr
 import ProfferVault
 import ProfferWire
 
@@ -39,12 +40,24 @@ public enum ConsentRecord {
             controller["@id"] = didKey(key)
             controller["dct:identifier"] = fingerprint(of: key)
         }
+        // A deal made over Nostr (PROTOCOL.md §6.3): the parties are the vendor's Nostr key and the intent's cast key.
+        let nostrAccept = NostrEvidence(json: deal.acceptEnvelope)
+        if let rumor = nostrAccept?.rumor, let vendorKey = rumor.onlyTagValue("p").flatMap(Hex.decode) {
+            controller["@id"] = "nostr:" + NostrReply.npub(vendorKey)
+            if let signing = vendor?.signingKey, vendor?.nostrKey?.bytes == vendorKey {
+                controller["dct:identifier"] = fingerprint(of: signing)
+            }
+        }
         if let url = deal.vendorURL ?? vendor?.baseURL { controller["schema:url"] = ["@id": url] }
         var subject: [String: Any] = ["@type": "https://w3id.org/dpv#DataSubject"]
         if let key = accept?.sender {
             // The pairwise key this vendor knows the person by: never the person's name or another vendor's key.
             subject["@id"] = didKey(key)
             subject["dct:identifier"] = Base64URL.encode(key.bytes)
+        } else if let castKey = nostrAccept?.rumor.author {
+            // The intent's cast key, which appears nowhere but with this intent.
+            subject["@id"] = "nostr:" + NostrReply.npub(castKey.bytes)
+            subject["dct:identifier"] = castKey.hex
         }
         let process: [String: Any] = [
             "@type": "https://w3id.org/dpv#Process",
@@ -123,9 +136,11 @@ public enum ConsentRecord {
         return parts.joined(separator: "-")
     }
 
-    /// One signed envelope, kept whole so anyone can check its signature.
+    /// One signed envelope, or over Nostr a seal with its rumor and the keys of its payload (§6.3), kept whole so
+    /// anyone can check its signature.
     static func envelopeEvidence(_ envelope: String, role: String) -> [String: Any] {
-        var node: [String: Any] = ["@type": "urn:proffer:vocab:SignedEnvelope", "proffer:role": role]
+        let type = NostrEvidence.isEvidence(envelope) ? "urn:proffer:vocab:NostrSeal" : "urn:proffer:vocab:SignedEnvelope"
+        var node: [String: Any] = ["@type": type, "proffer:role": role]
         if let object = try? JSONSerialization.jsonObject(with: Data(envelope.utf8)) {
             node["proffer:envelope"] = ["@type": "@json", "@value": object]
         } else {

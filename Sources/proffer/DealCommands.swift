@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProfferAgent
+import ProfferNostr
 import ProfferAudit
 import ProfferEnvelope
 import ProfferVault
@@ -87,7 +88,9 @@ struct DealCommand: ParsableCommand {
             let deal = try vault.openVault(.readOnly).deal(id: id)
             if json { return try printJSON(deal) }
             func message(_ envelope: String?) -> String {
-                envelope.flatMap { try? Envelope.decode(json: Array($0.utf8)).envelope.msg }.map(VendorText.clean)
+                envelope.flatMap {
+                    NostrEvidence(json: $0)?.canonical ?? (try? Envelope.decode(json: Array($0.utf8)).envelope.msg)
+                }.map(VendorText.clean)
                     ?? "-"
             }
             printTable(

@@ -16,6 +16,9 @@ struct VendorCommand: ParsableCommand {
 
     /// How the agent reaches a vendor, for listings.
     static func transport(_ vendor: Vendor) -> String {
+        if vendor.isNostrOnly {
+            return vendor.isPinned ? "nostr" : "nostr (not pinned; found on \(vendor.foundOn ?? "a relay"))"
+        }
         if vendor.baseURL.lowercased().hasPrefix("https:") { return "https" }
         return vendor.allowsHTTP ? "http (allowed)" : "http (this machine)"
     }
