@@ -269,7 +269,7 @@ extension Agent {
         let now = Int64(Date().timeIntervalSince1970)
         let posted = Int64(cast.postedAt.timeIntervalSince1970)
         var vendors = try vault.vendors()
-        var answers: [(reply: VerifiedReply, vendor: Vendor)] = []
+        var opened: [(message: Message, opened: GiftWrap.Opened)] = []
         for wrap in wraps.sorted(by: { $0.createdAt < $1.createdAt }) {
             let received: PrivateMessage.Received
             do {
@@ -278,7 +278,7 @@ extension Agent {
                 report.ignored["could not be opened or failed a check", default: 0] += 1
                 continue
             }
-            guard case .message(let message, let opened) = received else {
+            guard case .message(let message, let checked) = received else {
                 report.ignored["data sent to the person", default: 0] += 1
                 continue
             }
@@ -286,33 +286,43 @@ extension Agent {
                 report.ignored["a #\(message.kind.rawValue) sent by a vendor", default: 0] += 1
                 continue
             }
-            guard opened.rumor.createdAt >= posted - GiftWrap.allowedClockSkew else {
+            guard checked.rumor.createdAt >= posted - GiftWrap.allowedClockSkew else {
                 report.ignored["dated before the post", default: 0] += 1
                 continue
             }
-            var vendor = vendors.first { $0.nostrKey == opened.sender }
-            if vendor == nil, message.kind == .offer {
-                let others = Set(
-                    try vault.offers(intentID: intent.id.description).map(\.vendor)
-                ).filter { name in vendors.first { $0.name == name }?.isPinned == false }
-                guard others.count < Agent.unpinnedVendorsPerIntent else {
-                    report.ignored["over \(Agent.unpinnedVendorsPerIntent) vendors you have not pinned", default: 0] +=
-                        1
-                    continue
-                }
-                vendor = try await foundVendor(
-                    opened.sender, hint: opened.rumor.tags.first { $0.first == "a" }, cast: cast, among: vendors,
-                    timeout: timeout)
-                if let vendor { vendors.append(vendor) }
-            }
-            guard let vendor else {
-                report.ignored[
-                    message.kind == .offer
-                        ? "an offer from a key whose profile was not found or does not name it"
-                        : "from a key that is no vendor of this intent", default: 0] += 1
+            opened.append((message, checked))
+        }
+        // The profiles of every new vendor are fetched at once, within one deadline: a flood of offers from fresh
+        // keys costs one fetch, not one each.
+        let unpinnedSoFar = Set(try vault.offers(intentID: intent.id.description).map(\.vendor))
+            .filter { name in vendors.first { $0.name == name }?.isPinned == false }.count
+        var newKeys: [SchnorrPublicKey] = []
+        var hints: [String] = []
+        for (message, checked) in opened where message.kind == .offer {
+            guard !vendors.contains(where: { $0.nostrKey == checked.sender }), !newKeys.contains(checked.sender) else {
                 continue
             }
-            guard let reply = NostrTransport.verifiedReply(message, opened: opened, castKey: castKey) else {
+            guard unpinnedSoFar + newKeys.count < Agent.unpinnedVendorsPerIntent else { continue }
+            newKeys.append(checked.sender)
+            if let tag = checked.rumor.tags.first(where: { $0.first == "a" }), tag.count >= 3 { hints.append(tag[2]) }
+        }
+        if !newKeys.isEmpty {
+            vendors += try await foundVendors(newKeys, hints: hints, cast: cast, among: vendors, timeout: timeout)
+        }
+        var answers: [(reply: VerifiedReply, vendor: Vendor)] = []
+        for (message, checked) in opened {
+            guard let vendor = vendors.first(where: { $0.nostrKey == checked.sender }) else {
+                let reason =
+                    message.kind != .offer
+                    ? "from a key that is no vendor of this intent"
+                    : unpinnedSoFar + newKeys.count >= Agent.unpinnedVendorsPerIntent
+                        && !newKeys.contains(checked.sender)
+                        ? "over \(Agent.unpinnedVendorsPerIntent) vendors you have not pinned"
+                        : "an offer from a key whose profile was not found or does not name it"
+                report.ignored[reason, default: 0] += 1
+                continue
+            }
+            guard let reply = NostrTransport.verifiedReply(message, opened: checked, castKey: castKey) else {
                 report.ignored["could not be opened or failed a check", default: 0] += 1
                 continue
             }
@@ -401,48 +411,45 @@ extension Agent {
         report.ignored["naming nothing open here", default: 0] += 1
     }
 
-    /// The vendor whose profile names `key`, found over Nostr (§6.1) and kept unpinned: fetched from the relay the
-    /// offer names and the intent's relays, used only once it verifies and its `nostr` is `key`.
-    private func foundVendor(
-        _ key: SchnorrPublicKey, hint: [String]?, cast: PublicCast, among known: [Vendor], timeout: Duration
-    ) async throws -> Vendor? {
+    /// The vendors whose profiles name `keys`, found over Nostr (§6.1) and kept unpinned: fetched at once from the
+    /// relays the offers name and the intent's relays, each used only once it verifies and its `nostr` is its key.
+    private func foundVendors(
+        _ keys: [SchnorrPublicKey], hints: [String], cast: PublicCast, among known: [Vendor], timeout: Duration
+    ) async throws -> [Vendor] {
         var relays = cast.relays
-        if let hinted = hint, hinted.count >= 3, NostrReply.isUsableRelay(hinted[2]), !relays.contains(hinted[2]) {
-            relays.append(hinted[2])
+        for hint in hints where NostrReply.isUsableRelay(hint) && !relays.contains(hint) && relays.count < 6 {
+            relays.append(hint)
         }
         let pool = RelayPool(relays: relays)
         defer { Task { await pool.close() } }
         let filter = NostrFilter(
-            authors: [key.hex], kinds: [NostrKinds.applicationData], tags: ["d": [NostrKinds.profileIdentifier]])
+            authors: keys.map(\.hex), kinds: [NostrKinds.applicationData],
+            tags: ["d": [NostrKinds.profileIdentifier]])
         let fetched = await pool.fetch([filter], within: min(timeout, .seconds(10)))
-        var found: [(profile: VendorProfile, relay: String)] = []
-        for event in fetched.events where event.author == key {
-            if let profile = try? NostrProfile.profile(in: event) { found.append((profile, relays[0])) }
-        }
-        guard let newest = NostrProfile.newest(found.map(\.profile)), newest.nostrKey == key else { return nil }
-        // Never an older profile than one seen for the same `sign` key.
-        if let same = known.first(where: { $0.signingKey == newest.signingKey }) {
-            if let time = same.profileTime.flatMap(Timestamp.init), let new = Timestamp(newest.ts), new < time {
-                return nil
+        var found: [Vendor] = []
+        var names = Set(known.map(\.name))
+        for key in keys {
+            let profiles = fetched.events.filter { $0.author == key }.compactMap { try? NostrProfile.profile(in: $0) }
+            guard let newest = NostrProfile.newest(profiles), newest.nostrKey == key else { continue }
+            // Never an older profile than one seen for the same `sign` key, and never another's keys.
+            if let same = known.first(where: { $0.signingKey == newest.signingKey }) {
+                if same.nostrKey == key { found.append(same) }
+                continue
             }
-            return same.nostrKey == key ? same : nil
+            let cleaned = VendorText.clean(newest.name).trimmingCharacters(in: .whitespaces)
+            var name = Agent.shortName(cleaned.isEmpty ? "vendor" : cleaned)
+            if names.contains(name) { name += "-" + String(key.hex.prefix(6)) }
+            var vendor = Vendor(
+                name: name, baseURL: "nostr:" + NostrReply.npub(key.bytes), signingKey: newest.signingKey,
+                boxKey: newest.boxKey, terms: newest.terms.compactMap(TermsID.init),
+                categories: newest.categories.compactMap(IntentCategory.init),
+                profileName: cleaned.isEmpty ? name : cleaned, profileTime: newest.ts)
+            (vendor.nostrKey, vendor.relays, vendor.foundOn) = (key, newest.relays, relays[0])
+            guard (try? vault.addVendor(vendor)) != nil, let added = try? vault.vendor(named: name) else { continue }
+            names.insert(name)
+            found.append(added)
         }
-        let cleaned = VendorText.clean(newest.name).trimmingCharacters(in: .whitespaces)
-        var name = Agent.shortName(cleaned.isEmpty ? "vendor" : cleaned)
-        if known.contains(where: { $0.name == name }) { name += "-" + String(key.hex.prefix(6)) }
-        var vendor = Vendor(
-            name: name, baseURL: "nostr:" + NostrReply.npub(key.bytes), signingKey: newest.signingKey,
-            boxKey: newest.boxKey, terms: newest.terms.compactMap(TermsID.init),
-            categories: newest.categories.compactMap(IntentCategory.init),
-            profileName: cleaned.isEmpty ? name : cleaned,
-            profileTime: newest.ts)
-        (vendor.nostrKey, vendor.relays, vendor.foundOn) = (key, newest.relays, relays[0])
-        do {
-            try vault.addVendor(vendor)
-        } catch {
-            return nil
-        }
-        return try vault.vendor(named: name)
+        return found
     }
 
     /// Pins a vendor found over Nostr, on the person's word: its keys become the ones every later message is checked

@@ -139,7 +139,8 @@ public enum ConsentRecord {
     /// One signed envelope, or over Nostr a seal with its rumor and the keys of its payload (§6.3), kept whole so
     /// anyone can check its signature.
     static func envelopeEvidence(_ envelope: String, role: String) -> [String: Any] {
-        let type = NostrEvidence.isEvidence(envelope) ? "urn:proffer:vocab:NostrSeal" : "urn:proffer:vocab:SignedEnvelope"
+        let type =
+            NostrEvidence.isEvidence(envelope) ? "urn:proffer:vocab:NostrSeal" : "urn:proffer:vocab:SignedEnvelope"
         var node: [String: Any] = ["@type": type, "proffer:role": role]
         if let object = try? JSONSerialization.jsonObject(with: Data(envelope.utf8)) {
             node["proffer:envelope"] = ["@type": "@json", "@value": object]

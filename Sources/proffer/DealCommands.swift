@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import ProfferAgent
-import ProfferNostr
 import ProfferAudit
 import ProfferEnvelope
+import ProfferNostr
 import ProfferVault
 import ProfferWire
 
