@@ -122,6 +122,37 @@ else
   echo "  (searched the vendor's data folder: the work persona's name is gone from every file)"
 fi
 
+say "A public intent: cast on a Nostr relay, where vendors the person never added can find it"
+relay_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+relay=$("$here/local-relay.sh" "$work/relay" "$relay_port")
+pids+=("$(cat "$work/relay/pid")")
+echo "  a local nostr-relay (from PyPI) at $relay"
+"$vendor_server" serve --catalog "$here/vendors/darkroom.json" --data "$work/darkroom" --relay "$relay" \
+  > "$work/darkroom.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^listening on' "$work/darkroom.log" 2>/dev/null && break; sleep 0.1; done
+printf '  %s\n' "$(grep '^listening on' "$work/darkroom.log")"
+echo "  (a vendor on Nostr alone: no URL, it listens for posts tagged proffer)"
+run pref set nostr.relays "$relay"
+public=$("$proffer" intent new "#buy camera.film max:300 exp:7d")
+public_id=$(printf '%s' "$public" | grep -o 'id:[a-z0-9]*' | cut -d: -f2)
+run intent cast "$public_id" --wait 10
+
+say "The offer came in private, gift-wrapped to the intent's own key; its vendor is marked as not pinned"
+run offer list "$public_id"
+run inbox
+
+say "Accepting pins the vendor's profile (--pin), then seals the data to it, over Nostr"
+run offer accept "$(first_offer "$public_id")" --yes --pin
+public_deal=$("$proffer" deal list --json | grep -o '"id":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+run deal forget "$public_deal" --yes
+run intent withdraw "$public_id"
+if grep -rqa -e "Ada Lovelace" -e "12 Example Street" -e "Olympus" "$work/relay"; then
+  echo "  the relay's files hold a personal value or an offer in the clear!" >&2; exit 1
+else
+  echo "  (searched the relay's files: the public post is there; no personal value, no offer in the clear)"
+fi
+
 say "The audit chain is intact: no entry was altered, reordered or removed"
 run audit list
 run audit verify

@@ -170,7 +170,9 @@ extension Agent {
             message, cast: cast, castKey: try castKey(cast), to: vendor, sealedData: sealedData)
         if message.kind == .counter, case .nostr(var nostr) = prepared.wire {
             let offers = (try? vault.offers(intentID: intent.id.description)) ?? []
-            nostr.earlierOffers = Set(offers.filter { $0.vendor == vendor.name }.map(\.id))
+            let theirs = offers.filter { $0.vendor == vendor.name }
+            nostr.earlierOffers = Set(theirs.map(\.id))
+            nostr.countered = theirs.first { $0.id == message.re }?.message
             prepared = OutgoingMessage(canonical: prepared.canonical, evidence: prepared.evidence, wire: .nostr(nostr))
         }
         return prepared
@@ -322,7 +324,11 @@ extension Agent {
                 report.ignored[reason, default: 0] += 1
                 continue
             }
-            guard let reply = NostrTransport.verifiedReply(message, opened: checked, castKey: castKey) else {
+            guard
+                let reply = NostrTransport.verifiedReply(
+                    message, opened: checked, castKey: castKey,
+                    castExpiresAt: Int64(cast.expiresAt.timeIntervalSince1970))
+            else {
                 report.ignored["could not be opened or failed a check", default: 0] += 1
                 continue
             }

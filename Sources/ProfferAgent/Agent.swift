@@ -307,7 +307,7 @@ public final class Agent: Sendable {
         let fresh: [Bool]
         do {
             fresh = try vault.admitReplies(
-                all.map { ($0.replayKey.sender, $0.replayKey.nonce, $0.timestamp.secondsSince1970 + 300) },
+                all.map { ($0.replayKey.sender, $0.replayKey.nonce, $0.rememberedUntil) },
                 now: Timestamp.now.secondsSince1970)
         } catch {
             throw .refused("the replies could not be recorded in the vault: \(error)")

@@ -19,8 +19,12 @@ struct NostrOutgoing: Sendable {
     /// The message sent, and when: an answer names it, or (to a counter) is a new offer made after it.
     let message: Message
     let sentAt: Int64
+    let castExpiresAt: Int64
     /// Offers the vendor made before (to a counter, the answer is a new one).
     var earlierOffers: Set<MessageID> = []
+    /// To a counter, the offer countered: its answer is a new offer of the same item (other offers for the intent,
+    /// made before the counter arrived, may still be on their way).
+    var countered: Message?
 }
 
 /// PROTOCOL.md §6.3 under the agent's negotiation: messages about a public intent sealed by its cast key and
@@ -52,7 +56,8 @@ enum NostrTransport {
             rumor: wrapped.accept.rumor, seal: wrapped.accept.seal, keys: keys, sealedData: sealedData)
         let outgoing = NostrOutgoing(
             wraps: [wrapped.accept.wrap] + (wrapped.data.map { [$0.wrap] } ?? []), vendorRelays: vendorRelays,
-            castKey: castKey, castRelays: cast.relays, publicID: cast.publicID, message: message, sentAt: now)
+            castKey: castKey, castRelays: cast.relays, publicID: cast.publicID, message: message, sentAt: now,
+            castExpiresAt: Int64(cast.expiresAt.timeIntervalSince1970))
         return OutgoingMessage(canonical: canonical, evidence: evidence.json, wire: .nostr(outgoing))
     }
 
@@ -124,17 +129,22 @@ enum NostrTransport {
         let newOffer =
             outgoing.message.kind == .counter && message.kind == .offer && message.re == outgoing.publicID
             && !outgoing.earlierOffers.contains(message.id!)
+            && message.sku == outgoing.countered?.sku && message.item == outgoing.countered?.item
             && opened.rumor.createdAt >= outgoing.sentAt - GiftWrap.allowedClockSkew
         guard namesIt || newOffer else { return nil }
-        return verifiedReply(message, opened: opened, castKey: outgoing.castKey)
+        return verifiedReply(message, opened: opened, castKey: outgoing.castKey, castExpiresAt: outgoing.castExpiresAt)
     }
 
     /// A checked message as the negotiation takes replies, with the evidence kept of it.
-    static func verifiedReply(_ message: Message, opened: GiftWrap.Opened, castKey: SchnorrKeyPair) -> VerifiedReply? {
+    /// A checked message as the negotiation takes replies, with the evidence kept of it; remembered as read until 30
+    /// days after the post expires, while its wrap may be read again.
+    static func verifiedReply(
+        _ message: Message, opened: GiftWrap.Opened, castKey: SchnorrKeyPair, castExpiresAt: Int64
+    ) -> VerifiedReply? {
         guard let keys = try? opened.sealKeys(recipient: castKey) else { return nil }
         return VerifiedReply(
             message: message, timestamp: Timestamp(secondsSince1970: opened.rumor.createdAt),
             evidence: NostrEvidence(rumor: opened.rumor, seal: opened.seal, keys: keys).json,
-            replayKey: (opened.sender.bytes, opened.rumor.id))
+            replayKey: (opened.sender.bytes, opened.rumor.id), keptUntil: castExpiresAt + 30 * 86400)
     }
 }

@@ -32,6 +32,10 @@ public struct VerifiedReply: Sendable {
     public let evidence: String
     /// What names this very reply in the vault's record of replies already received.
     let replayKey: (sender: [UInt8], nonce: [UInt8])
+    /// Until when the vault remembers it (Unix seconds): over HTTP, while §3's window could admit a copy; over Nostr,
+    /// while the public intent's wraps may be read again.
+    var rememberedUntil: Int64 { keptUntil ?? timestamp.secondsSince1970 + 300 }
+    var keptUntil: Int64?
 }
 
 /// PROTOCOL.md §3–4 under the agent's negotiation: messages signed into envelopes with the persona's pairwise key,

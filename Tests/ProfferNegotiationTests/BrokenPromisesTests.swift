@@ -102,8 +102,10 @@ struct BrokenPromisesTests {
         try await withServer(hop.router(for: vendor)) { url in
             let intent = try await person.publish("#buy camera.mirrorless max:1300EUR terms:sd-base", toVendorAt: url)
             let offer = try await person.offer(for: intent)
-            let accepted = try await person.run("offer", "accept", offer, "--yes", "--timeout", "3")
+            // Long enough for the profile check on a loaded machine: the accept itself is held, so it times out.
+            let accepted = try await person.run("offer", "accept", offer, "--yes", "--timeout", "10")
             #expect(accepted.status != 0, "the accept's answer never came")
+            #expect(!accepted.stderr.contains("Nothing was sent"), "the accept left: \(accepted.stderr)")
             let deal = try await lastDeal(person)
             #expect(deal["state"] as? String == "unconfirmed")
             let dealID = try #require(deal["id"] as? String)

@@ -151,13 +151,14 @@ struct PublicIntentTests {
             let lumenName = try #require(lumenOffer["name"] as? String)
             // Counter over Nostr: a new offer replaces the old one.
             let countered = try await person.expectSuccess("offer", "counter", lumenName, "--price", "1100")
-            #expect(countered.stdout.contains("1100EUR"), "\(countered.stdout)")
+            #expect(countered.stdout.hasPrefix("new offer"), "\(countered.stdout)")
             let afterCounter = try await person.json("offer", "list", id, "--json")
             let newOffer = try #require(
                 afterCounter.first {
                     ($0["vendor"] as? String)?.hasPrefix("test-cameras") == true
                         && ($0["price"] as? String) == "1100EUR"
-                }?["name"] as? String, "\(afterCounter.map { ($0["name"] ?? "", $0["price"] ?? "") })")
+                }?["name"] as? String,
+                "\(countered.stdout) \(afterCounter.map { ($0["name"] ?? "", $0["price"] ?? "", $0["state"] ?? "") })")
             // Accepting a vendor not pinned needs --pin without a terminal.
             let refused = try await person.run("offer", "accept", newOffer, "--yes")
             #expect(refused.status != 0)
