@@ -107,6 +107,8 @@ bench: setup release corpus
 	cd Benchmarks && $(SWIFT) run -c release nostr-crypto
 	./Benchmarks/scan-throughput.sh .build/release/proffer-vendor 1000000
 	./Benchmarks/parser-compare.sh
+	$(MAKE) --no-print-directory nostr-relay
+	./Benchmarks/cast-to-offer.sh .build/release 20
 
 ## fuzz: libFuzzer over the message parser (FUZZ_SECONDS, default 600). Not part of CI.
 FUZZ_SECONDS ?= 600
