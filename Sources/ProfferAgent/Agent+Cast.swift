@@ -277,7 +277,13 @@ extension Agent {
             do {
                 received = try PrivateMessage.read(wrap, with: castKey, now: now)
             } catch {
-                report.ignored["could not be opened or failed a check", default: 0] += 1
+                let reason =
+                    switch error {
+                    case .sealNotByAuthor: "sealed by another key than its author's"
+                    case .rumorFromFuture: "dated in the future"
+                    default: "could not be opened or failed a check"
+                    }
+                report.ignored[reason, default: 0] += 1
                 continue
             }
             guard case .message(let message, let checked) = received else {

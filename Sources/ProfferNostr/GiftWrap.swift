@@ -121,16 +121,14 @@ public enum GiftWrap {
         do {
             rumor = try NostrJSON.event(from: rumorJSON, allowingRumor: true, knownAuthor: seal.author)
         } catch  where error == .unexpectedAuthor {
-            throw NostrError("the seal's signer did not write the rumor")
+            throw .sealNotByAuthor
         }
         guard rumor.kind == rumorKind else { throw NostrError("the rumor is of kind \(rumor.kind), not 14") }
         let pTags = rumor.tags.filter { $0.first == "p" }
         guard pTags.count == 1, pTags[0].count >= 2, pTags[0][1] == recipient.publicKey.hex else {
             throw NostrError("the rumor does not name this recipient in exactly one p tag")
         }
-        guard rumor.createdAt <= now + allowedClockSkew else {
-            throw NostrError("the rumor is dated more than \(allowedClockSkew) s ahead")
-        }
+        guard rumor.createdAt <= now + allowedClockSkew else { throw .rumorFromFuture }
         return Opened(wrap: wrap, seal: seal, rumor: rumor)
     }
 

@@ -105,6 +105,10 @@ public struct NostrError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// An event read with a known author turned out to be by another key.
     public static let unexpectedAuthor = NostrError("the event is not by the expected key")
+    /// A seal signed by another key than its rumor's author (PROTOCOL.md §6.3).
+    public static let sealNotByAuthor = NostrError("the seal's signer did not write the rumor")
+    /// A rumor dated more than ``GiftWrap/allowedClockSkew`` seconds ahead (§6.3).
+    public static let rumorFromFuture = NostrError("the rumor is dated more than 300 s ahead")
     /// A relay sent an event for a subscription the reader does not have.
     public static let unknownSubscription = NostrError("an event for a subscription not made here")
     /// A well-formed event refused for its size: larger than 64 KiB, more tags or longer tags than are read.
