@@ -197,13 +197,8 @@ struct PublicIntentAbuseTests {
         "kill -9 of proffer between sending an accept and storing the confirm: the deal stays sending, and deal retry settles it"
     )
     func killedWhileAccepting() async throws {
-        let relay = try await NostrTestRelay()
-        let place = try VendorPlace(.sqlite)
-        let vendor = try await NostrTestVendor(at: place, relays: [relay.url])
-        let person = try await CLIPerson()
-        try await Task.sleep(for: .milliseconds(500))
-        let (id, _) = try await person.cast(relays: [relay.url])
-        let offer = try #require((try await person.awaitOffers(for: id)).first?["name"] as? String)
+        let cast = try await CastFixture.make()
+        let (person, offer, relay, place, vendor) = (cast.person, cast.offer, cast.relay, cast.place, cast.vendor)
         // The vendor is away: the accept is published, then waits for a confirm that does not come, and is killed.
         await vendor.stop()
         let log = person.folder.path + "/accept.log"
@@ -228,15 +223,7 @@ struct PublicIntentAbuseTests {
         #expect(try await person.json("deal", "list", "--json").first?["state"] as? String == "sending")
         let back = try await NostrTestVendor(at: place, relays: [relay.url])
         defer { Task { await back.stop() } }
-        var settled = ""
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline && settled != "confirmed" {
-            _ = try await person.run("deal", "retry", killed, "--yes", "--timeout", "10")
-            settled =
-                try await person.json("deal", "list", "--json").first { $0["id"] as? String == killed }?["state"]
-                as? String ?? ""
-        }
-        #expect(settled == "confirmed")
+        #expect(try await person.retryUntilConfirmed(killed) == "confirmed")
         #expect(try await back.inbox.records.deals().count == 1, "one deal, however many times the accept came")
         try await person.expectSuccess("audit", "verify")
     }

@@ -109,6 +109,42 @@ extension CLIPerson {
     }
 }
 
+/// A public intent cast by a new person to a vendor on Nostr alone, on a relay of its own, and its first offer.
+struct CastFixture {
+    let relay: NostrTestRelay
+    let place: VendorPlace
+    let vendor: NostrTestVendor
+    let person: CLIPerson
+    let intent: String
+    let offer: String
+
+    static func make() async throws -> CastFixture {
+        let relay = try await NostrTestRelay()
+        let place = try VendorPlace(.sqlite)
+        let vendor = try await NostrTestVendor(at: place, relays: [relay.url])
+        let person = try await CLIPerson()
+        try await Task.sleep(for: .milliseconds(500))  // the listener subscribes
+        let (id, _) = try await person.cast(relays: [relay.url])
+        let offer = try #require((try await person.awaitOffers(for: id)).first?["name"] as? String)
+        return CastFixture(relay: relay, place: place, vendor: vendor, person: person, intent: id, offer: offer)
+    }
+}
+
+extension CLIPerson {
+    /// Sends a deal's accept again (`deal retry`) until it is confirmed or 60 s pass: its state then.
+    func retryUntilConfirmed(_ deal: String) async throws -> String {
+        var state = ""
+        let end = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < end && state != "confirmed" {
+            _ = try await run("deal", "retry", deal, "--yes", "--timeout", "10")
+            state =
+                try await json("deal", "list", "--json").first { $0["id"] as? String == deal }?["state"] as? String
+                ?? ""
+        }
+        return state
+    }
+}
+
 @Suite("Public intents over Nostr, through the CLI, against a real relay", .serialized)
 struct PublicIntentTests {
     @Test(
@@ -287,29 +323,17 @@ struct PublicIntentTests {
 
     @Test("an accept sent while the vendor is away stays unconfirmed; deal retry settles it once the vendor is back")
     func acceptWhileVendorAway() async throws {
-        let relay = try await NostrTestRelay()
-        let place = try VendorPlace(.sqlite)
-        let vendor = try await NostrTestVendor(at: place, relays: [relay.url])
-        let person = try await CLIPerson()
-        try await Task.sleep(for: .milliseconds(500))
-        let (id, _) = try await person.cast(relays: [relay.url])
-        let offer = try #require((try await person.awaitOffers(for: id)).first?["name"] as? String)
-        await vendor.stop()
-        let away = try await person.run("offer", "accept", offer, "--yes", "--pin", "--timeout", "3")
+        let cast = try await CastFixture.make()
+        let person = cast.person
+        await cast.vendor.stop()
+        let away = try await person.run("offer", "accept", cast.offer, "--yes", "--pin", "--timeout", "3")
         #expect(away.status != 0 || away.stdout.contains("unconfirmed"), "\(away.stdout) \(away.stderr)")
         let deal = try #require(try await person.json("deal", "list", "--json").first)
         #expect(deal["state"] as? String == "unconfirmed")
-        let restarted = try await NostrTestVendor(at: place, relays: [relay.url])
+        // The vendor reads what it missed when it is back; the retry gets the confirm (one deal however often sent).
+        let restarted = try await NostrTestVendor(at: cast.place, relays: [cast.relay.url])
         defer { Task { await restarted.stop() } }
-        // The vendor reads what it missed; the retry gets the confirm (the same deal, once).
-        let end = ContinuousClock.now + .seconds(60)
-        var state = ""
-        while ContinuousClock.now < end && state != "confirmed" {
-            _ = try await person.run("deal", "retry", deal["id"] as! String, "--yes", "--timeout", "10")
-            _ = try await person.run("inbox", "--timeout", "5")
-            state = try await person.json("deal", "list", "--json").first?["state"] as? String ?? ""
-        }
-        #expect(state == "confirmed")
+        #expect(try await person.retryUntilConfirmed(try #require(deal["id"] as? String)) == "confirmed")
         #expect(try await restarted.inbox.records.deals().count == 1)
     }
 
