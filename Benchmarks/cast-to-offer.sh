@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The time from `proffer intent cast` to the first offer shown, with a local nostr-relay and a vendor on Nostr alone on
-# this machine: CASTS casts (default 20), each a fresh intent, `intent cast ID --wait 30` returning as soon as the
-# first offers are stored and shown. Beside it, in the same run, the same number of `intent publish` to the same
+# this machine: CASTS casts (default 20), each a fresh intent, timed from the start of `intent cast ID --wait 30` to the
+# line that shows its first offer. Beside it, in the same run, the same number of `intent publish` to the same
 # catalog served over HTTP on this machine (a round trip with no relay), as the baseline.
 #   Benchmarks/cast-to-offer.sh BIN_DIR [CASTS]      (BIN_DIR holds proffer and proffer-vendor, e.g. .build/debug)
 set -euo pipefail
@@ -44,11 +44,19 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] :
 : > "$work/cast.times"; : > "$work/publish.times"
 for i in $(seq "$casts"); do
   id=$("$p" intent new "#buy camera.mirrorless max:$((1200 + i))EUR in:DE terms:sd-base" | grep -o 'id:[a-z0-9]*' | cut -c4-)
-  start=$(now)
-  out=$("$p" intent cast "$id" --wait 30)
-  end=$(now)
-  grep -q "new offer" <<< "$out" || { echo "cast $i showed no offer: $out" >&2; exit 1; }
-  awk -v a="$start" -v b="$end" 'BEGIN { print b - a }' >> "$work/cast.times"
+  # From the start of `intent cast` to the line showing its first offer; the command is then stopped.
+  python3 - "$p" "$id" >> "$work/cast.times" <<'PY' || { echo "cast $i showed no offer" >&2; exit 1; }
+import subprocess, sys, time
+start = time.monotonic()
+cast = subprocess.Popen([sys.argv[1], "intent", "cast", sys.argv[2], "--wait", "30"], stdout=subprocess.PIPE, text=True)
+for line in cast.stdout:
+    if "new offer" in line:
+        print(time.monotonic() - start)
+        cast.terminate()
+        cast.wait()
+        sys.exit(0)
+sys.exit(1)
+PY
   id=$("$p" intent new "#buy camera.mirrorless max:$((1200 + i))EUR in:DE terms:sd-base" | grep -o 'id:[a-z0-9]*' | cut -c4-)
   start=$(now)
   "$p" intent publish "$id" > /dev/null

@@ -136,7 +136,7 @@ echo "  (a vendor on Nostr alone: no URL, it listens for posts tagged proffer)"
 run pref set nostr.relays "$relay"
 public=$("$proffer" intent new "#buy camera.film max:300 exp:7d")
 public_id=$(printf '%s' "$public" | grep -o 'id:[a-z0-9]*' | cut -d: -f2)
-run intent cast "$public_id" --wait 10
+run intent cast "$public_id" --wait 3
 
 say "The offer came in private, gift-wrapped to the intent's own key; its vendor is marked as not pinned"
 run offer list "$public_id"

@@ -234,9 +234,13 @@ extension Agent {
         return report
     }
 
-    /// Follows the readable public intents' relays until cancelled, reporting each answer as it is stored.
-    public func followInbox(report: @escaping @Sendable (InboxReport) -> Void) async throws {
-        let intents = try readablePublicIntents()
+    /// Follows the readable public intents' relays (or only `intentID`'s) until cancelled or `deadline`, reporting
+    /// each answer as it is stored.
+    public func followInbox(
+        only intentID: MessageID? = nil, until deadline: ContinuousClock.Instant? = nil,
+        report: @escaping @Sendable (InboxReport) -> Void
+    ) async throws {
+        let intents = try readablePublicIntents().filter { intentID == nil || $0.id == intentID }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for intent in intents {
                 guard let cast = intent.cast else { continue }
@@ -256,7 +260,14 @@ extension Agent {
                     await pool.close()
                 }
             }
-            try await group.waitForAll()
+            if let deadline {
+                group.addTask { try await Task.sleep(until: deadline) }
+                // The first to end is the deadline (the listeners run until cancelled).
+                try await group.next()
+                group.cancelAll()
+            } else {
+                try await group.waitForAll()
+            }
         }
     }
 

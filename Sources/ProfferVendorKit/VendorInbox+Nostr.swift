@@ -37,7 +37,9 @@ public final class NostrListener: Service {
     ) {
         precondition(!relays.isEmpty, "a listener needs relays")
         (self.inbox, self.relays, self.requiredWork, self.logger) = (inbox, relays, requiredWork, logger)
-        pool = RelayPool(relays: relays, configuration: configuration, logger: logger)
+        // Its own relays may ask who reads the wraps tagged to it (NIP-42): the vendor's Nostr key. Relays it only
+        // writes answers to are not told who it is.
+        pool = RelayPool(relays: relays, configuration: configuration, authKey: inbox.keys.nostr, logger: logger)
         outbox = RelayOutbox(own: relays, configuration: configuration, logger: logger)
     }
 

@@ -4,6 +4,7 @@ import ProfferAgent
 import ProfferNostr
 import ProfferVault
 import ProfferWire
+import Synchronization
 
 extension IntentCommand {
     struct Cast: AsyncParsableCommand {
@@ -47,6 +48,14 @@ extension IntentCommand {
             let reason: String?
         }
 
+        func printRelays(_ outcomes: [RelayOutcome], again: Bool) {
+            printTable(
+                ["RELAY", "OUTCOME"],
+                outcomes.map { relay in [relay.relay, relay.reason.map { "\(relay.outcome): \($0)" } ?? relay.outcome] }
+            )
+            if again { standardOutput.write(line: "(cast before: the same post was published again)") }
+        }
+
         func validate() throws {
             guard (1...600).contains(timeout) else { throw ValidationError("--timeout is 1 to 600 seconds") }
             if let wait, !(1...600).contains(wait) { throw ValidationError("--wait is 1 to 600 seconds") }
@@ -66,9 +75,16 @@ extension IntentCommand {
             }
             var answers: [InboxReport]?
             if let wait, outcome.reachedAny {
-                if !json { standardOutput.write(line: outcome.line) }
-                if standardErrorIsTerminal && !json { printError("waiting \(wait) s for answers…") }
-                answers = try await Inbox.collect(agent, for: outcome.intent.id, during: .seconds(wait))
+                if !json {
+                    standardOutput.write(line: outcome.line)
+                    printRelays(relayOutcomes, again: outcome.again)
+                    standardOutput.write(line: "answers in the next \(wait) s:")
+                    standardOutput.flush()
+                }
+                answers = try await Inbox.collect(agent, for: outcome.intent.id, during: .seconds(wait), quiet: json)
+                if !json, answers?.first?.newOffers.isEmpty != false, answers?.first?.declines.isEmpty != false {
+                    standardOutput.write(line: "  none yet: `proffer inbox` reads later ones")
+                }
             }
             if json {
                 try printJSON(
@@ -76,15 +92,9 @@ extension IntentCommand {
                         intent: outcome.intent.id.description,
                         publicID: outcome.intent.cast?.publicID.description ?? "", line: outcome.line,
                         relays: relayOutcomes, answers: answers.map { $0.map(InboxListing.init) }))
-            } else {
-                if wait == nil || !outcome.reachedAny { standardOutput.write(line: outcome.line) }
-                printTable(
-                    ["RELAY", "OUTCOME"],
-                    relayOutcomes.map { relay in
-                        [relay.relay, relay.reason.map { "\(relay.outcome): \($0)" } ?? relay.outcome]
-                    })
-                if outcome.again { standardOutput.write(line: "(cast before: the same post was published again)") }
-                if let answers { Inbox.show(answers, agent: agent) }
+            } else if answers == nil {
+                standardOutput.write(line: outcome.line)
+                printRelays(relayOutcomes, again: outcome.again)
             }
             guard outcome.reachedAny else {
                 printError(
@@ -197,30 +207,30 @@ struct Inbox: AsyncParsableCommand {
         }
     }
 
-    /// Reads one intent's answers for `duration`, as `intent cast --wait` shows them.
-    static func collect(_ agent: Agent, for intentID: MessageID, during duration: Duration) async throws
+    /// Reads one intent's answers for `duration`, as `intent cast --wait` shows them: each as it arrives (unless
+    /// `quiet`), and all of them merged at the end.
+    static func collect(_ agent: Agent, for intentID: MessageID, during duration: Duration, quiet: Bool) async throws
         -> [InboxReport]
     {
-        let end = ContinuousClock.now + duration
-        var merged = InboxReport(intentID: intentID)
-        repeat {
-            let intent = try agent.vault.intent(id: intentID.description)
-            let left = end - .now
-            let report = try await agent.readAnswers(
-                of: intent, within: max(min(left, .seconds(10)), .milliseconds(200)))
-            merged.newOffers += report.newOffers
-            merged.declines += report.declines
-            merged.settledDeals += report.settledDeals
-            merged.otherAnswers += report.otherAnswers
-            for (reason, count) in report.ignored { merged.ignored[reason, default: 0] += count }
-            merged.relayProblems.merge(report.relayProblems) { $1 }
-            if !merged.newOffers.isEmpty || !merged.declines.isEmpty { break }
-            try await Task.sleep(for: .milliseconds(100))
-        } while ContinuousClock.now < end
-        return [merged]
+        let merged = Mutex(InboxReport(intentID: intentID))
+        try await agent.followInbox(only: intentID, until: .now + duration) { report in
+            if !quiet {
+                Inbox.show([report], agent: agent, heading: false)
+                standardOutput.flush()
+            }
+            merged.withLock { all in
+                all.newOffers += report.newOffers
+                all.declines += report.declines
+                all.settledDeals += report.settledDeals
+                all.otherAnswers += report.otherAnswers
+                for (reason, count) in report.ignored { all.ignored[reason, default: 0] += count }
+                all.relayProblems.merge(report.relayProblems) { $1 }
+            }
+        }
+        return [merged.withLock { $0 }]
     }
 
-    static func show(_ reports: [InboxReport], agent: Agent) {
+    static func show(_ reports: [InboxReport], agent: Agent, heading: Bool = true) {
         let vendors = (try? agent.vault.vendors()) ?? []
         for report in reports {
             var lines: [String] = []
@@ -248,7 +258,7 @@ struct Inbox: AsyncParsableCommand {
                 lines.append("  relay \(relay) failed: \(VendorText.clean(problem))")
             }
             if lines.isEmpty { lines.append("  nothing new") }
-            standardOutput.write(line: "intent \(report.intentID):")
+            if heading { standardOutput.write(line: "intent \(report.intentID):") }
             for line in lines { standardOutput.write(line: line) }
         }
     }

@@ -84,12 +84,12 @@ func bytesOfFiles(in folder: String) -> [UInt8] {
 }
 
 extension CLIPerson {
-    /// Casts `text` as a public intent to `relays`, waiting up to 30 s for its first answers: the intent's id.
+    /// Casts `text` as a public intent to `relays`: the intent's id and what the cast printed.
     func cast(_ text: String = "#buy camera.mirrorless max:1300EUR in:DE terms:sd-base", relays: [String])
         async throws -> (id: String, outcome: ProfferProcess.Outcome)
     {
         let id = try await intent(text)
-        let arguments = ["intent", "cast", id, "--wait", "30"] + relays.flatMap { ["--relay", $0] }
+        let arguments = ["intent", "cast", id] + relays.flatMap { ["--relay", $0] }
         let outcome = try await ProfferProcess.run(arguments, environment: environment)
         return (id, outcome)
     }
@@ -238,9 +238,15 @@ struct PublicIntentTests {
         try await Task.sleep(for: .milliseconds(500))
         try await person.expectSuccess("pref", "set", "nostr.relays", "\(relay.url),\(dead)")
         let id = try await person.intent("#buy camera.mirrorless max:1300EUR in:DE terms:sd-base")
-        let cast = try await person.expectSuccess("intent", "cast", id, "--timeout", "5")
-        #expect(cast.stdout.contains("\(dead)  unreachable"), "\(cast.stdout)")
-        #expect(cast.stdout.contains("\(relay.url)  accepted"), "\(cast.stdout)")
+        // --wait shows the answers arriving in that time; --json gives each relay's outcome and the answers.
+        let cast = try await person.expectSuccess("intent", "cast", id, "--timeout", "5", "--wait", "10", "--json")
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(cast.stdout.utf8)) as? [String: Any])
+        let relays = try #require(written["relays"] as? [[String: Any]])
+        #expect(relays.first { $0["relay"] as? String == dead }?["outcome"] as? String == "unreachable", "\(relays)")
+        #expect(relays.first { $0["relay"] as? String == relay.url }?["outcome"] as? String == "accepted")
+        #expect((written["line"] as? String)?.contains("reply:nostr:nprofile1") == true)
+        let answers = try #require((written["answers"] as? [[String: Any]])?.first)
+        #expect((answers["newOffers"] as? [Any])?.isEmpty == false, "\(answers)")
         #expect(!(try await person.awaitOffers(for: id)).isEmpty)
         let inbox = try await person.expectSuccess("inbox", "--timeout", "5")
         #expect(inbox.stdout.contains("relay \(dead) failed"), "\(inbox.stdout)")
@@ -248,6 +254,7 @@ struct PublicIntentTests {
         let alone = try await person.intent("#buy camera.mirrorless max:1250EUR in:DE terms:sd-base")
         let nowhere = try await person.run("intent", "cast", alone, "--relay", dead, "--timeout", "3")
         #expect(nowhere.status == 69, "\(nowhere.stdout) \(nowhere.stderr)")
+        #expect(nowhere.stdout.contains("\(dead)  unreachable"), "\(nowhere.stdout)")
         #expect(nowhere.stderr.contains("no relay took the post"))
     }
 
