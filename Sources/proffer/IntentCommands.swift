@@ -123,13 +123,35 @@ struct IntentCommand: ParsableCommand {
         let lapses: Date?
         let message: String
         let sentTo: [String]
+        /// Where and how it was cast in public, if it was.
+        let cast: CastListing?
+
+        struct CastListing: Encodable {
+            let publicID: String
+            let relays: [String]
+            let postID: String
+            let posted: Date
+            let expires: Date
+            /// The post's text, as anyone reads it.
+            let line: String
+        }
 
         init(_ intent: StoredIntent) {
             (id, state, persona, created) = (
                 intent.id.description, intent.state.rawValue, intent.persona, intent.createdAt
             )
             (lapses, message, sentTo) = (intent.lapsesAt, intent.canonical, intent.sentTo ?? [])
+            cast = intent.cast.map { cast in
+                CastListing(
+                    publicID: cast.publicID.description, relays: cast.relays, postID: cast.postID,
+                    posted: cast.postedAt, expires: cast.expiresAt, line: IntentCommand.postLine(cast) ?? "")
+            }
         }
+    }
+
+    /// The text of a public intent's post, as kept.
+    static func postLine(_ cast: PublicCast) -> String? {
+        (try? NostrJSON.event(from: Array(cast.post.utf8)))?.content
     }
 
     struct List: ParsableCommand {
@@ -150,7 +172,10 @@ struct IntentCommand: ParsableCommand {
             printTable(
                 ["ID", "STATE", "PERSONA", "CREATED", "MESSAGE"],
                 intents.map {
-                    [$0.id.description, $0.state.rawValue, $0.persona, $0.createdAt.shortText, $0.canonical]
+                    [
+                        $0.id.description, $0.state.rawValue + ($0.cast == nil ? "" : " (public)"), $0.persona,
+                        $0.createdAt.shortText, $0.canonical,
+                    ]
                 })
         }
     }
@@ -172,7 +197,15 @@ struct IntentCommand: ParsableCommand {
                     ["lapses", intent.lapsesAt?.shortText ?? "-"],
                     ["sent to", (intent.sentTo ?? []).joined(separator: ", ").nonEmpty ?? "-"],
                     ["created", intent.createdAt.shortText], ["updated", intent.updatedAt.shortText],
-                ])
+                ]
+                    + (intent.cast.map { cast in
+                        [
+                            ["public id", cast.publicID.description],
+                            ["cast to", cast.relays.joined(separator: ", ")],
+                            ["post", IntentCommand.postLine(cast) ?? "-"], ["post id", cast.postID],
+                            ["post expires", cast.expiresAt.shortText],
+                        ]
+                    } ?? []))
         }
     }
 
