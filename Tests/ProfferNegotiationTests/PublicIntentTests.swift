@@ -206,6 +206,17 @@ struct PublicIntentTests {
             #expect(deals.first?["state"] as? String == "confirmed")
             let forgotten = try await person.expectSuccess("deal", "forget", deal, "--yes")
             #expect(forgotten.stdout.contains("confirmed it deleted"), "\(forgotten.stdout)")
+            // A decline over Nostr closes the offer.
+            let prismOffer = try #require(prism.first?["name"] as? String)
+            try await person.expectSuccess("offer", "decline", prismOffer, "--why", "found another")
+            let closed = try await person.json("offer", "list", id, "--json", "--all")
+            #expect(closed.first { $0["name"] as? String == prismOffer }?["state"] as? String == "declined")
+            // The report agrees: the deal, its vendor found over Nostr, and the forget confirmed.
+            let report = person.folder.path + "/report.html"
+            try await person.expectSuccess("audit", "report", "--html", report)
+            let page = try String(contentsOfFile: report, encoding: .utf8)
+            #expect(page.contains(deal) && page.contains("test-cameras") && page.contains("nostr:npub1"))
+            #expect(!page.contains("Ada Lovelace") && !page.contains("12 Example Street"))
             let withdrawn = try await person.expectSuccess("intent", "withdraw", id)
             #expect(withdrawn.stdout.contains("POST DELETION"), "\(withdrawn.stdout)")
             #expect(
@@ -256,6 +267,44 @@ struct PublicIntentTests {
         #expect(nowhere.status == 69, "\(nowhere.stdout) \(nowhere.stderr)")
         #expect(nowhere.stdout.contains("\(dead)  unreachable"), "\(nowhere.stdout)")
         #expect(nowhere.stderr.contains("no relay took the post"))
+    }
+
+    @Test(
+        "proffer-vendor serve --relay without --listen is a vendor on Nostr alone: it says where it listens, answers a cast, and stops on SIGTERM"
+    )
+    func vendorOnNostrAlone() async throws {
+        let relay = try await NostrTestRelay()
+        let folder = TemporaryFolder("nostr-vendor")
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        let catalog = folder.path + "/catalog.json"
+        try Data(cameraCatalogJSON.utf8).write(to: URL(fileURLWithPath: catalog))
+        let bad = try await ProfferProcess.run(
+            ["serve", "--catalog", catalog, "--data", folder.path + "/data", "--relay", "http://example.org"],
+            environment: [:], executable: ProfferProcess.builtProduct("proffer-vendor"))
+        #expect(bad.status == 64 && bad.stderr.contains("is not a relay URL"), "\(bad.stderr)")
+        let log = folder.path + "/vendor.log"
+        let child = try BackgroundServer.spawn(
+            [
+                ProfferProcess.builtProduct("proffer-vendor").path, "serve", "--catalog", catalog, "--data",
+                folder.path + "/data", "--relay", relay.url,
+            ], outputPath: log)
+        var line = ""
+        let end = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < end, !line.hasPrefix("listening on ws://") {
+            try await Task.sleep(for: .milliseconds(100))
+            line =
+                (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? ""
+        }
+        #expect(line.hasPrefix("listening on \(relay.url) as \"Test Cameras\" (npub1"), "\(line)")
+        #expect(!line.contains("http"), "no HTTP endpoint")
+        let person = try await CLIPerson()
+        try await Task.sleep(for: .milliseconds(500))
+        let (id, _) = try await person.cast(relays: [relay.url])
+        #expect(!(try await person.awaitOffers(for: id)).isEmpty)
+        kill(-child, SIGTERM)
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        #expect((status & 0x7F) == 0 && (status >> 8) & 0xFF == 0, "stopped cleanly: \(BackgroundServer.tail(of: log))")
     }
 
     @Test("none set is a clear error naming both ways to give relays; an HTTP intent is not cast")
