@@ -43,6 +43,8 @@ extension Agent {
     /// §6.4: answers kept from vendors the person has not pinned, per public intent, and offers per vendor and intent.
     public static let unpinnedVendorsPerIntent = 100
     public static let offersPerVendorAndIntent = 25
+    /// New vendor keys whose profiles one read of an intent's answers looks up; the rest wait for the next read.
+    public static let profileLookupsPerRead = 20_000
 
     /// The relays public intents are cast to: `nostr.relays`.
     public func castRelays() throws -> [String] {
@@ -165,6 +167,8 @@ extension Agent {
         guard let cast = intent.cast else {
             return try sign(message, as: persona, toward: vendor, sealedData: sealedData)
         }
+        // A vendor found over Nostr gets nothing, not even a counter, until the person pins it.
+        guard vendor.isPinned else { throw .notPinned(vendor) }
         try requireIntegrity()
         var prepared = try NostrTransport.prepare(
             message, cast: cast, castKey: try castKey(cast), to: vendor, sealedData: sealedData)
@@ -216,7 +220,7 @@ extension Agent {
         let filter = NostrFilter(
             kinds: [GiftWrap.wrapKind], tags: ["p": [key.publicKey.hex]],
             since: (cast.readUntil ?? posted) - GiftWrap.backdating - 600)
-        let fetched = await pool.fetch([filter], within: timeout)
+        let fetched = await pool.fetchPaging(filter, within: timeout)
         var report = try await take(fetched.events, for: intent, castKey: key, pool: pool, timeout: timeout)
         for (relay, problem) in fetched.problems { if let problem { report.relayProblems[relay] = problem } }
         let newest = fetched.events.map(\.createdAt).max()
@@ -226,9 +230,9 @@ extension Agent {
             if let newest {
                 updated.readUntil = max(updated.readUntil ?? 0, min(newest, Int64(Date().timeIntervalSince1970)))
             }
-            var counts = updated.ignored ?? [:]
-            for (reason, count) in ignored { counts[reason, default: 0] += count }
-            updated.ignored = counts.isEmpty ? nil : counts
+            // What the last read ignored: wraps are read again for two days (they are backdated), so counts are not
+            // added up across reads.
+            updated.ignored = ignored.isEmpty ? nil : ignored
             stored.cast = updated
         }
         return report
@@ -273,7 +277,8 @@ extension Agent {
 
     /// Checks each wrap sent to a public intent's cast key and stores what holds: new offers (their vendor's profile
     /// found and verified, §6.1), declines, and the answers that settle deals and forgets. Everything else is ignored
-    /// and counted by reason.
+    /// and counted by reason. The work is linear in the wraps: the intent's offers are read once, new offers are
+    /// stored in one write, and a vendor found over Nostr is kept only once one of its offers is.
     func take(
         _ wraps: [NostrEvent], for intent: StoredIntent, castKey: SchnorrKeyPair, pool: RelayPool, timeout: Duration
     ) async throws -> InboxReport {
@@ -281,7 +286,6 @@ extension Agent {
         guard let cast = intent.cast else { return report }
         let now = Int64(Date().timeIntervalSince1970)
         let posted = Int64(cast.postedAt.timeIntervalSince1970)
-        var vendors = try vault.vendors()
         var opened: [(message: Message, opened: GiftWrap.Opened)] = []
         for wrap in wraps.sorted(by: { $0.createdAt < $1.createdAt }) {
             let received: PrivateMessage.Received
@@ -292,6 +296,7 @@ extension Agent {
                     switch error {
                     case .sealNotByAuthor: "sealed by another key than its author's"
                     case .rumorFromFuture: "dated in the future"
+                    case .expired: "expired (NIP-40)"
                     default: "could not be opened or failed a check"
                     }
                 report.ignored[reason, default: 0] += 1
@@ -311,33 +316,42 @@ extension Agent {
             }
             opened.append((message, checked))
         }
-        // The profiles of every new vendor are fetched at once, within one deadline: a flood of offers from fresh
-        // keys costs one fetch, not one each.
-        let unpinnedSoFar = Set(try vault.offers(intentID: intent.id.description).map(\.vendor))
-            .filter { name in vendors.first { $0.name == name }?.isPinned == false }.count
+        let vendors = try vault.vendors()
+        let offersSoFar = try vault.offers(intentID: intent.id.description)
+        var offerCounts = Dictionary(grouping: offersSoFar, by: \.vendor).mapValues(\.count)
+        // §6.4: the vendors not pinned that this intent keeps answers of, whoever they are.
+        var unpinnedAnswering = Set(
+            offersSoFar.map(\.vendor).filter { name in vendors.first { $0.name == name }?.isPinned == false })
+        // The profiles of every new vendor offering something are fetched at once, within one deadline, from the
+        // intent's own relays (where §6.1 has each answering vendor publish it): a flood of offers from fresh keys
+        // costs one fetch, and no vendor can make the agent connect where it chooses.
+        // Every new key is looked up (up to a bound per read), so keys without a profile cannot crowd out a real
+        // vendor; the cap of §6.4 then counts vendors whose offers are kept.
         var newKeys: [SchnorrPublicKey] = []
-        var hints: [String] = []
-        for (message, checked) in opened where message.kind == .offer {
-            guard !vendors.contains(where: { $0.nostrKey == checked.sender }), !newKeys.contains(checked.sender) else {
+        var lookingUp = Set<SchnorrPublicKey>()
+        for (message, checked) in opened where message.kind == .offer && message.re == cast.publicID {
+            if vendors.contains(where: { $0.nostrKey == checked.sender }) || lookingUp.contains(checked.sender) {
                 continue
             }
-            guard unpinnedSoFar + newKeys.count < Agent.unpinnedVendorsPerIntent else { continue }
-            newKeys.append(checked.sender)
-            if let tag = checked.rumor.tags.first(where: { $0.first == "a" }), tag.count >= 3 { hints.append(tag[2]) }
+            if newKeys.count < Agent.profileLookupsPerRead {
+                newKeys.append(checked.sender)
+                lookingUp.insert(checked.sender)
+            }
         }
+        var candidates: [SchnorrPublicKey: Vendor] = [:]
         if !newKeys.isEmpty {
-            vendors += try await foundVendors(newKeys, hints: hints, cast: cast, among: vendors, timeout: timeout)
+            candidates = try await foundVendors(newKeys, cast: cast, among: vendors, timeout: timeout)
         }
         var answers: [(reply: VerifiedReply, vendor: Vendor)] = []
         for (message, checked) in opened {
-            guard let vendor = vendors.first(where: { $0.nostrKey == checked.sender }) else {
+            guard let vendor = vendors.first(where: { $0.nostrKey == checked.sender }) ?? candidates[checked.sender]
+            else {
                 let reason =
-                    message.kind != .offer
+                    message.kind != .offer || message.re != cast.publicID
                     ? "from a key that is no vendor of this intent"
-                    : unpinnedSoFar + newKeys.count >= Agent.unpinnedVendorsPerIntent
-                        && !newKeys.contains(checked.sender)
-                        ? "over \(Agent.unpinnedVendorsPerIntent) vendors you have not pinned"
-                        : "an offer from a key whose profile was not found or does not name it"
+                    : lookingUp.contains(checked.sender)
+                        ? "an offer from a key whose profile was not found or does not name it"
+                        : "from keys beyond the \(Agent.profileLookupsPerRead) looked up in one read"
                 report.ignored[reason, default: 0] += 1
                 continue
             }
@@ -353,59 +367,90 @@ extension Agent {
         }
         // Answers read before (by an earlier inbox, or the command that waited for them) are not new.
         let fresh = try admitting([answers.map(\.reply)])[0]
+        let stillOpen = try vault.intent(id: intent.id.description).state(at: Date()) != .withdrawn
+        var newOffers: [String: (vendor: Vendor, offers: [StoredOffer])] = [:]
         for ((reply, vendor), isNew) in zip(answers, fresh) where isNew {
-            try await apply(reply, from: vendor, to: intent, cast: cast, report: &report)
+            let message = reply.message
+            guard message.kind == .offer, message.re == cast.publicID else {
+                try apply(reply, from: vendor, to: intent, cast: cast, report: &report)
+                continue
+            }
+            guard offerCounts[vendor.name, default: 0] < Agent.offersPerVendorAndIntent else {
+                report.ignored["over \(Agent.offersPerVendorAndIntent) offers from one vendor", default: 0] += 1
+                continue
+            }
+            if !vendor.isPinned, !unpinnedAnswering.contains(vendor.name) {
+                guard unpinnedAnswering.count < Agent.unpinnedVendorsPerIntent else {
+                    report.ignored[
+                        "from keys beyond the \(Agent.unpinnedVendorsPerIntent) unpinned vendors an intent keeps",
+                        default: 0] += 1
+                    continue
+                }
+                unpinnedAnswering.insert(vendor.name)
+            }
+            offerCounts[vendor.name, default: 0] += 1
+            let offer = StoredOffer(
+                vendor: vendor.name, intentID: intent.id, envelope: reply.evidence, message: message,
+                receivedAt: Date(), expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp),
+                state: stillOpen ? .open : .withdrawn, vendorLabel: vendor.keyLabel)
+            newOffers[vendor.name, default: (vendor, [])].offers.append(offer)
+        }
+        guard !newOffers.isEmpty else { return report }
+        // A vendor found over Nostr is kept now that an offer of its is.
+        var groups: [(vendor: Vendor, offers: [StoredOffer])] = []
+        for (_, group) in newOffers.sorted(by: { $0.key < $1.key }) {
+            if candidates.values.contains(where: { $0.name == group.vendor.name }) {
+                guard (try? vault.addVendor(group.vendor)) != nil else {
+                    report.ignored["from a vendor that could not be kept", default: 0] += group.offers.count
+                    continue
+                }
+            }
+            groups.append(group)
+        }
+        let stored = try vault.addOfferAnswers(groups.map(\.offers))
+        var answered: [String] = []
+        for (group, storage) in zip(groups, stored) {
+            if let refusal = storage.refusal {
+                report.ignored[
+                    "an offer reusing another offer's id (\(VendorText.clean(refusal).prefix(60)))", default: 0] +=
+                    group.offers.count
+                continue
+            }
+            report.newOffers += group.offers.prefix(storage.added)
+            answered.append(group.vendor.name)
+        }
+        guard !answered.isEmpty else { return report }
+        try vault.updateIntent(id: intent.id.description) { stored in
+            var ids = stored.vendorIDs ?? [:]
+            for name in answered {
+                ids[name] = cast.publicID
+                stored.declinedBy?[name] = nil
+            }
+            stored.vendorIDs = ids
+            stored.sentTo = Array(Set((stored.sentTo ?? []) + answered)).sorted()
         }
         return report
     }
 
-    /// Stores one new answer to a public intent.
+    /// Stores one new answer to a public intent other than an offer: a decline of it, or what settles a deal.
     private func apply(
         _ reply: VerifiedReply, from vendor: Vendor, to intent: StoredIntent, cast: PublicCast,
         report: inout InboxReport
-    ) async throws {
+    ) throws {
         let message = reply.message
         if message.re == cast.publicID {
-            if message.kind == .decline {
-                let why = VendorText.clean(message.why ?? "no reason given")
-                try vault.updateIntent(id: intent.id.description) { stored in
-                    var declined = stored.declinedBy ?? [:]
-                    declined[vendor.name] = why
-                    stored.declinedBy = declined
-                    stored.sentTo = Array(Set((stored.sentTo ?? []) + [vendor.name])).sorted()
-                }
-                report.declines.append((vendor.name, why))
-                return
-            }
-            guard message.kind == .offer else {
+            guard message.kind == .decline else {
                 report.ignored["a #\(message.kind.rawValue) naming the intent", default: 0] += 1
                 return
             }
-            let theirs = try vault.offers(intentID: intent.id.description).filter { $0.vendor == vendor.name }
-            guard theirs.count < Agent.offersPerVendorAndIntent else {
-                report.ignored["over \(Agent.offersPerVendorAndIntent) offers from one vendor", default: 0] += 1
-                return
-            }
-            let stillWanted = try vault.intent(id: intent.id.description).state(at: Date())
-            let offer = StoredOffer(
-                vendor: vendor.name, intentID: intent.id, envelope: reply.evidence, message: message,
-                receivedAt: Date(), expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp),
-                state: stillWanted == .withdrawn ? .withdrawn : .open, vendorLabel: vendor.keyLabel)
-            let stored = try vault.addOfferAnswers([[offer]])[0]
-            if let refusal = stored.refusal {
-                report.ignored[
-                    "an offer reusing another offer's id (\(VendorText.clean(refusal).prefix(60)))", default: 0] += 1
-                return
-            }
-            guard stored.added == 1 else { return }
+            let why = VendorText.clean(message.why ?? "no reason given")
             try vault.updateIntent(id: intent.id.description) { stored in
-                var ids = stored.vendorIDs ?? [:]
-                ids[vendor.name] = cast.publicID
-                stored.vendorIDs = ids
+                var declined = stored.declinedBy ?? [:]
+                declined[vendor.name] = why
+                stored.declinedBy = declined
                 stored.sentTo = Array(Set((stored.sentTo ?? []) + [vendor.name])).sorted()
-                stored.declinedBy?[vendor.name] = nil
             }
-            report.newOffers.append(offer)
+            report.declines.append((vendor.name, why))
             return
         }
         let deals = try vault.deals().filter { $0.intentID == intent.id && $0.vendor == vendor.name }
@@ -425,7 +470,7 @@ extension Agent {
             report.settledDeals.append(try settleForget(deal.id, confirm: reply))
             return
         }
-        if message.kind == .decline {
+        if message.kind == .decline, vendor.isPinned {
             report.otherAnswers.append(
                 "\(vendor.name) declined \(message.re?.description ?? "a message"): "
                     + VendorText.clean(message.why ?? "no reason given"))
@@ -434,43 +479,49 @@ extension Agent {
         report.ignored["naming nothing open here", default: 0] += 1
     }
 
-    /// The vendors whose profiles name `keys`, found over Nostr (§6.1) and kept unpinned: fetched at once from the
-    /// relays the offers name and the intent's relays, each used only once it verifies and its `nostr` is its key.
+    /// The vendors whose profiles name `keys`, found over Nostr (§6.1) on the intent's relays, each used only once
+    /// it verifies, names its key, and is not older than one pinned for the same `sign` key. New ones are returned
+    /// unsaved and unpinned: the caller keeps a vendor only once it keeps one of its offers.
     private func foundVendors(
-        _ keys: [SchnorrPublicKey], hints: [String], cast: PublicCast, among known: [Vendor], timeout: Duration
-    ) async throws -> [Vendor] {
-        var relays = cast.relays
-        for hint in hints where NostrReply.isUsableRelay(hint) && !relays.contains(hint) && relays.count < 6 {
-            relays.append(hint)
-        }
-        let pool = RelayPool(relays: relays)
+        _ keys: [SchnorrPublicKey], cast: PublicCast, among known: [Vendor], timeout: Duration
+    ) async throws -> [SchnorrPublicKey: Vendor] {
+        let pool = RelayPool(relays: cast.relays)
         defer { Task { await pool.close() } }
-        let filter = NostrFilter(
-            authors: keys.map(\.hex), kinds: [NostrKinds.applicationData],
-            tags: ["d": [NostrKinds.profileIdentifier]])
-        let fetched = await pool.fetch([filter], within: min(timeout, .seconds(10)))
-        var found: [Vendor] = []
+        // A few hundred authors per filter and a few filters per request keep each request well under the frame
+        // sizes relays take; the requests share one deadline.
+        let deadline = ContinuousClock.now + min(timeout, .seconds(10))
+        var events: [NostrEvent] = []
+        for start in stride(from: 0, to: keys.count, by: 750) {
+            let filters = stride(from: start, to: min(start + 750, keys.count), by: 250).map { chunk in
+                NostrFilter(
+                    authors: keys[chunk..<min(chunk + 250, keys.count)].map(\.hex), kinds: [NostrKinds.applicationData],
+                    tags: ["d": [NostrKinds.profileIdentifier]])
+            }
+            guard ContinuousClock.now < deadline else { break }
+            events += await pool.fetch(filters, within: deadline - .now).events
+        }
+        let byAuthor = Dictionary(grouping: events, by: \.author)
+        var found: [SchnorrPublicKey: Vendor] = [:]
         var names = Set(known.map(\.name))
         for key in keys {
-            let profiles = fetched.events.filter { $0.author == key }.compactMap { try? NostrProfile.profile(in: $0) }
+            let profiles = (byAuthor[key] ?? []).compactMap { try? NostrProfile.profile(in: $0) }
             guard let newest = NostrProfile.newest(profiles), newest.nostrKey == key else { continue }
-            // Never an older profile than one seen for the same `sign` key, and never another's keys.
-            if let same = known.first(where: { $0.signingKey == newest.signingKey }) {
-                if same.nostrKey == key { found.append(same) }
-                continue
-            }
+            // Another vendor's keys are never taken over, nor an older profile used.
+            if known.contains(where: { $0.signingKey == newest.signingKey }) { continue }
             let cleaned = VendorText.clean(newest.name).trimmingCharacters(in: .whitespaces)
             var name = Agent.shortName(cleaned.isEmpty ? "vendor" : cleaned)
             if names.contains(name) { name += "-" + String(key.hex.prefix(6)) }
+            guard !names.contains(name) else { continue }
+            names.insert(name)
             var vendor = Vendor(
                 name: name, baseURL: "nostr:" + NostrReply.npub(key.bytes), signingKey: newest.signingKey,
                 boxKey: newest.boxKey, terms: newest.terms.compactMap(TermsID.init),
                 categories: newest.categories.compactMap(IntentCategory.init),
                 profileName: cleaned.isEmpty ? name : cleaned, profileTime: newest.ts)
-            (vendor.nostrKey, vendor.relays, vendor.foundOn) = (key, newest.relays, relays[0])
-            guard (try? vault.addVendor(vendor)) != nil, let added = try? vault.vendor(named: name) else { continue }
-            names.insert(name)
-            found.append(added)
+            (vendor.nostrKey, vendor.relays, vendor.foundOn) = (key, newest.relays, cast.relays[0])
+            // Fixed now, as `addVendor` would, so the offers kept with it carry the label it is kept under.
+            vendor.identityLabel = Hex.encode(SecureRandom.bytes(16))
+            found[key] = vendor
         }
         return found
     }

@@ -42,7 +42,10 @@ extension Agent {
     /// The vendors of `outcomes` a later withdraw should try again: those not told, and still in the vault (a removed
     /// vendor cannot be told later either).
     public static func untold(_ outcomes: [WithdrawOutcome]) -> [String] {
-        outcomes.filter { $0.error != nil && RemovedName.original(in: $0.vendor) == nil }.map(\.vendor)
+        // A vendor not pinned is told nothing; its offers are withdrawn here, and it is not tried again.
+        outcomes.filter {
+            $0.error != nil && $0.error?.code != .notPinned && RemovedName.original(in: $0.vendor) == nil
+        }.map(\.vendor)
     }
 }
 
@@ -208,11 +211,7 @@ extension Agent {
         let started = ContinuousClock.now
         let endpoint = VendorEndpoint(plan.vendor)
         let intent = try vault.intent(id: offer.intentID.description)
-        guard plan.vendor.isPinned else {
-            throw AgentError.refused(
-                "\(plan.vendor.name) is not pinned: its profile was found on \(plan.vendor.foundOn ?? "a relay"). Nothing "
-                    + "was sent; pin it first (`proffer offer accept \(offer.name) --pin`)")
-        }
+        guard plan.vendor.isPinned else { throw AgentError.notPinned(plan.vendor) }
         // Over Nostr the profile was verified when the offer came (§6.1); over HTTP it is checked again now.
         if intent.cast == nil {
             do {

@@ -24,6 +24,8 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let refused = Code("refused")
         /// What the person typed cannot be used (a URL that is not one, say).
         public static let invalidInput = Code("invalid-input")
+        /// The vendor was found over Nostr and is not pinned: nothing goes to it until the person pins it.
+        public static let notPinned = Code("not-pinned")
     }
 
     public let code: Code
@@ -83,6 +85,17 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
 
     static func refused(_ message: String) -> AgentError { AgentError(.refused, message) }
 
+    /// What an error says when a message reached no relay at all: nothing left this machine for good.
+    static let nothingDelivered = "Nothing was delivered"
+
+    static func notPinned(_ vendor: Vendor) -> AgentError {
+        AgentError(
+            .notPinned,
+            "\(vendor.name) is a vendor you have not pinned (its profile was found on \(vendor.foundOn ?? "a relay")): "
+                + "nothing was sent to it. Pin it first: `proffer vendor pin \(vendor.name)`, or accept its offer with --pin"
+        )
+    }
+
     /// The same error, its message ending with `sentence` unless it says so already.
     func adding(_ sentence: String) -> AgentError {
         guard !message.lowercased().contains(sentence.lowercased()) else { return self }
@@ -117,11 +130,15 @@ extension AgentError {
     /// A deal whose accept was not confirmed: recorded, and to be sent again with `deal retry`.
     public static func unconfirmed(_ deal: StoredDeal) -> AgentError {
         // Whether data left is what a person needs to know first; an answer that never came says nothing of it.
+        let carried = deal.disclosed.map(\.rawValue).joined(separator: ", ")
         let data =
             deal.disclosed.isEmpty
             ? "It carried no personal data. "
-            : "It carried your \(deal.disclosed.map(\.rawValue).joined(separator: ", ")), sealed to the vendor: if it "
-                + "arrived, the vendor holds them (the audit log records the disclosure). "
+            : deal.problem?.contains(AgentError.nothingDelivered) == true
+                ? "It carried your \(carried), sealed to the vendor, but no relay took it: the vendor does not hold "
+                    + "them (the audit log records the attempt). "
+                : "It carried your \(carried), sealed to the vendor: if it arrived, the vendor holds them (the audit "
+                    + "log records the disclosure). "
         return AgentError(
             .unreachable,
             "deal \(deal.id) with \(deal.vendor) is \(deal.state.rawValue): \(deal.problem ?? "no valid answer"). "

@@ -82,8 +82,8 @@ enum NostrTransport {
         guard delivered else {
             throw AgentError(
                 .unreachable,
-                "\(vendor.name)'s relays took nothing (\(problems.joined(separator: "; "))). Nothing was delivered; "
-                    + "try again later")
+                "\(vendor.name)'s relays took nothing (\(problems.joined(separator: "; "))). "
+                    + "\(AgentError.nothingDelivered); try again later")
         }
         guard expectingAnswer else { return [] }
         let readPool = RelayPool(relays: outgoing.castRelays, authKey: outgoing.castKey)

@@ -107,6 +107,8 @@ public struct NostrError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let unexpectedAuthor = NostrError("the event is not by the expected key")
     /// A seal signed by another key than its rumor's author (PROTOCOL.md §6.3).
     public static let sealNotByAuthor = NostrError("the seal's signer did not write the rumor")
+    /// An event whose NIP-40 `expiration` has passed.
+    public static let expired = NostrError("the event has expired (NIP-40)")
     /// A rumor dated more than ``GiftWrap/allowedClockSkew`` seconds ahead (§6.3).
     public static let rumorFromFuture = NostrError("the rumor is dated more than 300 s ahead")
     /// A relay sent an event for a subscription the reader does not have.

@@ -14,10 +14,12 @@ public enum PrivateMessage {
     }
 
     /// Opens `wrap` with the receiver's key and reads what it holds; throws (the message is to be ignored, never
-    /// answered) when any check of §6.3 fails.
+    /// answered) when it has expired (NIP-40) or any check of §6.3 fails.
     public static func read(_ wrap: NostrEvent, with receiver: SchnorrKeyPair, now: Int64) throws(NostrError)
         -> Received
     {
+        // NIP-40: an expired wrap is not read (relays may still hold it).
+        if let expiration = wrap.expiration, expiration <= now { throw .expired }
         let opened = try GiftWrap.open(wrap, with: receiver, now: now)
         let rumor = opened.rumor
         if rumor.content.isEmpty {

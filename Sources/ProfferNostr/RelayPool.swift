@@ -66,6 +66,39 @@ public final class RelayPool: Sendable {
         return RelayFetchResult(events: events, problems: problems)
     }
 
+    /// Like ``fetch(_:within:)`` for one filter, paging back with `until` for as long as older events keep coming:
+    /// relays cap how many events one request returns (often a few thousand), so a flood of newer events must not hide
+    /// older ones. Stops at `maximumEvents`, at the filter's `since`, or at the deadline.
+    public func fetchPaging(_ filter: NostrFilter, within timeout: Duration, maximumEvents: Int = 50_000) async
+        -> RelayFetchResult
+    {
+        let deadline = ContinuousClock.now + timeout
+        var seen = Set<[UInt8]>()
+        var events: [NostrEvent] = []
+        var problems: [String: String?] = [:]
+        var page = filter
+        while ContinuousClock.now < deadline, events.count < maximumEvents {
+            let result = await fetch([page], within: deadline - .now)
+            for (relay, problem) in result.problems where problems[relay] == nil || problem != nil {
+                problems[relay] = problem
+            }
+            let fresh = result.events.filter { seen.insert($0.id).inserted }
+            events += fresh
+            guard let oldest = result.events.map(\.createdAt).min() else { break }
+            if let since = filter.since, oldest <= since { break }
+            if fresh.isEmpty {
+                // Only events read before: the end, or a run sharing one second that fills a relay's page. The run
+                // is stepped over once (what shares that second beyond the page is lost), then paging goes on.
+                guard page.until == oldest, oldest > 0 else { break }
+                page.until = oldest - 1
+            } else {
+                page.until = oldest
+            }
+        }
+        events.sort { $0.createdAt > $1.createdAt }
+        return RelayFetchResult(events: events, problems: problems)
+    }
+
     private static func fetch(
         _ filters: [NostrFilter], from connection: RelayConnection, by deadline: ContinuousClock.Instant
     )

@@ -205,7 +205,8 @@ public struct PublicCast: Codable, Hashable, Sendable {
     /// The latest wrap time read by `inbox` (Unix seconds); the next read starts two days before it (wraps are
     /// backdated).
     public var readUntil: Int64?
-    /// Answers ignored so far, by reason, as `inbox` reports them.
+    /// What the last read of its answers ignored, by reason (wraps are read again for two days, so these are not
+    /// added up across reads).
     public var ignored: [String: Int]?
 
     public init(publicID: MessageID, relays: [String], post: String, postID: String, postedAt: Date, expiresAt: Date) {

@@ -7,6 +7,10 @@ import ProfferWire
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// PROTOCOL.md §6 for the vendor: listens on its relays for public intents (posts tagged `proffer`) and for private
 /// messages to its Nostr key, checks each as §6.2 and §6.3 say, hands what holds to the inbox in its one form, and
 /// sends the inbox's replies as private messages to the person's relays. What §6 says a receiver ignores is ignored,
@@ -30,6 +34,7 @@ public final class NostrListener: Service {
     /// How long an accept waits for its data rumor (or the data for its accept), and how many may wait.
     static let pairingSeconds: Int64 = 120
     static let maximumWaiting = 1000
+    static let maximumWaitingPerSender = 8
 
     public init(
         inbox: VendorInbox, relays: [String], requiredWork: Int = 0,
@@ -122,7 +127,14 @@ public final class NostrListener: Service {
         case .success(let read): intent = read
         }
         guard let reply = intent.reply else { return ignore("post: no reply") }
-        let replyRelays = reply.relays.filter { relays.contains($0) || RelayOutbox.mayConnect(to: $0) }
+        var replyRelays: [String] = []
+        for relay in reply.relays {
+            if relays.contains(relay) {
+                replyRelays.append(relay)
+            } else if await outbox.mayConnect(to: relay) {
+                replyRelays.append(relay)
+            }
+        }
         guard !replyRelays.isEmpty else { return ignore("post: its relays are not reachable from here") }
         let sender = Data(post.author.bytes)
         let expiration = post.expiration ?? PublicIntent.expiration(of: intent, postedAt: post.createdAt)
@@ -161,6 +173,14 @@ public final class NostrListener: Service {
             received = try PrivateMessage.read(wrap, with: key, now: now)
         } catch {
             return ignore("wrap: \(error)")
+        }
+        // Only a cast key whose post the vendor stored is read further: nothing of anyone else waits or is kept.
+        let sender: SchnorrPublicKey
+        switch received {
+        case .data(_, _, let opened), .message(_, let opened): sender = opened.sender
+        }
+        guard state.withLock({ $0.parties.contains(Data(sender.bytes)) }) else {
+            return ignore("wrap: from a key that sent no intent here")
         }
         switch received {
         case .data(let acceptID, let sealed, let opened):
@@ -254,9 +274,13 @@ struct ListenerState {
     /// The data waiting for this accept, if it came first; else the accept waits.
     mutating func pairAccept(_ message: Message, opened: GiftWrap.Opened, now: Int64) -> [UInt8]? {
         let id = opened.rumor.idHex
-        if let data = waitingData.removeValue(forKey: id), data.sender == opened.sender { return data.sealed }
+        if let data = waitingData[id], data.sender == opened.sender {
+            waitingData[id] = nil
+            return data.sealed
+        }
         prune(now: now)
-        if waitingAccepts.count < NostrListener.maximumWaiting { waitingAccepts[id] = (message, opened, now) }
+        Self.makeRoom(in: &waitingAccepts, for: opened.sender, sender: \.opened.sender, since: \.since)
+        waitingAccepts[id] = (message, opened, now)
         return nil
     }
 
@@ -269,8 +293,30 @@ struct ListenerState {
             return (accept.message, accept.opened)
         }
         prune(now: now)
-        if waitingData.count < NostrListener.maximumWaiting { waitingData[acceptID] = (sealed, sender, now) }
+        Self.makeRoom(in: &waitingData, for: sender, sender: \.sender, since: \.since)
+        waitingData[acceptID] = (sealed, sender, now)
         return nil
+    }
+
+    /// Drops what waits longest, of this sender when it has ``NostrListener/maximumWaitingPerSender`` waiting, of
+    /// anyone when ``NostrListener/maximumWaiting`` wait: a flood pushes out its own, and one sender never fills the
+    /// table for the others.
+    static func makeRoom<Value>(
+        in table: inout [String: Value], for sender: SchnorrPublicKey,
+        sender senderOf: KeyPath<Value, SchnorrPublicKey>,
+        since: KeyPath<Value, Int64>
+    ) {
+        let own = table.filter { $0.value[keyPath: senderOf] == sender }
+        if own.count >= NostrListener.maximumWaitingPerSender,
+            let oldest = own.min(by: { $0.value[keyPath: since] < $1.value[keyPath: since] })
+        {
+            table[oldest.key] = nil
+        }
+        if table.count >= NostrListener.maximumWaiting,
+            let oldest = table.min(by: { $0.value[keyPath: since] < $1.value[keyPath: since] })
+        {
+            table[oldest.key] = nil
+        }
     }
 
     mutating func prune(now: Int64) {
@@ -334,6 +380,19 @@ final class RelayOutbox: Sendable {
     let configuration: RelayClientConfiguration
     let logger: Logger
     private let pools = Mutex<[(relay: String, pool: RelayPool)]>([])
+    /// What ``mayConnect(to:)`` said of each relay, this run (at most ``maximumRelays`` × 16 kept).
+    private let verdicts = Mutex<[String: Bool]>([:])
+
+    /// ``mayConnect(to:)``, asked once per relay and run.
+    func mayConnect(to relay: String) async -> Bool {
+        if let known = verdicts.withLock({ $0[relay] }) { return known }
+        let verdict = await Self.mayConnect(to: relay)
+        verdicts.withLock { verdicts in
+            if verdicts.count >= Self.maximumRelays * 16 { verdicts.removeAll() }
+            verdicts[relay] = verdict
+        }
+        return verdict
+    }
 
     init(own: [String], configuration: RelayClientConfiguration, logger: Logger) {
         (self.configuration, self.logger) = (configuration, logger)
@@ -364,25 +423,71 @@ final class RelayOutbox: Sendable {
         for pool in pools.withLock({ $0.map(\.pool) }) { await pool.close() }
     }
 
-    /// Whether the vendor connects to a relay it was not configured with, named in a post: `wss://` to a host that is
-    /// not this machine nor a private or link-local address written as such (§6.2).
-    static func mayConnect(to relay: String) -> Bool {
+    /// Whether the vendor connects to a relay it was not configured with, named in a post (§6.2): `wss://`, and its
+    /// host resolves, as the system resolves it (numeric forms such as `127.1` or `0x7f000001` included), to public
+    /// addresses only: never loopback, private, shared, link-local, multicast or reserved ones.
+    static func mayConnect(to relay: String) async -> Bool {
         guard relay.hasPrefix("wss://"), NostrReply.isUsableRelay(relay), !NostrReply.isLoopback(relay),
-            let host = URLComponents(string: relay)?.host?.lowercased()
+            let host = URLComponents(string: relay)?.host?.lowercased(), !host.isEmpty
         else { return false }
-        let parts = host.split(separator: ".").compactMap { UInt8($0) }
-        if parts.count == 4 {
-            let (a, b) = (parts[0], parts[1])
-            if a == 10 || a == 127 || a == 0 || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
-                || (a == 169 && b == 254) || (a == 100 && (64...127).contains(b))
-            {
-                return false
+        let addresses = await resolve(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")))
+        return !addresses.isEmpty && addresses.allSatisfy(isPublic)
+    }
+
+    /// The addresses `host` resolves to (4 or 16 bytes each), from the system's resolver on a thread of its own.
+    static func resolve(_ host: String) async -> [[UInt8]] {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var hints = addrinfo()
+                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+                var list: UnsafeMutablePointer<addrinfo>?
+                guard getaddrinfo(host, "443", &hints, &list) == 0 else { return continuation.resume(returning: []) }
+                defer { freeaddrinfo(list) }
+                var addresses: [[UInt8]] = []
+                var entry = list
+                while let current = entry {
+                    if let address = current.pointee.ai_addr {
+                        switch Int32(address.pointee.sa_family) {
+                        case AF_INET:
+                            address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                                addresses.append(withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) })
+                            }
+                        case AF_INET6:
+                            address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                                addresses.append(withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) })
+                            }
+                        default: break
+                        }
+                    }
+                    entry = current.pointee.ai_next
+                }
+                continuation.resume(returning: addresses)
             }
         }
-        if host.hasPrefix("[") || host.contains(":") {
-            let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            if bare == "::1" || bare.hasPrefix("fe80") || bare.hasPrefix("fc") || bare.hasPrefix("fd") { return false }
+    }
+
+    /// Whether an IPv4 (4 bytes) or IPv6 (16 bytes) address is reachable on the public internet.
+    static func isPublic(_ address: [UInt8]) -> Bool {
+        if address.count == 4 {
+            let (a, b) = (address[0], address[1])
+            return
+                !(a == 0 || a == 10 || a == 127 || a >= 224 || (a == 100 && (64...127).contains(b))
+                || (a == 169 && b == 254) || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
+                || (a == 192 && b == 0 && address[2] == 0) || (a == 198 && (18...19).contains(b)))
         }
-        return !host.hasSuffix(".local") && !host.hasSuffix(".internal") && host != "localhost"
+        guard address.count == 16 else { return false }
+        // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) addresses are as public as their IPv4 address.
+        if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xFF && address[11] == 0xFF {
+            return isPublic(Array(address[12...]))
+        }
+        if address[0..<12] == [0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0][...] {
+            return isPublic(Array(address[12...]))
+        }
+        if address.allSatisfy({ $0 == 0 }) || address[0..<15].allSatisfy({ $0 == 0 }) { return false }  // :: and ::1
+        let first = address[0]
+        if first == 0xFF || (first & 0xFE) == 0xFC { return false }  // multicast, unique local
+        if first == 0xFE && (address[1] & 0xC0) == 0x80 { return false }  // link-local
+        if first == 0x20 && address[1] == 0x01 && address[2] == 0x0D && address[3] == 0xB8 { return false }  // docs
+        return true
     }
 }

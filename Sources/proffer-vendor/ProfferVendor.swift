@@ -139,7 +139,10 @@ extension ProfferVendor {
             }
             let name = loadedCatalog.name
             let listener =
-                relays.isEmpty ? nil : NostrListener(inbox: inbox, relays: relays, requiredWork: requiredWork)
+                relays.isEmpty
+                ? nil
+                : NostrListener(
+                    inbox: inbox, relays: relays, requiredWork: requiredWork, logger: logger)
             let announceRelays: @Sendable () -> Void = {
                 guard let listener else { return }
                 let npub = NostrReply.npub(inbox.keys.nostr.publicKey.bytes)

@@ -250,7 +250,7 @@ struct Inbox: AsyncParsableCommand {
             if !report.ignored.isEmpty {
                 let total = report.ignored.values.reduce(0, +)
                 lines.append(
-                    "  ignored \(total): "
+                    "  ignored \(total) of the messages read (the last two days' are read each time): "
                         + report.ignored.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(
                             separator: "; "))
             }

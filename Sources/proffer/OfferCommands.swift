@@ -239,25 +239,7 @@ struct OfferCommand: ParsableCommand {
         /// yes (or `--pin`), as `vendor add` pins (PROTOCOL.md §6.3).
         func pinIfAsked(_ agent: Agent) throws {
             let found = try agent.vault.offer(named: offer)
-            let vendor = try agent.vault.vendor(named: found.vendor)
-            guard !vendor.isPinned else { return }
-            standardOutput.write(
-                line: "\(found.vendor) is a vendor you have not pinned. Its profile, found over Nostr:")
-            printTable(
-                ["FIELD", "VALUE"],
-                [
-                    ["name", VendorText.clean(vendor.profileName ?? vendor.name)],
-                    ["fingerprint", vendor.signingKey.map { fingerprint(of: $0) } ?? "-"],
-                    ["nostr", vendor.baseURL], ["found on", vendor.foundOn ?? "-"],
-                    ["terms", vendor.terms.map(\.description).joined(separator: ", ")],
-                ])
-            if !pin {
-                guard try confirm("Pin this vendor's keys, as `vendor add` would?", orPass: "--pin") else {
-                    throw CLIError.declined("nothing was sent, and the vendor stays unpinned")
-                }
-            }
-            _ = try agent.pinFound(vendorNamed: vendor.name)
-            standardOutput.write(line: "pinned \(vendor.name)")
+            try VendorCommand.Pin.pin(found.vendor, agent: agent, withoutAsking: pin, flag: "--pin")
         }
 
         static let configuration = CommandConfiguration(

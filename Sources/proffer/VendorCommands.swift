@@ -11,7 +11,7 @@ struct VendorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vendor", abstract: "Manage the vendors you deal with and the keys pinned for them.",
         subcommands: [
-            Add.self, List.self, Show.self, Categories.self, Note.self, Repin.self, SetURL.self, Remove.self,
+            Add.self, List.self, Show.self, Categories.self, Note.self, Pin.self, Repin.self, SetURL.self, Remove.self,
         ])
 
     /// How the agent reaches a vendor, for listings.
@@ -368,6 +368,52 @@ struct VendorCommand: ParsableCommand {
             let moved = try await agent.moveVendor(
                 named: name, to: url, allowHTTP: allowHTTP, timeout: network.duration(vault: agent.vault))
             standardOutput.write(line: "vendor \(moved.name) is now at \(moved.baseURL) (same keys)")
+        }
+    }
+
+    struct Pin: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pin a vendor found over Nostr: its keys become the ones every later message is checked against.",
+            discussion: """
+                A vendor that answered a public intent is kept unpinned, with the profile it published on Nostr, and \
+                gets nothing from you (no counter, decline or accept) until you pin it. This shows its profile's \
+                name, fingerprint and the relay it was found on, and pins it once you agree (--yes on a script); \
+                compare the fingerprint with one the vendor publishes elsewhere. `offer accept OFFER --pin` does the \
+                same before accepting.
+                """)
+        @OptionGroup var vault: VaultOptions
+        @Argument(help: "The vendor's name, as `vendor list` shows it.", completion: VaultCompletion.vendors) var name:
+            String
+        @Flag(help: "Pin without asking.") var yes = false
+
+        func run() throws {
+            let agent = Agent(vault: try vault.openVault())
+            guard !(try agent.vault.vendor(named: name)).isPinned else {
+                return standardOutput.write(line: "\(name) is pinned already")
+            }
+            try Pin.pin(name, agent: agent, withoutAsking: yes, flag: "--yes")
+        }
+
+        /// Shows a vendor found over Nostr and pins it on the person's word; nothing when it is pinned already.
+        static func pin(_ name: String, agent: Agent, withoutAsking: Bool, flag: String) throws {
+            let vendor = try agent.vault.vendor(named: name)
+            guard !vendor.isPinned else { return }
+            standardOutput.write(line: "\(vendor.name) is a vendor you have not pinned. Its profile, found over Nostr:")
+            printTable(
+                ["FIELD", "VALUE"],
+                [
+                    ["name", VendorText.clean(vendor.profileName ?? vendor.name)],
+                    ["fingerprint", vendor.signingKey.map { fingerprint(of: $0) } ?? "-"],
+                    ["nostr", vendor.baseURL], ["found on", vendor.foundOn ?? "-"],
+                    ["terms", vendor.terms.map(\.description).joined(separator: ", ")],
+                ])
+            if !withoutAsking {
+                guard try confirm("Pin this vendor's keys, as `vendor add` would?", orPass: flag) else {
+                    throw CLIError.declined("nothing was sent, and the vendor stays unpinned")
+                }
+            }
+            _ = try agent.pinFound(vendorNamed: vendor.name)
+            standardOutput.write(line: "pinned \(vendor.name)")
         }
     }
 

@@ -27,9 +27,9 @@ struct CastSecrets {
 /// Wraps a rumor in ways §6.3 says a receiver ignores.
 enum Forge {
     /// A seal by `sealer` around `rumor` (which `sealer` may not have written), wrapped to `recipient`.
-    static func wrap(_ rumor: NostrEvent, sealedBy sealer: SchnorrKeyPair, to recipient: SchnorrPublicKey) throws
-        -> NostrEvent
-    {
+    static func wrap(
+        _ rumor: NostrEvent, sealedBy sealer: SchnorrKeyPair, to recipient: SchnorrPublicKey, expiration: Int64? = nil
+    ) throws -> NostrEvent {
         let now = Int64(Date().timeIntervalSince1970)
         let seal = NostrEvent.signed(
             kind: GiftWrap.sealKind,
@@ -37,7 +37,8 @@ enum Forge {
             createdAt: now, by: sealer)
         let wrapper = try SchnorrKeyPair.generate()
         return NostrEvent.signed(
-            kind: GiftWrap.wrapKind, tags: [["p", recipient.hex]],
+            kind: GiftWrap.wrapKind,
+            tags: [["p", recipient.hex]] + (expiration.map { [["expiration", String($0)]] } ?? []),
             content: try NIP44.encrypt(NostrJSON.object(seal), with: try NIP44.ConversationKey(wrapper, recipient)),
             createdAt: now, by: wrapper)
     }
@@ -72,6 +73,9 @@ struct PublicIntentAbuseTests {
         let offers = try await person.awaitOffers(for: id)
         let otherOffers = try await other.awaitOffers(for: otherID)
         #expect(!offers.isEmpty && !otherOffers.isEmpty)
+        // Pinned, so that its declines of what the person's key sent are shown (a vendor not pinned is heard only for
+        // offers).
+        try await person.expectSuccess("vendor", "pin", "test-cameras", "--yes")
         let cast = try CastSecrets(person, intent: id)
         let vendorKey = vendor.inbox.keys.nostr.publicKey
         let now = Int64(Date().timeIntervalSince1970)
@@ -125,6 +129,42 @@ struct PublicIntentAbuseTests {
         #expect(try await vendor.inbox.records.deals().isEmpty)
     }
 
+    @Test("a flood of accepts from a key that sent no intent keeps nothing waiting: a real accept is still confirmed")
+    func acceptFloodFromStranger() async throws {
+        let cast = try await CastFixture.make()
+        let vendorKey = cast.vendor.inbox.keys.nostr.publicKey
+        let stranger = try SchnorrKeyPair.generate()
+        let pool = RelayPool(relays: [cast.relay.url])
+        defer { Task { await pool.close() } }
+        let now = Int64(Date().timeIntervalSince1970)
+        let before = cast.vendor.listener.ignored.values.reduce(0, +)
+        var flood: [NostrEvent] = []
+        for _ in 0..<1200 {
+            let accept = "#accept id:\(MessageID.random()) re:\(MessageID.random()) give:name,postal"
+            let canonical = (try? Message.parse(accept))?.canonicalForm ?? accept
+            flood.append(
+                try Forge.message(
+                    canonical, from: stranger, to: vendorKey, createdAt: now,
+                    tags: [["data-hash", Hex.encode(SecureRandom.bytes(32))]]))
+        }
+        let accepts = flood
+        await withTaskGroup(of: Void.self) { group in
+            for chunk in stride(from: 0, to: accepts.count, by: 100) {
+                group.addTask {
+                    for event in accepts[chunk..<min(chunk + 100, accepts.count)] {
+                        _ = await pool.publish(event, within: .seconds(60))
+                    }
+                }
+            }
+        }
+        let end = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < end, cast.vendor.listener.ignored.values.reduce(0, +) < before + 1200 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let accepted = try await cast.person.expectSuccess("offer", "accept", cast.offer, "--yes", "--pin")
+        #expect(accepted.stdout.contains("confirmed"), "\(accepted.stdout)")
+    }
+
     @Test(
         "the person ignores and counts: forged seals, a rumor from the future, a #counter from a vendor, offers about nothing open, offers from keys without a profile, and over 25 offers from one vendor; a replayed rumor is not new"
     )
@@ -170,12 +210,30 @@ struct PublicIntentAbuseTests {
         wraps.append(
             try Forge.message(offer(902, re: MessageID.random()), from: vendorKeys.nostr, to: to, createdAt: now))
         wraps.append(try Forge.message(offer(903), from: impostor, to: to, createdAt: now))
+        // An offer whose wrap has expired (NIP-40).
+        wraps.append(
+            try Forge.wrap(
+                GiftWrap.rumor(offer(904), from: vendorKeys.nostr.publicKey, to: to, extraTags: aTag, createdAt: now),
+                sealedBy: vendorKeys.nostr, to: to, expiration: now - 10))
+        // Vendors with profiles whose offers name nothing open here: neither kept nor counted against the cap.
+        for index in 0..<3 {
+            let junk = try VendorKeys(signing: try SigningKeyPair.generate(), box: try BoxKeyPair.generate())
+            let junkProfile = VendorProfile.signed(
+                name: "Junk \(index)", signer: junk.signing, boxKey: junk.box.publicKey, terms: [TermsID("sd-base")!],
+                categories: [IntentCategory("camera")!], nostr: (junk.nostr.publicKey, [relay.url]))
+            for event in junkProfile.nostrEvents(signedBy: junk.nostr, at: now) {
+                _ = await pool.publish(event, within: .seconds(30))
+            }
+            wraps.append(
+                try Forge.message(offer(905, re: MessageID.random()), from: junk.nostr, to: to, createdAt: now))
+        }
         for wrap in wraps { #expect(await pool.publish(wrap, within: .seconds(30)).allSatisfy(\.isAccepted)) }
         let read = try await person.expectSuccess("inbox", "--timeout", "20")
         let out = read.stdout
         #expect(out.contains("25 new offers from flood-cameras (not pinned)"), "\(out)")
         for reason in [
             "5 over 25 offers from one vendor", "1 sealed by another key than its author's", "1 dated in the future",
+            "1 expired (NIP-40)",
             "a #counter sent by a vendor",
             "naming nothing open here", "profile was not found",
         ] {
@@ -191,6 +249,8 @@ struct PublicIntentAbuseTests {
         let reports = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [[String: Any]])
         #expect((reports.first?["newOffers"] as? [Any])?.isEmpty == true, "\(again.stdout)")
         #expect(try await person.json("offer", "list", id, "--json").count == 25)
+        let kept = try await person.json("vendor", "list", "--json")
+        #expect(kept.count == 1, "only the vendor whose offers were kept: \(kept.map { $0["name"] ?? "" })")
     }
 
     @Test(
