@@ -69,8 +69,8 @@ public final class NostrListener: Service {
             NostrFilter(kinds: [GiftWrap.wrapKind], tags: ["p": [key.publicKey.hex]], since: now - 30 * 86400),
         ]
         // The stream ends, and its connections with it, when the service group stops.
-        try await cancelWhenGracefulShutdown {
-            try await self.key.keepingSecretReadable {
+        await cancelWhenGracefulShutdown {
+            await self.key.keepingSecretReadable {
                 await withTaskGroup(of: Void.self) { group in
                     var inFlight = 0
                     for await event in self.pool.listen(filters) {
