@@ -21,9 +21,9 @@ struct ProfferVendor: AsyncParsableCommand {
 extension ProfferVendor {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve GET /profile and POST /inbox until SIGINT or SIGTERM.",
+            abstract: "Serve GET /profile and POST /inbox (and public intents with --relay) until SIGINT or SIGTERM.",
             discussion: """
-                Keys (sign.key, box.key; 0600) live in the --data folder, created on first run; back it up, since \
+                Keys (sign.key, box.key, nostr.key; 0600) live in the --data folder, created on first run; back it up, since \
                 the keys are the vendor's identity to every person's agent. Records live in vendor.db in the same \
                 folder (one process per folder), or, with --database, in PostgreSQL, where any number of instances \
                 that share the folder's keys and the database act as one vendor.
@@ -61,7 +61,10 @@ extension ProfferVendor {
                 valueName: "url"))
         var relays: [String] = []
 
-        @Option(help: "Ignore public intents with less proof of work than this many bits (default 0: none ignored).")
+        @Option(
+            help: ArgumentHelp(
+                "Ignore public intents with less proof of work than this many bits (0: none ignored).",
+                valueName: "bits"))
         var requiredWork: Int = 0
 
         @Option(help: "The folder for the vendor's keys, and its records unless --database is given.")

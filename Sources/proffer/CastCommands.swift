@@ -28,7 +28,7 @@ extension IntentCommand {
             name: .customLong("relay"),
             help: ArgumentHelp("A relay to cast to (repeat for up to 3; default: nostr.relays).", valueName: "url"))
         var relays: [String] = []
-        @Option(help: ArgumentHelp("Seconds each relay has to take the post (default 10).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Seconds each relay has to take the post.", valueName: "seconds"))
         var timeout: Int = 10
         @Option(help: ArgumentHelp("Then wait this long for answers, and show them.", valueName: "seconds"))
         var wait: Int?
@@ -157,12 +157,13 @@ struct Inbox: AsyncParsableCommand {
             settled) from their relays, checks each message, and stores what holds: offers (shown by `proffer \
             offer list`), declines, and confirms of accepts and forgets that came after their command gave up \
             waiting. Says per intent what it found, from which vendors, and how many messages it ignored and why. \
-            Offers from vendors you have not pinned are marked: `proffer offer accept OFFER --pin` pins one.
+            Offers from vendors you have not pinned are marked; such a vendor gets nothing from you until you \
+            pin it (`proffer vendor pin NAME`, or `proffer offer accept OFFER --pin`).
 
             --follow stays connected and prints each answer as it arrives, until interrupted.
             """)
     @OptionGroup var vault: VaultOptions
-    @Option(help: ArgumentHelp("Seconds to wait for the relays (default 10).", valueName: "seconds")) var timeout = 10
+    @Option(help: ArgumentHelp("Seconds to wait for the relays.", valueName: "seconds")) var timeout = 10
     @Flag(help: "Stay connected and print each answer as it arrives, until interrupted.") var follow = false
     @Flag(help: "Write JSON (with --follow, one JSON object per line).") var json = false
 
