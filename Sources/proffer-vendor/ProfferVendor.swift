@@ -223,9 +223,22 @@ extension ProfferVendor {
         @Option(help: "The folder for the vendor's keys.")
         var data: String
 
+        @Option(
+            name: .customLong("relay"),
+            help: ArgumentHelp(
+                "A relay the vendor answers public intents on, as serve --relay; repeatable.", valueName: "url"))
+        var relays: [String] = []
+
+        func validate() throws {
+            guard relays.count <= 3, Set(relays).count == relays.count, relays.allSatisfy(NostrReply.isUsableRelay)
+            else {
+                throw ValidationError("--relay: 1 to 3 different wss:// URLs (ws:// on this machine only)")
+            }
+        }
+
         func run() async throws {
             let profile = VendorInbox.profile(
-                catalog: try Catalog(contentsOf: catalog), keys: try VendorKeys.loadOrCreate(in: data))
+                catalog: try Catalog(contentsOf: catalog), keys: try VendorKeys.loadOrCreate(in: data), relays: relays)
             Console.output(String(decoding: profile.jsonBytes, as: UTF8.self))
         }
     }
