@@ -34,6 +34,11 @@ public struct InboxReport: Sendable {
 
     public init(intentID: MessageID) { self.intentID = intentID }
 
+    /// Whether anything was stored or settled (ignored messages aside).
+    public var hasAnswers: Bool {
+        !(newOffers.isEmpty && declines.isEmpty && settledDeals.isEmpty && otherAnswers.isEmpty)
+    }
+
     public var isEmpty: Bool {
         newOffers.isEmpty && declines.isEmpty && settledDeals.isEmpty && otherAnswers.isEmpty && ignored.isEmpty
     }
@@ -259,7 +264,8 @@ extension Agent {
                         let current = try self.vault.intent(id: intent.id.description)
                         let found = try await self.take(
                             [wrap], for: current, castKey: key, pool: pool, timeout: .seconds(10))
-                        if !found.isEmpty { report(found) }
+                        // Messages ignored one by one would flood the person's screen: only answers are reported.
+                        if found.hasAnswers { report(found) }
                     }
                     await pool.close()
                 }
@@ -368,7 +374,7 @@ extension Agent {
         // Answers read before (by an earlier inbox, or the command that waited for them) are not new.
         let fresh = try admitting([answers.map(\.reply)])[0]
         let stillOpen = try vault.intent(id: intent.id.description).state(at: Date()) != .withdrawn
-        var newOffers: [String: (vendor: Vendor, offers: [StoredOffer])] = [:]
+        var newOffers: [String: (vendor: Vendor, replies: [VerifiedReply])] = [:]
         for ((reply, vendor), isNew) in zip(answers, fresh) where isNew {
             let message = reply.message
             guard message.kind == .offer, message.re == cast.publicID else {
@@ -389,23 +395,28 @@ extension Agent {
                 unpinnedAnswering.insert(vendor.name)
             }
             offerCounts[vendor.name, default: 0] += 1
-            let offer = StoredOffer(
-                vendor: vendor.name, intentID: intent.id, envelope: reply.evidence, message: message,
-                receivedAt: Date(), expiresAt: Agent.expiry(of: message, sentAt: reply.timestamp),
-                state: stillOpen ? .open : .withdrawn, vendorLabel: vendor.keyLabel)
-            newOffers[vendor.name, default: (vendor, [])].offers.append(offer)
+            newOffers[vendor.name, default: (vendor, [])].replies.append(reply)
         }
         guard !newOffers.isEmpty else { return report }
-        // A vendor found over Nostr is kept now that an offer of its is.
+        // A vendor found over Nostr is kept now that an offer of its is: added, or, when another read kept it
+        // meanwhile (intents are read at once), the one kept.
         var groups: [(vendor: Vendor, offers: [StoredOffer])] = []
         for (_, group) in newOffers.sorted(by: { $0.key < $1.key }) {
-            if candidates.values.contains(where: { $0.name == group.vendor.name }) {
-                guard (try? vault.addVendor(group.vendor)) != nil else {
-                    report.ignored["from a vendor that could not be kept", default: 0] += group.offers.count
+            var vendor = group.vendor
+            if candidates.values.contains(where: { $0.name == vendor.name }) {
+                guard let kept = try keep(vendor) else {
+                    report.ignored["from a vendor that could not be kept", default: 0] += group.replies.count
                     continue
                 }
+                vendor = kept
             }
-            groups.append(group)
+            let offers = group.replies.map { reply in
+                StoredOffer(
+                    vendor: vendor.name, intentID: intent.id, envelope: reply.evidence, message: reply.message,
+                    receivedAt: Date(), expiresAt: Agent.expiry(of: reply.message, sentAt: reply.timestamp),
+                    state: stillOpen ? .open : .withdrawn, vendorLabel: vendor.keyLabel)
+            }
+            groups.append((vendor, offers))
         }
         let stored = try vault.addOfferAnswers(groups.map(\.offers))
         var answered: [String] = []
@@ -460,14 +471,22 @@ extension Agent {
             report.settledDeals.append(try settleAccept(deal, answer: reply))
             return
         }
+        // Only a confirm naming the forget settles it (§4.1); the accept's confirm, come late, is the deal's confirm.
         if message.kind == .confirm,
             let deal = deals.first(where: { deal in
                 deal.state == .forgetPending
-                    && (message.re == deal.id
-                        || message.re == deal.forgetEnvelope.flatMap(HTTPTransport.reread)?.message.id)
+                    && message.re == deal.forgetEnvelope.flatMap(HTTPTransport.reread)?.message.id
             })
         {
             report.settledDeals.append(try settleForget(deal.id, confirm: reply))
+            return
+        }
+        if message.kind == .confirm, let deal = deals.first(where: { $0.id == message.re && $0.replyEnvelope == nil }) {
+            try vault.updateDeal(id: deal.id) { stored in
+                if stored.replyEnvelope == nil { stored.replyEnvelope = reply.evidence }
+                return []
+            }
+            report.otherAnswers.append("\(vendor.name) confirmed deal \(deal.id)'s accept, late")
             return
         }
         if message.kind == .decline, vendor.isPinned {
@@ -477,6 +496,13 @@ extension Agent {
             return
         }
         report.ignored["naming nothing open here", default: 0] += 1
+    }
+
+    /// Keeps a vendor found over Nostr, or finds the one another read kept with the same keys meanwhile; `nil` when
+    /// neither (its name or keys are another vendor's).
+    private func keep(_ found: Vendor) throws -> Vendor? {
+        if (try? vault.addVendor(found)) != nil { return try vault.vendor(named: found.name) }
+        return try vault.vendors().first { $0.nostrKey == found.nostrKey && $0.signingKey == found.signingKey }
     }
 
     /// The vendors whose profiles name `keys`, found over Nostr (§6.1) on the intent's relays, each used only once

@@ -476,17 +476,21 @@ final class RelayOutbox: Sendable {
                 || (a == 192 && b == 0 && address[2] == 0) || (a == 198 && (18...19).contains(b)))
         }
         guard address.count == 16 else { return false }
-        // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) addresses are as public as their IPv4 address.
+        if address.allSatisfy({ $0 == 0 }) || address[0..<15].allSatisfy({ $0 == 0 }) { return false }  // :: and ::1
+        // Addresses that carry an IPv4 address are as public as it: IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible
+        // (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::). Teredo (2001::/32) hides its own.
         if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xFF && address[11] == 0xFF {
             return isPublic(Array(address[12...]))
         }
+        if address[0..<12].allSatisfy({ $0 == 0 }) { return isPublic(Array(address[12...])) }
         if address[0..<12] == [0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0][...] {
             return isPublic(Array(address[12...]))
         }
-        if address.allSatisfy({ $0 == 0 }) || address[0..<15].allSatisfy({ $0 == 0 }) { return false }  // :: and ::1
+        if address[0] == 0x20 && address[1] == 0x02 { return isPublic(Array(address[2..<6])) }
+        if address[0] == 0x20 && address[1] == 0x01 && address[2] == 0 && address[3] == 0 { return false }
         let first = address[0]
         if first == 0xFF || (first & 0xFE) == 0xFC { return false }  // multicast, unique local
-        if first == 0xFE && (address[1] & 0xC0) == 0x80 { return false }  // link-local
+        if first == 0xFE && (address[1] & 0x80) == 0x80 { return false }  // link-local, and the old site-local
         if first == 0x20 && address[1] == 0x01 && address[2] == 0x0D && address[3] == 0xB8 { return false }  // docs
         return true
     }

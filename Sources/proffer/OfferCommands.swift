@@ -17,7 +17,8 @@ struct OfferCommand: ParsableCommand {
         let vendor: String
         let intent: String
         let state: String
-        /// `open` (acceptable), `unacceptable` (expired, or lacking the intent's terms) or `closed`.
+        /// `open` (acceptable), `unpinned` (open, from a vendor found over Nostr and not pinned: never ranked),
+        /// `unacceptable` (expired, or lacking the intent's terms) or `closed`.
         let section: String
         /// 1 for the best of an intent's comparable offers; absent when not ranked.
         let rank: Int?
@@ -112,7 +113,13 @@ struct OfferCommand: ParsableCommand {
             let currency = try opened.preference(
                 key: AgentSetting.defaultCurrency.rawValue, persona: Persona.defaultName
             ).flatMap { CurrencyCode($0.value) }
-            let ranking = OfferRanking(offers: offers, intents: intents, defaultCurrency: currency)
+            let vendors = Dictionary(try opened.vendors().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            // Offers of vendors found over Nostr and not pinned are shown apart, never ranked with the rest (§6.3).
+            let isUnpinned = { (offer: StoredOffer) in vendors[offer.vendor]?.isPinned == false }
+            let ranking = OfferRanking(
+                offers: offers.filter { !isUnpinned($0) }, intents: intents, defaultCurrency: currency)
+            let unpinnedRanking = OfferRanking(
+                offers: offers.filter(isUnpinned), intents: intents, defaultCurrency: currency)
             // How each intent's persona shares each category: what an accept would do with it, or that it is missing.
             var rules: [String: String] = [:]
             for preference in try opened.preferences() where preference.dataCategory != nil {
@@ -123,17 +130,19 @@ struct OfferCommand: ParsableCommand {
                 let persona = personas[review.offer.intentID] ?? Persona.defaultName
                 return { rules[persona + "/" + $0.rawValue] ?? "missing" }
             }
-            let vendors = Dictionary(try opened.vendors().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             func listing(_ review: OfferReview, _ section: String, _ rank: Int?) -> Listing {
                 var row = Listing(review, section: section, rank: rank, sharing: sharing(review))
                 row.mark(vendors)
                 return row
             }
             let open = ranking.open.map { listing($0.review, "open", $0.rank) }
-            let unacceptable = ranking.unacceptable.map { listing($0, "unacceptable", nil) }
-            let closed = all ? ranking.closed.map { listing($0, "closed", nil) } : []
-            if json { return try printJSON(open + unacceptable + closed) }
-            if open.isEmpty && unacceptable.isEmpty && closed.isEmpty {
+            let unpinned = unpinnedRanking.open.map { listing($0.review, "unpinned", nil) }
+            let unacceptable = (ranking.unacceptable + unpinnedRanking.unacceptable).map {
+                listing($0, "unacceptable", nil)
+            }
+            let closed = all ? (ranking.closed + unpinnedRanking.closed).map { listing($0, "closed", nil) } : []
+            if json { return try printJSON(open + unpinned + unacceptable + closed) }
+            if open.isEmpty && unpinned.isEmpty && unacceptable.isEmpty && closed.isEmpty {
                 // Suggest publishing only what was never published, by its real id.
                 let drafts = intents.filter { $0.state == .draft && (only == nil || $0.id == only) }
                 let hint =
@@ -160,6 +169,20 @@ struct OfferCommand: ParsableCommand {
                         line: "ranked by price in \(currencies.joined(separator: ", ")); offers priced otherwise are "
                             + "not ranked")
                 }
+            }
+            if !unpinned.isEmpty {
+                if !open.isEmpty { standardOutput.write(line: "") }
+                standardOutput.write(
+                    line: "from vendors you have not pinned, found over Nostr (not ranked; pin one to deal with it):")
+                printTable(
+                    ["OFFER", "INTENT", "PRICE", "ETA", "QTY", "ITEM", "PROFILE NAME", "FINGERPRINT", "FOUND ON"],
+                    unpinned.map { row in
+                        [
+                            row.name, row.intent, row.price ?? "-", row.eta ?? "-", String(row.qty), row.item ?? "-",
+                            row.unpinnedVendor?.profileName ?? "-", row.unpinnedVendor?.fingerprint ?? "-",
+                            row.unpinnedVendor?.foundOn ?? "-",
+                        ]
+                    })
             }
             for (title, rows) in [("expired, or lacking your terms:", unacceptable), ("no longer open:", closed)]
             where !rows.isEmpty {

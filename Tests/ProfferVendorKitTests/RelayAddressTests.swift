@@ -10,7 +10,8 @@ struct RelayAddressTests {
             "ws://example.org", "wss://127.0.0.1", "wss://127.1:7803", "wss://2130706433:7804", "wss://0x7f000001",
             "wss://10.1:7803", "wss://3232235777", "wss://0xa9fea9fe", "wss://169.254.169.254", "wss://172.20.0.1",
             "wss://100.64.1.1", "wss://0.0.0.0", "wss://localhost", "wss://[::1]", "wss://[fe80::1]", "wss://[fd00::1]",
-            "wss://[::ffff:10.0.0.1]", "wss://224.0.0.1", "wss://no-such-host.invalid",
+            "wss://[::ffff:10.0.0.1]", "wss://224.0.0.1", "wss://no-such-host.invalid", "wss://[::127.0.0.1]",
+            "wss://[2002:7f00:1::]", "wss://[2001:0:4136:e378::1]", "wss://[fec0::1]", "wss://[64:ff9b::10.0.0.1]",
         ] {
             #expect(await !RelayOutbox.mayConnect(to: refused), "\(refused)")
         }
