@@ -256,16 +256,22 @@ public struct Catalog: Sendable {
     /// Why no item answers `intent`, in words a person can act on (PROTOCOL.md §4.1 lets a vendor say so in one
     /// `decline`): the first of category, region, currency, stock and price that rules every item out. Only for an
     /// intent ``matches(_:)`` finds nothing for.
-    public func whyNoOffer(for intent: Message) -> String {
-        guard let category = intent.category else { return "this is not an intent" }
+    public func whyNoOffer(for intent: Message) -> String { unmatched(intent).text }
+
+    /// ``whyNoOffer(for:)`` with a code the vendor's desk counts by: `kind`, `category`, `region`, `currency`, `stock`,
+    /// `price` or `fields`.
+    public func unmatched(_ intent: Message) -> (code: String, text: String) {
+        guard let category = intent.category else { return ("kind", "this is not an intent") }
         guard kinds.contains(intent.kind) else {
-            return
+            return (
+                "kind",
                 "this vendor answers \(kinds.map { "#" + $0.rawValue }.joined(separator: ", ")), not #\(intent.kind.rawValue)"
+            )
         }
         var candidates = items.filter { $0.category.isWithin(category) }
         guard !candidates.isEmpty else {
             let sold = Set(items.map { $0.category.description }).sorted().joined(separator: ", ")
-            return "no items in \(category): this vendor sells \(sold)"
+            return ("category", "no items in \(category): this vendor sells \(sold)")
         }
         if let wanted = intent.regions {
             let served = candidates.filter { item in
@@ -275,25 +281,27 @@ public struct Catalog: Sendable {
             }
             guard !served.isEmpty else {
                 let regions = Set(candidates.flatMap { $0.regions.map(\.description) }).sorted().joined(separator: ",")
-                return "does not serve \(wanted.map(\.description).joined(separator: ",")): it serves \(regions)"
+                return (
+                    "region", "does not serve \(wanted.map(\.description).joined(separator: ",")): it serves \(regions)"
+                )
             }
             candidates = served
         }
         if let currency = (intent.max ?? intent.min)?.currency,
             !candidates.contains(where: { $0.price.currency == currency })
         {
-            return "prices are in \(candidates[0].price.currency), not \(currency)"
+            return ("currency", "prices are in \(candidates[0].price.currency), not \(currency)")
         }
         let quantity = intent.qty?.value ?? 1
         let stocked = candidates.filter { $0.stock >= quantity }
-        guard !stocked.isEmpty else { return "fewer than \(quantity) in stock" }
+        guard !stocked.isEmpty else { return ("stock", "fewer than \(quantity) in stock") }
         let prices = stocked.map(\.price).sorted { $0.thousandths < $1.thousandths }
         if let max = intent.max, !stocked.contains(where: { $0.floor.thousandths <= max.thousandths }) {
-            return "nothing at \(max) or less: the lowest price is \(prices[0])"
+            return ("price", "nothing at \(max) or less: the lowest price is \(prices[0])")
         }
         if let min = intent.min, let highest = prices.last, highest.thousandths < min.thousandths {
-            return "nothing at \(min) or more: the highest price is \(highest)"
+            return ("price", "nothing at \(min) or more: the highest price is \(highest)")
         }
-        return "no item matches every field of the intent"
+        return ("fields", "no item matches every field of the intent")
     }
 }

@@ -26,6 +26,8 @@ public struct InboundMessage: Sendable {
     public var answersRepeats = true
     /// How many open intents the sender may have here (§6.4: one per cast key for public intents).
     public var intentQuota = VendorLimits.openIntentsPerSender
+    /// The transport it came by, as the vendor's desk shows it.
+    public var transport = IntentTransport.http
 
     public init(
         sender: Data, message: Message, canonical: String, sealedData: [UInt8]?, receivedAt: Timestamp,

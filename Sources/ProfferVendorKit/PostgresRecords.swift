@@ -139,6 +139,15 @@ public final class PostgresRecords: VendorRecords {
                 "CREATE INDEX forgotten_accepts_by_expiry ON forgotten_accepts (expires_at)",
             ]
         ),
+        (
+            // What the vendor's desk shows of each intent: how it came, and what the vendor did with it.
+            "v4-desk",
+            [
+                "ALTER TABLE intents ADD COLUMN transport TEXT NOT NULL DEFAULT 'http'",
+                "ALTER TABLE intents ADD COLUMN handling TEXT NOT NULL DEFAULT ''",
+                "CREATE INDEX intents_by_time ON intents (received_at)",
+            ]
+        ),
     ]
 
     /// How long startup waits for the database to answer before giving up with a clear line. Migrations are not
@@ -359,9 +368,9 @@ public final class PostgresRecords: VendorRecords {
         guard
             try await exists(
                 """
-                INSERT INTO intents (sender, id, state, canonical, received_at)
+                INSERT INTO intents (sender, id, state, canonical, received_at, transport, handling)
                 VALUES (\(intent.sender), \(intent.id), \(IntentState.open.rawValue), \(intent.canonical),
-                        \(intent.receivedAt))
+                        \(intent.receivedAt), \(intent.transport.rawValue), \(intent.handling.description))
                 ON CONFLICT DO NOTHING RETURNING 1
                 """, on: connection)
         else { return .alreadyReceived(.open) }
@@ -644,6 +653,30 @@ public final class PostgresRecords: VendorRecords {
                         disclosed: disclosed))
             }
             return deals
+        }
+    }
+
+    public func deskIntents(since: Int64) async throws -> [DeskIntent] {
+        try await onConnection { connection in
+            var intents: [DeskIntent] = []
+            let rows = try await connection.query(
+                """
+                SELECT i.sender, i.id, i.state, i.canonical, i.received_at, i.transport, i.handling,
+                    COALESCE((SELECT string_agg(o.id, ',' ORDER BY o.seq) FROM offers o
+                              WHERE o.sender = i.sender AND o.intent_id = i.id), '')
+                FROM intents i WHERE i.received_at >= \(since) ORDER BY i.received_at DESC
+                """, logger: logger)
+            for try await (sender, id, state, canonical, receivedAt, transport, handling, offers) in rows.decode(
+                (Data, String, String, String, Int64, String, String, String).self)
+            {
+                intents.append(
+                    DeskIntent(
+                        sender: sender, id: id, canonical: canonical, state: IntentState(rawValue: state) ?? .open,
+                        receivedAt: receivedAt,
+                        offerIDs: offers.isEmpty ? [] : offers.split(separator: ",").map(String.init),
+                        transport: IntentTransport(rawValue: transport) ?? .http, handling: IntentHandling(handling)))
+            }
+            return intents
         }
     }
 

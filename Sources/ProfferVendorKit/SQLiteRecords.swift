@@ -288,6 +288,19 @@ public final class SQLiteRecords: VendorRecords {
                         """)
             }
         ),
+        (
+            "v7-desk",
+            { db in
+                // What the vendor's desk shows of each intent: how it came, and what the vendor did with it (empty for
+                // intents stored before).
+                try db.execute(
+                    sql: """
+                        ALTER TABLE intents ADD COLUMN transport TEXT NOT NULL DEFAULT 'http';
+                        ALTER TABLE intents ADD COLUMN handling TEXT NOT NULL DEFAULT '';
+                        CREATE INDEX intents_by_time ON intents (received_at);
+                        """)
+            }
+        ),
     ]
 
     static var migrator: DatabaseMigrator {
@@ -417,12 +430,13 @@ public final class SQLiteRecords: VendorRecords {
                 guard try insert(intent.offers, in: db) else { return .offerIDTaken }
                 let store = try db.cachedStatement(
                     sql: """
-                        INSERT INTO intents (sender, id, state, canonical, received_at, offer_ids, nonce)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO intents (sender, id, state, canonical, received_at, offer_ids, nonce, transport, handling)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
                 try store.bindDirectly([
                     intent.sender, intent.id.description, IntentState.open.rawValue, intent.canonical,
                     intent.receivedAt, VendorLedger.offerList(intent.offers.map(\.id)), intent.nonce,
+                    intent.transport.rawValue, intent.handling.description,
                 ])
                 try store.execute()
                 return .stored
@@ -699,6 +713,49 @@ public final class SQLiteRecords: VendorRecords {
             }
         }
         return found
+    }
+
+    public func deskIntents(since: Int64) async throws -> [DeskIntent] {
+        try await database.read { db in try SQLiteRecords.deskIntents(db, since: since) }
+    }
+
+    /// The desk's intents, from a connection to the records' file (the vendor's own, or a read-only one).
+    static func deskIntents(_ db: Database, since: Int64) throws -> [DeskIntent] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT sender, id, state, canonical, received_at, offer_ids, transport, handling FROM intents
+                WHERE received_at >= ? ORDER BY received_at DESC
+                """, arguments: [since]
+        ).map { row in
+            DeskIntent(
+                sender: row[0], id: row[1], canonical: row[3], state: IntentState(rawValue: row[2]) ?? .open,
+                receivedAt: row[4], offerIDs: VendorLedger.offerList(from: row[5]).map(\.description),
+                transport: IntentTransport(rawValue: row[6]) ?? .http, handling: IntentHandling(row[7]))
+        }
+    }
+
+    /// The desk's intents read from the records in `folder` while the vendor may be running: a read-only connection,
+    /// without the folder's lock.
+    public static func deskIntents(folder: String, since: Int64) throws -> [DeskIntent] {
+        let path = (folder as NSString).appendingPathComponent("vendor.db")
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw VendorStoreError(
+                .failed, "no records in \(folder): start the vendor there first (`proffer-vendor serve`)")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(Double(SQLiteRecords.busyTimeoutMilliseconds) / 1000)
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        return try database.read { db in
+            guard try db.columns(in: "intents").contains(where: { $0.name == "handling" }) else {
+                throw VendorStoreError(
+                    .failed,
+                    "the records in \(folder) are from an older version: start `proffer-vendor serve` once to "
+                        + "upgrade them")
+            }
+            return try deskIntents(db, since: since)
+        }
     }
 
     public func deal(sender: Data, acceptID: MessageID) async throws -> StoredDeal? {

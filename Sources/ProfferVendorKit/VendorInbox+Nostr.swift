@@ -152,6 +152,7 @@ public final class NostrListener: Service {
             replayToken: Data(post.id), replayUntil: max(expiration, now + 600), replies: replies)
         inbound.answersRepeats = false
         inbound.intentQuota = 1
+        inbound.transport = .nostr
         state.withLock { $0.intentsReceived += 1 }
         switch await inbox.receive(inbound) {
         case .replies(let answers):

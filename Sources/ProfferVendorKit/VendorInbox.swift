@@ -136,6 +136,15 @@ public final class VendorInbox: Service {
         let requested = intent.terms.map(Array.init) ?? []
         let unsupported = requested.filter { !catalog.terms.contains($0) }
         guard unsupported.isEmpty else {
+            // Kept for the desk (what was asked under terms the vendor does not offer), then refused.
+            var toStore = IntentToStore(
+                sender: inbound.sender, id: intentID, canonical: inbound.canonical, offers: [],
+                receivedAt: now.secondsSince1970, nonce: inbound.replayToken, seenUntil: inbound.replayUntil,
+                quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds))
+            (toStore.quota, toStore.transport, toStore.handling) = (
+                inbound.intentQuota, inbound.transport, .unmatched("terms")
+            )
+            if try await committer.store(toStore) == .replay { throw VendorInbox.replayed }
             throw ProtocolError(
                 .termsUnsupported,
                 "this vendor does not support \(unsupported.map(\.description).joined(separator: ", ")); it supports "
@@ -164,6 +173,8 @@ public final class VendorInbox: Service {
                 seenUntil: inbound.replayUntil,
                 quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds))
             toStore.quota = inbound.intentQuota
+            toStore.transport = inbound.transport
+            toStore.handling = items.isEmpty ? .unmatched(catalog.unmatched(intent).code) : .answered
             outcome = try await committer.store(toStore)
         } while outcome == .offerIDTaken
         switch outcome {

@@ -88,6 +88,10 @@ public protocol VendorRecords: Service {
     /// The deals made, oldest first, for the vendor's own review.
     func deals() async throws -> [DealRecord]
 
+    /// The intents received since `since` (Unix seconds), for the vendor's desk: read only, never locked against the
+    /// running vendor.
+    func deskIntents(since: Int64) async throws -> [DeskIntent]
+
     /// The senders' keys the vendor has on record, for checking that they are pairwise.
     func knownSenders() async throws -> Set<Data>
 
@@ -170,6 +174,49 @@ public struct IntentToStore: Sendable {
     var quotaSince: Int64
     /// How many open intents the sender may have.
     var quota = VendorLimits.openIntentsPerSender
+    /// How it came: `http` (§4) or `nostr` (§6).
+    var transport = IntentTransport.http
+    /// What the vendor did with it (``IntentHandling``).
+    var handling = IntentHandling.answered
+}
+
+/// How an intent reached the vendor.
+public enum IntentTransport: String, Sendable, CaseIterable {
+    case http, nostr
+}
+
+/// What the vendor did with an intent, as its desk shows it: answered with offers, or not, and why not (a code, as
+/// ``Catalog/unmatched(_:)`` gives it: `kind`, `category`, `region`, `currency`, `stock`, `price`, `terms`, `fields`).
+public struct IntentHandling: Hashable, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init?(_ text: String) {
+        guard text == "answered" || text.hasPrefix("unmatched:") else { return nil }
+        description = text
+    }
+
+    private init(stored: String) { description = stored }
+
+    public static let answered = IntentHandling(stored: "answered")
+    public static func unmatched(_ code: String) -> IntentHandling { IntentHandling(stored: "unmatched:" + code) }
+
+    /// `answered` or `unmatched`.
+    public var state: String { description.hasPrefix("unmatched:") ? "unmatched" : description }
+    /// Why it was not answered, for an unmatched intent.
+    public var reason: String? { description.hasPrefix("unmatched:") ? String(description.dropFirst(10)) : nil }
+}
+
+/// An intent as the vendor's desk lists it.
+public struct DeskIntent: Sendable {
+    public let sender: Data
+    public let id: String
+    public let canonical: String
+    public let state: IntentState
+    public let receivedAt: Int64
+    public let offerIDs: [String]
+    public let transport: IntentTransport
+    /// `nil` for intents stored before the vendor kept what it did with them.
+    public let handling: IntentHandling?
 }
 
 /// A deal as the inbox checks it: the offer it was made for, and the accept and confirm kept.

@@ -15,7 +15,7 @@ struct ProfferVendor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proffer-vendor",
         abstract: "The reference Proffer vendor: answers intents with signed offers from a catalog.",
-        subcommands: [Serve.self, Check.self, Profile.self, Scan.self])
+        subcommands: [Serve.self, Check.self, Profile.self, Scan.self, Desk.self])
 }
 
 extension ProfferVendor {
