@@ -22,6 +22,8 @@ public struct Catalog: Sendable {
         public let needs: [DataCategory]
         /// Where this item is delivered or the service given; the catalog's regions when absent.
         public let regions: [Region]
+        /// An intent this item answers waits on the vendor's desk, to be priced by hand (`"answer": "hold"`).
+        public var holds = false
     }
 
     public let name: String
@@ -35,6 +37,9 @@ public struct Catalog: Sendable {
     /// How long an offer stands, counted from its envelope's `ts`.
     public let offerValidity: TimeSpan
     public let items: [Item]
+    /// Intents worth more than this (quantity × the price they would be offered at, in its currency) wait on the
+    /// vendor's desk instead of being answered automatically (`"hold_above"`).
+    public let holdAbove: Money?
 
     /// Why a catalog file was refused: a ``code`` and a message naming the item and field to fix.
     public struct Invalid: Error, Sendable, CustomStringConvertible {
@@ -69,6 +74,7 @@ public struct Catalog: Sendable {
             var eta: String
             var needs: [String]?
             var regions: [String]?
+            var answer: String?
         }
         var name: String
         var terms: [String]
@@ -77,6 +83,12 @@ public struct Catalog: Sendable {
         var kinds: [String]?
         var offerValidity: String?
         var items: [Item]
+        var holdAbove: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, terms, categories, regions, kinds, offerValidity, items
+            case holdAbove = "hold_above"
+        }
     }
 
     /// Reads and checks a catalog file.
@@ -170,11 +182,20 @@ public struct Catalog: Sendable {
                     return region
                 }
             }
-            return Item(
+            guard raw.answer == nil || raw.answer == "hold" || raw.answer == "auto" else {
+                throw fail("\(label).answer must be \"auto\" (the default) or \"hold\" (priced by hand at the desk)")
+            }
+            var item = Item(
                 sku: sku, title: raw.title, category: category, price: price, floor: floor,
                 stock: raw.stock ?? 1_000_000, eta: eta, needs: needs, regions: itemRegions ?? catalogRegions)
+            item.holds = raw.answer == "hold"
+            return item
         }
         guard !parsedItems.isEmpty else { throw fail("items must list at least one item") }
+        holdAbove = try file.holdAbove.map { text in
+            guard let money = Money(text) else { throw fail("hold_above \"\(text)\" is not like 2000EUR") }
+            return money
+        }
         items = parsedItems
         if let explicit = file.categories {
             categories = try explicit.map { raw in
@@ -252,6 +273,17 @@ public struct Catalog: Sendable {
     }
 
     public func item(sku: String) -> Item? { items.first { $0.sku.description == sku } }
+
+    /// Whether an intent these items answer waits on the desk: one of them is held, or the cheapest offer's value
+    /// (quantity × price) is above ``holdAbove`` in its currency.
+    public func holds(_ intent: Message, answeredBy items: [Item]) -> Bool {
+        guard let cheapest = items.first else { return false }
+        if items.contains(where: \.holds) { return true }
+        guard let limit = holdAbove else { return false }
+        let price = price(of: cheapest, for: intent)
+        let value = price.thousandths * Int64(intent.qty?.value ?? 1)
+        return price.currency == limit.currency && value > limit.thousandths
+    }
 
     /// Why no item answers `intent`, in words a person can act on (PROTOCOL.md §4.1 lets a vendor say so in one
     /// `decline`): the first of category, region, currency, stock and price that rules every item out. Only for an

@@ -152,7 +152,10 @@ public final class VendorInbox: Service {
         }
         let senderData = inbound.sender
         let terms = requested.isEmpty ? [catalog.terms[0]] : requested
-        let items = catalog.matches(intent).prefix(VendorLimits.offersPerIntent)
+        let matching = Array(catalog.matches(intent).prefix(VendorLimits.offersPerIntent))
+        // An intent the catalog holds waits on the desk: no offer is made now.
+        let held = catalog.holds(intent, answeredBy: matching)
+        let items = held ? [] : matching
         var offers: [(offer: StoredOffer, envelope: String)] = []
         var outcome: IntentStorage
         // Fresh ids, and fresh offers, for as long as the ids chosen are taken (never twice in practice).
@@ -174,7 +177,8 @@ public final class VendorInbox: Service {
                 quotaSince: now.secondsSince1970 - Int64(catalog.offerValidity.seconds))
             toStore.quota = inbound.intentQuota
             toStore.transport = inbound.transport
-            toStore.handling = items.isEmpty ? .unmatched(catalog.unmatched(intent).code) : .answered
+            toStore.handling =
+                held ? .held : items.isEmpty ? .unmatched(catalog.unmatched(intent).code) : .answered
             outcome = try await committer.store(toStore)
         } while outcome == .offerIDTaken
         switch outcome {
@@ -195,9 +199,11 @@ public final class VendorInbox: Service {
             // `expired`. Lapsed offers are left out.
             let stillOpen = try await records.openOffers(
                 sender: senderData, intentID: intentID, now: now.secondsSince1970)
+            if stillOpen.isEmpty && held { return declineHeld(intent, for: inbound) }
             if stillOpen.isEmpty && items.isEmpty { return declineWithoutOffer(intent, for: inbound) }
             return keys.signing.whileSecretReadable { stillOpen.map { inbound.replies.signed($0.message) } }
         }
+        if held { return declineHeld(intent, for: inbound) }
         if offers.isEmpty { return declineWithoutOffer(intent, for: inbound) }
         return offers.map(\.envelope)
     }
@@ -207,6 +213,16 @@ public final class VendorInbox: Service {
     private func declineWithoutOffer(_ intent: Message, for inbound: InboundMessage) -> [String] {
         decline(intent, why: VendorInbox.fitting(catalog.whyNoOffer(for: intent)), for: inbound)
     }
+
+    /// What a held intent gets now: over HTTP, whose answer is its reply, a decline saying it waits to be priced by
+    /// hand and how a later answer can reach the person; over Nostr nothing yet (the desk answers it later).
+    private func declineHeld(_ intent: Message, for inbound: InboundMessage) -> [String] {
+        guard inbound.transport == .http else { return [] }
+        return decline(intent, why: VendorInbox.heldReason, for: inbound)
+    }
+
+    /// The `why` of a held intent's decline over HTTP (at most 120 scalars, §1.5).
+    static let heldReason = "held for the shop to price by hand; cast it in public (proffer intent cast) for its answer"
 
     /// `text` cut to what a `why` may hold (120 scalars, §1.5), marked where it was cut.
     static func fitting(_ text: String) -> String {

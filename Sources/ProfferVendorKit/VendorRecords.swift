@@ -185,22 +185,25 @@ public enum IntentTransport: String, Sendable, CaseIterable {
     case http, nostr
 }
 
-/// What the vendor did with an intent, as its desk shows it: answered with offers, or not, and why not (a code, as
+/// What the vendor did with an intent, as its desk shows it: answered with offers, held for the desk, or not, and why
+/// not (a code, as
 /// ``Catalog/unmatched(_:)`` gives it: `kind`, `category`, `region`, `currency`, `stock`, `price`, `terms`, `fields`).
 public struct IntentHandling: Hashable, Sendable, CustomStringConvertible {
     public let description: String
 
     public init?(_ text: String) {
-        guard text == "answered" || text.hasPrefix("unmatched:") else { return nil }
+        guard text == "answered" || text == "held" || text.hasPrefix("unmatched:") else { return nil }
         description = text
     }
 
     private init(stored: String) { description = stored }
 
     public static let answered = IntentHandling(stored: "answered")
+    /// Waiting on the desk to be priced by hand (a held item, or worth more than the catalog's `hold_above`).
+    public static let held = IntentHandling(stored: "held")
     public static func unmatched(_ code: String) -> IntentHandling { IntentHandling(stored: "unmatched:" + code) }
 
-    /// `answered` or `unmatched`.
+    /// `answered`, `held` or `unmatched`.
     public var state: String { description.hasPrefix("unmatched:") ? "unmatched" : description }
     /// Why it was not answered, for an unmatched intent.
     public var reason: String? { description.hasPrefix("unmatched:") ? String(description.dropFirst(10)) : nil }

@@ -50,10 +50,11 @@ struct DeskRecordOptions: ParsableArguments {
 extension ProfferVendor.Desk {
     struct Intents: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Every intent received, with what the vendor did: answered, or unmatched and why.",
+            abstract: "Every intent received, with what the vendor did: held, answered, or unmatched and why.",
             discussion: """
                 Lists each intent with its category, price range, quantity, region, terms, how it came (http, or \
-                nostr for a public intent) and what the vendor did: answered (with its offers), or unmatched with \
+                nostr for a public intent) and what the vendor did: held for you to price by hand (an item with \
+                "answer": "hold", or worth more than the catalog's hold_above), answered (with its offers), or unmatched with \
                 the reason (kind, category, region, currency, stock, price, terms or fields: no item matches every \
                 field). Grouped by what was done; within each group the most valuable (quantity × max) and the most \
                 urgent (by:) come first. #fix intents are complaints and repair requests, and say so. Reads the \
@@ -65,15 +66,15 @@ extension ProfferVendor.Desk {
         @Option(help: ArgumentHelp("Only intents received in this last span, such as 7d or 12h.", valueName: "span"))
         var since: String?
 
-        @Option(help: ArgumentHelp("Only intents in this state: answered or unmatched.", valueName: "state"))
+        @Option(help: ArgumentHelp("Only intents in this state: held, answered or unmatched.", valueName: "state"))
         var state: String?
 
         @Flag(help: "Write JSON.") var json = false
 
         func validate() throws {
             if let since, TimeSpan(since) == nil { throw ValidationError("--since \"\(since)\" is not like 7d or 12h") }
-            if let state, !["answered", "unmatched"].contains(state) {
-                throw ValidationError("--state is answered or unmatched")
+            if let state, !["held", "answered", "unmatched"].contains(state) {
+                throw ValidationError("--state is held, answered or unmatched")
             }
         }
 
@@ -121,7 +122,7 @@ struct DeskRow: Encodable {
     let terms: [String]
     let by: String?
     let transport: String
-    /// `answered` or `unmatched` (`unknown` for intents kept before the vendor recorded it).
+    /// `held`, `answered` or `unmatched` (`unknown` for intents kept before the vendor recorded it).
     let state: String
     /// Why an unmatched intent got no offer.
     let reason: String?
@@ -150,9 +151,9 @@ struct DeskRow: Encodable {
         self.message = DisplayText.clean(intent.canonical)
     }
 
-    /// Answered first, then unmatched; within each, the most valuable, then the most urgent, then the newest.
+    /// Held first (they wait for the vendor), then answered, then unmatched; within each, the most valuable, then the most urgent, then the newest.
     static func ordered(_ rows: [DeskRow]) -> [DeskRow] {
-        let rank = ["answered": 0, "unmatched": 1, "unknown": 2]
+        let rank = ["held": 0, "answered": 1, "unmatched": 2, "unknown": 3]
         return rows.sorted { a, b in
             if a.state != b.state { return rank[a.state, default: 3] < rank[b.state, default: 3] }
             if a.value != b.value { return a.value > b.value }
@@ -172,7 +173,10 @@ struct DeskRow: Encodable {
         let done =
             state == "answered"
             ? "answered: \(offers.count) offer\(offers.count == 1 ? "" : "s")"
-            : state == "unmatched" ? "unmatched: \(reason ?? "?")" : "-"
+            : state == "unmatched"
+                ? "unmatched: \(reason ?? "?")"
+                : state == "held"
+                    ? (transport == "http" ? "held (declined over http: it cannot be answered later)" : "held") : "-"
         return [
             DeskTable.shortDate(received), id, complaint ? "fix (complaint)" : kind, category, price, String(qty),
             regions.joined(separator: ",").nonEmptyOrDash, terms.joined(separator: ",").nonEmptyOrDash, by ?? "-",

@@ -72,4 +72,47 @@ struct DeskTests {
             )
         }
     }
+
+    static let holdingCatalogJSON = """
+        {"name": "Test Cameras", "terms": ["sd-base", "pdc-intent"], "categories": ["camera"], "regions": ["DE"],
+         "offerValidity": "2d", "hold_above": "2000EUR",
+         "items": [
+           {"sku": "xt5", "title": "X-T5 body", "category": "camera.mirrorless", "price": "1149EUR", "floor": "1079EUR",
+            "stock": 3, "eta": "3d", "needs": ["name", "postal"]},
+           {"sku": "leica", "title": "Leica Q3", "category": "camera.compact", "price": "5990EUR", "stock": 1,
+            "eta": "5d", "needs": ["name"], "answer": "hold"}
+         ]}
+        """
+
+    @Test(
+        "intents the catalog holds wait on the desk: an item to price by hand, or worth more than hold_above; over HTTP the person is told why",
+        arguments: Engine.allCases)
+    func held(engine: Engine) async throws {
+        let relay = try await NostrTestRelay()
+        let vendor = try await NostrTestVendor(engine, relays: [relay.url], catalogJSON: Self.holdingCatalogJSON)
+        defer { Task { await vendor.stop() } }
+        let person = try await CLIPerson()
+        try await withServer(vendor.router()) { url in
+            try await person.expectSuccess("vendor", "add", url, "--name", "shop", "--yes")
+            let compact = try await person.intent("#buy camera.compact max:6000EUR in:DE terms:sd-base")
+            let published = try await person.expectSuccess("intent", "publish", compact)
+            #expect(published.stdout.contains("held for the shop to price by hand"), "\(published.stdout)")
+            #expect(try await person.json("offer", "list", compact, "--json").isEmpty)
+            try await Task.sleep(for: .milliseconds(500))
+            let (big, _) = try await person.cast(
+                "#buy camera.mirrorless max:1300EUR qty:2 in:DE terms:sd-base", relays: [relay.url])
+            let end = ContinuousClock.now + .seconds(30)
+            var held: [[String: Any]] = []
+            while ContinuousClock.now < end, held.count < 2 {
+                try await Task.sleep(for: .milliseconds(200))
+                held = try await Self.desk(["intents", "--state", "held"], at: vendor.place)
+            }
+            #expect(Set(held.compactMap { $0["transport"] as? String }) == ["http", "nostr"], "\(held)")
+            #expect(held.allSatisfy { (($0["offers"] as? [Any]) ?? [1]).isEmpty })
+            try await person.expectSuccess("inbox", "--timeout", "5")
+            #expect(try await person.json("offer", "list", big, "--json").isEmpty, "a held public intent gets no offer")
+            let all = try await Self.desk(["intents"], at: vendor.place)
+            #expect(all.first?["state"] as? String == "held", "held ones come first: \(all)")
+        }
+    }
 }
