@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "ProfferNostr",
             dependencies: [
-                "ProfferWire", "ProfferCrypto",
+                "ProfferWire", "ProfferCrypto", "ProfferEnvelope",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

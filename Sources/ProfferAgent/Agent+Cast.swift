@@ -34,6 +34,16 @@ public struct InboxReport: Sendable {
 
     public init(intentID: MessageID) { self.intentID = intentID }
 
+    /// Adds what a later read of the same intent found.
+    public mutating func add(_ later: InboxReport) {
+        newOffers += later.newOffers
+        declines += later.declines
+        settledDeals += later.settledDeals
+        otherAnswers += later.otherAnswers
+        for (reason, count) in later.ignored { ignored[reason, default: 0] += count }
+        relayProblems.merge(later.relayProblems) { $1 }
+    }
+
     /// Whether anything was stored or settled (ignored messages aside).
     public var hasAnswers: Bool {
         !(newOffers.isEmpty && declines.isEmpty && settledDeals.isEmpty && otherAnswers.isEmpty)
@@ -226,7 +236,7 @@ extension Agent {
             kinds: [GiftWrap.wrapKind], tags: ["p": [key.publicKey.hex]],
             since: (cast.readUntil ?? posted) - GiftWrap.backdating - 600)
         let fetched = await pool.fetchPaging(filter, within: timeout)
-        var report = try await take(fetched.events, for: intent, castKey: key, pool: pool, timeout: timeout)
+        var report = try await take(fetched.events, for: intent, castKey: key, timeout: timeout)
         for (relay, problem) in fetched.problems { if let problem { report.relayProblems[relay] = problem } }
         let newest = fetched.events.map(\.createdAt).max()
         let ignored = report.ignored
@@ -263,7 +273,7 @@ extension Agent {
                     for await wrap in pool.listen([filter]) {
                         let current = try self.vault.intent(id: intent.id.description)
                         let found = try await self.take(
-                            [wrap], for: current, castKey: key, pool: pool, timeout: .seconds(10))
+                            [wrap], for: current, castKey: key, timeout: .seconds(10))
                         // Messages ignored one by one would flood the person's screen: only answers are reported.
                         if found.hasAnswers { report(found) }
                     }
@@ -286,7 +296,7 @@ extension Agent {
     /// and counted by reason. The work is linear in the wraps: the intent's offers are read once, new offers are
     /// stored in one write, and a vendor found over Nostr is kept only once one of its offers is.
     func take(
-        _ wraps: [NostrEvent], for intent: StoredIntent, castKey: SchnorrKeyPair, pool: RelayPool, timeout: Duration
+        _ wraps: [NostrEvent], for intent: StoredIntent, castKey: SchnorrKeyPair, timeout: Duration
     ) async throws -> InboxReport {
         var report = InboxReport(intentID: intent.id)
         guard let cast = intent.cast else { return report }
@@ -475,7 +485,7 @@ extension Agent {
         if message.kind == .confirm,
             let deal = deals.first(where: { deal in
                 deal.state == .forgetPending
-                    && message.re == deal.forgetEnvelope.flatMap(HTTPTransport.reread)?.message.id
+                    && message.re == deal.forgetEnvelope.flatMap(KeptMessage.reread)?.message.id
             })
         {
             report.settledDeals.append(try settleForget(deal.id, confirm: reply))

@@ -1,6 +1,7 @@
 import Foundation
 import ProfferCrypto
 import ProfferEnvelope
+import ProfferNostr
 import ProfferVault
 import ProfferWire
 
@@ -266,7 +267,7 @@ extension Agent {
                 "deal \(deal.id) is \(deal.state.rawValue): only an unconfirmed deal is sent again")
         }
         let vendor = try requireParties(of: deal)
-        guard let (accept, sealedData) = HTTPTransport.reread(deal.acceptEnvelope) else {
+        guard let (accept, sealedData) = KeptMessage.reread(deal.acceptEnvelope) else {
             throw AgentError.refused("deal \(deal.id)'s stored accept does not parse: see `proffer vault check`")
         }
         var sealed: [UInt8]?
@@ -558,7 +559,7 @@ extension Agent {
         }
         let (vendor, identity) = try forgetParties(of: found)
         var forget = Message(kind: .forget)
-        let previous = found.forgetEnvelope.flatMap(HTTPTransport.reread)?.message
+        let previous = found.forgetEnvelope.flatMap(KeptMessage.reread)?.message
         let forgetID = previous?.id ?? MessageID.random()
         forget.id = forgetID
         forget.re = found.id

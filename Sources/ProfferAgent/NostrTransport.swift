@@ -66,7 +66,6 @@ enum NostrTransport {
     static func send(
         _ outgoing: NostrOutgoing, to vendor: Vendor, expectingAnswer: Bool, timeout: Duration, reportedAs: Duration?
     ) async throws(AgentError) -> [VerifiedReply] {
-        let endpoint = VendorEndpoint(vendor)
         let deadline = ContinuousClock.now + timeout
         // One connection per cast key and relay, authenticated (when asked) only as that cast key (§6.3).
         let vendorPool = RelayPool(relays: outgoing.vendorRelays, authKey: outgoing.castKey)
@@ -113,7 +112,6 @@ enum NostrTransport {
                 "\(vendor.name) received it (over Nostr) but did not answer within "
                     + "\((reportedAs ?? timeout).components.seconds) s; `proffer inbox` picks up a later answer")
         }
-        _ = endpoint
         return found
     }
 

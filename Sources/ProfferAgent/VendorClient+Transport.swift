@@ -109,16 +109,4 @@ struct HTTPTransport: Sendable {
         }
         return verified
     }
-
-    /// A message the agent sent, read back from the evidence it kept (an envelope, or Nostr evidence): the message
-    /// and the sealed data it carried.
-    static func reread(_ evidence: String) -> (message: Message, sealedData: [UInt8]?)? {
-        if let kept = NostrEvidence(json: evidence) { return kept.message.map { ($0, kept.sealedData) } }
-        guard let sent = try? Envelope.decode(json: Array(evidence.utf8)),
-            let message = try? Message.parse(sent.envelope.msg)
-        else { return nil }
-        guard let data = sent.envelope.data else { return (message, nil) }
-        guard let sealed = Base64URL.decode(data) else { return nil }
-        return (message, sealed)
-    }
 }

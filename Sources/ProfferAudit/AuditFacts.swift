@@ -103,11 +103,7 @@ public struct DealFacts: Sendable {
 
     /// A kept message (a §3 envelope, or Nostr evidence) read back: its text and when it was signed.
     private static func decode(_ envelope: String?) -> (message: String, timestamp: Timestamp)? {
-        guard let envelope else { return nil }
-        if let kept = NostrEvidence(json: envelope) {
-            return (kept.canonical, Timestamp(secondsSince1970: kept.rumor.createdAt))
-        }
-        return (try? Envelope.decode(json: Array(envelope.utf8))).map { ($0.envelope.msg, $0.timestamp) }
+        envelope.flatMap(KeptMessage.init).map { ($0.canonical, $0.signedAt) }
     }
 
     /// Whether the delivery is overdue: confirmed, due before `now`, and not marked received.

@@ -76,10 +76,7 @@ struct EnvelopeReplies: ReplySigner {
 /// What the vendor keeps as evidence (an envelope's JSON), read back: the message it holds, and the same evidence
 /// without its sealed data, with a digest of that data, for a forget.
 enum KeptEvidence {
-    static func message(of evidence: String) -> String? {
-        if let kept = NostrEvidence(json: evidence) { return kept.canonical }
-        return try? Envelope.decode(json: Array(evidence.utf8)).envelope.msg
-    }
+    static func message(of evidence: String) -> String? { KeptMessage(evidence)?.canonical }
 
     static func strippedOfData(_ evidence: String) -> (stripped: String, digest: String)? {
         if NostrEvidence.isEvidence(evidence) {

@@ -45,7 +45,7 @@ public final class NostrListener: Service {
         // Its own relays may ask who reads the wraps tagged to it (NIP-42): the vendor's Nostr key. Relays it only
         // writes answers to are not told who it is.
         pool = RelayPool(relays: relays, configuration: configuration, authKey: inbox.keys.nostr, logger: logger)
-        outbox = RelayOutbox(own: relays, configuration: configuration, logger: logger)
+        outbox = RelayOutbox(configuration: configuration, logger: logger)
     }
 
     /// How many messages were ignored, by reason, since the listener started.
@@ -204,9 +204,9 @@ public final class NostrListener: Service {
 
     /// Hands one checked message to the inbox, and its replies to the person.
     func deliver(_ message: Message, opened: GiftWrap.Opened, sealed: [UInt8]?, now: Int64) async {
+        // The sender is a party: ``handleWrap(_:now:)`` read nothing further of anyone else.
         let sender = Data(opened.sender.bytes)
-        let (isParty, conversation) = state.withLock { ($0.parties.contains(sender), $0.conversations[sender]) }
-        guard isParty else { return ignore("wrap: from a key that sent no intent here") }
+        let conversation = state.withLock { $0.conversations[sender] }
         if let conversation, opened.rumor.createdAt < conversation.postedAt - GiftWrap.allowedClockSkew {
             return ignore("wrap: dated before the post")
         }
@@ -395,7 +395,7 @@ final class RelayOutbox: Sendable {
         return verdict
     }
 
-    init(own: [String], configuration: RelayClientConfiguration, logger: Logger) {
+    init(configuration: RelayClientConfiguration, logger: Logger) {
         (self.configuration, self.logger) = (configuration, logger)
     }
 

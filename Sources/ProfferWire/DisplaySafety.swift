@@ -14,3 +14,10 @@ extension Unicode.Scalar {
         return [0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800].contains(value)
     }
 }
+
+extension String {
+    /// The text without what could hide or move it (``Unicode/Scalar/hidesOrMovesText``): safe to print.
+    public var withoutHiddenText: String {
+        String(String.UnicodeScalarView(unicodeScalars.filter { !$0.hidesOrMovesText }))
+    }
+}

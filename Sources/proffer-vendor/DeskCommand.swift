@@ -148,7 +148,7 @@ struct DeskRow: Encodable {
         reason = intent.handling?.reason
         offers = intent.offerIDs
         value = Int64(qty) * (message.max?.thousandths ?? 0)
-        self.message = DisplayText.clean(intent.canonical)
+        self.message = intent.canonical.withoutHiddenText
     }
 
     /// Held first (they wait for the vendor), then answered, then unmatched; within each, the most valuable, then the most urgent, then the newest.
@@ -185,17 +185,10 @@ struct DeskRow: Encodable {
     }
 }
 
-/// Text from a person, safe to print: what hides or moves text is removed.
-enum DisplayText {
-    static func clean(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { !$0.hidesOrMovesText }))
-    }
-}
-
 enum DeskTable {
     /// Columns aligned by their widest cell, two spaces apart.
     static func print(_ header: [String], _ rows: [[String]]) {
-        let all = [header] + rows.map { $0.map(DisplayText.clean) }
+        let all = [header] + rows.map { $0.map(\.withoutHiddenText) }
         var widths = [Int](repeating: 0, count: header.count)
         for row in all {
             for (index, cell) in row.enumerated() { widths[index] = Swift.max(widths[index], cell.count) }

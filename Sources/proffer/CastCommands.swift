@@ -219,14 +219,7 @@ struct Inbox: AsyncParsableCommand {
                 Inbox.show([report], agent: agent, heading: false)
                 standardOutput.flush()
             }
-            merged.withLock { all in
-                all.newOffers += report.newOffers
-                all.declines += report.declines
-                all.settledDeals += report.settledDeals
-                all.otherAnswers += report.otherAnswers
-                for (reason, count) in report.ignored { all.ignored[reason, default: 0] += count }
-                all.relayProblems.merge(report.relayProblems) { $1 }
-            }
+            merged.withLock { $0.add(report) }
         }
         return [merged.withLock { $0 }]
     }

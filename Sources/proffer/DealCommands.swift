@@ -88,10 +88,7 @@ struct DealCommand: ParsableCommand {
             let deal = try vault.openVault(.readOnly).deal(id: id)
             if json { return try printJSON(deal) }
             func message(_ envelope: String?) -> String {
-                envelope.flatMap {
-                    NostrEvidence(json: $0)?.canonical ?? (try? Envelope.decode(json: Array($0.utf8)).envelope.msg)
-                }.map(VendorText.clean)
-                    ?? "-"
+                envelope.flatMap(KeptMessage.init).map { VendorText.clean($0.canonical) } ?? "-"
             }
             printTable(
                 ["FIELD", "VALUE"],
