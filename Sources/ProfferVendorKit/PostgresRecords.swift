@@ -19,7 +19,13 @@ public final class PostgresRecords: VendorRecords {
     /// contending for the same old rows on every request.
     private let lastPrune = Mutex<Int64>(0)
 
-    public init(location: PostgresLocation, logger: Logger = Logger(label: "proffer-vendor.postgres")) {
+    /// - Parameter startupDeadline: How long ``migrate()`` waits for the database to answer at all (tests on a loaded
+    ///   machine give it longer).
+    public init(
+        location: PostgresLocation, logger: Logger = Logger(label: "proffer-vendor.postgres"),
+        startupDeadline: Duration = PostgresRecords.defaultStartupDeadline
+    ) {
+        self.startupDeadline = startupDeadline
         var configuration: PostgresClient.Configuration
         switch location.endpoint {
         case .socket(let path):
@@ -153,7 +159,8 @@ public final class PostgresRecords: VendorRecords {
     /// How long startup waits for the database to answer before giving up with a clear line. Migrations are not
     /// timed: rewriting a large table may take minutes, and must not be cut off by a deadline meant for a database
     /// that never answers.
-    static let startupDeadline: Duration = .seconds(15)
+    public static let defaultStartupDeadline: Duration = .seconds(15)
+    let startupDeadline: Duration
 
     public func migrate() async throws {
         do {
@@ -167,7 +174,7 @@ public final class PostgresRecords: VendorRecords {
                     return true
                 }
                 group.addTask {
-                    try await Task.sleep(for: PostgresRecords.startupDeadline)
+                    try await Task.sleep(for: self.startupDeadline)
                     return false
                 }
                 let migrated = try await group.next()!
@@ -175,7 +182,8 @@ public final class PostgresRecords: VendorRecords {
                 guard migrated else {
                     throw VendorStoreError(
                         .unavailable,
-                        "cannot use the database at \(location): no answer within 15 s. Is PostgreSQL running there, "
+                        "cannot use the database at \(location): no answer within \(startupDeadline.components.seconds) s. Is PostgreSQL running "
+                            + "there, "
                             + "and is the address right?")
                 }
             }

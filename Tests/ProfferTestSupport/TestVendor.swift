@@ -103,7 +103,9 @@ struct VendorPlace: Sendable {
     func openRecords() throws -> any VendorRecords {
         switch engine {
         case .sqlite: try SQLiteRecords(folder: folder.path)
-        case .postgresql: PostgresRecords(location: try PostgresLocation(url: databaseURL!))
+        // Other suites load the machine (a relay taking 10,000 events, say): the database gets a minute to answer.
+        case .postgresql:
+            PostgresRecords(location: try PostgresLocation(url: databaseURL!), startupDeadline: .seconds(60))
         }
     }
 }
